@@ -1,0 +1,127 @@
+//! The library's error type. Every error carries a message that names the file involved and the fix, and a
+//! kind that decides the process exit code of the contract (`../shared/spec/cli-contract.md`).
+
+use std::path::Path;
+
+/// What went wrong, in the categories that automation can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Wrong command-line use, or a value missing under `--yes`.
+    Usage,
+    /// A file or installation that is not where it should be.
+    NotFound,
+    /// Reading or writing failed (permissions, full disk, ...).
+    Io,
+    /// A file whose content is damaged or not what it claims to be.
+    Corrupt,
+    /// A password that does not open a keystore or key.
+    WrongPassword,
+    /// A well-formed input this tool cannot handle (format, algorithm, configuration form).
+    Unsupported,
+    /// Another icg-renew holds the keystore lock.
+    Locked,
+    /// The new material failed a compatibility check; nothing was changed.
+    Incompatible,
+    /// The renewal failed after the change, and the old keystore was restored.
+    RolledBack,
+    /// The renewal failed and the old state could not be restored automatically.
+    RollbackFailed,
+    /// The operator declined or interrupted before anything changed.
+    Aborted,
+}
+
+impl ErrorKind {
+    /// The stable name used in JSON error documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Io => "io",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::WrongPassword => "wrong-password",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Locked => "locked",
+            ErrorKind::Incompatible => "incompatible",
+            ErrorKind::RolledBack => "rolled-back",
+            ErrorKind::RollbackFailed => "rollback-failed",
+            ErrorKind::Aborted => "aborted",
+        }
+    }
+
+    /// Exit code for every command but `status` (which follows the monitoring-plugin convention).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Usage => 2,
+            ErrorKind::Incompatible => 3,
+            ErrorKind::RolledBack => 4,
+            ErrorKind::RollbackFailed => 5,
+            _ => 1,
+        }
+    }
+}
+
+/// An error with its kind and a one-line message for the operator.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Corrupt, message)
+    }
+
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+
+    /// An I/O failure on `path` while `doing` something, with a fix suited to the OS error.
+    pub fn io(doing: &str, path: &Path, err: &std::io::Error) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Io,
+        };
+        let hint = match err.kind() {
+            std::io::ErrorKind::NotFound => "check the path",
+            std::io::ErrorKind::PermissionDenied => "run as root or fix the permissions",
+            std::io::ErrorKind::StorageFull => "the disk is full: free some space and try again",
+            std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only",
+            _ => "check the file and try again",
+        };
+        let detail = if err.raw_os_error() == Some(libc_efbig()) {
+            "file size limit exceeded".to_string()
+        } else {
+            err.to_string()
+        };
+        Self::new(
+            kind,
+            format!("cannot {doing} {}: {detail} ({hint})", path.display()),
+        )
+    }
+
+    /// Prefix the message with more context while keeping the kind.
+    pub fn context(mut self, prefix: impl std::fmt::Display) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+}
+
+/// EFBIG, the errno of a write past RLIMIT_FSIZE (27 on Linux).
+fn libc_efbig() -> i32 {
+    rustix::io::Errno::FBIG.raw_os_error()
+}

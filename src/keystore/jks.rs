@@ -1,0 +1,468 @@
+//! The Java KeyStore (JKS) format, read and written here rather than through the `jks` crate: a loader has to
+//! walk and bound-check every field before trusting it, verify the store digest and parse every key blob and
+//! certificate anyway, and what is left for the crate then (key decryption, serialisation) is a few lines,
+//! while its remaining faults (random entry order, no non-ASCII passwords, no modified UTF-8 aliases) would
+//! stay. See docs/decisions.md.
+//!
+//! Layout (all integers big-endian): magic `FEEDFEED`, version 1 or 2, entry count, entries, then a SHA-1
+//! digest over (password as UTF-16BE, "Mighty Aphrodite", everything before the digest). An entry is a tag
+//! (1 private key, 2 trusted certificate), an alias in Java's modified UTF-8, a timestamp in milliseconds, and
+//! either a protected key and its certificate chain or one certificate. Version 2 puts the certificate type
+//! ("X.509") before each certificate.
+//!
+//! Entries that are not replaced are written back byte for byte, in their original order.
+
+use crate::der;
+use crate::secret::{Password, SecretBytes};
+use openssl::sha::Sha1;
+use openssl::x509::X509;
+
+pub const MAGIC: [u8; 4] = [0xFE, 0xED, 0xFE, 0xED];
+/// JCEKS, a different Java format that this tool does not write.
+pub const JCEKS_MAGIC: [u8; 4] = [0xCE, 0xCE, 0xCE, 0xCE];
+const WHITENER: &[u8] = b"Mighty Aphrodite";
+const DIGEST_LEN: usize = 20;
+const TAG_PRIVATE_KEY: u32 = 1;
+const TAG_TRUSTED_CERT: u32 = 2;
+/// Smallest possible entry: tag, alias length, timestamp, certificate length.
+const MIN_ENTRY_LEN: usize = 4 + 2 + 8 + 4;
+/// Longest certificate chain accepted on one key entry.
+const MAX_CHAIN: usize = 32;
+/// Encoded OID 1.3.6.1.4.1.42.2.17.1.1, Sun's proprietary JKS key protection.
+const OID_JKS_KEY_PROTECTOR: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A, 0x02, 0x11, 0x01, 0x01];
+const SALT_LEN: usize = 20;
+
+/// Why a JKS file could not be loaded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum JksError {
+    /// The structure is damaged: the text says where.
+    Corrupt(String),
+    /// The structure is sound but the digest does not match this password.
+    WrongPassword,
+}
+
+/// One entry as found in the file.
+#[derive(Debug, Clone)]
+pub struct JksEntry {
+    pub alias: String,
+    /// The private-key entry's certificate chain (leaf first), or the single trusted certificate.
+    pub certs: Vec<X509>,
+    /// The protected key blob of a private-key entry; `None` for a trusted certificate.
+    pub protected_key: Option<Vec<u8>>,
+    /// The alias exactly as encoded in the file, reused when the entry is rewritten.
+    alias_raw: Vec<u8>,
+    /// The entry's bytes from its tag to its end, written back unchanged when it is not replaced.
+    raw: Vec<u8>,
+}
+
+/// A loaded JKS keystore.
+#[derive(Debug, Clone)]
+pub struct JksStore {
+    pub version: u32,
+    pub entries: Vec<JksEntry>,
+}
+
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn left(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], JksError> {
+        if n > self.left() {
+            return Err(JksError::Corrupt(format!(
+                "{what} at byte {} claims {n} bytes but only {} remain",
+                self.pos,
+                self.left()
+            )));
+        }
+        let slice = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(slice)
+    }
+
+    fn u16(&mut self, what: &str) -> Result<usize, JksError> {
+        let b = self.take(2, what)?;
+        Ok(usize::from(u16::from_be_bytes([b[0], b[1]])))
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, JksError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn len32(&mut self, what: &str) -> Result<usize, JksError> {
+        let n = self.u32(what)? as usize;
+        if n > self.left() {
+            return Err(JksError::Corrupt(format!(
+                "{what} length {n} at byte {} is larger than the {} bytes left",
+                self.pos - 4,
+                self.left()
+            )));
+        }
+        Ok(n)
+    }
+}
+
+/// Whether the bytes start like a JKS keystore.
+pub fn looks_like_jks(data: &[u8]) -> bool {
+    data.starts_with(&MAGIC)
+}
+
+/// Parses and verifies a JKS keystore: structure first, so that damage is told apart from a wrong password.
+pub fn parse(data: &[u8], password: &Password) -> Result<JksStore, JksError> {
+    if data.len() < 12 + DIGEST_LEN || !looks_like_jks(data) {
+        return Err(JksError::Corrupt("not a JKS keystore (no FEEDFEED header)".into()));
+    }
+    let body = &data[..data.len() - DIGEST_LEN];
+    let mut cur = Cursor { data: body, pos: 4 };
+    let version = cur.u32("version")?;
+    if version != 1 && version != 2 {
+        return Err(JksError::Corrupt(format!("unknown JKS version {version}")));
+    }
+    let count = cur.u32("entry count")? as usize;
+    if count > cur.left() / MIN_ENTRY_LEN {
+        return Err(JksError::Corrupt(format!(
+            "entry count {count} cannot fit in the {} bytes of the file",
+            data.len()
+        )));
+    }
+    let mut entries = Vec::with_capacity(count);
+    for index in 0..count {
+        entries.push(parse_entry(&mut cur, version, index)?);
+    }
+    if cur.left() != 0 {
+        return Err(JksError::Corrupt(format!(
+            "{} unexpected bytes after the last entry",
+            cur.left()
+        )));
+    }
+    if store_digest(password, body) != data[body.len()..] {
+        return Err(JksError::WrongPassword);
+    }
+    Ok(JksStore { version, entries })
+}
+
+fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEntry, JksError> {
+    let start = cur.pos;
+    let tag = cur.u32("entry tag")?;
+    let alias_len = cur.u16("alias")?;
+    let alias_raw = cur.take(alias_len, "alias")?.to_vec();
+    let alias = decode_modified_utf8(&alias_raw)
+        .ok_or_else(|| JksError::Corrupt(format!("entry {index}: alias is not valid modified UTF-8")))?;
+    cur.take(8, "timestamp")?;
+    let (certs, protected_key) = match tag {
+        TAG_PRIVATE_KEY => {
+            let key_len = cur.len32("protected key")?;
+            let blob = cur.take(key_len, "protected key")?;
+            check_protected_key(blob).map_err(|e| JksError::Corrupt(format!("entry '{alias}': {e}")))?;
+            let chain_len = cur.u32("chain length")? as usize;
+            if chain_len == 0 || chain_len > MAX_CHAIN {
+                return Err(JksError::Corrupt(format!(
+                    "entry '{alias}': certificate chain length {chain_len} is not between 1 and {MAX_CHAIN}"
+                )));
+            }
+            let mut chain = Vec::with_capacity(chain_len);
+            for _ in 0..chain_len {
+                chain.push(parse_cert(cur, version, &alias)?);
+            }
+            (chain, Some(blob.to_vec()))
+        }
+        TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?], None),
+        other => {
+            return Err(JksError::Corrupt(format!(
+                "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
+            )))
+        }
+    };
+    Ok(JksEntry {
+        alias,
+        certs,
+        protected_key,
+        alias_raw,
+        raw: cur.data[start..cur.pos].to_vec(),
+    })
+}
+
+fn parse_cert(cur: &mut Cursor<'_>, version: u32, alias: &str) -> Result<X509, JksError> {
+    if version == 2 {
+        let type_len = cur.u16("certificate type")?;
+        let cert_type = cur.take(type_len, "certificate type")?;
+        if cert_type != b"X.509" {
+            return Err(JksError::Corrupt(format!(
+                "entry '{alias}': certificate type '{}' is not X.509",
+                String::from_utf8_lossy(cert_type)
+            )));
+        }
+    }
+    let len = cur.len32("certificate")?;
+    let der = cur.take(len, "certificate")?;
+    X509::from_der(der)
+        .map_err(|_| JksError::Corrupt(format!("entry '{alias}': a certificate is not valid X.509 DER")))
+}
+
+/// The protected key must be an EncryptedPrivateKeyInfo with Sun's key-protector OID and room for salt and check.
+fn check_protected_key(blob: &[u8]) -> Result<&[u8], String> {
+    let seq = der::single(blob, der::TAG_SEQUENCE).ok_or("protected key is not DER")?;
+    let mut fields = der::Reader::new(seq);
+    let algorithm = fields.expect(der::TAG_SEQUENCE).ok_or("protected key has no algorithm")?;
+    let oid = der::Reader::new(algorithm).expect(der::TAG_OID).ok_or("protected key algorithm has no OID")?;
+    if oid != OID_JKS_KEY_PROTECTOR {
+        return Err(format!(
+            "key protection algorithm {} is not the JKS one",
+            der::oid_to_string(oid)
+        ));
+    }
+    let encrypted = fields.expect(der::TAG_OCTET_STRING).ok_or("protected key has no encrypted data")?;
+    if encrypted.len() < SALT_LEN + DIGEST_LEN + 1 || !fields.is_empty() {
+        return Err("protected key is too short".into());
+    }
+    Ok(encrypted)
+}
+
+/// SHA-1 over password, whitener and body: the JKS integrity digest.
+fn store_digest(password: &Password, body: &[u8]) -> [u8; DIGEST_LEN] {
+    let mut sha = Sha1::new();
+    sha.update(&password.utf16be());
+    sha.update(WHITENER);
+    sha.update(body);
+    sha.finish()
+}
+
+/// The JKS key-protector keystream: SHA-1 chained over (password, previous digest), starting from the salt.
+fn keystream_xor(password_utf16: &[u8], salt: &[u8], data: &mut [u8]) {
+    let mut digest = [0u8; DIGEST_LEN];
+    digest.copy_from_slice(salt);
+    for chunk in data.chunks_mut(DIGEST_LEN) {
+        let mut sha = Sha1::new();
+        sha.update(password_utf16);
+        sha.update(&digest);
+        digest = sha.finish();
+        for (byte, k) in chunk.iter_mut().zip(digest.iter()) {
+            *byte ^= k;
+        }
+    }
+}
+
+fn key_check(password_utf16: &[u8], plain: &[u8]) -> [u8; DIGEST_LEN] {
+    let mut sha = Sha1::new();
+    sha.update(password_utf16);
+    sha.update(plain);
+    sha.finish()
+}
+
+/// Decrypts a protected key blob; `None` when the key password is wrong.
+pub fn decrypt_key(blob: &[u8], password: &Password) -> Option<SecretBytes> {
+    let encrypted = check_protected_key(blob).ok()?;
+    let (salt, rest) = encrypted.split_at(SALT_LEN);
+    let (cipher, check) = rest.split_at(rest.len() - DIGEST_LEN);
+    let pw = password.utf16be();
+    let mut plain = zeroize::Zeroizing::new(cipher.to_vec());
+    keystream_xor(&pw, salt, &mut plain);
+    (key_check(&pw, &plain) == check).then(|| SecretBytes::new(std::mem::take(&mut *plain)))
+}
+
+/// Protects a PKCS#8 key with the JKS key protector and a fresh random salt.
+pub fn encrypt_key(pkcs8: &[u8], password: &Password) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let mut salt = [0u8; SALT_LEN];
+    openssl::rand::rand_bytes(&mut salt)?;
+    let pw = password.utf16be();
+    let mut cipher = pkcs8.to_vec();
+    keystream_xor(&pw, &salt, &mut cipher);
+    let mut encrypted = Vec::with_capacity(SALT_LEN + cipher.len() + DIGEST_LEN);
+    encrypted.extend_from_slice(&salt);
+    encrypted.extend_from_slice(&cipher);
+    encrypted.extend_from_slice(&key_check(&pw, pkcs8));
+    let algorithm = der_tlv(der::TAG_SEQUENCE, &[der_tlv(der::TAG_OID, OID_JKS_KEY_PROTECTOR), der_tlv(der::TAG_NULL, &[])].concat());
+    Ok(der_tlv(der::TAG_SEQUENCE, &[algorithm, der_tlv(der::TAG_OCTET_STRING, &encrypted)].concat()))
+}
+
+fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u32).to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (4 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+impl JksStore {
+    /// A new private-key entry for `alias` (which must exist), ready for `serialize`.
+    pub fn key_entry_bytes(
+        &self,
+        alias: &str,
+        protected_key: &[u8],
+        chain: &[X509],
+        timestamp_ms: u64,
+    ) -> Result<Vec<u8>, String> {
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.alias == alias)
+            .ok_or_else(|| format!("no entry '{alias}'"))?;
+        let mut out = Vec::new();
+        out.extend_from_slice(&TAG_PRIVATE_KEY.to_be_bytes());
+        out.extend_from_slice(&(entry.alias_raw.len() as u16).to_be_bytes());
+        out.extend_from_slice(&entry.alias_raw);
+        out.extend_from_slice(&timestamp_ms.to_be_bytes());
+        out.extend_from_slice(&(protected_key.len() as u32).to_be_bytes());
+        out.extend_from_slice(protected_key);
+        out.extend_from_slice(&(chain.len() as u32).to_be_bytes());
+        for cert in chain {
+            if self.version == 2 {
+                out.extend_from_slice(&5u16.to_be_bytes());
+                out.extend_from_slice(b"X.509");
+            }
+            let der = cert.to_der().map_err(|e| e.to_string())?;
+            out.extend_from_slice(&(der.len() as u32).to_be_bytes());
+            out.extend_from_slice(&der);
+        }
+        Ok(out)
+    }
+
+    /// The whole file: every entry in its original order, the one named in `replacement` swapped for new bytes.
+    pub fn serialize(&self, password: &Password, replacement: Option<(&str, &[u8])>) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&(self.entries.len() as u32).to_be_bytes());
+        for entry in &self.entries {
+            match replacement {
+                Some((alias, bytes)) if alias == entry.alias => out.extend_from_slice(bytes),
+                _ => out.extend_from_slice(&entry.raw),
+            }
+        }
+        let digest = store_digest(password, &out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Builds a new keystore from scratch (used by the sandbox): private-key entries then trusted entries.
+    pub fn build(
+        password: &Password,
+        key_entries: &[(&str, &[u8], &[X509])],
+        trusted: &[(&str, &X509)],
+        timestamp_ms: u64,
+    ) -> Result<Vec<u8>, String> {
+        let mut store = JksStore { version: 2, entries: Vec::new() };
+        let mut raws = Vec::new();
+        for (alias, pkcs8, chain) in key_entries {
+            let protected = encrypt_key(pkcs8, password).map_err(|e| e.to_string())?;
+            store.entries.push(placeholder(alias));
+            raws.push(store.key_entry_bytes(alias, &protected, chain, timestamp_ms)?);
+        }
+        for (alias, cert) in trusted {
+            let der = cert.to_der().map_err(|e| e.to_string())?;
+            let mut raw = Vec::new();
+            raw.extend_from_slice(&TAG_TRUSTED_CERT.to_be_bytes());
+            raw.extend_from_slice(&(alias.len() as u16).to_be_bytes());
+            raw.extend_from_slice(alias.as_bytes());
+            raw.extend_from_slice(&timestamp_ms.to_be_bytes());
+            raw.extend_from_slice(&5u16.to_be_bytes());
+            raw.extend_from_slice(b"X.509");
+            raw.extend_from_slice(&(der.len() as u32).to_be_bytes());
+            raw.extend_from_slice(&der);
+            store.entries.push(placeholder(alias));
+            raws.push(raw);
+        }
+        for (entry, raw) in store.entries.iter_mut().zip(raws) {
+            entry.raw = raw;
+        }
+        Ok(store.serialize(password, None))
+    }
+}
+
+fn placeholder(alias: &str) -> JksEntry {
+    JksEntry {
+        alias: alias.to_string(),
+        certs: Vec::new(),
+        protected_key: None,
+        alias_raw: alias.as_bytes().to_vec(),
+        raw: Vec::new(),
+    }
+}
+
+/// Java's modified UTF-8 (as written by `DataOutputStream.writeUTF`): NUL as C0 80, characters outside the
+/// BMP as two encoded surrogates.
+fn decode_modified_utf8(bytes: &[u8]) -> Option<String> {
+    let mut units: Vec<u16> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b0 = u16::from(bytes[i]);
+        let cont = |j: usize| bytes.get(j).filter(|&&b| b & 0xC0 == 0x80).map(|&b| u16::from(b & 0x3F));
+        if b0 < 0x80 {
+            units.push(b0);
+            i += 1;
+        } else if b0 & 0xE0 == 0xC0 {
+            units.push(((b0 & 0x1F) << 6) | cont(i + 1)?);
+            i += 2;
+        } else if b0 & 0xF0 == 0xE0 {
+            units.push(((b0 & 0x0F) << 12) | (cont(i + 1)? << 6) | cont(i + 2)?);
+            i += 3;
+        } else {
+            return None;
+        }
+    }
+    String::from_utf16(&units).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modified_utf8_aliases() {
+        assert_eq!(decode_modified_utf8(b"icg").as_deref(), Some("icg"));
+        assert_eq!(decode_modified_utf8(&[0xC0, 0x80]).as_deref(), Some("\0"));
+        // U+1F600 as the surrogates D83D DE00, each in three bytes.
+        assert_eq!(
+            decode_modified_utf8(&[0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]).as_deref(),
+            Some("😀")
+        );
+        assert_eq!(decode_modified_utf8(&[0xFF]), None);
+    }
+
+    #[test]
+    fn key_protection_round_trips_and_rejects_a_wrong_password() {
+        let password = Password::new("pässwörd".into());
+        let key = b"0123456789abcdefghijklmnopqrstuvwxyz-not-really-pkcs8".to_vec();
+        let blob = encrypt_key(&key, &password).unwrap();
+        assert_eq!(decrypt_key(&blob, &password).unwrap().expose(), key.as_slice());
+        assert!(decrypt_key(&blob, &Password::new("wrong".into())).is_none());
+    }
+
+    #[test]
+    fn hostile_counts_and_lengths_are_refused_without_allocating() {
+        let mut data = MAGIC.to_vec();
+        data.extend(2u32.to_be_bytes());
+        data.extend(u32::MAX.to_be_bytes());
+        data.extend([0u8; 40]);
+        match parse(&data, &Password::empty()) {
+            Err(JksError::Corrupt(msg)) => assert!(msg.contains("entry count"), "{msg}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut data = MAGIC.to_vec();
+        data.extend(2u32.to_be_bytes());
+        data.extend(1u32.to_be_bytes());
+        data.extend(TAG_PRIVATE_KEY.to_be_bytes());
+        data.extend(1u16.to_be_bytes());
+        data.push(b'a');
+        data.extend([0u8; 8]);
+        data.extend(0xFFFF_FFF0u32.to_be_bytes());
+        data.extend([0u8; 40]);
+        match parse(&data, &Password::empty()) {
+            Err(JksError::Corrupt(msg)) => assert!(msg.contains("protected key length"), "{msg}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! One `Keystore` type over the two formats a gateway's keystore comes in, JKS and PKCS#12, recognised by
+//! content: load, list entries, find the server entry, take out its key, and serialise a copy in which only
+//! that entry has a new key and chain, in the original format, passwords and algorithms.
+//! It knows nothing of the ICG: paths only appear in error messages.
+
+pub mod jks;
+pub mod pkcs12;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Password;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+use pkcs12::Pkcs12Params;
+use std::path::Path;
+
+/// Largest keystore or material file read: a trust store of 10,000 certificates is about 10 MB.
+pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jks,
+    Pkcs12,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jks => "jks",
+            Format::Pkcs12 => "pkcs12",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    PrivateKey,
+    TrustedCert,
+    SecretKey,
+}
+
+impl EntryKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::PrivateKey => "PrivateKeyEntry",
+            EntryKind::TrustedCert => "trustedCertEntry",
+            EntryKind::SecretKey => "SecretKeyEntry",
+        }
+    }
+}
+
+/// A keystore entry as this tool sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub alias: String,
+    pub kind: EntryKind,
+    /// Key entries: the chain, leaf first. Trusted entries: the one certificate. Secret keys: empty.
+    pub certs: Vec<X509>,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Jks(jks::JksStore),
+    Pkcs12 {
+        store: P12Store,
+        params: Option<Pkcs12Params>,
+    },
+    /// Read by OpenSSL: one key and its chain, but neither aliases nor trust attributes, so never rewritten.
+    OpensslOnly { pkcs8: crate::secret::SecretBytes },
+}
+
+/// A loaded keystore.
+#[derive(Debug, Clone)]
+pub struct Keystore {
+    pub format: Format,
+    pub entries: Vec<Entry>,
+    backend: Backend,
+}
+
+/// A short description of what some bytes look like, for messages about files that were not understood.
+pub fn describe_bytes(data: &[u8]) -> String {
+    let kind = if data.is_empty() {
+        "an empty file"
+    } else if jks::looks_like_jks(data) {
+        "a JKS keystore"
+    } else if data.starts_with(&jks::JCEKS_MAGIC) {
+        "a JCEKS keystore"
+    } else if data.starts_with(b"PK\x03\x04") {
+        "a ZIP archive"
+    } else if pkcs12::looks_like_pkcs12(data) {
+        "PKCS#12"
+    } else if data.windows(11).take(4096).any(|w| w == b"-----BEGIN ") {
+        "PEM text"
+    } else if data.first() == Some(&0x30) {
+        "DER (ASN.1)"
+    } else if data.iter().take(512).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        "text"
+    } else {
+        "binary data of unknown type"
+    };
+    let head: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{} bytes, looks like {kind}, starts with {}", data.len(), head.join(" "))
+}
+
+impl Keystore {
+    /// Whether the bytes are a keystore this module can load (JKS or PKCS#12).
+    pub fn recognises(data: &[u8]) -> bool {
+        jks::looks_like_jks(data) || pkcs12::looks_like_pkcs12(data)
+    }
+
+    /// Loads a keystore of either format; `path` is only used in messages.
+    pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        let shown = path.display();
+        if jks::looks_like_jks(data) {
+            return match jks::parse(data, password) {
+                Ok(store) => Ok(Self::from_jks(store)),
+                Err(jks::JksError::WrongPassword) => Err(wrong_password(path)),
+                Err(jks::JksError::Corrupt(why)) => Err(Error::corrupt(format!(
+                    "{shown} is a damaged JKS keystore ({why}): restore it from a backup"
+                ))),
+            };
+        }
+        if data.starts_with(&jks::JCEKS_MAGIC) {
+            return Err(Error::unsupported(format!(
+                "{shown} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12"
+            )));
+        }
+        if pkcs12::looks_like_pkcs12(data) {
+            return Self::load_pkcs12(data, password, path);
+        }
+        Err(Error::corrupt(format!(
+            "{shown} is not a JKS or PKCS#12 keystore ({}): check the path",
+            describe_bytes(data)
+        )))
+    }
+
+    fn from_jks(store: jks::JksStore) -> Keystore {
+        let entries = store
+            .entries
+            .iter()
+            .map(|e| Entry {
+                alias: e.alias.clone(),
+                kind: if e.protected_key.is_some() {
+                    EntryKind::PrivateKey
+                } else {
+                    EntryKind::TrustedCert
+                },
+                certs: e.certs.clone(),
+            })
+            .collect();
+        Keystore {
+            format: Format::Jks,
+            entries,
+            backend: Backend::Jks(store),
+        }
+    }
+
+    fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        let shown = path.display();
+        let params = pkcs12::sniff_params(data)
+            .map_err(|why| Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}")))?;
+        match P12Store::from_pkcs12(data, password.expose(), p12_keystore::Pkcs12ImportPolicy::Strict) {
+            Ok(store) => Self::from_p12_store(store, params, path),
+            Err(p12_keystore::error::Error::MacError(_)) => Err(wrong_password(path)),
+            Err(first) => Self::load_pkcs12_with_openssl(data, password, path).map_err(|e| {
+                if e.kind == ErrorKind::WrongPassword {
+                    e
+                } else {
+                    Error::corrupt(format!(
+                        "{shown} is a PKCS#12 file that cannot be read ({first}): export it again"
+                    ))
+                }
+            }),
+        }
+    }
+
+    fn from_p12_store(store: P12Store, params: Option<Pkcs12Params>, path: &Path) -> Result<Keystore> {
+        let mut entries = Vec::new();
+        for (alias, entry) in store.entries() {
+            let (kind, certs) = match entry {
+                KeyStoreEntry::PrivateKeyChain(chain) => (
+                    EntryKind::PrivateKey,
+                    chain.certs().iter().map(|c| to_x509(c, path)).collect::<Result<Vec<_>>>()?,
+                ),
+                KeyStoreEntry::Certificate(cert) => (EntryKind::TrustedCert, vec![to_x509(cert, path)?]),
+                KeyStoreEntry::Secret(_) => (EntryKind::SecretKey, Vec::new()),
+            };
+            entries.push(Entry {
+                alias: alias.clone(),
+                kind,
+                certs,
+            });
+        }
+        Ok(Keystore {
+            format: Format::Pkcs12,
+            entries,
+            backend: Backend::Pkcs12 { store, params },
+        })
+    }
+
+    fn load_pkcs12_with_openssl(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        pkcs12::load_legacy_provider();
+        let parsed = openssl::pkcs12::Pkcs12::from_der(data)
+            .and_then(|p| p.parse2(password.expose()))
+            .map_err(|_| wrong_password(path))?;
+        let (Some(pkey), Some(cert)) = (parsed.pkey, parsed.cert) else {
+            return Err(Error::unsupported(format!(
+                "{} holds no private key with a certificate",
+                path.display()
+            )));
+        };
+        let pkcs8 = pkey
+            .private_key_to_pkcs8()
+            .map_err(|e| Error::corrupt(format!("{}: unusable private key: {e}", path.display())))?;
+        let mut certs = vec![cert];
+        certs.extend(parsed.ca.into_iter().flatten());
+        Ok(Keystore {
+            format: Format::Pkcs12,
+            entries: vec![Entry {
+                alias: "1".into(),
+                kind: EntryKind::PrivateKey,
+                certs,
+            }],
+            backend: Backend::OpensslOnly {
+                pkcs8: crate::secret::SecretBytes::new(pkcs8),
+            },
+        })
+    }
+
+    pub fn entry(&self, alias: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.alias == alias)
+    }
+
+    /// The private-key entries' aliases.
+    pub fn key_aliases(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::PrivateKey)
+            .map(|e| e.alias.as_str())
+            .collect()
+    }
+
+    /// The entry the server uses: `alias` when given (as Java compares aliases, ignoring case for PKCS#12),
+    /// else the only private-key entry.
+    pub fn server_entry(&self, alias: Option<&str>, path: &Path, alias_option: &str) -> Result<&Entry> {
+        let keys = self.key_aliases();
+        if let Some(wanted) = alias {
+            return self
+                .entries
+                .iter()
+                .find(|e| {
+                    e.kind == EntryKind::PrivateKey
+                        && (e.alias == wanted
+                            || (self.format == Format::Pkcs12 && e.alias.eq_ignore_ascii_case(wanted)))
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "{} has no private-key entry '{wanted}' (it has: {}): fix {alias_option}",
+                            path.display(),
+                            list_or_none(&keys)
+                        ),
+                    )
+                });
+        }
+        match keys.as_slice() {
+            [only] => Ok(self.entry(only).expect("alias listed from entries")),
+            [] => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} holds no private-key entry: it is not a server keystore", path.display()),
+            )),
+            many => Err(Error::usage(format!(
+                "{} holds several private-key entries ({}): choose one with {alias_option}",
+                path.display(),
+                many.join(", ")
+            ))),
+        }
+    }
+
+    /// The private key of entry `alias`, decrypted with `key_password`.
+    pub fn private_key(&self, alias: &str, key_password: &Password, path: &Path) -> Result<PKey<Private>> {
+        let not_found = || Error::new(ErrorKind::NotFound, format!("{} has no key entry '{alias}'", path.display()));
+        let bad_key = |e: openssl::error::ErrorStack| {
+            Error::corrupt(format!("{}: the key of entry '{alias}' cannot be read: {e}", path.display()))
+        };
+        match &self.backend {
+            Backend::Jks(store) => {
+                let blob = store
+                    .entries
+                    .iter()
+                    .find(|e| e.alias == alias)
+                    .and_then(|e| e.protected_key.as_deref())
+                    .ok_or_else(not_found)?;
+                let pkcs8 = jks::decrypt_key(blob, key_password).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::WrongPassword,
+                        format!(
+                            "wrong key password for entry '{alias}' of {}: set server.ssl.key-password in application-prod.yml",
+                            path.display()
+                        ),
+                    )
+                })?;
+                PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key)
+            }
+            Backend::Pkcs12 { store, .. } => match store.entry(alias) {
+                Some(KeyStoreEntry::PrivateKeyChain(chain)) => {
+                    PKey::private_key_from_pkcs8(chain.key().as_der()).map_err(bad_key)
+                }
+                _ => Err(not_found()),
+            },
+            Backend::OpensslOnly { pkcs8 } => PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key),
+        }
+    }
+
+    /// A description of how the file is protected, for the plan.
+    pub fn protection(&self) -> String {
+        match &self.backend {
+            Backend::Jks(store) => format!("JKS version {}", store.version),
+            Backend::Pkcs12 { params: Some(p), .. } => format!("PKCS#12, {}", p.describe()),
+            Backend::Pkcs12 { params: None, .. } => "PKCS#12, algorithms not recognised".into(),
+            Backend::OpensslOnly { .. } => "PKCS#12 read by OpenSSL (legacy algorithms)".into(),
+        }
+    }
+
+    /// The keystore as it would be with entry `alias` holding `key` and `chain` (leaf first), serialised in
+    /// the original format with the same passwords and algorithms. Every other entry stays as it is.
+    pub fn with_replaced_key(
+        &self,
+        alias: &str,
+        key: &PKey<Private>,
+        chain: &[X509],
+        store_password: &Password,
+        key_password: &Password,
+        timestamp_ms: u64,
+        path: &Path,
+    ) -> Result<Vec<u8>> {
+        let failed = |why: String| Error::new(ErrorKind::Io, format!("cannot build the new keystore for {}: {why}", path.display()));
+        let pkcs8 = crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| failed(e.to_string()))?);
+        match &self.backend {
+            Backend::Jks(store) => {
+                let protected = jks::encrypt_key(pkcs8.expose(), key_password).map_err(|e| failed(e.to_string()))?;
+                let entry = store.key_entry_bytes(alias, &protected, chain, timestamp_ms).map_err(failed)?;
+                Ok(store.serialize(store_password, Some((alias, &entry))))
+            }
+            Backend::Pkcs12 { store, params } => {
+                let Some(KeyStoreEntry::PrivateKeyChain(old)) = store.entry(alias) else {
+                    return Err(failed(format!("no key entry '{alias}'")));
+                };
+                let params = params.ok_or_else(|| {
+                    Error::unsupported(format!(
+                        "{}: its PKCS#12 algorithms are not recognised, so it cannot be rewritten faithfully; convert it with keytool -importkeystore first",
+                        path.display()
+                    ))
+                })?;
+                let certs = chain
+                    .iter()
+                    .map(|c| c.to_der().map_err(|e| failed(e.to_string())).and_then(|d| Certificate::from_der(&d).map_err(|e| failed(e.to_string()))))
+                    .collect::<Result<Vec<_>>>()?;
+                let new_key = PrivateKey::from_der(pkcs8.expose()).map_err(|e| failed(e.to_string()))?;
+                let mut updated = store.clone();
+                updated.add_entry(
+                    alias,
+                    KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(old.local_key_id().clone(), new_key, certs)),
+                );
+                write_pkcs12(&updated, store_password, &params).map_err(failed)
+            }
+            Backend::OpensslOnly { .. } => Err(Error::unsupported(format!(
+                "{} uses PKCS#12 algorithms that can be read but not written back faithfully: convert it with keytool -importkeystore -deststoretype PKCS12 first",
+                path.display()
+            ))),
+        }
+    }
+
+    /// A new PKCS#12 keystore with one key entry and trusted entries, as Java 17's keytool writes it.
+    pub fn build_pkcs12(
+        password: &Password,
+        alias: &str,
+        key: &PKey<Private>,
+        chain: &[X509],
+        trusted: &[(&str, &X509)],
+    ) -> std::result::Result<Vec<u8>, String> {
+        let cert = |c: &X509| c.to_der().map_err(|e| e.to_string()).and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()));
+        let pkcs8 = crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
+        let mut store = P12Store::new();
+        let certs = chain.iter().map(cert).collect::<std::result::Result<Vec<_>, _>>()?;
+        let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
+        store.add_entry(
+            alias,
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+                local_key_id,
+                PrivateKey::from_der(pkcs8.expose()).map_err(|e| e.to_string())?,
+                certs,
+            )),
+        );
+        for (name, c) in trusted {
+            store.add_entry(name, KeyStoreEntry::Certificate(cert(c)?));
+        }
+        write_pkcs12(&store, password, &Pkcs12Params::java17())
+    }
+}
+
+fn write_pkcs12(store: &P12Store, password: &Password, params: &Pkcs12Params) -> std::result::Result<Vec<u8>, String> {
+    store
+        .writer(password.expose())
+        .encryption_algorithm(params.encryption)
+        .encryption_iterations(params.encryption_iterations)
+        .mac_algorithm(params.mac)
+        .mac_iterations(params.mac_iterations)
+        .write()
+        .map_err(|e| e.to_string())
+}
+
+fn to_x509(cert: &Certificate, path: &Path) -> Result<X509> {
+    X509::from_der(cert.as_der())
+        .map_err(|_| Error::corrupt(format!("{} holds a certificate that is not valid X.509", path.display())))
+}
+
+fn wrong_password(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::WrongPassword,
+        format!(
+            "wrong password for {}: the password given does not open it (if it is right, the file is damaged: restore a backup); pass the right one with --store-password-file",
+            path.display()
+        ),
+    )
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "no private-key entries".into()
+    } else {
+        items.join(", ")
+    }
+}

@@ -1,0 +1,228 @@
+//! PKCS#12 keystores the way Java reads and writes them, through `p12-keystore` (which keeps Java's
+//! trusted-certificate attribute and the aliases), with `openssl` (legacy provider loaded) as a read-only
+//! fallback for algorithms the crate does not know.
+//!
+//! Before either library sees the file, `sniff_params` walks its outer structure to learn the encryption and
+//! MAC algorithms and iteration counts, so that a rewrite can use the same ones (Java 8 before 8u301 reads
+//! neither PBES2 nor an HMAC-SHA-256 MAC), and refuses absurd iteration counts that would stall the tool.
+
+use crate::der::{self, Reader};
+use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
+
+/// Highest PBE or MAC iteration count accepted (Java writes 10,000 to 100,000).
+pub const MAX_ITERATIONS: u64 = 10_000_000;
+
+const OID_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
+const OID_ENCRYPTED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06];
+const OID_SHROUDED_KEY_BAG: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02];
+const OID_PBE_SHA_3DES: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x03];
+const OID_PBE_SHA_RC2_40: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x06];
+const OID_PBES2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D];
+const OID_SHA1: &[u8] = &[0x2B, 0x0E, 0x03, 0x02, 0x1A];
+const OID_SHA2_PREFIX: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+
+/// The algorithms a PKCS#12 file was written with, as far as `p12-keystore` can write them again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pkcs12Params {
+    pub encryption: EncryptionAlgorithm,
+    pub encryption_iterations: u32,
+    pub mac: MacAlgorithm,
+    pub mac_iterations: u32,
+}
+
+impl Pkcs12Params {
+    /// What Java 17's keytool writes: PBES2/AES-256 with HMAC-SHA-256, MAC HMAC-SHA-256, 10,000 iterations.
+    pub fn java17() -> Self {
+        Pkcs12Params {
+            encryption: EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
+            encryption_iterations: 10_000,
+            mac: MacAlgorithm::HmacSha256,
+            mac_iterations: 10_000,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let enc = match self.encryption {
+            EncryptionAlgorithm::PbeWithHmacSha256AndAes256 => "PBES2/AES-256",
+            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc => "PBE-SHA1-3DES",
+            EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc => "PBE-SHA1-RC2-40",
+            _ => "other",
+        };
+        let mac = match self.mac {
+            MacAlgorithm::HmacSha1 => "HMAC-SHA1",
+            MacAlgorithm::HmacSha224 => "HMAC-SHA224",
+            MacAlgorithm::HmacSha256 => "HMAC-SHA256",
+            MacAlgorithm::HmacSha384 => "HMAC-SHA384",
+            MacAlgorithm::HmacSha512 => "HMAC-SHA512",
+            _ => "HMAC-SHA512/t",
+        };
+        format!(
+            "{enc} ({} iterations), MAC {mac} ({} iterations)",
+            self.encryption_iterations, self.mac_iterations
+        )
+    }
+}
+
+/// What the outer walk learned. `None` fields were absent or not understood.
+#[derive(Debug, Default)]
+struct Found {
+    key_encryption: Option<(EncryptionAlgorithm, u64)>,
+    cert_encryption: Option<(EncryptionAlgorithm, u64)>,
+    mac: Option<(MacAlgorithm, u64)>,
+}
+
+/// Whether the bytes have the outer shape of a PKCS#12 PFX (SEQUENCE { INTEGER 3, ContentInfo ... }).
+pub fn looks_like_pkcs12(data: &[u8]) -> bool {
+    pfx_parts(data).is_some()
+}
+
+fn pfx_parts(data: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let pfx = der::single(data, der::TAG_SEQUENCE)?;
+    let mut fields = Reader::new(pfx);
+    if fields.expect(der::TAG_INTEGER)? != [3] {
+        return None;
+    }
+    let auth_safe = fields.expect(der::TAG_SEQUENCE)?;
+    let mac = fields.expect(der::TAG_SEQUENCE);
+    Some((auth_safe, mac))
+}
+
+/// The algorithms and iteration counts of a PKCS#12 file, or an error text when a count is out of bounds.
+/// Returns `Ok(None)` when the structure is not the plain form Java and OpenSSL write.
+pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
+    let Some((auth_safe, mac)) = pfx_parts(data) else {
+        return Ok(None);
+    };
+    let mut found = Found {
+        mac: mac.and_then(mac_params),
+        ..Found::default()
+    };
+    walk_auth_safe(auth_safe, &mut found);
+    let iterations = [found.key_encryption, found.cert_encryption]
+        .into_iter()
+        .flatten()
+        .map(|(_, n)| n)
+        .chain(found.mac.map(|(_, n)| n));
+    for n in iterations {
+        if n == 0 || n > MAX_ITERATIONS {
+            return Err(format!(
+                "iteration count {n} is outside 1..{MAX_ITERATIONS}"
+            ));
+        }
+    }
+    let Some((encryption, enc_iter)) = found.key_encryption.or(found.cert_encryption) else {
+        return Ok(None);
+    };
+    let (mac, mac_iter) = found.mac.unwrap_or((MacAlgorithm::HmacSha256, 10_000));
+    Ok(Some(Pkcs12Params {
+        encryption,
+        encryption_iterations: enc_iter as u32,
+        mac,
+        mac_iterations: mac_iter as u32,
+    }))
+}
+
+fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
+    let mut ci = Reader::new(auth_safe);
+    if ci.expect(der::TAG_OID)? != OID_DATA {
+        return None;
+    }
+    let wrapped = ci.expect(der::TAG_CONTEXT_0)?;
+    let content = der::single(wrapped, der::TAG_OCTET_STRING)?;
+    let mut infos = Reader::new(der::single(content, der::TAG_SEQUENCE)?);
+    while let Some(info) = infos.expect(der::TAG_SEQUENCE) {
+        let mut parts = Reader::new(info);
+        let oid = parts.expect(der::TAG_OID)?;
+        let body = parts.expect(der::TAG_CONTEXT_0)?;
+        if oid == OID_ENCRYPTED_DATA {
+            let encrypted_data = der::single(body, der::TAG_SEQUENCE)?;
+            let mut ed = Reader::new(encrypted_data);
+            ed.expect(der::TAG_INTEGER)?;
+            let mut eci = Reader::new(ed.expect(der::TAG_SEQUENCE)?);
+            eci.expect(der::TAG_OID)?;
+            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?) {
+                found.cert_encryption.get_or_insert(alg);
+            }
+        } else if oid == OID_DATA {
+            let safe_contents = der::single(der::single(body, der::TAG_OCTET_STRING)?, der::TAG_SEQUENCE)?;
+            let mut bags = Reader::new(safe_contents);
+            while let Some(bag) = bags.expect(der::TAG_SEQUENCE) {
+                let mut bag_parts = Reader::new(bag);
+                if bag_parts.expect(der::TAG_OID)? != OID_SHROUDED_KEY_BAG {
+                    continue;
+                }
+                let epki = der::single(bag_parts.expect(der::TAG_CONTEXT_0)?, der::TAG_SEQUENCE)?;
+                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?) {
+                    found.key_encryption.get_or_insert(alg);
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// An AlgorithmIdentifier of a PKCS#12 PBE scheme or PBES2, with its iteration count.
+fn pbe_params(algorithm_id: &[u8]) -> Option<(EncryptionAlgorithm, u64)> {
+    let mut alg = Reader::new(algorithm_id);
+    let oid = alg.expect(der::TAG_OID)?;
+    let params = alg.expect(der::TAG_SEQUENCE)?;
+    let mut p = Reader::new(params);
+    if oid == OID_PBES2 {
+        let kdf = p.expect(der::TAG_SEQUENCE)?;
+        let mut kdf_parts = Reader::new(kdf);
+        kdf_parts.expect(der::TAG_OID)?;
+        let mut pbkdf2 = Reader::new(kdf_parts.expect(der::TAG_SEQUENCE)?);
+        pbkdf2.expect(der::TAG_OCTET_STRING)?;
+        let iterations = der::small_uint(pbkdf2.expect(der::TAG_INTEGER)?)?;
+        return Some((EncryptionAlgorithm::PbeWithHmacSha256AndAes256, iterations));
+    }
+    p.expect(der::TAG_OCTET_STRING)?;
+    let iterations = der::small_uint(p.expect(der::TAG_INTEGER)?)?;
+    if oid == OID_PBE_SHA_3DES {
+        Some((EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc, iterations))
+    } else if oid == OID_PBE_SHA_RC2_40 {
+        Some((EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc, iterations))
+    } else {
+        None
+    }
+}
+
+fn mac_params(mac_data: &[u8]) -> Option<(MacAlgorithm, u64)> {
+    let mut parts = Reader::new(mac_data);
+    let digest_info = parts.expect(der::TAG_SEQUENCE)?;
+    let algorithm = Reader::new(digest_info).expect(der::TAG_SEQUENCE)?;
+    let oid = Reader::new(algorithm).expect(der::TAG_OID)?;
+    parts.expect(der::TAG_OCTET_STRING)?;
+    let iterations = match parts.expect(der::TAG_INTEGER) {
+        Some(value) => der::small_uint(value)?,
+        None => 1,
+    };
+    let mac = if oid == OID_SHA1 {
+        MacAlgorithm::HmacSha1
+    } else if let Some(&[last]) = oid.strip_prefix(OID_SHA2_PREFIX) {
+        match last {
+            1 => MacAlgorithm::HmacSha256,
+            2 => MacAlgorithm::HmacSha384,
+            3 => MacAlgorithm::HmacSha512,
+            4 => MacAlgorithm::HmacSha224,
+            5 => MacAlgorithm::HmacSha512_224,
+            6 => MacAlgorithm::HmacSha512_256,
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    Some((mac, iterations))
+}
+
+/// Loads the OpenSSL providers needed to read legacy PKCS#12 (RC2, RC4, 3DES) once per process.
+pub fn load_legacy_provider() {
+    use std::sync::OnceLock;
+    static PROVIDERS: OnceLock<Vec<openssl::provider::Provider>> = OnceLock::new();
+    PROVIDERS.get_or_init(|| {
+        ["legacy", "default"]
+            .iter()
+            .filter_map(|name| openssl::provider::Provider::try_load(None, name, true).ok())
+            .collect()
+    });
+}

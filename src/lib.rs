@@ -1,0 +1,13 @@
+//! icg-renew: renew the TLS certificate of an IGEL Cloud Gateway on the gateway host itself.
+//!
+//! The library holds every decision and knows nothing of terminals; `main.rs` only parses arguments, calls
+//! [`app::run`] and turns the outcome into an exit code. See `../shared/spec/design.md` for the data flow.
+
+pub mod cert;
+pub mod der;
+pub mod error;
+pub mod keystore;
+pub mod secret;
+pub mod failpoint;
+pub mod fsx;
+pub mod install;
