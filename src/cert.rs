@@ -89,7 +89,9 @@ pub fn hex_colons(bytes: &[u8]) -> String {
 
 /// Whether the certificate has basicConstraints `CA:TRUE`.
 pub fn is_ca(cert: &X509Ref) -> bool {
-    cert.to_der().map(|d| der::certificate_is_ca(&d)).unwrap_or(false)
+    cert.to_der()
+        .map(|d| der::certificate_is_ca(&d))
+        .unwrap_or(false)
 }
 
 /// The DNS names and IP addresses of the Subject Alternative Name, or `None` when it has no SAN.
@@ -127,7 +129,12 @@ pub fn name_to_string(name: &X509NameRef) -> String {
     let mut parts: Vec<String> = name
         .entries()
         .map(|entry| {
-            let key = entry.object().nid().short_name().map(str::to_string).unwrap_or_else(|_| entry.object().to_string());
+            let key = entry
+                .object()
+                .nid()
+                .short_name()
+                .map(str::to_string)
+                .unwrap_or_else(|_| entry.object().to_string());
             let value = entry.data().to_string().unwrap_or_else(|_| "?".to_string());
             format!("{key}={}", escape_dn_value(&value))
         })

@@ -84,10 +84,17 @@ pub fn small_uint(value: &[u8]) -> Option<u64> {
         [0, rest @ ..] if !rest.is_empty() => rest,
         _ => value,
     };
-    if trimmed.is_empty() || trimmed.len() > 8 || trimmed[0] & 0x80 != 0 && value.len() == trimmed.len() {
+    if trimmed.is_empty()
+        || trimmed.len() > 8
+        || trimmed[0] & 0x80 != 0 && value.len() == trimmed.len()
+    {
         return None;
     }
-    Some(trimmed.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    Some(
+        trimmed
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
 }
 
 /// Dotted text of an encoded OBJECT IDENTIFIER, for messages.
@@ -107,7 +114,11 @@ pub fn oid_to_string(value: &[u8]) -> String {
             acc = 0;
         }
     }
-    parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The value of the X.509 extension `oid` (encoded OID bytes) in a DER certificate, if present.
@@ -163,7 +174,7 @@ mod tests {
     #[test]
     fn reads_short_and_long_lengths() {
         let mut data = vec![0x04, 0x81, 0x80];
-        data.extend(std::iter::repeat(7u8).take(0x80));
+        data.extend(std::iter::repeat_n(7u8, 0x80));
         data.extend([0x05, 0x00]);
         let mut reader = Reader::new(&data);
         assert_eq!(reader.expect(TAG_OCTET_STRING).map(<[u8]>::len), Some(0x80));
@@ -173,7 +184,9 @@ mod tests {
 
     #[test]
     fn refuses_lengths_past_the_end_and_indefinite_lengths() {
-        assert!(Reader::new(&[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]).next_tlv().is_none());
+        assert!(Reader::new(&[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF])
+            .next_tlv()
+            .is_none());
         assert!(Reader::new(&[0x30, 0x80, 0x00, 0x00]).next_tlv().is_none());
         assert!(Reader::new(&[0x30, 0x05, 0x00]).next_tlv().is_none());
     }
@@ -182,6 +195,9 @@ mod tests {
     fn integers_and_oids() {
         assert_eq!(small_uint(&[0x00, 0xC3, 0x50]), Some(50_000));
         assert_eq!(small_uint(&[0x80]), None);
-        assert_eq!(oid_to_string(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02]), "1.2.840.113549.1.12.10.1.2");
+        assert_eq!(
+            oid_to_string(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02]),
+            "1.2.840.113549.1.12.10.1.2"
+        );
     }
 }

@@ -34,7 +34,10 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
         };
         return Err(Error::new(
             ErrorKind::Io,
-            format!("cannot {doing} {}: it is {what}, not a regular file; give the path of a file", path.display()),
+            format!(
+                "cannot {doing} {}: it is {what}, not a regular file; give the path of a file",
+                path.display()
+            ),
         ));
     }
     if meta.len() > max {
@@ -51,7 +54,10 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
         .read_to_end(&mut data)
         .map_err(|e| Error::io(doing, path, &e))?;
     if data.len() as u64 > max {
-        return Err(Error::corrupt(format!("cannot {doing} {}: it grew past the size limit", path.display())));
+        return Err(Error::corrupt(format!(
+            "cannot {doing} {}: it grew past the size limit",
+            path.display()
+        )));
     }
     Ok(data)
 }
@@ -102,7 +108,11 @@ impl KeystoreLock {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
-            let who = if holder.is_empty() { "another process".to_string() } else { format!("process {holder}") };
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("process {holder}")
+            };
             return Err(Error::new(
                 ErrorKind::Locked,
                 format!(
@@ -112,15 +122,20 @@ impl KeystoreLock {
                 ),
             ));
         }
-        file.set_len(0).map_err(|e| Error::io("write the lock file", &path, &e))?;
-        write!(file, "{}", std::process::id()).map_err(|e| Error::io("write the lock file", &path, &e))?;
+        file.set_len(0)
+            .map_err(|e| Error::io("write the lock file", &path, &e))?;
+        write!(file, "{}", std::process::id())
+            .map_err(|e| Error::io("write the lock file", &path, &e))?;
         Ok(KeystoreLock { _file: file, path })
     }
 }
 
 /// `<dir>/.<name><suffix>`: a hidden file beside `real`.
 fn sibling(real: &Path, suffix: &str) -> PathBuf {
-    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     real.with_file_name(format!(".{name}{suffix}"))
 }
 
@@ -153,13 +168,23 @@ fn write_new_file(path: &Path, data: &[u8], doing: &str) -> Result<File> {
 }
 
 /// Gives `file` the owner and group of `like` (and, with `with_mode`, its mode and SELinux label).
-fn copy_metadata(file: &File, like: &std::fs::Metadata, like_path: &Path, with_mode: bool) -> std::io::Result<()> {
+fn copy_metadata(
+    file: &File,
+    like: &std::fs::Metadata,
+    like_path: &Path,
+    with_mode: bool,
+) -> std::io::Result<()> {
     std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid()))?;
     if with_mode {
         file.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))?;
         let mut label = vec![0u8; 256];
         if let Ok(len) = rustix::fs::getxattr(like_path, SELINUX_XATTR, &mut label[..]) {
-            let _ = rustix::fs::fsetxattr(file, SELINUX_XATTR, &label[..len], rustix::fs::XattrFlags::empty());
+            let _ = rustix::fs::fsetxattr(
+                file,
+                SELINUX_XATTR,
+                &label[..len],
+                rustix::fs::XattrFlags::empty(),
+            );
         }
     }
     Ok(())
@@ -169,7 +194,11 @@ fn copy_metadata(file: &File, like: &std::fs::Metadata, like_path: &Path, with_m
 /// an exclusive temp file in the same directory, flushed, given the original's owner, group, mode and
 /// label, checked by `verify`, renamed over the original, then the directory flushed. On any error the
 /// original is untouched and the temp file is gone.
-pub fn replace_atomically(target: &Path, data: &[u8], verify: &dyn Fn(&Path) -> Result<()>) -> Result<()> {
+pub fn replace_atomically(
+    target: &Path,
+    data: &[u8],
+    verify: &dyn Fn(&Path) -> Result<()>,
+) -> Result<()> {
     let real = real_path(target)?;
     let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
     let original = std::fs::metadata(&real).map_err(|e| Error::io("inspect", &real, &e))?;
@@ -183,7 +212,10 @@ pub fn replace_atomically(target: &Path, data: &[u8], verify: &dyn Fn(&Path) -> 
             crate::failpoint::hit("temp-written");
             verify(&temp)
         })
-        .and_then(|()| std::fs::rename(&temp, &real).map_err(|e| Error::io("rename the new keystore over", &real, &e)));
+        .and_then(|()| {
+            std::fs::rename(&temp, &real)
+                .map_err(|e| Error::io("rename the new keystore over", &real, &e))
+        });
     if let Err(e) = outcome {
         let _ = std::fs::remove_file(&temp);
         return Err(e);
@@ -193,15 +225,25 @@ pub fn replace_atomically(target: &Path, data: &[u8], verify: &dyn Fn(&Path) -> 
 
 /// Removes temp files an earlier, killed run left beside `keystore`. Call only while holding the lock.
 pub fn remove_stale_temps(keystore: &Path) -> Vec<PathBuf> {
-    let Ok(real) = real_path(keystore) else { return Vec::new() };
+    let Ok(real) = real_path(keystore) else {
+        return Vec::new();
+    };
     let prefix = sibling(&real, TEMP_MARK);
-    let prefix = prefix.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let Some(dir) = real.parent() else { return Vec::new() };
+    let prefix = prefix
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(dir) = real.parent() else {
+        return Vec::new();
+    };
     let mut removed = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") && std::fs::remove_file(entry.path()).is_ok() {
+            if name.starts_with(&prefix)
+                && name.ends_with(".tmp")
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
                 removed.push(entry.path());
             }
         }
@@ -224,7 +266,11 @@ pub fn make_backup(keystore: &Path, data: &[u8], dir: &Path, now: UnixTime) -> R
     let name = file_name(keystore);
     let stamp = compact_utc(now);
     for n in 0..100 {
-        let candidate = if n == 0 { format!("{name}.{stamp}.bak") } else { format!("{name}.{stamp}-{n}.bak") };
+        let candidate = if n == 0 {
+            format!("{name}.{stamp}.bak")
+        } else {
+            format!("{name}.{stamp}-{n}.bak")
+        };
         let path = dir.join(candidate);
         match write_new_file(&path, data, "write the backup") {
             Ok(file) => {
@@ -240,7 +286,10 @@ pub fn make_backup(keystore: &Path, data: &[u8], dir: &Path, now: UnixTime) -> R
             Err(e) => return Err(e),
         }
     }
-    Err(Error::new(ErrorKind::Io, format!("cannot find a free backup name in {}", dir.display())))
+    Err(Error::new(
+        ErrorKind::Io,
+        format!("cannot find a free backup name in {}", dir.display()),
+    ))
 }
 
 /// Backups of `keystore` in `dir`, newest first.
@@ -258,7 +307,15 @@ pub fn list_backups(keystore: &Path, dir: &Path) -> Result<Vec<Backup>> {
                 None => (stem, 0),
             };
             let created = parse_compact_utc(stamp)?;
-            entry.file_type().ok()?.is_file().then(|| (Backup { path: entry.path(), created }, n))
+            entry.file_type().ok()?.is_file().then(|| {
+                (
+                    Backup {
+                        path: entry.path(),
+                        created,
+                    },
+                    n,
+                )
+            })
         })
         .collect();
     backups.sort_by(|(a, an), (b, bn)| b.created.cmp(&a.created).then(bn.cmp(an)));
@@ -266,7 +323,9 @@ pub fn list_backups(keystore: &Path, dir: &Path) -> Result<Vec<Backup>> {
 }
 
 pub fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "keystore".into())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keystore".into())
 }
 
 #[cfg(test)]
@@ -277,7 +336,14 @@ mod tests {
     fn refuses_a_fifo_without_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         let err = read_bounded(&fifo, 1024, "read").unwrap_err();
         assert!(err.message.contains("FIFO"), "{}", err.message);
         let err = read_bounded(dir.path(), 1024, "read").unwrap_err();
@@ -289,7 +355,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
         std::fs::write(&path, vec![0u8; 2048]).unwrap();
-        assert!(read_bounded(&path, 1024, "read").unwrap_err().message.contains("limit"));
+        assert!(read_bounded(&path, 1024, "read")
+            .unwrap_err()
+            .message
+            .contains("limit"));
         assert_eq!(read_bounded(&path, 4096, "read").unwrap().len(), 2048);
     }
 
@@ -304,7 +373,11 @@ mod tests {
         assert!(first.path.ends_with("keystore.jks.20010909T014640Z.bak"));
         assert!(second.path.ends_with("keystore.jks.20010909T014640Z-1.bak"));
         assert_eq!(mode_of(&first.path), Some(0o600));
-        let listed: Vec<PathBuf> = list_backups(&keystore, dir.path()).unwrap().into_iter().map(|b| b.path).collect();
+        let listed: Vec<PathBuf> = list_backups(&keystore, dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|b| b.path)
+            .collect();
         assert_eq!(listed, vec![third.path, second.path, first.path]);
     }
 
@@ -317,7 +390,10 @@ mod tests {
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
         replace_atomically(&link, b"new", &|_| Ok(())).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(mode_of(&target), Some(0o640));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -328,7 +404,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("keystore.jks");
         std::fs::write(&target, b"old").unwrap();
-        let err = replace_atomically(&target, b"new", &|_| Err(Error::corrupt("read-back differs"))).unwrap_err();
+        let err = replace_atomically(&target, b"new", &|_| {
+            Err(Error::corrupt("read-back differs"))
+        })
+        .unwrap_err();
         assert_eq!(err.message, "read-back differs");
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -343,6 +422,11 @@ mod tests {
         // flock locks belong to the open file description, so a second open in this process conflicts too.
         let err = KeystoreLock::acquire(&target).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Locked);
-        assert!(err.message.contains(&format!("process {}", std::process::id())), "{}", err.message);
+        assert!(
+            err.message
+                .contains(&format!("process {}", std::process::id())),
+            "{}",
+            err.message
+        );
     }
 }

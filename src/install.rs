@@ -53,7 +53,9 @@ impl PasswordSource {
         match self {
             PasswordSource::File(p) => format!("from {}", p.display()),
             PasswordSource::Env => "from ICG_RENEW_STORE_PASSWORD".into(),
-            PasswordSource::Config(p) => format!("from server.ssl.key-store-password in {}", p.display()),
+            PasswordSource::Config(p) => {
+                format!("from server.ssl.key-store-password in {}", p.display())
+            }
             PasswordSource::Prompt => "typed at the prompt".into(),
         }
     }
@@ -104,7 +106,10 @@ impl Install {
 
 /// Resolves the installation. `discover` is asked to choose when no location was given, the default root
 /// does not exist, and a search finds several.
-pub fn resolve(locate: &Locate, choose: &mut dyn FnMut(&[PathBuf]) -> Result<PathBuf>) -> Result<Install> {
+pub fn resolve(
+    locate: &Locate,
+    choose: &mut dyn FnMut(&[PathBuf]) -> Result<PathBuf>,
+) -> Result<Install> {
     let (root, config_path) = match (&locate.config, &locate.icg_root) {
         (Some(config), root) => (root.clone(), Some(config.clone())),
         (None, Some(root)) => (Some(root.clone()), Some(root.join(CONFIG_RELATIVE))),
@@ -136,7 +141,9 @@ pub fn resolve(locate: &Locate, choose: &mut dyn FnMut(&[PathBuf]) -> Result<Pat
     };
     let config = match &config_path {
         // With --keystore given, a configuration that is not there is simply not used.
-        Some(path) if locate.keystore.is_some() && locate.config.is_none() && !path.exists() => None,
+        Some(path) if locate.keystore.is_some() && locate.config.is_none() && !path.exists() => {
+            None
+        }
         Some(path) => Some(read_config(path)?),
         None => None,
     };
@@ -151,7 +158,10 @@ pub fn resolve(locate: &Locate, choose: &mut dyn FnMut(&[PathBuf]) -> Result<Pat
                 ErrorKind::NotFound,
                 format!(
                     "{} sets no server.ssl.key-store: add it, or pass --keystore FILE",
-                    config_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    config_path
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
                 ),
             ))
         }
@@ -218,8 +228,12 @@ fn resolve_relative(path: &Path, config: Option<&Path>) -> PathBuf {
 /// Reads and parses application-prod.yml.
 pub fn read_config(path: &Path) -> Result<IcgConfig> {
     let bytes = fsx::read_bounded(path, MAX_CONFIG_SIZE, "read the ICG configuration")?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::corrupt(format!("{} is not UTF-8 text: check the file", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::corrupt(format!(
+            "{} is not UTF-8 text: check the file",
+            path.display()
+        ))
+    })?;
     parse_config(&text).map_err(|e| e.context(path.display()))
 }
 
@@ -300,7 +314,9 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
         Yaml::String(s) | Yaml::Real(s) => Ok(s.clone()),
         Yaml::Integer(i) => Ok(i.to_string()),
         Yaml::Boolean(b) => Ok(b.to_string()),
-        _ => Err(Error::unsupported(format!("{key} is not a single value; fix it"))),
+        _ => Err(Error::unsupported(format!(
+            "{key} is not a single value; fix it"
+        ))),
     }
 }
 
@@ -308,8 +324,12 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
 /// is readable by group or others.
 pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
     let bytes = fsx::read_bounded(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| Error::corrupt(format!("{} is not UTF-8 text: write the password as plain text", path.display())))?;
+    let mut text = String::from_utf8(bytes).map_err(|_| {
+        Error::corrupt(format!(
+            "{} is not UTF-8 text: write the password as plain text",
+            path.display()
+        ))
+    })?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -339,7 +359,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.port, Some(9443));
-        assert_eq!(config.key_store, Some(PathBuf::from("/opt/IGEL/icg/usg/keys/keystore.jks")));
+        assert_eq!(
+            config.key_store,
+            Some(PathBuf::from("/opt/IGEL/icg/usg/keys/keystore.jks"))
+        );
         assert_eq!(config.key_store_password.unwrap().expose(), "123456");
         assert_eq!(config.key_alias.as_deref(), Some("icg"));
         assert_eq!(config.key_password, None);
@@ -347,7 +370,9 @@ mod tests {
 
     #[test]
     fn reads_dotted_keys() {
-        let config = parse_config("server.ssl.key-store: /k.p12\nserver:\n  ssl.key-store-type: PKCS12\n").unwrap();
+        let config =
+            parse_config("server.ssl.key-store: /k.p12\nserver:\n  ssl.key-store-type: PKCS12\n")
+                .unwrap();
         assert_eq!(config.key_store, Some(PathBuf::from("/k.p12")));
         assert_eq!(config.key_store_type.as_deref(), Some("PKCS12"));
         assert_eq!(config.port, None);
@@ -355,10 +380,15 @@ mod tests {
 
     #[test]
     fn refuses_classpath_and_placeholders() {
-        let err = parse_config("server:\n  ssl:\n    key-store: classpath:keystore.jks\n").unwrap_err();
+        let err =
+            parse_config("server:\n  ssl:\n    key-store: classpath:keystore.jks\n").unwrap_err();
         assert!(err.message.contains("not supported"), "{}", err.message);
         let err = parse_config("server:\n  ssl:\n    key-store-password: ${PW}\n").unwrap_err();
-        assert!(err.message.contains("--store-password-file"), "{}", err.message);
+        assert!(
+            err.message.contains("--store-password-file"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -3,11 +3,22 @@
 //! The library holds every decision and knows nothing of terminals; `main.rs` only parses arguments, calls
 //! [`app::run`] and turns the outcome into an exit code. See `../shared/spec/design.md` for the data flow.
 
+pub mod app;
+pub mod audit;
 pub mod cert;
+pub mod checks;
+pub mod cli;
 pub mod der;
 pub mod error;
-pub mod keystore;
-pub mod secret;
 pub mod failpoint;
 pub mod fsx;
 pub mod install;
+pub mod installed;
+pub mod keystore;
+pub mod material;
+pub mod renew;
+pub mod report;
+pub mod sandbox;
+pub mod secret;
+pub mod service;
+pub mod ui;

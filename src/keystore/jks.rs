@@ -116,7 +116,9 @@ pub fn looks_like_jks(data: &[u8]) -> bool {
 /// Parses and verifies a JKS keystore: structure first, so that damage is told apart from a wrong password.
 pub fn parse(data: &[u8], password: &Password) -> Result<JksStore, JksError> {
     if data.len() < 12 + DIGEST_LEN || !looks_like_jks(data) {
-        return Err(JksError::Corrupt("not a JKS keystore (no FEEDFEED header)".into()));
+        return Err(JksError::Corrupt(
+            "not a JKS keystore (no FEEDFEED header)".into(),
+        ));
     }
     let body = &data[..data.len() - DIGEST_LEN];
     let mut cur = Cursor { data: body, pos: 4 };
@@ -152,14 +154,16 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
     let tag = cur.u32("entry tag")?;
     let alias_len = cur.u16("alias")?;
     let alias_raw = cur.take(alias_len, "alias")?.to_vec();
-    let alias = decode_modified_utf8(&alias_raw)
-        .ok_or_else(|| JksError::Corrupt(format!("entry {index}: alias is not valid modified UTF-8")))?;
+    let alias = decode_modified_utf8(&alias_raw).ok_or_else(|| {
+        JksError::Corrupt(format!("entry {index}: alias is not valid modified UTF-8"))
+    })?;
     cur.take(8, "timestamp")?;
     let (certs, protected_key) = match tag {
         TAG_PRIVATE_KEY => {
             let key_len = cur.len32("protected key")?;
             let blob = cur.take(key_len, "protected key")?;
-            check_protected_key(blob).map_err(|e| JksError::Corrupt(format!("entry '{alias}': {e}")))?;
+            check_protected_key(blob)
+                .map_err(|e| JksError::Corrupt(format!("entry '{alias}': {e}")))?;
             let chain_len = cur.u32("chain length")? as usize;
             if chain_len == 0 || chain_len > MAX_CHAIN {
                 return Err(JksError::Corrupt(format!(
@@ -173,11 +177,9 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
             (chain, Some(blob.to_vec()))
         }
         TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?], None),
-        other => {
-            return Err(JksError::Corrupt(format!(
-                "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
-            )))
-        }
+        other => return Err(JksError::Corrupt(format!(
+            "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
+        ))),
     };
     Ok(JksEntry {
         alias,
@@ -201,23 +203,32 @@ fn parse_cert(cur: &mut Cursor<'_>, version: u32, alias: &str) -> Result<X509, J
     }
     let len = cur.len32("certificate")?;
     let der = cur.take(len, "certificate")?;
-    X509::from_der(der)
-        .map_err(|_| JksError::Corrupt(format!("entry '{alias}': a certificate is not valid X.509 DER")))
+    X509::from_der(der).map_err(|_| {
+        JksError::Corrupt(format!(
+            "entry '{alias}': a certificate is not valid X.509 DER"
+        ))
+    })
 }
 
 /// The protected key must be an EncryptedPrivateKeyInfo with Sun's key-protector OID and room for salt and check.
 fn check_protected_key(blob: &[u8]) -> Result<&[u8], String> {
     let seq = der::single(blob, der::TAG_SEQUENCE).ok_or("protected key is not DER")?;
     let mut fields = der::Reader::new(seq);
-    let algorithm = fields.expect(der::TAG_SEQUENCE).ok_or("protected key has no algorithm")?;
-    let oid = der::Reader::new(algorithm).expect(der::TAG_OID).ok_or("protected key algorithm has no OID")?;
+    let algorithm = fields
+        .expect(der::TAG_SEQUENCE)
+        .ok_or("protected key has no algorithm")?;
+    let oid = der::Reader::new(algorithm)
+        .expect(der::TAG_OID)
+        .ok_or("protected key algorithm has no OID")?;
     if oid != OID_JKS_KEY_PROTECTOR {
         return Err(format!(
             "key protection algorithm {} is not the JKS one",
             der::oid_to_string(oid)
         ));
     }
-    let encrypted = fields.expect(der::TAG_OCTET_STRING).ok_or("protected key has no encrypted data")?;
+    let encrypted = fields
+        .expect(der::TAG_OCTET_STRING)
+        .ok_or("protected key has no encrypted data")?;
     if encrypted.len() < SALT_LEN + DIGEST_LEN + 1 || !fields.is_empty() {
         return Err("protected key is too short".into());
     }
@@ -267,7 +278,10 @@ pub fn decrypt_key(blob: &[u8], password: &Password) -> Option<SecretBytes> {
 }
 
 /// Protects a PKCS#8 key with the JKS key protector and a fresh random salt.
-pub fn encrypt_key(pkcs8: &[u8], password: &Password) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+pub fn encrypt_key(
+    pkcs8: &[u8],
+    password: &Password,
+) -> Result<Vec<u8>, openssl::error::ErrorStack> {
     let mut salt = [0u8; SALT_LEN];
     openssl::rand::rand_bytes(&mut salt)?;
     let pw = password.utf16be();
@@ -277,8 +291,18 @@ pub fn encrypt_key(pkcs8: &[u8], password: &Password) -> Result<Vec<u8>, openssl
     encrypted.extend_from_slice(&salt);
     encrypted.extend_from_slice(&cipher);
     encrypted.extend_from_slice(&key_check(&pw, pkcs8));
-    let algorithm = der_tlv(der::TAG_SEQUENCE, &[der_tlv(der::TAG_OID, OID_JKS_KEY_PROTECTOR), der_tlv(der::TAG_NULL, &[])].concat());
-    Ok(der_tlv(der::TAG_SEQUENCE, &[algorithm, der_tlv(der::TAG_OCTET_STRING, &encrypted)].concat()))
+    let algorithm = der_tlv(
+        der::TAG_SEQUENCE,
+        &[
+            der_tlv(der::TAG_OID, OID_JKS_KEY_PROTECTOR),
+            der_tlv(der::TAG_NULL, &[]),
+        ]
+        .concat(),
+    );
+    Ok(der_tlv(
+        der::TAG_SEQUENCE,
+        &[algorithm, der_tlv(der::TAG_OCTET_STRING, &encrypted)].concat(),
+    ))
 }
 
 fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
@@ -354,7 +378,10 @@ impl JksStore {
         trusted: &[(&str, &X509)],
         timestamp_ms: u64,
     ) -> Result<Vec<u8>, String> {
-        let mut store = JksStore { version: 2, entries: Vec::new() };
+        let mut store = JksStore {
+            version: 2,
+            entries: Vec::new(),
+        };
         let mut raws = Vec::new();
         for (alias, pkcs8, chain) in key_entries {
             let protected = encrypt_key(pkcs8, password).map_err(|e| e.to_string())?;
@@ -399,7 +426,12 @@ fn decode_modified_utf8(bytes: &[u8]) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         let b0 = u16::from(bytes[i]);
-        let cont = |j: usize| bytes.get(j).filter(|&&b| b & 0xC0 == 0x80).map(|&b| u16::from(b & 0x3F));
+        let cont = |j: usize| {
+            bytes
+                .get(j)
+                .filter(|&&b| b & 0xC0 == 0x80)
+                .map(|&b| u16::from(b & 0x3F))
+        };
         if b0 < 0x80 {
             units.push(b0);
             i += 1;
@@ -437,7 +469,10 @@ mod tests {
         let password = Password::new("pässwörd".into());
         let key = b"0123456789abcdefghijklmnopqrstuvwxyz-not-really-pkcs8".to_vec();
         let blob = encrypt_key(&key, &password).unwrap();
-        assert_eq!(decrypt_key(&blob, &password).unwrap().expose(), key.as_slice());
+        assert_eq!(
+            decrypt_key(&blob, &password).unwrap().expose(),
+            key.as_slice()
+        );
         assert!(decrypt_key(&blob, &Password::new("wrong".into())).is_none());
     }
 

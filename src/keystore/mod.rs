@@ -66,7 +66,20 @@ enum Backend {
         params: Option<Pkcs12Params>,
     },
     /// Read by OpenSSL: one key and its chain, but neither aliases nor trust attributes, so never rewritten.
-    OpensslOnly { pkcs8: crate::secret::SecretBytes },
+    OpensslOnly {
+        pkcs8: crate::secret::SecretBytes,
+    },
+}
+
+/// What the server entry is to hold after a rewrite.
+#[derive(Debug, Clone, Copy)]
+pub struct NewKeyEntry<'a> {
+    pub alias: &'a str,
+    pub key: &'a PKey<Private>,
+    /// Leaf first.
+    pub chain: &'a [X509],
+    /// The JKS entry date.
+    pub timestamp_ms: u64,
 }
 
 /// A loaded keystore.
@@ -93,13 +106,21 @@ pub fn describe_bytes(data: &[u8]) -> String {
         "PEM text"
     } else if data.first() == Some(&0x30) {
         "DER (ASN.1)"
-    } else if data.iter().take(512).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    } else if data
+        .iter()
+        .take(512)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         "text"
     } else {
         "binary data of unknown type"
     };
     let head: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{} bytes, looks like {kind}, starts with {}", data.len(), head.join(" "))
+    format!(
+        "{} bytes, looks like {kind}, starts with {}",
+        data.len(),
+        head.join(" ")
+    )
 }
 
 impl Keystore {
@@ -157,9 +178,14 @@ impl Keystore {
 
     fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
         let shown = path.display();
-        let params = pkcs12::sniff_params(data)
-            .map_err(|why| Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}")))?;
-        match P12Store::from_pkcs12(data, password.expose(), p12_keystore::Pkcs12ImportPolicy::Strict) {
+        let params = pkcs12::sniff_params(data).map_err(|why| {
+            Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}"))
+        })?;
+        match P12Store::from_pkcs12(
+            data,
+            password.expose(),
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        ) {
             Ok(store) => Self::from_p12_store(store, params, path),
             Err(p12_keystore::error::Error::MacError(_)) => Err(wrong_password(path)),
             Err(first) => Self::load_pkcs12_with_openssl(data, password, path).map_err(|e| {
@@ -174,15 +200,25 @@ impl Keystore {
         }
     }
 
-    fn from_p12_store(store: P12Store, params: Option<Pkcs12Params>, path: &Path) -> Result<Keystore> {
+    fn from_p12_store(
+        store: P12Store,
+        params: Option<Pkcs12Params>,
+        path: &Path,
+    ) -> Result<Keystore> {
         let mut entries = Vec::new();
         for (alias, entry) in store.entries() {
             let (kind, certs) = match entry {
                 KeyStoreEntry::PrivateKeyChain(chain) => (
                     EntryKind::PrivateKey,
-                    chain.certs().iter().map(|c| to_x509(c, path)).collect::<Result<Vec<_>>>()?,
+                    chain
+                        .certs()
+                        .iter()
+                        .map(|c| to_x509(c, path))
+                        .collect::<Result<Vec<_>>>()?,
                 ),
-                KeyStoreEntry::Certificate(cert) => (EntryKind::TrustedCert, vec![to_x509(cert, path)?]),
+                KeyStoreEntry::Certificate(cert) => {
+                    (EntryKind::TrustedCert, vec![to_x509(cert, path)?])
+                }
                 KeyStoreEntry::Secret(_) => (EntryKind::SecretKey, Vec::new()),
             };
             entries.push(Entry {
@@ -209,9 +245,9 @@ impl Keystore {
                 path.display()
             )));
         };
-        let pkcs8 = pkey
-            .private_key_to_pkcs8()
-            .map_err(|e| Error::corrupt(format!("{}: unusable private key: {e}", path.display())))?;
+        let pkcs8 = pkey.private_key_to_pkcs8().map_err(|e| {
+            Error::corrupt(format!("{}: unusable private key: {e}", path.display()))
+        })?;
         let mut certs = vec![cert];
         certs.extend(parsed.ca.into_iter().flatten());
         Ok(Keystore {
@@ -242,7 +278,12 @@ impl Keystore {
 
     /// The entry the server uses: `alias` when given (as Java compares aliases, ignoring case for PKCS#12),
     /// else the only private-key entry.
-    pub fn server_entry(&self, alias: Option<&str>, path: &Path, alias_option: &str) -> Result<&Entry> {
+    pub fn server_entry(
+        &self,
+        alias: Option<&str>,
+        path: &Path,
+        alias_option: &str,
+    ) -> Result<&Entry> {
         let keys = self.key_aliases();
         if let Some(wanted) = alias {
             return self
@@ -268,7 +309,10 @@ impl Keystore {
             [only] => Ok(self.entry(only).expect("alias listed from entries")),
             [] => Err(Error::new(
                 ErrorKind::NotFound,
-                format!("{} holds no private-key entry: it is not a server keystore", path.display()),
+                format!(
+                    "{} holds no private-key entry: it is not a server keystore",
+                    path.display()
+                ),
             )),
             many => Err(Error::usage(format!(
                 "{} holds several private-key entries ({}): choose one with {alias_option}",
@@ -279,10 +323,23 @@ impl Keystore {
     }
 
     /// The private key of entry `alias`, decrypted with `key_password`.
-    pub fn private_key(&self, alias: &str, key_password: &Password, path: &Path) -> Result<PKey<Private>> {
-        let not_found = || Error::new(ErrorKind::NotFound, format!("{} has no key entry '{alias}'", path.display()));
+    pub fn private_key(
+        &self,
+        alias: &str,
+        key_password: &Password,
+        path: &Path,
+    ) -> Result<PKey<Private>> {
+        let not_found = || {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("{} has no key entry '{alias}'", path.display()),
+            )
+        };
         let bad_key = |e: openssl::error::ErrorStack| {
-            Error::corrupt(format!("{}: the key of entry '{alias}' cannot be read: {e}", path.display()))
+            Error::corrupt(format!(
+                "{}: the key of entry '{alias}' cannot be read: {e}",
+                path.display()
+            ))
         };
         match &self.backend {
             Backend::Jks(store) => {
@@ -309,7 +366,9 @@ impl Keystore {
                 }
                 _ => Err(not_found()),
             },
-            Backend::OpensslOnly { pkcs8 } => PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key),
+            Backend::OpensslOnly { pkcs8 } => {
+                PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key)
+            }
         }
     }
 
@@ -317,7 +376,9 @@ impl Keystore {
     pub fn protection(&self) -> String {
         match &self.backend {
             Backend::Jks(store) => format!("JKS version {}", store.version),
-            Backend::Pkcs12 { params: Some(p), .. } => format!("PKCS#12, {}", p.describe()),
+            Backend::Pkcs12 {
+                params: Some(p), ..
+            } => format!("PKCS#12, {}", p.describe()),
             Backend::Pkcs12 { params: None, .. } => "PKCS#12, algorithms not recognised".into(),
             Backend::OpensslOnly { .. } => "PKCS#12 read by OpenSSL (legacy algorithms)".into(),
         }
@@ -327,16 +388,30 @@ impl Keystore {
     /// the original format with the same passwords and algorithms. Every other entry stays as it is.
     pub fn with_replaced_key(
         &self,
-        alias: &str,
-        key: &PKey<Private>,
-        chain: &[X509],
+        new: &NewKeyEntry<'_>,
         store_password: &Password,
         key_password: &Password,
-        timestamp_ms: u64,
         path: &Path,
     ) -> Result<Vec<u8>> {
-        let failed = |why: String| Error::new(ErrorKind::Io, format!("cannot build the new keystore for {}: {why}", path.display()));
-        let pkcs8 = crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| failed(e.to_string()))?);
+        let NewKeyEntry {
+            alias,
+            key,
+            chain,
+            timestamp_ms,
+        } = *new;
+        let failed = |why: String| {
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot build the new keystore for {}: {why}",
+                    path.display()
+                ),
+            )
+        };
+        let pkcs8 = crate::secret::SecretBytes::new(
+            key.private_key_to_pkcs8()
+                .map_err(|e| failed(e.to_string()))?,
+        );
         match &self.backend {
             Backend::Jks(store) => {
                 let protected = jks::encrypt_key(pkcs8.expose(), key_password).map_err(|e| failed(e.to_string()))?;
@@ -380,10 +455,18 @@ impl Keystore {
         chain: &[X509],
         trusted: &[(&str, &X509)],
     ) -> std::result::Result<Vec<u8>, String> {
-        let cert = |c: &X509| c.to_der().map_err(|e| e.to_string()).and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()));
-        let pkcs8 = crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
+        let cert = |c: &X509| {
+            c.to_der()
+                .map_err(|e| e.to_string())
+                .and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()))
+        };
+        let pkcs8 =
+            crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
         let mut store = P12Store::new();
-        let certs = chain.iter().map(cert).collect::<std::result::Result<Vec<_>, _>>()?;
+        let certs = chain
+            .iter()
+            .map(cert)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
         store.add_entry(
             alias,
@@ -400,7 +483,11 @@ impl Keystore {
     }
 }
 
-fn write_pkcs12(store: &P12Store, password: &Password, params: &Pkcs12Params) -> std::result::Result<Vec<u8>, String> {
+fn write_pkcs12(
+    store: &P12Store,
+    password: &Password,
+    params: &Pkcs12Params,
+) -> std::result::Result<Vec<u8>, String> {
     store
         .writer(password.expose())
         .encryption_algorithm(params.encryption)
@@ -412,8 +499,12 @@ fn write_pkcs12(store: &P12Store, password: &Password, params: &Pkcs12Params) ->
 }
 
 fn to_x509(cert: &Certificate, path: &Path) -> Result<X509> {
-    X509::from_der(cert.as_der())
-        .map_err(|_| Error::corrupt(format!("{} holds a certificate that is not valid X.509", path.display())))
+    X509::from_der(cert.as_der()).map_err(|_| {
+        Error::corrupt(format!(
+            "{} holds a certificate that is not valid X.509",
+            path.display()
+        ))
+    })
 }
 
 fn wrong_password(path: &Path) -> Error {

@@ -14,7 +14,9 @@ pub const MAX_ITERATIONS: u64 = 10_000_000;
 
 const OID_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
 const OID_ENCRYPTED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06];
-const OID_SHROUDED_KEY_BAG: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02];
+const OID_SHROUDED_KEY_BAG: &[u8] = &[
+    0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02,
+];
 const OID_PBE_SHA_3DES: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x03];
 const OID_PBE_SHA_RC2_40: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x06];
 const OID_PBES2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D];
@@ -144,7 +146,8 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
                 found.cert_encryption.get_or_insert(alg);
             }
         } else if oid == OID_DATA {
-            let safe_contents = der::single(der::single(body, der::TAG_OCTET_STRING)?, der::TAG_SEQUENCE)?;
+            let safe_contents =
+                der::single(der::single(body, der::TAG_OCTET_STRING)?, der::TAG_SEQUENCE)?;
             let mut bags = Reader::new(safe_contents);
             while let Some(bag) = bags.expect(der::TAG_SEQUENCE) {
                 let mut bag_parts = Reader::new(bag);
@@ -179,7 +182,10 @@ fn pbe_params(algorithm_id: &[u8]) -> Option<(EncryptionAlgorithm, u64)> {
     p.expect(der::TAG_OCTET_STRING)?;
     let iterations = der::small_uint(p.expect(der::TAG_INTEGER)?)?;
     if oid == OID_PBE_SHA_3DES {
-        Some((EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc, iterations))
+        Some((
+            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
+            iterations,
+        ))
     } else if oid == OID_PBE_SHA_RC2_40 {
         Some((EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc, iterations))
     } else {

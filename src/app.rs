@@ -1,0 +1,610 @@
+//! The commands: each turns its arguments into values (installation, material, plan), calls the library,
+//! and returns what to show and the exit code. Asks the operator only through `Prompter`, so the same code
+//! runs interactively, under `--yes` and under `--json`.
+
+use crate::audit::AuditLog;
+use crate::cert::{rfc3339, CertSummary, Clock};
+use crate::checks;
+use crate::cli::{self, Cli, Command, GlobalArgs, MaterialArgs, RestartArgs, RestartMode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsx::{self, KeystoreLock};
+use crate::install::{self, Install, Locate};
+use crate::installed::Installed;
+use crate::keystore::{Keystore, MAX_FILE_SIZE};
+use crate::material::{self, Material, MaterialOptions};
+use crate::renew::{self, Confirm, Observer, Transaction};
+use crate::report::*;
+use crate::sandbox;
+use crate::secret::Password;
+use crate::service::{Restart, RestartChoice};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the operator is asked, when there is someone to ask. The non-interactive answer is always "no".
+pub trait Prompter {
+    /// Choose one of several installations.
+    fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf>;
+    /// Accept the warnings of a compatible report.
+    fn accept_warnings(&mut self, report: &VerifyReport) -> bool;
+    /// Confirm the plan before anything changes.
+    fn confirm_plan(&mut self, report: &VerifyReport, plan: &Plan) -> bool;
+    /// The transaction's progress.
+    fn observer(&mut self) -> &mut dyn Observer;
+    /// Something the operator should know that is not an error.
+    fn warn(&mut self, message: &str);
+}
+
+/// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.
+pub struct Defaults(pub renew::Silent);
+
+impl Prompter for Defaults {
+    fn choose_installation(&mut self, _: &[PathBuf]) -> Option<PathBuf> {
+        None
+    }
+    fn accept_warnings(&mut self, _: &VerifyReport) -> bool {
+        true
+    }
+    fn confirm_plan(&mut self, _: &VerifyReport, _: &Plan) -> bool {
+        true
+    }
+    fn observer(&mut self) -> &mut dyn Observer {
+        &mut self.0
+    }
+    fn warn(&mut self, _: &str) {}
+}
+
+/// A command's answer and its exit code.
+#[derive(Debug)]
+pub struct Finished {
+    pub output: Output,
+    pub exit_code: i32,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Status(args) => status(global, &args, prompter, clock),
+        Command::Verify(args) => verify(global, &args.new, &args.material, prompter, clock),
+        Command::Renew(args) => renew_command(global, &args, prompter, clock),
+        Command::Rollback(args) => rollback_command(global, &args, prompter, clock),
+        Command::Backups(args) => backups(global, args.backup_dir.as_deref(), prompter, clock),
+        Command::Sandbox(args) => {
+            let made = sandbox::create(
+                &args.dir,
+                args.format == cli::SandboxFormat::Pkcs12,
+                clock.now,
+            )?;
+            Ok(Finished {
+                output: Output::Sandbox(sandbox_report(&made)),
+                exit_code: 0,
+            })
+        }
+        Command::Demo(args) => demo(global, args.keep, clock),
+    }
+}
+
+fn env_password(name: &str) -> Option<Password> {
+    std::env::var(name).ok().map(Password::new)
+}
+
+fn locate(global: &GlobalArgs) -> Locate {
+    Locate {
+        icg_root: global.icg_root.clone(),
+        config: global.config.clone(),
+        keystore: global.keystore.clone(),
+        store_password_file: global.store_password_file.clone(),
+        store_password_env: env_password("ICG_RENEW_STORE_PASSWORD"),
+    }
+}
+
+/// Resolves the installation, asking the prompter to choose when several are found.
+fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
+    let install = install::resolve(&locate(global), &mut |found| {
+        prompter.choose_installation(found).ok_or_else(|| {
+            Error::usage(format!(
+                "several ICG installations found ({}): choose one with --icg-root DIR",
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    })?;
+    for warning in &install.warnings {
+        prompter.warn(warning);
+    }
+    Ok(install)
+}
+
+fn open_audit(global: &GlobalArgs, command: &str, prompter: &mut dyn Prompter) -> AuditLog {
+    let audit = AuditLog::open(&global.log_file, command);
+    if let Some(problem) = &audit.problem {
+        prompter.warn(problem);
+    }
+    audit
+}
+
+fn summaries(chain: &[openssl::x509::X509], clock: Clock) -> Vec<CertSummary> {
+    chain.iter().map(|c| CertSummary::of(c, clock)).collect()
+}
+
+fn status_report(
+    installed: &Installed,
+    warn_days: i64,
+    crit_days: i64,
+    clock: Clock,
+) -> StatusReport {
+    let certificate = CertSummary::of(installed.leaf(), clock);
+    let state = if certificate.days_left <= crit_days
+        || clock.now > crate::cert::unix_time(installed.leaf().not_after())
+    {
+        State::Critical
+    } else if certificate.days_left <= warn_days {
+        State::Warning
+    } else {
+        State::Ok
+    };
+    StatusReport {
+        keystore: installed.path.clone(),
+        format: installed.store.format.name(),
+        alias: installed.alias.clone(),
+        certificate,
+        chain: summaries(&installed.full_chain(), clock),
+        state,
+        warn_days,
+        crit_days,
+    }
+}
+
+/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies.
+fn status(
+    global: &GlobalArgs,
+    args: &cli::StatusArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let installed = Installed::load(&install)?;
+    let report = status_report(&installed, args.warn_days, args.crit_days, clock);
+    let exit_code = match report.state {
+        State::Ok => 0,
+        State::Warning => 1,
+        State::Critical => 2,
+    };
+    Ok(Finished {
+        output: Output::Status(report),
+        exit_code,
+    })
+}
+
+fn material_options(args: &MaterialArgs) -> Result<MaterialOptions> {
+    let password = match &args.new_password_file {
+        Some(file) => Some(install::read_password_file(file)?.0),
+        None => env_password("ICG_RENEW_NEW_PASSWORD"),
+    };
+    Ok(MaterialOptions {
+        key: args.key.clone(),
+        chain: args.chain.clone(),
+        password,
+        alias: args.alias.clone(),
+    })
+}
+
+/// The checks of new material against the installation, with everything needed to act on them.
+struct Verified {
+    report: VerifyReport,
+    material: Material,
+    verified_chain: Option<Vec<openssl::x509::X509>>,
+}
+
+fn check_material(
+    installed: &Installed,
+    new: &Path,
+    args: &MaterialArgs,
+    clock: Clock,
+) -> Result<Verified> {
+    let material = material::load(new, &material_options(args)?)?;
+    let result = checks::run_all(&installed.chain, &installed.root, &material, clock);
+    let shown_chain = result
+        .verified_chain
+        .clone()
+        .unwrap_or_else(|| material.chain.clone());
+    let report = VerifyReport {
+        compatible: result.compatible(),
+        current: CertSummary::of(installed.leaf(), clock),
+        new: CertSummary::of(material.leaf(), clock),
+        material: MaterialInfo {
+            path: new.to_path_buf(),
+            format: material.format.clone(),
+            chain: summaries(&shown_chain, clock),
+        },
+        checks: result.checks,
+    };
+    Ok(Verified {
+        report,
+        material,
+        verified_chain: result.verified_chain,
+    })
+}
+
+fn verify(
+    global: &GlobalArgs,
+    new: &Path,
+    args: &MaterialArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let installed = Installed::load(&install)?;
+    let verified = check_material(&installed, new, args, clock)?;
+    let exit_code = if verified.report.compatible {
+        0
+    } else {
+        ErrorKind::Incompatible.exit_code()
+    };
+    Ok(Finished {
+        output: Output::Verify(verified.report),
+        exit_code,
+    })
+}
+
+fn confirm_settings(args: &RestartArgs, port: u16) -> Result<Confirm> {
+    let choice = match args.restart {
+        RestartMode::Auto => RestartChoice::Auto,
+        RestartMode::Systemd => RestartChoice::Systemd,
+        RestartMode::Sysv => RestartChoice::Sysv,
+        RestartMode::None => RestartChoice::None,
+    };
+    let restart = Restart::choose(choice, &args.service, args.restart_command.as_deref())?;
+    let timeout = Duration::from_secs(args.health_timeout);
+    Ok(Confirm {
+        health_timeout: (!args.no_health_check).then_some(timeout),
+        restart_timeout: timeout,
+        restart,
+        port,
+    })
+}
+
+fn backup_dir(explicit: Option<&Path>, keystore: &Path) -> Result<PathBuf> {
+    match explicit {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => Ok(fsx::real_path(keystore)?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))),
+    }
+}
+
+fn renew_command(
+    global: &GlobalArgs,
+    args: &cli::RenewArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "renew", prompter);
+    let report = renew_install(&install, args, prompter, &mut audit, clock)?;
+    let exit_code = match report.result {
+        RenewResult::Renewed | RenewResult::DryRun => 0,
+        RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
+        RenewResult::RolledBack => ErrorKind::RolledBack.exit_code(),
+        RenewResult::RollbackFailed => ErrorKind::RollbackFailed.exit_code(),
+    };
+    Ok(Finished {
+        output: Output::Renew(Box::new(report)),
+        exit_code,
+    })
+}
+
+/// The whole renewal of one installation: lock, checks, plan, transaction.
+fn renew_install(
+    install: &Install,
+    args: &cli::RenewArgs,
+    prompter: &mut dyn Prompter,
+    audit: &mut AuditLog,
+    clock: Clock,
+) -> Result<RenewReport> {
+    let _lock = KeystoreLock::acquire(&install.keystore)?;
+    let installed = Installed::load(install)?;
+    let verified = check_material(&installed, &args.new, &args.material, clock)?;
+    let confirm = confirm_settings(&args.restart, install.port)?;
+    let plan = Plan {
+        keystore: installed.path.clone(),
+        format: installed.store.format.name(),
+        protection: installed.store.protection(),
+        alias: installed.alias.clone(),
+        backup_dir: backup_dir(args.backup_dir.as_deref(), &installed.path)?,
+        restart: confirm.restart.describe(),
+        health_check: confirm.describe_health(),
+        rollback: !args.no_rollback,
+    };
+    let fingerprint_new = verified.report.new.sha256.clone();
+    let mut report = RenewReport {
+        verify: verified.report,
+        result: RenewResult::DryRun,
+        keystore: installed.path.clone(),
+        backup: None,
+        steps: Vec::new(),
+        downtime_ms: None,
+        error: None,
+        manual_steps: Vec::new(),
+        plan,
+    };
+    audit.record(
+        "checks",
+        &[
+            ("keystore", &installed.path.display().to_string()),
+            ("material", &args.new.display().to_string()),
+            ("old_sha256", &report.verify.current.sha256),
+            ("new_sha256", &fingerprint_new),
+            (
+                "compatible",
+                if report.verify.compatible {
+                    "yes"
+                } else {
+                    "no"
+                },
+            ),
+        ],
+    );
+    let Some(chain) = verified.verified_chain.filter(|_| report.verify.compatible) else {
+        report.result = RenewResult::Incompatible;
+        return Ok(report);
+    };
+    if args.dry_run {
+        return Ok(report);
+    }
+    if report
+        .verify
+        .checks
+        .iter()
+        .any(|c| c.status == checks::Status::Warn)
+        && !prompter.accept_warnings(&report.verify)
+    {
+        return Err(Error::new(
+            ErrorKind::Aborted,
+            "stopped at the warnings: nothing was changed",
+        ));
+    }
+    if !prompter.confirm_plan(&report.verify, &report.plan) {
+        return Err(Error::new(
+            ErrorKind::Aborted,
+            "not confirmed: nothing was changed",
+        ));
+    }
+    // The key password must open the installed key, or the rewritten entry would not open either.
+    installed
+        .store
+        .private_key(&installed.alias, install.key_password()?, &installed.path)?;
+    let tx = Transaction {
+        installed: &installed,
+        store_password: install.store_password()?,
+        key_password: install.key_password()?,
+        new_key: &verified.material.key,
+        new_chain: &chain,
+        backup_dir: report.plan.backup_dir.clone(),
+        confirm,
+        rollback: !args.no_rollback,
+    };
+    let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
+    report.result = outcome.result;
+    report.backup = outcome.backup;
+    report.steps = outcome.steps;
+    report.downtime_ms = outcome.downtime_ms;
+    report.error = outcome.error.map(|e| e.message);
+    report.manual_steps = outcome.manual_steps;
+    Ok(report)
+}
+
+/// Opens a backup with the installation's password; `Err` carries why it cannot be read.
+fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
+    let bytes = fsx::read_bounded(path, MAX_FILE_SIZE, "read the backup")?;
+    let store = Keystore::load(&bytes, install.store_password()?, path)?;
+    Ok((bytes, store))
+}
+
+fn backups(
+    global: &GlobalArgs,
+    dir: Option<&Path>,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let dir = backup_dir(dir, &install.keystore)?;
+    let entries = fsx::list_backups(&install.keystore, &dir)?
+        .into_iter()
+        .map(|b| {
+            let opened = open_backup(&b.path, &install).and_then(|(_, store)| {
+                let entry = store.server_entry(
+                    install.alias.as_deref(),
+                    &b.path,
+                    &install.alias_option(),
+                )?;
+                Ok(CertSummary::of(&entry.certs[0], clock))
+            });
+            let (certificate, error) = match opened {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(e.message)),
+            };
+            BackupEntry {
+                path: b.path,
+                created: rfc3339(b.created),
+                certificate,
+                error,
+            }
+        })
+        .collect();
+    Ok(Finished {
+        output: Output::Backups(entries),
+        exit_code: 0,
+    })
+}
+
+fn rollback_command(
+    global: &GlobalArgs,
+    args: &cli::RollbackArgs,
+    prompter: &mut dyn Prompter,
+    _clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "rollback", prompter);
+    let _lock = KeystoreLock::acquire(&install.keystore)?;
+    let backup = match &args.backup {
+        Some(path) => path.clone(),
+        None => {
+            let dir = backup_dir(args.backup_dir.as_deref(), &install.keystore)?;
+            fsx::list_backups(&install.keystore, &dir)?
+                .into_iter()
+                .next()
+                .map(|b| b.path)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
+                            install.keystore.display(),
+                            dir.display()
+                        ),
+                    )
+                })?
+        }
+    };
+    let (bytes, store) = open_backup(&backup, &install)?;
+    let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
+    let leaf = entry.certs[0].clone();
+    let fingerprint = crate::cert::sha256_fingerprint(&leaf);
+    let confirm = confirm_settings(&args.restart, install.port)?;
+    audit.record(
+        "rollback",
+        &[
+            ("keystore", &install.keystore.display().to_string()),
+            ("backup", &backup.display().to_string()),
+            ("sha256", &fingerprint),
+        ],
+    );
+    let (steps, outcome) = renew::rollback(
+        &install.keystore,
+        &bytes,
+        &confirm,
+        &fingerprint,
+        prompter.observer(),
+        &mut audit,
+    );
+    let (result, error, manual_steps, exit_code) = match outcome {
+        Ok(()) => (RollbackResult::Restored, None, Vec::new(), 0),
+        Err(e) => (
+            RollbackResult::Failed,
+            Some(e.message),
+            renew::manual_restore_steps(&backup, &install.keystore, &confirm.restart),
+            ErrorKind::RollbackFailed.exit_code(),
+        ),
+    };
+    audit.record(
+        if exit_code == 0 {
+            "restored"
+        } else {
+            "rollback-failed"
+        },
+        &[("keystore", &install.keystore.display().to_string())],
+    );
+    Ok(Finished {
+        output: Output::Rollback(RollbackReport {
+            result,
+            keystore: install.keystore.clone(),
+            backup,
+            certificate: Some(CertSummary::of(&leaf, Clock::system())),
+            steps,
+            error,
+            manual_steps,
+        }),
+        exit_code,
+    })
+}
+
+fn sandbox_report(made: &sandbox::Sandbox) -> SandboxReport {
+    SandboxReport {
+        root: made.root.clone(),
+        config: made.config.clone(),
+        keystore: made.keystore.clone(),
+        new_material: made.new_material.clone(),
+        files: made.files.clone(),
+        commands: made.commands(),
+    }
+}
+
+/// A private, new directory under the system temp dir.
+fn fresh_temp_dir(prefix: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut nonce = [0u8; 6];
+    openssl::rand::rand_bytes(&mut nonce).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    let name: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("{prefix}-{name}"));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::io("create", &dir, &e))?;
+    Ok(dir)
+}
+
+/// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.
+fn demo(global: &GlobalArgs, keep: bool, clock: Clock) -> Result<Finished> {
+    let dir = fresh_temp_dir("icg-renew-demo")?;
+    let result = demo_in(&dir, global, keep, clock);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<Finished> {
+    let made = sandbox::create(dir, false, clock.now)?;
+    let sandbox_global = GlobalArgs {
+        icg_root: Some(made.root.clone()),
+        json: global.json,
+        yes: true,
+        log_file: made.root.join("icg-renew.log"),
+        ..GlobalArgs::default()
+    };
+    let install = resolve(&sandbox_global, &mut Defaults(renew::Silent))?;
+    let before = status_report(&Installed::load(&install)?, 30, 7, clock);
+    let args = cli::RenewArgs {
+        new: made.new_material.clone(),
+        material: MaterialArgs::default(),
+        restart: RestartArgs {
+            restart: RestartMode::None,
+            service: "icg-server.service".into(),
+            restart_command: None,
+            health_timeout: 120,
+            no_health_check: true,
+        },
+        no_rollback: false,
+        backup_dir: None,
+        dry_run: false,
+    };
+    let mut audit = AuditLog::open(&sandbox_global.log_file, "demo");
+    let renew = renew_install(
+        &install,
+        &args,
+        &mut Defaults(renew::Silent),
+        &mut audit,
+        clock,
+    )?;
+    let after = status_report(&Installed::load(&install)?, 30, 7, clock);
+    let exit_code = if renew.result == RenewResult::Renewed {
+        0
+    } else {
+        1
+    };
+    Ok(Finished {
+        output: Output::Demo(Box::new(DemoReport {
+            sandbox: sandbox_report(&made),
+            before,
+            renew,
+            after,
+            kept: keep,
+        })),
+        exit_code,
+    })
+}

@@ -1,0 +1,89 @@
+//! The audit log: one line per action (time, uid, pid, action, keystore, fingerprints, backup, result,
+//! timings), appended to `--log-file`. Lines are built from fields the caller chooses, and no field ever
+//! holds a password or key. A log that cannot be written is a warning, never a failure.
+
+use crate::cert::{rfc3339, Clock};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub struct AuditLog {
+    file: Option<File>,
+    pub path: PathBuf,
+    /// Why the log cannot be written, for one warning.
+    pub problem: Option<String>,
+    command: String,
+}
+
+impl AuditLog {
+    /// Opens (creating 0600) the log for appending; `command` names the icg-renew command on every line.
+    pub fn open(path: &Path, command: &str) -> AuditLog {
+        let opened = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path);
+        let (file, problem) = match opened {
+            Ok(f) => (Some(f), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "cannot write the audit log {}: {e}; pass --log-file FILE to keep one",
+                    path.display()
+                )),
+            ),
+        };
+        AuditLog {
+            file,
+            path: path.to_path_buf(),
+            problem,
+            command: command.to_string(),
+        }
+    }
+
+    /// A log that writes nothing (for `demo`'s inner steps when no log is wanted).
+    pub fn disabled() -> AuditLog {
+        AuditLog {
+            file: None,
+            path: PathBuf::new(),
+            problem: None,
+            command: String::new(),
+        }
+    }
+
+    /// Appends one line: `action` and `key=value` fields, values quoted when they hold spaces.
+    pub fn record(&mut self, action: &str, fields: &[(&str, &str)]) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        let mut line = format!(
+            "{} uid={} pid={} command={} action={action}",
+            rfc3339(Clock::system().now),
+            rustix::process::getuid().as_raw(),
+            std::process::id(),
+            self.command
+        );
+        for (key, value) in fields {
+            let value = value.replace(['\n', '\r'], " ");
+            if value.is_empty() || value.contains([' ', '"', '=']) {
+                line.push_str(&format!(" {key}=\"{}\"", value.replace('"', "'")));
+            } else {
+                line.push_str(&format!(" {key}={value}"));
+            }
+        }
+        line.push('\n');
+        if let Err(e) = file
+            .write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+        {
+            self.problem = Some(format!(
+                "cannot write the audit log {}: {e}",
+                self.path.display()
+            ));
+            self.file = None;
+        }
+    }
+}

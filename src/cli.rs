@@ -1,0 +1,196 @@
+//! The command line of the contract (`../shared/spec/cli-contract.md`) as clap definitions: commands,
+//! options, environment variables and help text. Touches nothing on disk.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "icg-renew",
+    version,
+    about = "Renew the TLS certificate of an IGEL Cloud Gateway on the gateway itself",
+    long_about = "Renew the TLS certificate of an IGEL Cloud Gateway (ICG) on the gateway host: check the new \
+certificate against the installed root and host names, rewrite the keystore in place with a backup, restart the \
+ICG, confirm that it serves the new certificate, and roll back by itself if it does not.",
+    after_help = "Start with `icg-renew demo` to see a complete renewal in a throwaway sandbox."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// ICG installation root [default: /opt/IGEL/icg]
+    #[arg(long, global = true, value_name = "DIR", env = "ICG_ROOT")]
+    pub icg_root: Option<PathBuf>,
+    /// Read this application-prod.yml instead of the one under the root
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Operate on this keystore instead of server.ssl.key-store from the configuration
+    #[arg(long, global = true, value_name = "FILE")]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore password (else env ICG_RENEW_STORE_PASSWORD, else the configuration)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub store_password_file: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout; no prompts, colours or progress
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never prompt; take defaults; fail when a needed value is missing (implied when stdin is not a terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Audit log, one line per action
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "/var/log/icg-renew.log"
+    )]
+    pub log_file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the certificate the ICG serves from its keystore (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    Status(StatusArgs),
+    /// Check new certificate material against the installed one; changes nothing
+    Verify(VerifyArgs),
+    /// Verify, back up, rewrite the keystore, restart the ICG, confirm, roll back on failure
+    Renew(RenewArgs),
+    /// Restore a backup (default: the newest) and restart the ICG
+    Rollback(RollbackArgs),
+    /// List backups, newest first, with the certificate each one holds
+    Backups(BackupsArgs),
+    /// Build a throwaway sandbox and perform a complete renewal in it
+    Demo(DemoArgs),
+    /// Create a realistic throwaway ICG installation under DIR
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// WARNING when the certificate expires within this many days
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub warn_days: i64,
+    /// CRITICAL when the certificate expires within this many days (or has expired)
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub crit_days: i64,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct MaterialArgs {
+    /// Private key (PEM or DER; PKCS#8 or traditional) when NEW holds none
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// More CA certificates (PEM) to complete the chain
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// Password of NEW or of an encrypted key (else env ICG_RENEW_NEW_PASSWORD)
+    #[arg(long, value_name = "FILE")]
+    pub new_password_file: Option<PathBuf>,
+    /// Which private-key entry of NEW to take when it has several
+    #[arg(long, value_name = "ALIAS")]
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    #[command(flatten)]
+    pub material: MaterialArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestartMode {
+    /// The systemd unit when systemd knows it, else /etc/init.d/tomcat
+    Auto,
+    Systemd,
+    Sysv,
+    /// Do not restart (the ICG keeps serving the old certificate until it is restarted)
+    None,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestartArgs {
+    /// How to restart the ICG
+    #[arg(long, value_enum, default_value_t = RestartMode::Auto)]
+    pub restart: RestartMode,
+    /// systemd unit of the ICG
+    #[arg(long, value_name = "UNIT", default_value = "icg-server.service")]
+    pub service: String,
+    /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
+    #[arg(long, value_name = "CMD")]
+    pub restart_command: Option<String>,
+    /// How long to wait for the ICG to serve the certificate
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub health_timeout: u64,
+    /// Do not confirm that the ICG serves the certificate after the restart
+    #[arg(long)]
+    pub no_health_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    #[command(flatten)]
+    pub material: MaterialArgs,
+    #[command(flatten)]
+    pub restart: RestartArgs,
+    /// On failure, leave the new keystore in place
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Where backups go [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Run every check and show the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Backup to restore [default: the newest]
+    #[arg(value_name = "BACKUP")]
+    pub backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub restart: RestartArgs,
+    /// Where backups are [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupsArgs {
+    /// Where backups are [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Directory to create the sandbox in (created if missing; must be empty if it exists)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Format of the sandbox's keystore
+    #[arg(long, value_enum, default_value_t = SandboxFormat::Jks)]
+    pub format: SandboxFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxFormat {
+    Jks,
+    Pkcs12,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the sandbox directory afterwards (its path is printed)
+    #[arg(long)]
+    pub keep: bool,
+}

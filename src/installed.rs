@@ -1,0 +1,68 @@
+//! The installed keystore as one value: the bytes as read (what a backup must equal), the parsed store, the
+//! server entry's alias and chain, and the root that new material must chain to.
+
+use crate::checks;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::install::Install;
+use crate::keystore::{EntryKind, Keystore, MAX_FILE_SIZE};
+use openssl::x509::X509;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub struct Installed {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub store: Keystore,
+    pub alias: String,
+    /// The server entry's chain, leaf first.
+    pub chain: Vec<X509>,
+    pub root: X509,
+}
+
+impl Installed {
+    /// Reads and parses the keystore of `install` and finds its server entry and root.
+    pub fn load(install: &Install) -> Result<Installed> {
+        let path = install.keystore.clone();
+        let bytes = fsx::read_bounded(&path, MAX_FILE_SIZE, "read the keystore")?;
+        let store = Keystore::load(&bytes, install.store_password()?, &path)?;
+        let entry = store.server_entry(install.alias.as_deref(), &path, &install.alias_option())?;
+        let alias = entry.alias.clone();
+        let chain = entry.certs.clone();
+        if chain.is_empty() {
+            return Err(Error::corrupt(format!(
+                "{}: entry '{alias}' has no certificate",
+                path.display()
+            )));
+        }
+        let trusted: Vec<X509> = store
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::TrustedCert)
+            .flat_map(|e| e.certs.iter().cloned())
+            .collect();
+        let root = checks::installed_root(&chain, &trusted).expect("chain is not empty");
+        Ok(Installed {
+            path,
+            bytes,
+            store,
+            alias,
+            chain,
+            root,
+        })
+    }
+
+    pub fn leaf(&self) -> &X509 {
+        &self.chain[0]
+    }
+
+    /// The chain to show: the entry's chain, completed with the root when the entry stops short of it.
+    pub fn full_chain(&self) -> Vec<X509> {
+        let mut chain = self.chain.clone();
+        let root_der = self.root.to_der().ok();
+        if chain.last().and_then(|c| c.to_der().ok()) != root_der {
+            chain.push(self.root.clone());
+        }
+        chain
+    }
+}

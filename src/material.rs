@@ -1,0 +1,422 @@
+//! New certificate material from any file an operator may have been given, recognised by content, never by
+//! name: JKS, PKCS#12 (modern and legacy), the UMS export `keystore.icg` (a password-less keystore, or a ZIP
+//! holding a keystore and its password), a PEM bundle, or a single PEM/DER certificate with `--key`.
+//! Returns the private key and the chain ordered leaf to root. Decides nothing about compatibility.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsx;
+use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
+use crate::secret::Password;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Longest chain followed when ordering certificates.
+const MAX_CHAIN: usize = 16;
+/// Most entries looked at in a ZIP container.
+const MAX_ZIP_ENTRIES: usize = 64;
+
+/// What the operator gave besides the material file.
+#[derive(Debug, Clone, Default)]
+pub struct MaterialOptions {
+    pub key: Option<PathBuf>,
+    pub chain: Option<PathBuf>,
+    pub password: Option<Password>,
+    pub alias: Option<String>,
+}
+
+/// Loaded new material.
+#[derive(Debug)]
+pub struct Material {
+    pub source: PathBuf,
+    /// What the file turned out to be, for the operator.
+    pub format: String,
+    pub key: PKey<Private>,
+    /// Leaf first, then each issuer found, as far as the material reaches.
+    pub chain: Vec<X509>,
+}
+
+impl Material {
+    pub fn leaf(&self) -> &X509 {
+        &self.chain[0]
+    }
+}
+
+fn needs_password(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::WrongPassword,
+        format!(
+            "{} is protected by a password that was not given or is wrong: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
+            path.display()
+        ),
+    )
+}
+
+/// Loads new material from `path`.
+pub fn load(path: &Path, options: &MaterialOptions) -> Result<Material> {
+    let data = fsx::read_bounded(path, MAX_FILE_SIZE, "read the new certificate material")?;
+    let extra_chain = match &options.chain {
+        Some(chain) => read_certificates(chain)?,
+        None => Vec::new(),
+    };
+    let (format, key, certs) = if Keystore::recognises(&data) {
+        from_keystore(&data, path, options, None)?
+    } else if data.starts_with(b"PK\x03\x04") {
+        from_zip(&data, path, options)?
+    } else if let Some(blocks) = pem_blocks(&data) {
+        from_pem(&blocks, path, options)?
+    } else if let Ok(cert) = X509::from_der(&data) {
+        let key = separate_key(path, options)?;
+        ("DER certificate with --key".to_string(), key, vec![cert])
+    } else {
+        return Err(Error::corrupt(format!(
+            "{} is not certificate material this tool knows ({}): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
+            path.display(),
+            keystore::describe_bytes(&data)
+        )));
+    };
+    let mut pool = certs;
+    pool.extend(extra_chain);
+    let leaf = pick_leaf(&pool, &key).ok_or_else(|| {
+        Error::corrupt(format!(
+            "{} holds no certificate: it needs at least the new server certificate",
+            path.display()
+        ))
+    })?;
+    Ok(Material {
+        source: path.to_path_buf(),
+        format,
+        key,
+        chain: order_chain(leaf, &pool),
+    })
+}
+
+type Loaded = (String, PKey<Private>, Vec<X509>);
+
+/// A keystore as material: the chosen private-key entry and its chain. Without a password, the empty one
+/// is tried (a UMS `keystore.icg` carries none), then `fallback` (a password found beside it in a container).
+fn from_keystore(
+    data: &[u8],
+    path: &Path,
+    options: &MaterialOptions,
+    fallback: Option<&Password>,
+) -> Result<Loaded> {
+    let candidates: Vec<Password> = match &options.password {
+        Some(p) => vec![p.clone()],
+        None => std::iter::once(Password::empty())
+            .chain(fallback.cloned())
+            .collect(),
+    };
+    let mut last_error = None;
+    for password in &candidates {
+        match Keystore::load(data, password, path) {
+            Ok(store) => {
+                let entry = store.server_entry(options.alias.as_deref(), path, "--alias")?;
+                let key = store.private_key(&entry.alias, password, path)?;
+                let format = format!(
+                    "{} keystore, entry '{}'",
+                    store.format.name().to_uppercase(),
+                    entry.alias
+                );
+                return Ok((format, key, entry.certs.clone()));
+            }
+            Err(e) if e.kind == ErrorKind::WrongPassword => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    match (last_error, &options.password) {
+        (Some(e), Some(_)) => Err(Error::new(
+            ErrorKind::WrongPassword,
+            e.message
+                .replace("--store-password-file", "--new-password-file"),
+        )),
+        _ => Err(needs_password(path)),
+    }
+}
+
+/// A ZIP container: a keystore plus a properties or JSON file that holds its password.
+fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
+    let shown = path.display();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|e| {
+        Error::corrupt(format!(
+            "{shown} looks like a ZIP archive but cannot be opened ({e}): export it again"
+        ))
+    })?;
+    let mut keystore_bytes: Option<(String, Vec<u8>)> = None;
+    let mut password: Option<Password> = None;
+    for index in 0..archive.len().min(MAX_ZIP_ENTRIES) {
+        let mut file = archive.by_index(index).map_err(|e| {
+            Error::corrupt(format!("{shown}: damaged ZIP entry ({e}): export it again"))
+        })?;
+        if !file.is_file() {
+            continue;
+        }
+        let name = file
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("entry {index}"));
+        let mut bytes = Vec::new();
+        Read::by_ref(&mut file)
+            .take(MAX_FILE_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::corrupt(format!("{shown}: cannot unpack {name} ({e})")))?;
+        if bytes.len() as u64 > MAX_FILE_SIZE {
+            return Err(Error::corrupt(format!(
+                "{shown}: {name} unpacks to more than the size limit"
+            )));
+        }
+        if Keystore::recognises(&bytes) {
+            keystore_bytes.get_or_insert((name, bytes));
+        } else if let Some(found) = password_in_text(&bytes) {
+            password.get_or_insert(found);
+        }
+    }
+    let (name, bytes) = keystore_bytes.ok_or_else(|| {
+        Error::corrupt(format!(
+            "{shown} is a ZIP archive without a keystore inside: export the certificate and key from the UMS as PKCS#12 or PEM instead"
+        ))
+    })?;
+    let inner = PathBuf::from(format!("{shown}:{name}"));
+    let (format, key, certs) = from_keystore(&bytes, &inner, options, password.as_ref())?;
+    Ok((format!("ZIP container holding a {format}"), key, certs))
+}
+
+/// A password in a properties (`password=...`, `keystore.password: ...`) or JSON (`"password": "..."`) file.
+fn password_in_text(bytes: &[u8]) -> Option<Password> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
+        return map
+            .iter()
+            .find(|(k, v)| k.to_ascii_lowercase().contains("password") && v.is_string())
+            .and_then(|(_, v)| v.as_str().map(|s| Password::new(s.to_string())));
+    }
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=').or_else(|| line.split_once(':'))?;
+        let key = key.trim().to_ascii_lowercase();
+        (!key.starts_with('#') && key.contains("password"))
+            .then(|| Password::new(value.trim().to_string()))
+    })
+}
+
+/// One `-----BEGIN label-----` block with its full text.
+struct PemBlock {
+    label: String,
+    text: Vec<u8>,
+}
+
+fn pem_blocks(data: &[u8]) -> Option<Vec<PemBlock>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let label_end = after.find("-----")?;
+        let label = after[..label_end].to_string();
+        let end_marker = format!("-----END {label}-----");
+        let end = after.find(&end_marker)? + end_marker.len();
+        blocks.push(PemBlock {
+            label,
+            text: rest.as_bytes()[start..start + 11 + end].to_vec(),
+        });
+        rest = &after[end..];
+    }
+    (!blocks.is_empty()).then_some(blocks)
+}
+
+fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
+    let shown = path.display();
+    let mut certs = Vec::new();
+    let mut keys = Vec::new();
+    for block in blocks {
+        match block.label.as_str() {
+            "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE" => {
+                certs.push(X509::from_pem(&block.text).map_err(|_| {
+                    Error::corrupt(format!(
+                        "{shown} holds a damaged certificate: export it again"
+                    ))
+                })?)
+            }
+            label if label.ends_with("PRIVATE KEY") => keys.push(block),
+            _ => {}
+        }
+    }
+    let key = match keys.as_slice() {
+        [] => separate_key(path, options)?,
+        [block] => {
+            if options.key.is_some() {
+                return Err(Error::usage(format!(
+                    "{shown} already holds a private key: leave out --key, or give the certificate alone"
+                )));
+            }
+            pem_key(&block.text, path, options.password.as_ref())?
+        }
+        many => {
+            return Err(Error::usage(format!(
+                "{shown} holds {} private keys; a bundle must hold exactly one: split it and pass the key with --key",
+                many.len()
+            )))
+        }
+    };
+    let format = if blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")) {
+        "PEM bundle"
+    } else {
+        "PEM certificate with --key"
+    };
+    Ok((format.to_string(), key, certs))
+}
+
+/// The key given with `--key`, required when the material holds none.
+fn separate_key(path: &Path, options: &MaterialOptions) -> Result<PKey<Private>> {
+    let key_path = options.key.as_ref().ok_or_else(|| {
+        Error::usage(format!(
+            "{} holds a certificate but no private key: pass the key with --key FILE",
+            path.display()
+        ))
+    })?;
+    let data = fsx::read_bounded(key_path, 1024 * 1024, "read the private key")?;
+    if pem_blocks(&data).is_some() {
+        return pem_key(&data, key_path, options.password.as_ref());
+    }
+    PKey::private_key_from_der(&data)
+        .or_else(|_| match &options.password {
+            Some(p) => PKey::private_key_from_pkcs8_passphrase(&data, p.expose().as_bytes()),
+            None => PKey::private_key_from_pkcs8_callback(&data, |_| Ok(0)),
+        })
+        .map_err(|_| {
+            if options.password.is_none() && !looks_like_plain_der_key(&data) {
+                needs_password(key_path)
+            } else {
+                Error::corrupt(format!(
+                    "{} is not a private key this tool can read (PEM or DER, PKCS#8 or traditional): check the file",
+                    key_path.display()
+                ))
+            }
+        })
+}
+
+fn looks_like_plain_der_key(data: &[u8]) -> bool {
+    PKey::private_key_from_der(data).is_ok()
+}
+
+/// A PEM private key, encrypted or not; the password callback never reaches a terminal.
+fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<Private>> {
+    let encrypted = pem.windows(9).any(|w| w == b"ENCRYPTED");
+    let result = PKey::private_key_from_pem_callback(pem, |buf| {
+        let pw = password.map(|p| p.expose().as_bytes()).unwrap_or_default();
+        if pw.len() > buf.len() {
+            return Ok(0);
+        }
+        buf[..pw.len()].copy_from_slice(pw);
+        Ok(pw.len())
+    });
+    result.map_err(|_| {
+        if encrypted {
+            needs_password(path)
+        } else {
+            Error::corrupt(format!(
+                "{} holds a damaged private key: export it again",
+                path.display()
+            ))
+        }
+    })
+}
+
+/// Certificates from a `--chain` file, PEM (any number) or DER (one).
+fn read_certificates(path: &Path) -> Result<Vec<X509>> {
+    let data = fsx::read_bounded(path, MAX_FILE_SIZE, "read the chain file")?;
+    X509::stack_from_pem(&data)
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .or_else(|| X509::from_der(&data).ok().map(|c| vec![c]))
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "{} holds no certificates ({}): give a PEM file with the CA certificates",
+                path.display(),
+                keystore::describe_bytes(&data)
+            ))
+        })
+}
+
+/// The leaf: the certificate that belongs to the key; failing that (the key-matches check will say so), the
+/// certificate that issued none of the others, preferring one that is not a CA.
+fn pick_leaf<'a>(pool: &'a [X509], key: &PKey<Private>) -> Option<&'a X509> {
+    if let Some(cert) = pool
+        .iter()
+        .find(|c| c.public_key().is_ok_and(|p| p.public_eq(key)))
+    {
+        return Some(cert);
+    }
+    let issues_another = |c: &X509| pool.iter().any(|o| !same_cert(o, c) && issued_by(o, c));
+    pool.iter()
+        .filter(|c| !issues_another(c))
+        .min_by_key(|c| crate::cert::is_ca(c))
+        .or_else(|| pool.first())
+}
+
+fn same_cert(a: &X509, b: &X509) -> bool {
+    a.to_der().ok() == b.to_der().ok()
+}
+
+/// Whether `issuer` signed `cert` (names match and the signature verifies).
+pub fn issued_by(cert: &X509, issuer: &X509) -> bool {
+    cert.issuer_name()
+        .try_cmp(issuer.subject_name())
+        .is_ok_and(|o| o.is_eq())
+        && issuer
+            .public_key()
+            .and_then(|k| cert.verify(&k))
+            .unwrap_or(false)
+}
+
+/// `leaf` followed by its issuers from `pool`, as far as they go, without loops.
+pub fn order_chain(leaf: &X509, pool: &[X509]) -> Vec<X509> {
+    let mut chain = vec![leaf.clone()];
+    while chain.len() < MAX_CHAIN {
+        let current = chain.last().expect("chain starts with the leaf");
+        if issued_by(current, current) {
+            break;
+        }
+        match pool
+            .iter()
+            .find(|c| issued_by(current, c) && !chain.iter().any(|k| same_cert(k, c)))
+        {
+            Some(issuer) => chain.push(issuer.clone()),
+            None => break,
+        }
+    }
+    chain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_passwords_in_properties_and_json() {
+        assert_eq!(
+            password_in_text(b"# comment\nkeystore.password=abc\n")
+                .unwrap()
+                .expose(),
+            "abc"
+        );
+        assert_eq!(
+            password_in_text(br#"{"file":"k.p12","password":"x y"}"#)
+                .unwrap()
+                .expose(),
+            "x y"
+        );
+        assert!(password_in_text(b"alias=icg\n").is_none());
+    }
+
+    #[test]
+    fn splits_pem_blocks() {
+        let text = b"junk\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n";
+        let blocks = pem_blocks(text).unwrap();
+        assert_eq!(
+            blocks.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(),
+            ["CERTIFICATE", "PRIVATE KEY"]
+        );
+        assert!(pem_blocks(b"no pem here").is_none());
+    }
+}

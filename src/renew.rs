@@ -1,0 +1,527 @@
+//! The renewal transaction and the restore it falls back on. Nothing on disk changes before `execute` is
+//! called (every check has passed by then); after that, the steps run in a fixed order — backup, write,
+//! read back, rename, restart, confirm — each timed, and any failure after the rename restores the backup,
+//! restarts and confirms again. Never prompts: what happens is reported to an `Observer`.
+
+use crate::audit::AuditLog;
+use crate::cert::{sha256_fingerprint, Clock};
+use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint;
+use crate::fsx;
+use crate::installed::Installed;
+use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
+use crate::report::{RenewResult, Step};
+use crate::secret::Password;
+use crate::service::{self, Observation, Restart};
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Hears about the transaction as it runs (the terminal UI draws progress from it).
+pub trait Observer {
+    fn step_started(&mut self, name: &str);
+    fn step_finished(&mut self, step: &Step, ok: bool);
+    /// While waiting for the gateway: what is awaited, for how long so far, and what was last seen.
+    fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation);
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn step_started(&mut self, _: &str) {}
+    fn step_finished(&mut self, _: &Step, _: bool) {}
+    fn waiting(&mut self, _: &str, _: Duration, _: &Observation) {}
+}
+
+/// How the gateway is restarted and confirmed.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub restart: Restart,
+    /// `None`: do not confirm.
+    pub health_timeout: Option<Duration>,
+    /// Bounds the restart command when there is no health check.
+    pub restart_timeout: Duration,
+    pub port: u16,
+}
+
+impl Confirm {
+    pub fn describe_health(&self) -> String {
+        match (&self.restart, self.health_timeout) {
+            (Restart::None, _) => "skipped: no restart".into(),
+            (_, None) => "skipped (--no-health-check)".into(),
+            (_, Some(t)) => format!(
+                "TLS to 127.0.0.1:{} must serve the new certificate and /usg/check-status answer 200, within {} s",
+                self.port,
+                t.as_secs()
+            ),
+        }
+    }
+}
+
+/// Everything `execute` needs.
+pub struct Transaction<'a> {
+    pub installed: &'a Installed,
+    pub store_password: &'a Password,
+    pub key_password: &'a Password,
+    pub new_key: &'a PKey<Private>,
+    /// Leaf to root, as verified.
+    pub new_chain: &'a [X509],
+    pub backup_dir: PathBuf,
+    pub confirm: Confirm,
+    pub rollback: bool,
+}
+
+/// How a transaction ended, once the keystore had been touched or not.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: RenewResult,
+    pub backup: Option<PathBuf>,
+    pub steps: Vec<Step>,
+    pub downtime_ms: Option<u64>,
+    pub error: Option<Error>,
+    pub manual_steps: Vec<String>,
+}
+
+struct Steps<'o> {
+    done: Vec<Step>,
+    observer: &'o mut dyn Observer,
+}
+
+impl Steps<'_> {
+    fn run<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Observer) -> Result<(T, Option<String>)>,
+    ) -> Result<T> {
+        self.observer.step_started(name);
+        let start = Instant::now();
+        let outcome = f(self.observer);
+        let ms = start.elapsed().as_millis() as u64;
+        let (value, detail, ok) = match outcome {
+            Ok((value, detail)) => (Ok(value), detail, true),
+            Err(e) => {
+                let message = e.message.clone();
+                (Err(e), Some(message), false)
+            }
+        };
+        let step = Step {
+            name: name.to_string(),
+            ms,
+            detail,
+        };
+        self.observer.step_finished(&step, ok);
+        self.done.push(step);
+        value
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        let step = Step {
+            name: name.to_string(),
+            ms: 0,
+            detail: Some(format!("skipped: {why}")),
+        };
+        self.observer.step_finished(&step, true);
+        self.done.push(step);
+    }
+}
+
+/// Runs the transaction. `Err` means nothing was changed (a backup may have been written); every outcome
+/// after the rename is an `Ok(Outcome)` whose result says whether the renewal held, was rolled back, or
+/// needs a hand.
+pub fn execute(
+    tx: &Transaction<'_>,
+    observer: &mut dyn Observer,
+    audit: &mut AuditLog,
+    clock: Clock,
+) -> Result<Outcome> {
+    let installed = tx.installed;
+    let keystore = &installed.path;
+    let old_fp = sha256_fingerprint(installed.leaf());
+    let new_fp = sha256_fingerprint(&tx.new_chain[0]);
+    let mut steps = Steps {
+        done: Vec::new(),
+        observer,
+    };
+
+    for stale in fsx::remove_stale_temps(keystore) {
+        audit.record("cleanup", &[("removed", &stale.display().to_string())]);
+    }
+
+    let backup = steps.run("backup", |_| {
+        let b = fsx::make_backup(keystore, &installed.bytes, &tx.backup_dir, clock.now)?;
+        Ok((b.path.clone(), Some(b.path.display().to_string())))
+    })?;
+    audit.record(
+        "backup",
+        &[
+            ("keystore", &keystore.display().to_string()),
+            ("backup", &backup.display().to_string()),
+            ("sha256", &old_fp),
+        ],
+    );
+    failpoint::hit("backup-written");
+
+    let new_bytes = steps.run("build", |_| {
+        let entry = NewKeyEntry {
+            alias: &installed.alias,
+            key: tx.new_key,
+            chain: tx.new_chain,
+            timestamp_ms: (clock.now.max(0) as u64) * 1000,
+        };
+        let bytes = installed.store.with_replaced_key(
+            &entry,
+            tx.store_password,
+            tx.key_password,
+            keystore,
+        )?;
+        let size = bytes.len();
+        Ok((
+            bytes,
+            Some(format!("{} bytes, {}", size, installed.store.protection())),
+        ))
+    })?;
+
+    steps.run("write", |_| {
+        let verify = |temp: &Path| read_back(temp, tx, installed);
+        fsx::replace_atomically(keystore, &new_bytes, &verify)?;
+        Ok((
+            (),
+            Some("written beside the original, read back, renamed over it".into()),
+        ))
+    })?;
+    audit.record(
+        "replace",
+        &[
+            ("keystore", &keystore.display().to_string()),
+            ("old_sha256", &old_fp),
+            ("new_sha256", &new_fp),
+            ("backup", &backup.display().to_string()),
+        ],
+    );
+    failpoint::hit("renamed");
+
+    let confirmed = restart_and_confirm(
+        &tx.confirm,
+        &new_fp,
+        "the new certificate",
+        &mut steps,
+        audit,
+    );
+    let (failure, downtime_ms) = match confirmed {
+        Ok(downtime) => {
+            audit.record(
+                "renewed",
+                &[
+                    ("keystore", &keystore.display().to_string()),
+                    ("new_sha256", &new_fp),
+                    (
+                        "downtime_ms",
+                        &downtime.map(|d| d.to_string()).unwrap_or_default(),
+                    ),
+                ],
+            );
+            return Ok(Outcome {
+                result: RenewResult::Renewed,
+                backup: Some(backup),
+                steps: steps.done,
+                downtime_ms: downtime,
+                error: None,
+                manual_steps: Vec::new(),
+            });
+        }
+        Err(e) => (e, None),
+    };
+    audit.record(
+        "failed",
+        &[
+            ("keystore", &keystore.display().to_string()),
+            ("error", &failure.message),
+        ],
+    );
+
+    if !tx.rollback {
+        let manual = manual_restore_steps(&backup, keystore, &tx.confirm.restart);
+        return Ok(Outcome {
+            result: RenewResult::RollbackFailed,
+            backup: Some(backup),
+            steps: steps.done,
+            downtime_ms,
+            error: Some(Error::new(
+                ErrorKind::RollbackFailed,
+                format!(
+                    "{}; the new keystore was left in place (--no-rollback)",
+                    failure.message
+                ),
+            )),
+            manual_steps: manual,
+        });
+    }
+
+    let restored = restore(
+        keystore,
+        &installed.bytes,
+        &tx.confirm,
+        &old_fp,
+        &mut steps,
+        audit,
+    );
+    let (result, error, manual_steps) = match restored {
+        Ok(()) => (
+            RenewResult::RolledBack,
+            Error::new(
+                ErrorKind::RolledBack,
+                format!(
+                    "{}; the old keystore was restored and is served again",
+                    failure.message
+                ),
+            ),
+            Vec::new(),
+        ),
+        Err(e) => (
+            RenewResult::RollbackFailed,
+            Error::new(
+                ErrorKind::RollbackFailed,
+                format!(
+                    "{}; then the rollback failed too: {}",
+                    failure.message, e.message
+                ),
+            ),
+            manual_restore_steps(&backup, keystore, &tx.confirm.restart),
+        ),
+    };
+    audit.record(
+        result_name(result),
+        &[
+            ("keystore", &keystore.display().to_string()),
+            ("backup", &backup.display().to_string()),
+        ],
+    );
+    Ok(Outcome {
+        result,
+        backup: Some(backup),
+        steps: steps.done,
+        downtime_ms,
+        error: Some(error),
+        manual_steps,
+    })
+}
+
+fn result_name(result: RenewResult) -> &'static str {
+    match result {
+        RenewResult::Renewed => "renewed",
+        RenewResult::Incompatible => "incompatible",
+        RenewResult::RolledBack => "rolled-back",
+        RenewResult::RollbackFailed => "rollback-failed",
+        RenewResult::DryRun => "dry-run",
+    }
+}
+
+/// The read-back check of a freshly written keystore: it opens with the same password, the server entry
+/// holds exactly the new key and chain, and every other entry is as it was.
+fn read_back(temp: &Path, tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
+    let differs = |what: &str| {
+        Error::new(ErrorKind::Io, format!("the new keystore written to {} does not read back as meant ({what}); nothing was replaced", temp.display()))
+    };
+    let bytes = fsx::read_bounded(
+        temp,
+        crate::keystore::MAX_FILE_SIZE,
+        "read back the new keystore",
+    )?;
+    let store = Keystore::load(&bytes, tx.store_password, temp).map_err(|e| differs(&e.message))?;
+    if store.format != installed.store.format {
+        return Err(differs("format changed"));
+    }
+    let entry = store
+        .entry(&installed.alias)
+        .ok_or_else(|| differs("server entry missing"))?;
+    let der = |c: &[X509]| {
+        c.iter()
+            .map(|x| x.to_der().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    if entry.kind != EntryKind::PrivateKey || der(&entry.certs) != der(tx.new_chain) {
+        return Err(differs("server chain differs"));
+    }
+    let key = store
+        .private_key(&installed.alias, tx.key_password, temp)
+        .map_err(|e| differs(&e.message))?;
+    if !key.public_eq(tx.new_key) {
+        return Err(differs("server key differs"));
+    }
+    let others = |s: &Keystore| {
+        let mut v: Vec<(String, &'static str, Vec<Vec<u8>>)> = s
+            .entries
+            .iter()
+            .filter(|e| e.alias != installed.alias)
+            .map(|e| (e.alias.clone(), e.kind.name(), der(&e.certs)))
+            .collect();
+        v.sort();
+        v
+    };
+    if others(&store) != others(&installed.store) {
+        return Err(differs("another entry changed"));
+    }
+    Ok(())
+}
+
+/// Restarts and, unless switched off, waits until the gateway serves `fingerprint`. Returns the downtime:
+/// from the restart command to the first good answer.
+fn restart_and_confirm(
+    confirm: &Confirm,
+    fingerprint: &str,
+    what: &str,
+    steps: &mut Steps<'_>,
+    audit: &mut AuditLog,
+) -> Result<Option<u64>> {
+    if confirm.restart == Restart::None {
+        steps.skip("restart", "--restart none");
+        steps.skip("confirm", "no restart");
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let timeout = confirm.health_timeout.unwrap_or(confirm.restart_timeout);
+    let output = steps.run("restart", |_| {
+        let out = confirm.restart.run(timeout)?;
+        Ok((out, Some(confirm.restart.describe())))
+    });
+    match &output {
+        Ok(out) => audit.record(
+            "restart",
+            &[("how", &confirm.restart.describe()), ("output", out.trim())],
+        ),
+        Err(e) => audit.record(
+            "restart-failed",
+            &[("how", &confirm.restart.describe()), ("error", &e.message)],
+        ),
+    }
+    output?;
+    let Some(health_timeout) = confirm.health_timeout else {
+        steps.skip("confirm", "--no-health-check");
+        return Ok(None);
+    };
+    let remaining = health_timeout.saturating_sub(started.elapsed());
+    let good_at = steps.run("confirm", |observer| {
+        let waiting_for = format!("waiting for the gateway to serve {what}");
+        let result = service::wait_until_served(
+            confirm.port,
+            fingerprint,
+            remaining,
+            &mut |elapsed, seen| observer.waiting(&waiting_for, elapsed, seen),
+        );
+        match result {
+            Ok(at) => Ok((
+                at,
+                Some(format!("127.0.0.1:{} serves {what}", confirm.port)),
+            )),
+            Err(last) => Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "the gateway did not serve {what} within {} s: {}",
+                    health_timeout.as_secs(),
+                    last.describe()
+                ),
+            )),
+        }
+    })?;
+    let downtime = good_at.duration_since(started).as_millis() as u64;
+    audit.record(
+        "confirmed",
+        &[
+            ("sha256", fingerprint),
+            ("downtime_ms", &downtime.to_string()),
+        ],
+    );
+    Ok(Some(downtime))
+}
+
+/// Puts `backup_bytes` back as the keystore (same atomic procedure), restarts, and confirms `fingerprint`.
+fn restore(
+    keystore: &Path,
+    backup_bytes: &[u8],
+    confirm: &Confirm,
+    fingerprint: &str,
+    steps: &mut Steps<'_>,
+    audit: &mut AuditLog,
+) -> Result<()> {
+    steps.run("restore", |_| {
+        let same = |temp: &Path| {
+            let written = fsx::read_bounded(
+                temp,
+                crate::keystore::MAX_FILE_SIZE,
+                "read back the restored keystore",
+            )?;
+            if written == backup_bytes {
+                Ok(())
+            } else {
+                Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "the restored keystore {} does not read back byte for byte",
+                        temp.display()
+                    ),
+                ))
+            }
+        };
+        fsx::replace_atomically(keystore, backup_bytes, &same)?;
+        Ok(((), Some("the backup is the keystore again".into())))
+    })?;
+    audit.record(
+        "restore",
+        &[
+            ("keystore", &keystore.display().to_string()),
+            ("sha256", fingerprint),
+        ],
+    );
+    restart_and_confirm(
+        confirm,
+        fingerprint,
+        "the restored certificate",
+        steps,
+        audit,
+    )
+    .map(|_| ())
+}
+
+/// Restores a backup as the `rollback` command does: lock held by the caller.
+pub fn rollback(
+    keystore: &Path,
+    backup_bytes: &[u8],
+    confirm: &Confirm,
+    fingerprint: &str,
+    observer: &mut dyn Observer,
+    audit: &mut AuditLog,
+) -> (Vec<Step>, Result<()>) {
+    let mut steps = Steps {
+        done: Vec::new(),
+        observer,
+    };
+    let outcome = restore(
+        keystore,
+        backup_bytes,
+        confirm,
+        fingerprint,
+        &mut steps,
+        audit,
+    );
+    (steps.done, outcome)
+}
+
+/// The exact commands an operator runs to put the backup back by hand.
+pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -> Vec<String> {
+    let target = fsx::real_path(keystore).unwrap_or_else(|_| keystore.to_path_buf());
+    let mut steps = vec![format!("cp {} {}", backup.display(), target.display())];
+    match restart {
+        Restart::None => steps.push(
+            "restart the ICG: systemctl restart icg-server.service (or /etc/init.d/tomcat restart)"
+                .into(),
+        ),
+        other => steps.push(other.describe()),
+    }
+    steps.push(format!(
+        "icg-renew --keystore {} status",
+        keystore.display()
+    ));
+    steps
+}

@@ -1,0 +1,166 @@
+//! What each command answers, as plain values: the JSON shapes of the contract (field names and order as it
+//! gives them), which the human renderer also reads. Holds no logic beyond construction.
+
+use crate::cert::CertSummary;
+use crate::checks::Check;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Ok,
+    Warning,
+    Critical,
+}
+
+/// `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub keystore: PathBuf,
+    pub format: &'static str,
+    pub alias: String,
+    pub certificate: CertSummary,
+    pub chain: Vec<CertSummary>,
+    pub state: State,
+    /// Extension: the thresholds the state was judged by.
+    pub warn_days: i64,
+    pub crit_days: i64,
+}
+
+/// `verify`, and the first part of `renew`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub compatible: bool,
+    pub checks: Vec<Check>,
+    pub current: CertSummary,
+    pub new: CertSummary,
+    /// Extension: what the new material file turned out to be.
+    pub material: MaterialInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaterialInfo {
+    pub path: PathBuf,
+    pub format: String,
+    /// The chain that would be written, leaf to root.
+    pub chain: Vec<CertSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RenewResult {
+    Renewed,
+    Incompatible,
+    RolledBack,
+    RollbackFailed,
+    DryRun,
+}
+
+/// One step of the transaction and how long it took.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub ms: u64,
+    /// Extension: what the step did or why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// `renew`: everything `verify` has, plus the transaction's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenewReport {
+    #[serde(flatten)]
+    pub verify: VerifyReport,
+    pub result: RenewResult,
+    pub keystore: PathBuf,
+    pub backup: Option<PathBuf>,
+    pub steps: Vec<Step>,
+    pub downtime_ms: Option<u64>,
+    /// Extension: what went wrong, and what to do by hand when the rollback failed too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manual_steps: Vec<String>,
+    /// Extension: the plan, for `--dry-run` and the human summary.
+    pub plan: Plan,
+}
+
+/// What a renewal will do, shown before it does it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub keystore: PathBuf,
+    pub format: &'static str,
+    pub protection: String,
+    pub alias: String,
+    pub backup_dir: PathBuf,
+    pub restart: String,
+    pub health_check: String,
+    pub rollback: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RollbackResult {
+    Restored,
+    Failed,
+}
+
+/// `rollback`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub result: RollbackResult,
+    pub keystore: PathBuf,
+    pub backup: PathBuf,
+    /// Extensions: the certificate now installed, the steps, and what went wrong.
+    pub certificate: Option<CertSummary>,
+    pub steps: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manual_steps: Vec<String>,
+}
+
+/// One line of `backups`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupEntry {
+    pub path: PathBuf,
+    pub created: String,
+    /// `None` when the backup cannot be opened with the current password (an extension: `error` says why).
+    pub certificate: Option<CertSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `sandbox`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxReport {
+    pub root: PathBuf,
+    pub config: PathBuf,
+    pub keystore: PathBuf,
+    pub new_material: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub commands: Vec<String>,
+}
+
+/// `demo`: the sandbox it built and the renewal it ran there.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoReport {
+    pub sandbox: SandboxReport,
+    pub before: StatusReport,
+    pub renew: RenewReport,
+    pub after: StatusReport,
+    pub kept: bool,
+}
+
+/// Everything a command can answer.
+#[derive(Debug, Clone)]
+pub enum Output {
+    Status(StatusReport),
+    Verify(VerifyReport),
+    Renew(Box<RenewReport>),
+    Rollback(RollbackReport),
+    Backups(Vec<BackupEntry>),
+    Sandbox(SandboxReport),
+    Demo(Box<DemoReport>),
+}

@@ -1,0 +1,351 @@
+//! A complete, realistic throwaway ICG installation, made with the `openssl` crate: configuration, a keystore
+//! whose server certificate expires in 10 days (under a root CA that stays in place), new material from the
+//! same root in several formats, and incompatible samples. Used by `sandbox`, `demo` and the test suite.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::keystore::{jks::JksStore, Keystore};
+use crate::secret::Password;
+use openssl::asn1::{Asn1Integer, Asn1Time};
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
+    SubjectKeyIdentifier,
+};
+use openssl::x509::{X509Builder, X509NameBuilder, X509};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const DAY: i64 = 86_400;
+pub const SERVER_ALIAS: &str = "icg";
+pub const DNS_NAMES: [&str; 2] = ["icg.sandbox.test", "gateway.sandbox.test"];
+pub const IP_ADDRESSES: [&str; 2] = ["192.0.2.10", "127.0.0.1"];
+
+/// A certificate with its key.
+pub struct Issued {
+    pub key: PKey<Private>,
+    pub cert: X509,
+}
+
+/// What to put in a leaf certificate.
+pub struct LeafSpec<'a> {
+    pub common_name: &'a str,
+    pub dns: &'a [&'a str],
+    pub ips: &'a [&'a str],
+    pub not_before: i64,
+    pub not_after: i64,
+    pub is_ca: bool,
+}
+
+/// The paths of a sandbox and the commands to try in it.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub config: PathBuf,
+    pub keystore: PathBuf,
+    pub new_material: PathBuf,
+    pub files: Vec<PathBuf>,
+}
+
+fn rsa_key(bits: u32) -> Result<PKey<Private>> {
+    Rsa::generate(bits)
+        .and_then(PKey::from_rsa)
+        .map_err(ssl_error)
+}
+
+fn ssl_error(e: openssl::error::ErrorStack) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("OpenSSL failed while building the sandbox: {e}"),
+    )
+}
+
+fn name(common_name: &str, org: &str) -> Result<openssl::x509::X509Name> {
+    let mut builder = X509NameBuilder::new().map_err(ssl_error)?;
+    builder.append_entry_by_text("O", org).map_err(ssl_error)?;
+    builder
+        .append_entry_by_text("CN", common_name)
+        .map_err(ssl_error)?;
+    Ok(builder.build())
+}
+
+fn random_serial() -> std::result::Result<Asn1Integer, openssl::error::ErrorStack> {
+    let mut bn = BigNum::new()?;
+    bn.rand(127, MsbOption::MAYBE_ZERO, false)?;
+    bn.to_asn1_integer()
+}
+
+/// A self-signed root CA valid from `now - 1 year` for `years`.
+pub fn root_ca(common_name: &str, now: i64, years: i64) -> Result<Issued> {
+    let key = rsa_key(3072)?;
+    let subject = name(common_name, "icg-renew sandbox")?;
+    let build = || -> std::result::Result<X509, openssl::error::ErrorStack> {
+        let mut b = X509Builder::new()?;
+        b.set_version(2)?;
+        b.set_serial_number(random_serial()?.as_ref())?;
+        b.set_subject_name(&subject)?;
+        b.set_issuer_name(&subject)?;
+        b.set_pubkey(&key)?;
+        b.set_not_before(Asn1Time::from_unix(now - 365 * DAY)?.as_ref())?;
+        b.set_not_after(Asn1Time::from_unix(now + years * 365 * DAY)?.as_ref())?;
+        b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()?,
+        )?;
+        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
+        b.append_extension(ski)?;
+        b.sign(&key, MessageDigest::sha256())?;
+        Ok(b.build())
+    };
+    let cert = build().map_err(ssl_error)?;
+    Ok(Issued { key, cert })
+}
+
+/// A certificate for `spec`, signed by `issuer` (or by itself when `issuer` is `None`), with a new RSA key.
+pub fn leaf(spec: &LeafSpec<'_>, issuer: Option<&Issued>) -> Result<Issued> {
+    let key = rsa_key(2048)?;
+    let subject = name(spec.common_name, "icg-renew sandbox")?;
+    let build = || -> std::result::Result<X509, openssl::error::ErrorStack> {
+        let mut b = X509Builder::new()?;
+        b.set_version(2)?;
+        b.set_serial_number(random_serial()?.as_ref())?;
+        b.set_subject_name(&subject)?;
+        b.set_issuer_name(issuer.map(|i| i.cert.subject_name()).unwrap_or(&subject))?;
+        b.set_pubkey(&key)?;
+        b.set_not_before(Asn1Time::from_unix(spec.not_before)?.as_ref())?;
+        b.set_not_after(Asn1Time::from_unix(spec.not_after)?.as_ref())?;
+        let mut constraints = BasicConstraints::new();
+        if spec.is_ca {
+            constraints.ca();
+        }
+        b.append_extension(constraints.critical().build()?)?;
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .key_encipherment()
+                .build()?,
+        )?;
+        b.append_extension(
+            ExtendedKeyUsage::new()
+                .server_auth()
+                .client_auth()
+                .build()?,
+        )?;
+        if !spec.dns.is_empty() || !spec.ips.is_empty() {
+            let mut san = SubjectAlternativeName::new();
+            for d in spec.dns {
+                san.dns(d);
+            }
+            for ip in spec.ips {
+                san.ip(ip);
+            }
+            let ext = san.build(&b.x509v3_context(issuer.map(|i| i.cert.as_ref()), None))?;
+            b.append_extension(ext)?;
+        }
+        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
+        b.append_extension(ski)?;
+        if let Some(issuer) = issuer {
+            let aki = AuthorityKeyIdentifier::new()
+                .keyid(true)
+                .build(&b.x509v3_context(Some(&issuer.cert), None))?;
+            b.append_extension(aki)?;
+        }
+        b.sign(
+            issuer.map(|i| &i.key).unwrap_or(&key),
+            MessageDigest::sha256(),
+        )?;
+        Ok(b.build())
+    };
+    let cert = build().map_err(ssl_error)?;
+    Ok(Issued { key, cert })
+}
+
+fn random_password() -> Result<Password> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 20];
+    openssl::rand::rand_bytes(&mut bytes).map_err(ssl_error)?;
+    Ok(Password::new(
+        bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect(),
+    ))
+}
+
+fn pem_bundle(issued: &Issued, chain: &[&X509]) -> Result<Vec<u8>> {
+    let mut out = issued.cert.to_pem().map_err(ssl_error)?;
+    for c in chain {
+        out.extend(c.to_pem().map_err(ssl_error)?);
+    }
+    out.extend(issued.key.private_key_to_pem_pkcs8().map_err(ssl_error)?);
+    Ok(out)
+}
+
+fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<PathBuf> {
+    std::fs::write(path, data).map_err(|e| Error::io("write", path, &e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set the mode of", path, &e))?;
+    Ok(path.to_path_buf())
+}
+
+fn make_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|e| Error::io("create", path, &e))
+}
+
+/// Creates the sandbox under `dir` (which must not exist or be empty). `pkcs12` chooses the keystore format.
+pub fn create(dir: &Path, pkcs12: bool, now: i64) -> Result<Sandbox> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| Error::io("open", dir, &e))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(Error::usage(format!(
+                "{} exists and is not empty: give a new or empty directory for the sandbox",
+                dir.display()
+            )));
+        }
+    }
+    let root_dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, &e))?;
+    let (conf, keys, new, bad) = (
+        root_dir.join("usg/conf"),
+        root_dir.join("usg/keys"),
+        root_dir.join("new"),
+        root_dir.join("incompatible"),
+    );
+    for d in [&conf, &keys, &new, &bad, &root_dir.join("usg/logs")] {
+        make_dir(d)?;
+    }
+
+    let root = root_ca("ICG Sandbox Root CA", now, 10)?;
+    let good = |not_before: i64, not_after: i64| LeafSpec {
+        common_name: DNS_NAMES[0],
+        dns: &DNS_NAMES,
+        ips: &IP_ADDRESSES,
+        not_before,
+        not_after,
+        is_ca: false,
+    };
+    let installed = leaf(&good(now - 355 * DAY, now + 10 * DAY), Some(&root))?;
+    let renewed = leaf(&good(now - 3600, now + 365 * DAY), Some(&root))?;
+
+    let store_password = random_password()?;
+    let keystore = keys.join("keystore.jks");
+    let chain = [installed.cert.clone(), root.cert.clone()];
+    let keystore_bytes = if pkcs12 {
+        Keystore::build_pkcs12(
+            &store_password,
+            SERVER_ALIAS,
+            &installed.key,
+            &chain,
+            &[("root", &root.cert)],
+        )
+    } else {
+        let pkcs8 = installed.key.private_key_to_pkcs8().map_err(ssl_error)?;
+        JksStore::build(
+            &store_password,
+            &[(SERVER_ALIAS, &pkcs8, &chain)],
+            &[("root", &root.cert)],
+            (now * 1000) as u64,
+        )
+    }
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot build the sandbox keystore: {e}"),
+        )
+    })?;
+    let mut files = vec![write_file(&keystore, &keystore_bytes, 0o600)?];
+
+    let config = conf.join("application-prod.yml");
+    let yaml = format!(
+        "server:\n  port: 8443\n  ssl:\n    key-store: {ks}\n    key-store-password: {pw}\n    trust-store-password: {pw}\n    trust-store: {ks}\n  tomcat:\n    accesslog:\n      directory: {logs}\nclient:\n  auth:\n    activated: true\n",
+        ks = keystore.display(),
+        pw = store_password.expose(),
+        logs = root_dir.join("usg/logs").display(),
+    );
+    files.push(write_file(&config, yaml.as_bytes(), 0o600)?);
+
+    // The UMS export: a PKCS#12 keystore without a password.
+    let icg = Keystore::build_pkcs12(
+        &Password::empty(),
+        SERVER_ALIAS,
+        &renewed.key,
+        &[renewed.cert.clone(), root.cert.clone()],
+        &[],
+    )
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot build the sandbox material: {e}"),
+        )
+    })?;
+    let new_material = write_file(&new.join("keystore.icg"), &icg, 0o600)?;
+    files.push(new_material.clone());
+    files.push(write_file(
+        &new.join("new-bundle.pem"),
+        &pem_bundle(&renewed, &[&root.cert])?,
+        0o600,
+    )?);
+    files.push(write_file(
+        &new.join("root.pem"),
+        &root.cert.to_pem().map_err(ssl_error)?,
+        0o644,
+    )?);
+
+    let other_root = root_ca("Some Other Root CA", now, 10)?;
+    let foreign = leaf(&good(now - 3600, now + 365 * DAY), Some(&other_root))?;
+    files.push(write_file(
+        &bad.join("other-root.pem"),
+        &pem_bundle(&foreign, &[&other_root.cert])?,
+        0o600,
+    )?);
+    let missing_ip = leaf(
+        &LeafSpec {
+            ips: &IP_ADDRESSES[1..],
+            ..good(now - 3600, now + 365 * DAY)
+        },
+        Some(&root),
+    )?;
+    files.push(write_file(
+        &bad.join("missing-ip.pem"),
+        &pem_bundle(&missing_ip, &[&root.cert])?,
+        0o600,
+    )?);
+    let self_signed = leaf(&good(now - 3600, now + 365 * DAY), None)?;
+    files.push(write_file(
+        &bad.join("self-signed.pem"),
+        &pem_bundle(&self_signed, &[])?,
+        0o600,
+    )?);
+
+    Ok(Sandbox {
+        root: root_dir,
+        config,
+        keystore,
+        new_material,
+        files,
+    })
+}
+
+impl Sandbox {
+    /// Commands a newcomer can try next.
+    pub fn commands(&self) -> Vec<String> {
+        let r = self.root.display();
+        vec![
+            format!("icg-renew --icg-root {r} status"),
+            format!("icg-renew --icg-root {r} verify {r}/new/keystore.icg"),
+            format!("icg-renew --icg-root {r} verify {r}/incompatible/missing-ip.pem"),
+            format!("icg-renew --icg-root {r} renew {r}/new/keystore.icg --restart none --no-health-check --log-file {r}/icg-renew.log"),
+            format!("icg-renew --icg-root {r} backups"),
+            format!("icg-renew --icg-root {r} rollback --restart none --no-health-check --log-file {r}/icg-renew.log"),
+        ]
+    }
+}
