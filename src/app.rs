@@ -73,6 +73,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
             let made = sandbox::create(
                 &args.dir,
                 args.format == cli::SandboxFormat::Pkcs12,
+                args.port,
                 clock.now,
             )?;
             Ok(Finished {
@@ -559,7 +560,7 @@ fn demo(global: &GlobalArgs, keep: bool, clock: Clock) -> Result<Finished> {
 }
 
 fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<Finished> {
-    let made = sandbox::create(dir, false, clock.now)?;
+    let made = sandbox::create(dir, false, crate::install::DEFAULT_PORT, clock.now)?;
     let sandbox_global = GlobalArgs {
         icg_root: Some(made.root.clone()),
         json: global.json,

@@ -180,6 +180,9 @@ pub struct SandboxArgs {
     /// Format of the sandbox's keystore
     #[arg(long, value_enum, default_value_t = SandboxFormat::Jks)]
     pub format: SandboxFormat,
+    /// server.port written to the sandbox's configuration
+    #[arg(long, value_name = "PORT", default_value_t = 8443)]
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

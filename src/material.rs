@@ -94,20 +94,21 @@ pub fn load(path: &Path, options: &MaterialOptions) -> Result<Material> {
 
 type Loaded = (String, PKey<Private>, Vec<X509>);
 
-/// A keystore as material: the chosen private-key entry and its chain. Without a password, the empty one
-/// is tried (a UMS `keystore.icg` carries none), then `fallback` (a password found beside it in a container).
+/// A keystore as material: the chosen private-key entry and its chain. The given password is tried, then
+/// the empty one (a UMS `keystore.icg` carries none), then `fallback` (a password found beside it in a container).
 fn from_keystore(
     data: &[u8],
     path: &Path,
     options: &MaterialOptions,
     fallback: Option<&Password>,
 ) -> Result<Loaded> {
-    let candidates: Vec<Password> = match &options.password {
-        Some(p) => vec![p.clone()],
-        None => std::iter::once(Password::empty())
-            .chain(fallback.cloned())
-            .collect(),
-    };
+    let candidates: Vec<Password> = options
+        .password
+        .iter()
+        .chain(std::iter::once(&Password::empty()))
+        .chain(fallback)
+        .cloned()
+        .collect();
     let mut last_error = None;
     for password in &candidates {
         match Keystore::load(data, password, path) {

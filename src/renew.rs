@@ -386,6 +386,7 @@ fn restart_and_confirm(
         let out = confirm.restart.run(timeout)?;
         Ok((out, Some(confirm.restart.describe())))
     });
+    failpoint::hit("restarted");
     match &output {
         Ok(out) => audit.record(
             "restart",

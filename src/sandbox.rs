@@ -200,7 +200,7 @@ fn make_dir(path: &Path) -> Result<()> {
 }
 
 /// Creates the sandbox under `dir` (which must not exist or be empty). `pkcs12` chooses the keystore format.
-pub fn create(dir: &Path, pkcs12: bool, now: i64) -> Result<Sandbox> {
+pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> {
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
             .map_err(|e| Error::io("open", dir, &e))?
@@ -266,7 +266,7 @@ pub fn create(dir: &Path, pkcs12: bool, now: i64) -> Result<Sandbox> {
 
     let config = conf.join("application-prod.yml");
     let yaml = format!(
-        "server:\n  port: 8443\n  ssl:\n    key-store: {ks}\n    key-store-password: {pw}\n    trust-store-password: {pw}\n    trust-store: {ks}\n  tomcat:\n    accesslog:\n      directory: {logs}\nclient:\n  auth:\n    activated: true\n",
+        "server:\n  port: {port}\n  ssl:\n    key-store: {ks}\n    key-store-password: {pw}\n    trust-store-password: {pw}\n    trust-store: {ks}\n  tomcat:\n    accesslog:\n      directory: {logs}\nclient:\n  auth:\n    activated: true\n",
         ks = keystore.display(),
         pw = store_password.expose(),
         logs = root_dir.join("usg/logs").display(),

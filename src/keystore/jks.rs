@@ -177,9 +177,11 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
             (chain, Some(blob.to_vec()))
         }
         TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?], None),
-        other => return Err(JksError::Corrupt(format!(
+        other => {
+            return Err(JksError::Corrupt(format!(
             "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
-        ))),
+        )))
+        }
     };
     Ok(JksEntry {
         alias,

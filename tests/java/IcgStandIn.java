@@ -15,8 +15,11 @@
 // never from the command line. --port 0 binds an ephemeral port; the bound
 // port is what "ready <port>" reports.
 //
-// Exit status: 0 after SIGTERM/SIGINT (clean stop), 1 on start failure (one
-// line on stderr), 2 on a usage error.
+// Output: "ready <port>" on stdout once listening; one informational line
+// (alias, subject, serial) on stderr; "stopped" on stderr at shutdown.
+// Exit status: 1 on start failure (one line on stderr), 2 on a usage error;
+// on SIGTERM/SIGINT the server is stopped by a shutdown hook and the JVM
+// exits 143/130 like any JVM (systemd units list 143 as success).
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;

@@ -24,7 +24,7 @@ if [ "$#" -ne 1 ]; then
     echo "usage: $0 STATE_DIR" >&2
     exit 2
 fi
-state=$(cd "$1" && pwd) || { echo "$prog: no such state directory: $1" >&2; exit 2; }
+state=$(cd "$1" 2>/dev/null && pwd) || { echo "$prog: no such state directory: $1" >&2; exit 2; }
 
 if [ -e "$state/fail-next" ]; then
     rm -f "$state/fail-next"
