@@ -11,7 +11,7 @@ use crate::fsx::{self, KeystoreLock};
 use crate::install::{self, Install, Locate};
 use crate::installed::Installed;
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
-use crate::material::{self, Material, MaterialOptions};
+use crate::material::{self, Candidate, Material, MaterialOptions};
 use crate::renew::{self, Confirm, Observer, Transaction};
 use crate::report::*;
 use crate::sandbox;
@@ -20,37 +20,52 @@ use crate::service::{Restart, RestartChoice};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What the operator is asked, when there is someone to ask. The non-interactive answer is always "no".
+/// What the operator is asked and shown, when there is someone to ask. The provided methods are the
+/// non-interactive answers: ask nothing, take the defaults, show nothing.
 pub trait Prompter {
-    /// Choose one of several installations.
-    fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf>;
-    /// Accept the warnings of a compatible report.
-    fn accept_warnings(&mut self, report: &VerifyReport) -> bool;
-    /// Confirm the plan before anything changes.
-    fn confirm_plan(&mut self, report: &VerifyReport, plan: &Plan) -> bool;
     /// The transaction's progress.
     fn observer(&mut self) -> &mut dyn Observer;
+    /// Whether there is a person to ask.
+    fn interactive(&self) -> bool {
+        false
+    }
     /// Something the operator should know that is not an error.
-    fn warn(&mut self, message: &str);
+    fn warn(&mut self, _message: &str) {}
+    /// Choose one of several installations.
+    fn choose_installation(&mut self, _found: &[PathBuf]) -> Option<PathBuf> {
+        None
+    }
+    /// The installed certificate, shown as soon as it is known.
+    fn show_installed(&mut self, _keystore: &Path, _certificate: &CertSummary) {}
+    /// Choose the new material among files found (or type a path).
+    fn choose_material(&mut self, _candidates: &[Candidate]) -> Option<PathBuf> {
+        None
+    }
+    /// A hidden password prompt.
+    fn password(&mut self, _prompt: &str) -> Option<Password> {
+        None
+    }
+    /// The checks start (`true`) or end (`false`): time for a spinner.
+    fn checks_running(&mut self, _running: bool) {}
+    /// The checks' outcome, before any question about it.
+    fn show_checks(&mut self, _report: &VerifyReport) {}
+    /// Accept the warnings of a compatible report.
+    fn accept_warnings(&mut self, _report: &VerifyReport) -> bool {
+        true
+    }
+    /// Confirm the plan before anything changes.
+    fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
+        true
+    }
 }
 
 /// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.
 pub struct Defaults(pub renew::Silent);
 
 impl Prompter for Defaults {
-    fn choose_installation(&mut self, _: &[PathBuf]) -> Option<PathBuf> {
-        None
-    }
-    fn accept_warnings(&mut self, _: &VerifyReport) -> bool {
-        true
-    }
-    fn confirm_plan(&mut self, _: &VerifyReport, _: &Plan) -> bool {
-        true
-    }
     fn observer(&mut self) -> &mut dyn Observer {
         &mut self.0
     }
-    fn warn(&mut self, _: &str) {}
 }
 
 /// A command's answer and its exit code.
@@ -65,7 +80,9 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
     let global = &cli.global;
     match cli.command {
         Command::Status(args) => status(global, &args, prompter, clock),
-        Command::Verify(args) => verify(global, &args.new, &args.material, prompter, clock),
+        Command::Verify(args) => {
+            verify(global, args.new.as_deref(), &args.material, prompter, clock)
+        }
         Command::Renew(args) => renew_command(global, &args, prompter, clock),
         Command::Rollback(args) => rollback_command(global, &args, prompter, clock),
         Command::Backups(args) => backups(global, args.backup_dir.as_deref(), prompter, clock),
@@ -127,6 +144,89 @@ fn open_audit(global: &GlobalArgs, command: &str, prompter: &mut dyn Prompter) -
     audit
 }
 
+/// The options that name this installation again in a later command (paths only, never a password).
+fn location_args(install: &Install) -> String {
+    let mut args = String::new();
+    match (&install.config_path, &install.root) {
+        (Some(config), Some(root)) if *config == root.join(install::CONFIG_RELATIVE) => {
+            if root != Path::new(install::DEFAULT_ROOT) {
+                args.push_str(&format!("--icg-root {} ", root.display()));
+            }
+        }
+        (Some(config), _) => args.push_str(&format!("--config {} ", config.display())),
+        (None, _) => args.push_str(&format!("--keystore {} ", install.keystore.display())),
+    }
+    if let Some((_, install::PasswordSource::File(file))) = &install.store_password {
+        args.push_str(&format!("--store-password-file {} ", file.display()));
+    }
+    args
+}
+
+/// How many times a person is asked for a password before the error stands.
+const PASSWORD_TRIES: usize = 3;
+
+/// Runs `attempt` with the configured password (`None`), and, when that needs a password or has the wrong
+/// one and someone can be asked, up to three times with a typed one.
+fn with_password_retries<T>(
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    mut attempt: impl FnMut(Option<Password>) -> Result<T>,
+) -> Result<T> {
+    let mut result = attempt(None);
+    for _ in 0..PASSWORD_TRIES {
+        match &result {
+            Err(e)
+                if matches!(e.kind, ErrorKind::WrongPassword | ErrorKind::PasswordNeeded)
+                    && prompter.interactive() =>
+            {
+                if e.kind == ErrorKind::WrongPassword {
+                    prompter.warn(&e.message);
+                }
+            }
+            _ => return result,
+        }
+        let Some(password) = prompter.password(prompt) else {
+            return result;
+        };
+        result = attempt(Some(password));
+    }
+    result
+}
+
+/// Loads the installed keystore, asking for its password when no source gave the right one; a typed
+/// password replaces the configured one in `install` for the rest of the run.
+fn load_installed(install: &mut Install, prompter: &mut dyn Prompter) -> Result<Installed> {
+    let prompt = format!("Password of the keystore {}", install.keystore.display());
+    let installed = with_password_retries(prompter, &prompt, |typed| {
+        if let Some(password) = typed {
+            install.store_password = Some((password, install::PasswordSource::Prompt));
+        }
+        Installed::load(install)
+    })?;
+    prompter.show_installed(
+        &installed.path,
+        &CertSummary::of(installed.leaf(), Clock::system()),
+    );
+    Ok(installed)
+}
+
+/// The new material's path: as given, or chosen from the files found when someone can be asked.
+fn material_path(new: Option<&Path>, prompter: &mut dyn Prompter) -> Result<PathBuf> {
+    if let Some(path) = new {
+        return Ok(path.to_path_buf());
+    }
+    let missing = || {
+        Error::usage(
+            "no new certificate material given: pass its path (NEW), for example ~/keystore.icg",
+        )
+    };
+    if !prompter.interactive() {
+        return Err(missing());
+    }
+    let candidates = material::find_candidates(&material::candidate_places(), 30);
+    prompter.choose_material(&candidates).ok_or_else(missing)
+}
+
 fn summaries(chain: &[openssl::x509::X509], clock: Clock) -> Vec<CertSummary> {
     chain.iter().map(|c| CertSummary::of(c, clock)).collect()
 }
@@ -166,8 +266,8 @@ fn status(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
-    let install = resolve(global, prompter)?;
-    let installed = Installed::load(&install)?;
+    let mut install = resolve(global, prompter)?;
+    let installed = load_installed(&mut install, prompter)?;
     let report = status_report(&installed, args.warn_days, args.crit_days, clock);
     let exit_code = match report.state {
         State::Ok => 0,
@@ -204,10 +304,20 @@ fn check_material(
     installed: &Installed,
     new: &Path,
     args: &MaterialArgs,
+    prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Verified> {
-    let material = material::load(new, &material_options(args)?)?;
+    let mut options = material_options(args)?;
+    let prompt = format!("Password of {}", new.display());
+    let material = with_password_retries(prompter, &prompt, |typed| {
+        if typed.is_some() {
+            options.password = typed;
+        }
+        material::load(new, &options)
+    })?;
+    prompter.checks_running(true);
     let result = checks::run_all(&installed.chain, &installed.root, &material, clock);
+    prompter.checks_running(false);
     let shown_chain = result
         .verified_chain
         .clone()
@@ -223,6 +333,7 @@ fn check_material(
         },
         checks: result.checks,
     };
+    prompter.show_checks(&report);
     Ok(Verified {
         report,
         material,
@@ -232,14 +343,15 @@ fn check_material(
 
 fn verify(
     global: &GlobalArgs,
-    new: &Path,
+    new: Option<&Path>,
     args: &MaterialArgs,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
-    let install = resolve(global, prompter)?;
-    let installed = Installed::load(&install)?;
-    let verified = check_material(&installed, new, args, clock)?;
+    let mut install = resolve(global, prompter)?;
+    let installed = load_installed(&mut install, prompter)?;
+    let new = material_path(new, prompter)?;
+    let verified = check_material(&installed, &new, args, prompter, clock)?;
     let exit_code = if verified.report.compatible {
         0
     } else {
@@ -284,9 +396,9 @@ fn renew_command(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
-    let install = resolve(global, prompter)?;
+    let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "renew", prompter);
-    let report = renew_install(&install, args, prompter, &mut audit, clock)?;
+    let report = renew_install(&mut install, args, prompter, &mut audit, clock)?;
     let exit_code = match report.result {
         RenewResult::Renewed | RenewResult::DryRun => 0,
         RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
@@ -301,15 +413,16 @@ fn renew_command(
 
 /// The whole renewal of one installation: lock, checks, plan, transaction.
 fn renew_install(
-    install: &Install,
+    install: &mut Install,
     args: &cli::RenewArgs,
     prompter: &mut dyn Prompter,
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<RenewReport> {
     let _lock = KeystoreLock::acquire(&install.keystore)?;
-    let installed = Installed::load(install)?;
-    let verified = check_material(&installed, &args.new, &args.material, clock)?;
+    let installed = load_installed(install, prompter)?;
+    let new = material_path(args.new.as_deref(), prompter)?;
+    let verified = check_material(&installed, &new, &args.material, prompter, clock)?;
     let confirm = confirm_settings(&args.restart, install.port)?;
     let plan = Plan {
         keystore: installed.path.clone(),
@@ -320,6 +433,7 @@ fn renew_install(
         restart: confirm.restart.describe(),
         health_check: confirm.describe_health(),
         rollback: !args.no_rollback,
+        undo: format!("icg-renew {}rollback", location_args(install)),
     };
     let fingerprint_new = verified.report.new.sha256.clone();
     let mut report = RenewReport {
@@ -337,7 +451,7 @@ fn renew_install(
         "checks",
         &[
             ("keystore", &installed.path.display().to_string()),
-            ("material", &args.new.display().to_string()),
+            ("material", &new.display().to_string()),
             ("old_sha256", &report.verify.current.sha256),
             ("new_sha256", &fingerprint_new),
             (
@@ -389,6 +503,7 @@ fn renew_install(
         confirm,
         rollback: !args.no_rollback,
     };
+    crate::interrupt::install();
     let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
     report.result = outcome.result;
     report.backup = outcome.backup;
@@ -485,6 +600,7 @@ fn rollback_command(
             ("sha256", &fingerprint),
         ],
     );
+    crate::interrupt::install();
     let (steps, outcome) = renew::rollback(
         &install.keystore,
         &bytes,
@@ -568,10 +684,10 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
         log_file: made.root.join("icg-renew.log"),
         ..GlobalArgs::default()
     };
-    let install = resolve(&sandbox_global, &mut Defaults(renew::Silent))?;
+    let mut install = resolve(&sandbox_global, &mut Defaults(renew::Silent))?;
     let before = status_report(&Installed::load(&install)?, 30, 7, clock);
     let args = cli::RenewArgs {
-        new: made.new_material.clone(),
+        new: Some(made.new_material.clone()),
         material: MaterialArgs::default(),
         restart: RestartArgs {
             restart: RestartMode::None,
@@ -586,7 +702,7 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
     };
     let mut audit = AuditLog::open(&sandbox_global.log_file, "demo");
     let renew = renew_install(
-        &install,
+        &mut install,
         &args,
         &mut Defaults(renew::Silent),
         &mut audit,

@@ -98,8 +98,9 @@ pub struct MaterialArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
+    /// [default: choose from the files found, on a terminal]
     #[arg(value_name = "NEW")]
-    pub new: PathBuf,
+    pub new: Option<PathBuf>,
     #[command(flatten)]
     pub material: MaterialArgs,
 }
@@ -136,8 +137,9 @@ pub struct RestartArgs {
 #[derive(Debug, Args)]
 pub struct RenewArgs {
     /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
+    /// [default: choose from the files found, on a terminal]
     #[arg(value_name = "NEW")]
-    pub new: PathBuf,
+    pub new: Option<PathBuf>,
     #[command(flatten)]
     pub material: MaterialArgs,
     #[command(flatten)]

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Corrupt,
     /// A password that does not open a keystore or key.
     WrongPassword,
+    /// A password is needed and no source gave one (under `--yes`: a usage error naming the option).
+    PasswordNeeded,
     /// A well-formed input this tool cannot handle (format, algorithm, configuration form).
     Unsupported,
     /// Another icg-renew holds the keystore lock.
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Corrupt => "corrupt",
             ErrorKind::WrongPassword => "wrong-password",
+            ErrorKind::PasswordNeeded => "usage",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Locked => "locked",
             ErrorKind::Incompatible => "incompatible",
@@ -51,7 +54,7 @@ impl ErrorKind {
     /// Exit code for every command but `status` (which follows the monitoring-plugin convention).
     pub fn exit_code(self) -> i32 {
         match self {
-            ErrorKind::Usage => 2,
+            ErrorKind::Usage | ErrorKind::PasswordNeeded => 2,
             ErrorKind::Incompatible => 3,
             ErrorKind::RolledBack => 4,
             ErrorKind::RollbackFailed => 5,

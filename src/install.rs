@@ -81,10 +81,11 @@ pub struct Install {
 impl Install {
     pub fn store_password(&self) -> Result<&Password> {
         self.store_password.as_ref().map(|(p, _)| p).ok_or_else(|| {
-            Error::usage(format!(
+            Error::new(ErrorKind::PasswordNeeded, format!(
                 "no password for {}: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD",
                 self.keystore.display()
-            ))
+            ),
+            )
         })
     }
 

@@ -14,6 +14,7 @@ pub mod failpoint;
 pub mod fsx;
 pub mod install;
 pub mod installed;
+pub mod interrupt;
 pub mod keystore;
 pub mod material;
 pub mod renew;

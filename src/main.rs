@@ -23,7 +23,7 @@ fn main() {
     }));
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json");
-    let is_status = args.iter().skip(1).any(|a| a == "status");
+    let is_status = subcommand_word(&args).is_some_and(|w| w == "status");
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -60,16 +60,34 @@ fn main() {
     };
     let is_status = matches!(cli.command, icg_renew::cli::Command::Status(_));
     let json = cli.global.json;
-    let mut prompter = ui::Plain(renew::Silent);
+    use std::io::IsTerminal;
+    let interactive = !json
+        && !cli.global.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || json {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
+    }
+    let mut prompter: Box<dyn app::Prompter> = if interactive {
+        Box::new(ui::terminal::Terminal::default())
+    } else {
+        Box::new(ui::Plain(renew::Silent))
+    };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        app::run(cli, &mut prompter, Clock::system())
+        app::run(cli, prompter.as_mut(), Clock::system())
     }));
     let code = match outcome {
         Ok(Ok(finished)) => {
             if json {
                 println!("{}", ui::json(&finished.output));
             } else {
-                print!("{}", ui::human::render(&finished.output));
+                let text = if interactive {
+                    ui::human::render_after_prompts(&finished.output)
+                } else {
+                    ui::human::render(&finished.output)
+                };
+                print!("{text}");
             }
             finished.exit_code
         }
@@ -81,6 +99,28 @@ fn main() {
         ),
     };
     std::process::exit(code);
+}
+
+/// The command word of an argument list that clap could not parse: the first argument that is neither an
+/// option nor the value of a global option that takes one.
+fn subcommand_word(args: &[OsString]) -> Option<&OsString> {
+    const TAKES_VALUE: [&str; 5] = [
+        "--icg-root",
+        "--config",
+        "--keystore",
+        "--store-password-file",
+        "--log-file",
+    ];
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let text = arg.to_string_lossy();
+        if TAKES_VALUE.contains(&text.as_ref()) {
+            rest.next();
+        } else if !text.starts_with('-') {
+            return Some(arg);
+        }
+    }
+    None
 }
 
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {

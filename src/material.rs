@@ -45,9 +45,9 @@ impl Material {
 
 fn needs_password(path: &Path) -> Error {
     Error::new(
-        ErrorKind::WrongPassword,
+        ErrorKind::PasswordNeeded,
         format!(
-            "{} is protected by a password that was not given or is wrong: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
+            "{} is protected by a password: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
             path.display()
         ),
     )
@@ -122,15 +122,19 @@ fn from_keystore(
                 );
                 return Ok((format, key, entry.certs.clone()));
             }
-            Err(e) if e.kind == ErrorKind::WrongPassword => last_error = Some(e),
+            Err(e) if matches!(e.kind, ErrorKind::WrongPassword | ErrorKind::PasswordNeeded) => {
+                last_error = Some(e)
+            }
             Err(e) => return Err(e),
         }
     }
     match (last_error, &options.password) {
-        (Some(e), Some(_)) => Err(Error::new(
+        (Some(_), Some(_)) => Err(Error::new(
             ErrorKind::WrongPassword,
-            e.message
-                .replace("--store-password-file", "--new-password-file"),
+            format!(
+                "wrong password for {}: the password given does not open it; pass the right one with --new-password-file",
+                path.display()
+            ),
         )),
         _ => Err(needs_password(path)),
     }
@@ -312,7 +316,12 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
         Ok(pw.len())
     });
     result.map_err(|_| {
-        if encrypted {
+        if encrypted && password.is_some() {
+            Error::new(
+                ErrorKind::WrongPassword,
+                format!("wrong password for the encrypted key {}: pass the right one with --new-password-file", path.display()),
+            )
+        } else if encrypted {
             needs_password(path)
         } else {
             Error::corrupt(format!(
@@ -389,6 +398,93 @@ pub fn order_chain(leaf: &X509, pool: &[X509]) -> Vec<X509> {
     chain
 }
 
+/// A file that may be new certificate material, for the operator to choose from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub size: u64,
+    /// Modification time, Unix seconds.
+    pub modified: i64,
+}
+
+/// File endings a UMS export or a CA's answer usually has.
+pub const CANDIDATE_EXTENSIONS: &[&str] = &["icg", "p12", "pfx", "jks", "pem", "crt", "cer"];
+/// Most directory entries looked at in one search, so that a huge home directory cannot stall the prompt.
+const MAX_VISITED: usize = 20_000;
+
+/// Files with a candidate ending under `places` (each with its own depth), newest first, without
+/// following symbolic links, at most `limit` of them.
+pub fn find_candidates(places: &[(PathBuf, usize)], limit: usize) -> Vec<Candidate> {
+    let mut found: Vec<Candidate> = Vec::new();
+    let mut visited = 0usize;
+    for (dir, depth) in places {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .max_depth(*depth)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            visited += 1;
+            if visited > MAX_VISITED {
+                break;
+            }
+            let wanted = entry.file_type().is_file()
+                && entry
+                    .path()
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| {
+                        CANDIDATE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
+                    });
+            let Some(meta) = wanted.then(|| entry.metadata().ok()).flatten() else {
+                continue;
+            };
+            if meta.len() == 0
+                || meta.len() > MAX_FILE_SIZE
+                || found.iter().any(|c| c.path == entry.path())
+            {
+                continue;
+            }
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64);
+            found.push(Candidate {
+                path: entry.path().to_path_buf(),
+                size: meta.len(),
+                modified,
+            });
+        }
+    }
+    found.sort_by(|a, b| {
+        b.modified
+            .cmp(&a.modified)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    found.truncate(limit);
+    found
+}
+
+/// Where a UMS export lands: the current directory, the invoking user's and `$SUDO_USER`'s homes, `/root`
+/// and every home under `/home`.
+pub fn candidate_places() -> Vec<(PathBuf, usize)> {
+    let mut places: Vec<(PathBuf, usize)> = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        places.push((cwd, 2));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        places.push((PathBuf::from(home), 3));
+    }
+    if let Some(user) = std::env::var_os("SUDO_USER") {
+        places.push((Path::new("/home").join(user), 3));
+    }
+    places.push((PathBuf::from("/root"), 3));
+    places.push((PathBuf::from("/home"), 4));
+    places.retain(|(p, _)| p.is_dir());
+    places
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +504,33 @@ mod tests {
             "x y"
         );
         assert!(password_in_text(b"alias=icg\n").is_none());
+    }
+
+    #[test]
+    fn finds_candidates_newest_first_by_ending() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.p12");
+        let new = dir.path().join("sub/keystore.icg");
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        std::fs::write(&old, b"x").unwrap();
+        std::fs::write(&new, b"y").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"z").unwrap();
+        std::fs::write(dir.path().join("empty.pem"), b"").unwrap();
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        let found: Vec<PathBuf> = find_candidates(&[(dir.path().to_path_buf(), 3)], 10)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(found, vec![new, old]);
+        assert!(find_candidates(&[(dir.path().to_path_buf(), 1)], 10)
+            .iter()
+            .all(|c| !c.path.ends_with("keystore.icg")));
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub fn execute(
         observer,
     };
 
+    stop_if_interrupted()?;
     for stale in fsx::remove_stale_temps(keystore) {
         audit.record("cleanup", &[("removed", &stale.display().to_string())]);
     }
@@ -184,7 +185,8 @@ pub fn execute(
     })?;
 
     steps.run("write", |_| {
-        let verify = |temp: &Path| read_back(temp, tx, installed);
+        let verify =
+            |temp: &Path| read_back(temp, tx, installed).and_then(|()| stop_if_interrupted());
         fsx::replace_atomically(keystore, &new_bytes, &verify)?;
         Ok((
             (),
@@ -306,6 +308,17 @@ pub fn execute(
         error: Some(error),
         manual_steps,
     })
+}
+
+/// Before the rename, an interruption stops the renewal with the keystore untouched.
+fn stop_if_interrupted() -> Result<()> {
+    if crate::interrupt::requested() {
+        return Err(Error::new(
+            ErrorKind::Aborted,
+            "interrupted before the keystore was replaced: nothing was changed",
+        ));
+    }
+    Ok(())
 }
 
 fn result_name(result: RenewResult) -> &'static str {

@@ -97,6 +97,8 @@ pub struct Plan {
     pub restart: String,
     pub health_check: String,
     pub rollback: bool,
+    /// The command that undoes the renewal, less the backup's path.
+    pub undo: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -293,13 +293,32 @@ fn new_password_from_env_opens_an_encrypted_key() {
     );
 }
 
+/// Without a terminal there is no one to ask: a needed password that was not given is a usage error.
 #[test]
-fn pkcs12_without_its_password_is_an_error_naming_the_file() {
+fn pkcs12_without_its_password_is_a_usage_error_naming_the_file() {
     let work = Work::with(&["installed-rsa.jks", "new-rsa.p12"]);
     let assert = work
         .icg_on("installed-rsa.jks")
         .arg("verify")
         .arg(work.path("new-rsa.p12"))
+        .assert()
+        .code(2);
+    assert_one_line_error(
+        &assert.get_output().stderr,
+        &work.path("new-rsa.p12").display().to_string(),
+    );
+}
+
+#[test]
+fn pkcs12_with_a_wrong_password_is_an_error_naming_the_file() {
+    let work = Work::with(&["installed-rsa.jks", "new-rsa.p12"]);
+    work.write("new.pass", b"not-the-password");
+    let assert = work
+        .icg_on("installed-rsa.jks")
+        .arg("verify")
+        .arg(work.path("new-rsa.p12"))
+        .arg("--new-password-file")
+        .arg(work.new_pass())
         .assert()
         .code(1);
     assert_one_line_error(
@@ -430,14 +449,14 @@ fn assert_clean_error(work: &Work, keystore: &str, new: &Path, code: i32, names:
 }
 
 /// A copy of `fixture` named `name` in `work`, changed by `damage`.
-fn damaged_copy(work: &Work, fixture: &str, name: &str, damage: impl FnOnce(&mut Vec<u8>)) {
+fn damaged_copy(work: &Work, fixture: &str, name: &str, damage: impl FnOnce(&mut [u8])) {
     let mut bytes = fixture_bytes(fixture);
     damage(&mut bytes);
     assert_ne!(bytes, fixture_bytes(fixture));
     work.write(name, &bytes);
 }
 
-fn flip_middle_byte(bytes: &mut Vec<u8>) {
+fn flip_middle_byte(bytes: &mut [u8]) {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xFF;
 }
@@ -639,7 +658,6 @@ fn json_usage_error_is_one_document_of_kind_usage() {
 }
 
 #[test]
-#[ignore = "bug: main.rs treats any argument equal to `status` as the status command, so a usage error in `verify status` exits 3 (incompatible) instead of 2"]
 fn usage_error_of_verify_with_a_file_named_status_is_exit_2() {
     let work = Work::with(&["installed-rsa.jks"]);
     work.copy_as("new-rsa-bundle.pem", "status");

@@ -121,11 +121,11 @@ pub fn side_by_side(
     out
 }
 
-pub fn mark(status: Status) -> &'static str {
+pub fn mark(status: Status) -> String {
     match status {
-        Status::Pass => "PASS",
-        Status::Warn => "WARN",
-        Status::Fail => "FAIL",
+        Status::Pass => console::style("PASS").green().to_string(),
+        Status::Warn => console::style("WARN").yellow().bold().to_string(),
+        Status::Fail => console::style("FAIL").red().bold().to_string(),
     }
 }
 
@@ -163,6 +163,21 @@ fn verdict(r: &VerifyReport) -> String {
 
 fn verify(r: &VerifyReport) -> String {
     format!("{}\n{}", verify_body(r), verdict(r))
+}
+
+/// The checks as the interactive flow shows them, before any question.
+pub fn verify_details(r: &VerifyReport) -> String {
+    verify(r)
+}
+
+/// The final text after an interactive run, which has shown the certificates, checks and steps already.
+pub fn render_after_prompts(output: &Output) -> String {
+    match output {
+        Output::Verify(_) => String::new(),
+        Output::Renew(r) if r.result == RenewResult::Incompatible => String::new(),
+        Output::Renew(r) => renew_outcome(r),
+        other => render(other),
+    }
 }
 
 fn status(r: &StatusReport) -> String {
@@ -245,7 +260,13 @@ fn renew(r: &RenewReport) -> String {
         out.push_str("\nSteps\n");
         out.push_str(&steps(&r.steps));
     }
-    out.push('\n');
+    out.push_str(&renew_outcome(r));
+    out
+}
+
+/// What became of a renewal, and what to do next.
+fn renew_outcome(r: &RenewReport) -> String {
+    let mut out = String::from("\n");
     match r.result {
         RenewResult::Renewed => {
             let _ = writeln!(
@@ -264,11 +285,13 @@ fn renew(r: &RenewReport) -> String {
             if let Some(b) = &r.backup {
                 let _ = writeln!(
                     out,
-                    "Backup: {}\nTo undo: icg-renew rollback {}",
+                    "Backup: {}\nTo undo: {} {}",
                     b.display(),
+                    r.plan.undo,
                     b.display()
                 );
             }
+            let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
         }
         RenewResult::DryRun => out.push_str("Dry run: every check passed; nothing was changed.\n"),
         RenewResult::Incompatible => out.push_str(&verdict(&r.verify)),

@@ -2,12 +2,12 @@
 //! stand between `app` and a person. Decides nothing.
 
 pub mod human;
+pub mod terminal;
 
 use crate::app::Prompter;
 use crate::error::Error;
 use crate::renew::{self, Observer};
-use crate::report::{Output, Plan, VerifyReport};
-use std::path::PathBuf;
+use crate::report::Output;
 
 /// The JSON document of an output, exactly as the contract shapes it.
 pub fn json(output: &Output) -> String {
@@ -36,15 +36,6 @@ pub fn json_error(error: &Error) -> String {
 pub struct Plain(pub renew::Silent);
 
 impl Prompter for Plain {
-    fn choose_installation(&mut self, _: &[PathBuf]) -> Option<PathBuf> {
-        None
-    }
-    fn accept_warnings(&mut self, _: &VerifyReport) -> bool {
-        true
-    }
-    fn confirm_plan(&mut self, _: &VerifyReport, _: &Plan) -> bool {
-        true
-    }
     fn observer(&mut self) -> &mut dyn Observer {
         &mut self.0
     }
