@@ -56,6 +56,11 @@ fn needs_password(path: &Path) -> Error {
 /// Loads new material from `path`.
 pub fn load(path: &Path, options: &MaterialOptions) -> Result<Material> {
     let data = fsx::read_bounded(path, MAX_FILE_SIZE, "read the new certificate material")?;
+    from_bytes(&data, path, options)
+}
+
+/// Loads new material from bytes already read; `path` names them in messages.
+pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Material> {
     let extra_chain = match &options.chain {
         Some(chain) => read_certificates(chain)?,
         None => Vec::new(),
