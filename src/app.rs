@@ -380,13 +380,18 @@ fn confirm_settings(args: &RestartArgs, port: u16) -> Result<Confirm> {
     })
 }
 
+/// The directory that really holds the keystore (behind a link).
+fn keystore_dir(keystore: &Path) -> Result<PathBuf> {
+    Ok(fsx::real_path(keystore)?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/")))
+}
+
 fn backup_dir(explicit: Option<&Path>, keystore: &Path) -> Result<PathBuf> {
     match explicit {
         Some(dir) => Ok(dir.to_path_buf()),
-        None => Ok(fsx::real_path(keystore)?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))),
+        None => keystore_dir(keystore),
     }
 }
 
@@ -419,6 +424,8 @@ fn renew_install(
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<RenewReport> {
+    let keystore_dir = keystore_dir(&install.keystore)?;
+    fsx::check_dir_is_private(&keystore_dir, "the keystore directory")?;
     let _lock = KeystoreLock::acquire(&install.keystore)?;
     let installed = load_installed(install, prompter)?;
     let new = material_path(args.new.as_deref(), prompter)?;
@@ -435,6 +442,7 @@ fn renew_install(
         rollback: !args.no_rollback,
         undo: format!("icg-renew {}rollback", location_args(install)),
     };
+    fsx::check_dir_is_private(&plan.backup_dir, "the backup directory")?;
     let fingerprint_new = verified.report.new.sha256.clone();
     let mut report = RenewReport {
         verify: verified.report,
@@ -516,7 +524,7 @@ fn renew_install(
 
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.
 fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
-    let bytes = fsx::read_bounded(path, MAX_FILE_SIZE, "read the backup")?;
+    let bytes = fsx::read_input(path, MAX_FILE_SIZE, "read the backup")?;
     let store = Keystore::load(&bytes, install.store_password()?, path)?;
     Ok((bytes, store))
 }
@@ -566,6 +574,7 @@ fn rollback_command(
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
+    fsx::check_dir_is_private(&keystore_dir(&install.keystore)?, "the keystore directory")?;
     let _lock = KeystoreLock::acquire(&install.keystore)?;
     let backup = match &args.backup {
         Some(path) => path.clone(),

@@ -15,12 +15,32 @@ const O_NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 const SELINUX_XATTR: &str = "security.selinux";
 const TEMP_MARK: &str = ".icg-renew-";
 
-/// Reads a whole regular file of at most `max` bytes. Directories, FIFOs and devices are refused without
-/// blocking; `doing` words the error ("read the keystore").
+/// Reads a whole regular file of at most `max` bytes, following symbolic links (the keystore and the ICG's
+/// configuration may be links). Directories, FIFOs and devices are refused without blocking; `doing` words
+/// the error ("read the keystore").
 pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
+    read_regular(path, max, doing, O_NONBLOCK)
+}
+
+/// Like `read_bounded`, but a symbolic link is refused too: for files an operator hands over (new material,
+/// keys, password files, backups), so that a link planted in a shared directory cannot redirect the read.
+pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
+    read_regular(path, max, doing, O_NONBLOCK | O_NOFOLLOW).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot {doing} {}: it is a symbolic link; give the path of the file it points to", path.display()),
+            )
+        } else {
+            e
+        }
+    })
+}
+
+fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8>> {
     let mut file = OpenOptions::new()
         .read(true)
-        .custom_flags(O_NONBLOCK)
+        .custom_flags(flags)
         .open(path)
         .map_err(|e| Error::io(doing, path, &e))?;
     let meta = file.metadata().map_err(|e| Error::io(doing, path, &e))?;
@@ -76,6 +96,28 @@ impl FifoLike for std::fs::FileType {
 /// Permission bits of a file, if it can be inspected.
 pub fn mode_of(path: &Path) -> Option<u32> {
     std::fs::metadata(path).ok().map(|m| m.mode() & 0o7777)
+}
+
+/// Refuses, when running as root, a directory that another user could write to (world-writable, or owned
+/// by someone else): they could swap a file in it for a link between our check and our use.
+pub fn check_dir_is_private(dir: &Path, role: &str) -> Result<()> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let meta = std::fs::metadata(dir).map_err(|e| Error::io("inspect", dir, &e))?;
+    if meta.mode() & 0o002 != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{role} {} is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory", dir.display()),
+        ));
+    }
+    if meta.uid() != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{role} {} belongs to uid {}, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory", dir.display(), meta.uid()),
+        ));
+    }
+    Ok(())
 }
 
 /// The file a path finally names (following symbolic links), so that a linked keystore keeps its link.

@@ -324,7 +324,7 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
 /// Reads a password file: the whole content less one trailing line break. Returns a warning when the file
 /// is readable by group or others.
 pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
-    let bytes = fsx::read_bounded(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
+    let bytes = fsx::read_input(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
     let mut text = String::from_utf8(bytes).map_err(|_| {
         Error::corrupt(format!(
             "{} is not UTF-8 text: write the password as plain text",

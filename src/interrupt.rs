@@ -22,6 +22,15 @@ pub fn install() {
     }
 }
 
+/// Makes a write past the file-size limit (RLIMIT_FSIZE) fail with EFBIG, which the writers turn into a
+/// clean error, instead of SIGXFSZ killing the process half-way.
+pub fn survive_file_size_limit() {
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        Arc::new(AtomicBool::new(false)),
+    );
+}
+
 /// Whether an interruption was asked for.
 pub fn requested() -> bool {
     flag().load(Ordering::SeqCst)

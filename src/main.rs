@@ -21,6 +21,7 @@ fn main() {
             "icg-renew: internal error{place}; nothing more was changed. Please report this."
         );
     }));
+    icg_renew::interrupt::survive_file_size_limit();
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json");
     let is_status = subcommand_word(&args).is_some_and(|w| w == "status");

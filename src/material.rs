@@ -55,7 +55,7 @@ fn needs_password(path: &Path) -> Error {
 
 /// Loads new material from `path`.
 pub fn load(path: &Path, options: &MaterialOptions) -> Result<Material> {
-    let data = fsx::read_bounded(path, MAX_FILE_SIZE, "read the new certificate material")?;
+    let data = fsx::read_input(path, MAX_FILE_SIZE, "read the new certificate material")?;
     from_bytes(&data, path, options)
 }
 
@@ -284,7 +284,7 @@ fn separate_key(path: &Path, options: &MaterialOptions) -> Result<PKey<Private>>
             path.display()
         ))
     })?;
-    let data = fsx::read_bounded(key_path, 1024 * 1024, "read the private key")?;
+    let data = fsx::read_input(key_path, 1024 * 1024, "read the private key")?;
     if pem_blocks(&data).is_some() {
         return pem_key(&data, key_path, options.password.as_ref());
     }
@@ -339,7 +339,7 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
 
 /// Certificates from a `--chain` file, PEM (any number) or DER (one).
 fn read_certificates(path: &Path) -> Result<Vec<X509>> {
-    let data = fsx::read_bounded(path, MAX_FILE_SIZE, "read the chain file")?;
+    let data = fsx::read_input(path, MAX_FILE_SIZE, "read the chain file")?;
     X509::stack_from_pem(&data)
         .ok()
         .filter(|certs| !certs.is_empty())
