@@ -11,12 +11,14 @@ use crate::fsx::{self, KeystoreLock};
 use crate::install::{self, Install, Locate};
 use crate::installed::Installed;
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
-use crate::material::{self, Candidate, Material, MaterialOptions};
+use crate::material::{self, Candidate, KeySource, Material, MaterialOptions};
+use crate::pending;
 use crate::renew::{self, Confirm, Observer, Transaction};
 use crate::report::*;
 use crate::sandbox;
 use crate::secret::Password;
 use crate::service::{Restart, RestartChoice};
+use openssl::pkey::{PKey, Private};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,6 +54,10 @@ pub trait Prompter {
     /// Accept the warnings of a compatible report.
     fn accept_warnings(&mut self, _report: &VerifyReport) -> bool {
         true
+    }
+    /// A yes/no question; the non-interactive answer is no.
+    fn confirm(&mut self, _question: &str) -> bool {
+        false
     }
     /// Confirm the plan before anything changes.
     fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
@@ -99,6 +105,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
             })
         }
         Command::Demo(args) => demo(global, args.keep, clock),
+        Command::Csr(args) => csr(global, &args, prompter, clock),
     }
 }
 
@@ -210,8 +217,14 @@ fn load_installed(install: &mut Install, prompter: &mut dyn Prompter) -> Result<
     Ok(installed)
 }
 
-/// The new material's path: as given, or chosen from the files found when someone can be asked.
-fn material_path(new: Option<&Path>, prompter: &mut dyn Prompter) -> Result<PathBuf> {
+/// The new material's path: as given, or chosen from the files found when someone can be asked. Files
+/// that hold the certificate signed for a pending request of `csr` come first, marked.
+fn material_path(
+    new: Option<&Path>,
+    prompter: &mut dyn Prompter,
+    install: &Install,
+    installed: &Installed,
+) -> Result<PathBuf> {
     if let Some(path) = new {
         return Ok(path.to_path_buf());
     }
@@ -223,7 +236,21 @@ fn material_path(new: Option<&Path>, prompter: &mut dyn Prompter) -> Result<Path
     if !prompter.interactive() {
         return Err(missing());
     }
-    let candidates = material::find_candidates(&material::candidate_places(), 30);
+    let mut candidates = material::find_candidates(&material::candidate_places(), 30);
+    if let Ok(Some(pending)) = install
+        .store_password()
+        .and_then(|pw| pending::load(&installed.path, pw))
+    {
+        for candidate in &mut candidates {
+            if material::holds_certificate_for(&candidate.path, &pending.key) {
+                candidate.note = Some(format!(
+                    "signed for the pending request of {}",
+                    rfc3339(pending.created)
+                ));
+            }
+        }
+        candidates.sort_by_key(|c| c.note.is_none());
+    }
     prompter.choose_material(&candidates).ok_or_else(missing)
 }
 
@@ -254,6 +281,7 @@ fn status_report(
         certificate,
         chain: summaries(&installed.full_chain(), clock),
         state,
+        pending: None,
         warn_days,
         crit_days,
     }
@@ -268,7 +296,8 @@ fn status(
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
     let installed = load_installed(&mut install, prompter)?;
-    let report = status_report(&installed, args.warn_days, args.crit_days, clock);
+    let mut report = status_report(&installed, args.warn_days, args.crit_days, clock);
+    report.pending = pending_info(&install, &installed, prompter);
     let exit_code = match report.state {
         State::Ok => 0,
         State::Warning => 1,
@@ -293,6 +322,33 @@ fn material_options(args: &MaterialArgs) -> Result<MaterialOptions> {
     })
 }
 
+/// A certificate that came without its key: the key born here by `csr` (the pending key), or else the
+/// installed key (a renewal that keeps the key), whichever belongs to it.
+fn find_key_on_the_gateway(
+    material: &mut Material,
+    install: &Install,
+    installed: &Installed,
+) -> Result<()> {
+    let belongs =
+        |key: &PKey<Private>| material.leaf().public_key().is_ok_and(|p| p.public_eq(key));
+    if let Some(pending) = pending::load(&installed.path, install.store_password()?)? {
+        if belongs(&pending.key) {
+            material.key = Some(pending.key);
+            material.key_source = KeySource::Pending(pending.path);
+            return Ok(());
+        }
+    }
+    let installed_key =
+        installed
+            .store
+            .private_key(&installed.alias, install.key_password()?, &installed.path)?;
+    if belongs(&installed_key) {
+        material.key = Some(installed_key);
+        material.key_source = KeySource::Installed;
+    }
+    Ok(())
+}
+
 /// The checks of new material against the installation, with everything needed to act on them.
 struct Verified {
     report: VerifyReport,
@@ -301,6 +357,7 @@ struct Verified {
 }
 
 fn check_material(
+    install: &Install,
     installed: &Installed,
     new: &Path,
     args: &MaterialArgs,
@@ -309,12 +366,15 @@ fn check_material(
 ) -> Result<Verified> {
     let mut options = material_options(args)?;
     let prompt = format!("Password of {}", new.display());
-    let material = with_password_retries(prompter, &prompt, |typed| {
+    let mut material = with_password_retries(prompter, &prompt, |typed| {
         if typed.is_some() {
             options.password = typed;
         }
         material::load(new, &options)
     })?;
+    if material.key.is_none() {
+        find_key_on_the_gateway(&mut material, install, installed)?;
+    }
     prompter.checks_running(true);
     let result = checks::run_all(&installed.chain, &installed.root, &material, clock);
     prompter.checks_running(false);
@@ -350,8 +410,8 @@ fn verify(
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
     let installed = load_installed(&mut install, prompter)?;
-    let new = material_path(new, prompter)?;
-    let verified = check_material(&installed, &new, args, prompter, clock)?;
+    let new = material_path(new, prompter, &install, &installed)?;
+    let verified = check_material(&install, &installed, &new, args, prompter, clock)?;
     let exit_code = if verified.report.compatible {
         0
     } else {
@@ -428,8 +488,8 @@ fn renew_install(
     fsx::check_dir_is_private(&keystore_dir, "the keystore directory")?;
     let _lock = KeystoreLock::acquire(&install.keystore)?;
     let installed = load_installed(install, prompter)?;
-    let new = material_path(args.new.as_deref(), prompter)?;
-    let verified = check_material(&installed, &new, &args.material, prompter, clock)?;
+    let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
+    let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
     let confirm = confirm_settings(&args.restart, install.port)?;
     let plan = Plan {
         keystore: installed.path.clone(),
@@ -501,11 +561,17 @@ fn renew_install(
     installed
         .store
         .private_key(&installed.alias, install.key_password()?, &installed.path)?;
+    let new_key = verified.material.key.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Incompatible,
+            "the new material has no private key",
+        )
+    })?;
     let tx = Transaction {
         installed: &installed,
         store_password: install.store_password()?,
         key_password: install.key_password()?,
-        new_key: &verified.material.key,
+        new_key,
         new_chain: &chain,
         backup_dir: report.plan.backup_dir.clone(),
         confirm,
@@ -519,7 +585,147 @@ fn renew_install(
     report.downtime_ms = outcome.downtime_ms;
     report.error = outcome.error.map(|e| e.message);
     report.manual_steps = outcome.manual_steps;
+    if let (RenewResult::Renewed, KeySource::Pending(path)) =
+        (report.result, &verified.material.key_source)
+    {
+        let started = std::time::Instant::now();
+        let detail = match pending::remove_securely(path) {
+            Ok(()) => format!(
+                "the pending key {} is installed now: overwritten and removed",
+                path.display()
+            ),
+            Err(e) => {
+                prompter.warn(&e.message);
+                format!("could not remove the pending key: {}", e.message)
+            }
+        };
+        audit.record(
+            "pending-key-removed",
+            &[("path", &path.display().to_string())],
+        );
+        report.steps.push(Step {
+            name: "forget-pending-key".into(),
+            ms: started.elapsed().as_millis() as u64,
+            detail: Some(detail),
+        });
+    }
     Ok(report)
+}
+
+/// What `status` says about a pending request; a pending key file that cannot be read is a warning.
+fn pending_info(
+    install: &Install,
+    installed: &Installed,
+    prompter: &mut dyn Prompter,
+) -> Option<PendingInfo> {
+    let loaded = install
+        .store_password()
+        .and_then(|pw| pending::load(&installed.path, pw));
+    match loaded {
+        Ok(Some(p)) => {
+            let (dns_names, ip_addresses) =
+                crate::cert::subject_alt_names(&p.placeholder).unwrap_or_default();
+            Some(PendingInfo {
+                path: p.path,
+                created: rfc3339(p.created),
+                subject: crate::cert::name_to_string(p.placeholder.subject_name()),
+                dns_names,
+                ip_addresses,
+            })
+        }
+        Ok(None) => None,
+        Err(e) => {
+            prompter.warn(&e.message);
+            None
+        }
+    }
+}
+
+/// `csr`: a new key pair born here, kept as the pending key, and a request with the installed names.
+fn csr(
+    global: &GlobalArgs,
+    args: &cli::CsrArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let mut install = resolve(global, prompter)?;
+    fsx::check_dir_is_private(&keystore_dir(&install.keystore)?, "the keystore directory")?;
+    let _lock = KeystoreLock::acquire(&install.keystore)?;
+    let installed = load_installed(&mut install, prompter)?;
+    let store_password = install.store_password()?.clone();
+    let existing = pending::load(&installed.path, &store_password)?;
+    if let Some(old) = &existing {
+        let question = format!(
+            "A pending key from {} already waits at {}. Replace it (a certificate signed for it will then no longer fit)?",
+            rfc3339(old.created),
+            old.path.display()
+        );
+        if !args.force && !prompter.confirm(&question) {
+            return Err(Error::usage(format!(
+                "a pending key from {} already waits at {}: renew with its signed certificate first, or pass --force to replace it",
+                rfc3339(old.created),
+                old.path.display()
+            )));
+        }
+    }
+    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
+        return Err(Error::usage(format!(
+            "{} exists: choose another --out, or pass --force to overwrite it",
+            args.out.display()
+        )));
+    }
+    let key_type = args
+        .key_type
+        .unwrap_or_else(|| crate::csr::KeyType::like(installed.leaf()));
+    let key = key_type.generate()?;
+    let request = crate::csr::request(&key, installed.leaf())?;
+    let placeholder = crate::csr::placeholder(&key, installed.leaf(), clock.now)?;
+    let pem = request
+        .to_pem()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
+    let der = request
+        .to_der()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
+
+    if let Some(old) = &existing {
+        pending::remove_securely(&old.path)?;
+    }
+    if args.force && std::fs::symlink_metadata(&args.out).is_ok() {
+        std::fs::remove_file(&args.out).map_err(|e| Error::io("replace", &args.out, &e))?;
+    }
+    fsx::write_private_file(&args.out, &pem, "write the certificate request")?;
+    let pending_path = pending::save(&installed.path, &key, &placeholder, &store_password)?;
+    let sha256 = crate::cert::hex_colons(&openssl::sha::sha256(&der));
+    let mut audit = open_audit(global, "csr", prompter);
+    audit.record(
+        "csr",
+        &[
+            ("keystore", &installed.path.display().to_string()),
+            ("csr", &args.out.display().to_string()),
+            ("pending_key", &pending_path.display().to_string()),
+            ("sha256", &sha256),
+        ],
+    );
+    let (dns_names, ip_addresses) =
+        crate::cert::subject_alt_names(&placeholder).unwrap_or_default();
+    let location = location_args(&install);
+    Ok(Finished {
+        output: Output::Csr(CsrReport {
+            csr: args.out.clone(),
+            pending_key: pending_path,
+            key_type: key_type.describe(),
+            subject: crate::cert::name_to_string(installed.leaf().subject_name()),
+            dns_names,
+            ip_addresses,
+            sha256,
+            replaced_pending: existing.is_some(),
+            next_steps: vec![
+                format!("have your CA sign {} with its Subject Alternative Names as requested", args.out.display()),
+                format!("icg-renew {location}renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)"),
+            ],
+        }),
+        exit_code: 0,
+    })
 }
 
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.

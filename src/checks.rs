@@ -3,7 +3,7 @@
 //! material's other certificates as untrusted intermediates. The time is passed in. Prints nothing.
 
 use crate::cert::{self, common_name, subject_alt_names, unix_time, Clock};
-use crate::material::{issued_by, Material};
+use crate::material::{issued_by, KeySource, Material};
 use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::stack::Stack;
@@ -95,7 +95,7 @@ pub fn run_all(installed_chain: &[X509], root: &X509, material: &Material, clock
     let leaf = material.leaf();
     let (same_root_check, verified_chain) = same_root(&material.chain, root);
     let checks = vec![
-        key_matches(leaf, &material.key),
+        key_matches(leaf, material.key.as_ref(), &material.key_source),
         signed(leaf),
         end_entity(leaf),
         same_root_check,
@@ -113,14 +113,24 @@ pub fn run_all(installed_chain: &[X509], root: &X509, material: &Material, clock
     }
 }
 
-/// `key-matches`: the private key belongs to the leaf.
-pub fn key_matches(leaf: &X509Ref, key: &PKey<Private>) -> Check {
+/// `key-matches`: the private key belongs to the leaf; `source` says which key it is.
+pub fn key_matches(leaf: &X509Ref, key: Option<&PKey<Private>>, source: &KeySource) -> Check {
+    let Some(key) = key else {
+        return check(
+            "key-matches",
+            Status::Fail,
+            "the new certificate came without a private key, and neither a pending key of icg-renew csr nor the installed key belongs to it: pass its key with --key FILE",
+        );
+    };
     let ok = leaf.public_key().is_ok_and(|p| p.public_eq(key));
     pass_or_fail(
         "key-matches",
         ok,
-        "the private key belongs to the new certificate",
-        "the private key does not belong to the new certificate: give the key that was created with it",
+        format!("{} belongs to the new certificate", source.describe()),
+        format!(
+            "{} does not belong to the new certificate: give the key that was created with it",
+            source.describe()
+        ),
     )
 }
 

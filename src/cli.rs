@@ -63,6 +63,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List backups, newest first, with the certificate each one holds
     Backups(BackupsArgs),
+    /// Make a key pair on this host and a certificate request with the installed names (the key never leaves)
+    Csr(CsrArgs),
     /// Build a throwaway sandbox and perform a complete renewal in it
     Demo(DemoArgs),
     /// Create a realistic throwaway ICG installation under DIR
@@ -191,6 +193,19 @@ pub struct SandboxArgs {
 pub enum SandboxFormat {
     Jks,
     Pkcs12,
+}
+
+#[derive(Debug, Args)]
+pub struct CsrArgs {
+    /// Where to write the request (PEM)
+    #[arg(long, value_name = "FILE", default_value = "icg-renew.csr")]
+    pub out: PathBuf,
+    /// Key type [default: like the installed key, at least rsa:2048]
+    #[arg(long, value_name = "TYPE", value_parser = crate::csr::KeyType::parse)]
+    pub key_type: Option<crate::csr::KeyType>,
+    /// Replace an existing pending key and request file without asking
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -209,6 +209,12 @@ fn write_new_file(path: &Path, data: &[u8], doing: &str) -> Result<File> {
     Ok(file)
 }
 
+/// Creates `path` exclusively with mode 0600, writes and flushes it, and flushes its directory.
+pub fn write_private_file(path: &Path, data: &[u8], doing: &str) -> Result<()> {
+    write_new_file(path, data, doing)?;
+    fsync_dir(path.parent().unwrap_or(Path::new("/")))
+}
+
 /// Gives `file` the owner and group of `like` (and, with `with_mode`, its mode and SELinux label).
 fn copy_metadata(
     file: &File,

@@ -32,9 +32,41 @@ pub struct Material {
     pub source: PathBuf,
     /// What the file turned out to be, for the operator.
     pub format: String,
-    pub key: PKey<Private>,
+    /// The private key, when the material carries one (or `--key` gave it); else the caller may find it.
+    pub key: Option<PKey<Private>>,
+    /// Where the key came from, for the `key-matches` check.
+    pub key_source: KeySource,
     /// Leaf first, then each issuer found, as far as the material reaches.
     pub chain: Vec<X509>,
+}
+
+/// Where the private key of new material came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// In the material file itself.
+    Material,
+    /// From `--key`.
+    KeyFile(PathBuf),
+    /// The key `icg-renew csr` left beside the keystore.
+    Pending(PathBuf),
+    /// The key already installed: a renewal that keeps the key.
+    Installed,
+    /// No key was found.
+    None,
+}
+
+impl KeySource {
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::Material => "the key in the new material".into(),
+            KeySource::KeyFile(p) => format!("the key from {}", p.display()),
+            KeySource::Pending(p) => {
+                format!("the pending key from icg-renew csr ({})", p.display())
+            }
+            KeySource::Installed => "the installed key (the renewal keeps the key)".into(),
+            KeySource::None => "no key".into(),
+        }
+    }
 }
 
 impl Material {
@@ -65,25 +97,39 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
         Some(chain) => read_certificates(chain)?,
         None => Vec::new(),
     };
-    let (format, key, certs) = if Keystore::recognises(&data) {
-        from_keystore(&data, path, options, None)?
+    let mut key_in_file = true;
+    let (format, key, certs): LoadedMaybeKey = if Keystore::recognises(data) {
+        let (format, key, certs) = from_keystore(data, path, options, None)?;
+        (format, Some(key), certs)
     } else if data.starts_with(b"PK\x03\x04") {
-        from_zip(&data, path, options)?
-    } else if let Some(blocks) = pem_blocks(&data) {
-        from_pem(&blocks, path, options)?
-    } else if let Ok(cert) = X509::from_der(&data) {
-        let key = separate_key(path, options)?;
-        ("DER certificate with --key".to_string(), key, vec![cert])
+        let (format, key, certs) = from_zip(data, path, options)?;
+        (format, Some(key), certs)
+    } else if let Some(blocks) = pem_blocks(data) {
+        let loaded = from_pem(&blocks, path, options)?;
+        key_in_file = loaded.1.is_some() && options.key.is_none();
+        loaded
+    } else if let Ok(cert) = X509::from_der(data) {
+        key_in_file = false;
+        (
+            "DER certificate".to_string(),
+            separate_key(options)?,
+            vec![cert],
+        )
     } else {
         return Err(Error::corrupt(format!(
             "{} is not certificate material this tool knows ({}): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
             path.display(),
-            keystore::describe_bytes(&data)
+            keystore::describe_bytes(data)
         )));
+    };
+    let key_source = match (&key, &options.key) {
+        (None, _) => KeySource::None,
+        (Some(_), Some(file)) if !key_in_file => KeySource::KeyFile(file.clone()),
+        (Some(_), _) => KeySource::Material,
     };
     let mut pool = certs;
     pool.extend(extra_chain);
-    let leaf = pick_leaf(&pool, &key).ok_or_else(|| {
+    let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: it needs at least the new server certificate",
             path.display()
@@ -93,6 +139,7 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
         source: path.to_path_buf(),
         format,
         key,
+        key_source,
         chain: order_chain(leaf, &pool),
     })
 }
@@ -234,7 +281,7 @@ fn pem_blocks(data: &[u8]) -> Option<Vec<PemBlock>> {
     (!blocks.is_empty()).then_some(blocks)
 }
 
-fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
+fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Result<LoadedMaybeKey> {
     let shown = path.display();
     let mut certs = Vec::new();
     let mut keys = Vec::new();
@@ -252,14 +299,14 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
         }
     }
     let key = match keys.as_slice() {
-        [] => separate_key(path, options)?,
+        [] => separate_key(options)?,
         [block] => {
             if options.key.is_some() {
                 return Err(Error::usage(format!(
                     "{shown} already holds a private key: leave out --key, or give the certificate alone"
                 )));
             }
-            pem_key(&block.text, path, options.password.as_ref())?
+            Some(pem_key(&block.text, path, options.password.as_ref())?)
         }
         many => {
             return Err(Error::usage(format!(
@@ -268,25 +315,24 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
             )))
         }
     };
-    let format = if blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")) {
-        "PEM bundle"
+    let format = if keys.is_empty() {
+        "PEM certificates"
     } else {
-        "PEM certificate with --key"
+        "PEM bundle"
     };
     Ok((format.to_string(), key, certs))
 }
 
-/// The key given with `--key`, required when the material holds none.
-fn separate_key(path: &Path, options: &MaterialOptions) -> Result<PKey<Private>> {
-    let key_path = options.key.as_ref().ok_or_else(|| {
-        Error::usage(format!(
-            "{} holds a certificate but no private key: pass the key with --key FILE",
-            path.display()
-        ))
-    })?;
+type LoadedMaybeKey = (String, Option<PKey<Private>>, Vec<X509>);
+
+/// The key given with `--key`, if any (without one, the caller looks for the pending or installed key).
+fn separate_key(options: &MaterialOptions) -> Result<Option<PKey<Private>>> {
+    let Some(key_path) = options.key.as_ref() else {
+        return Ok(None);
+    };
     let data = fsx::read_input(key_path, 1024 * 1024, "read the private key")?;
     if pem_blocks(&data).is_some() {
-        return pem_key(&data, key_path, options.password.as_ref());
+        return pem_key(&data, key_path, options.password.as_ref()).map(Some);
     }
     PKey::private_key_from_der(&data)
         .or_else(|_| match &options.password {
@@ -303,6 +349,7 @@ fn separate_key(path: &Path, options: &MaterialOptions) -> Result<PKey<Private>>
                 ))
             }
         })
+        .map(Some)
 }
 
 fn looks_like_plain_der_key(data: &[u8]) -> bool {
@@ -355,11 +402,11 @@ fn read_certificates(path: &Path) -> Result<Vec<X509>> {
 
 /// The leaf: the certificate that belongs to the key; failing that (the key-matches check will say so), the
 /// certificate that issued none of the others, preferring one that is not a CA.
-fn pick_leaf<'a>(pool: &'a [X509], key: &PKey<Private>) -> Option<&'a X509> {
-    if let Some(cert) = pool
-        .iter()
-        .find(|c| c.public_key().is_ok_and(|p| p.public_eq(key)))
-    {
+fn pick_leaf<'a>(pool: &'a [X509], key: Option<&PKey<Private>>) -> Option<&'a X509> {
+    if let Some(cert) = key.and_then(|key| {
+        pool.iter()
+            .find(|c| c.public_key().is_ok_and(|p| p.public_eq(key)))
+    }) {
         return Some(cert);
     }
     let issues_another = |c: &X509| pool.iter().any(|o| !same_cert(o, c) && issued_by(o, c));
@@ -410,6 +457,23 @@ pub struct Candidate {
     pub size: u64,
     /// Modification time, Unix seconds.
     pub modified: i64,
+    /// Why this one may be the right one (for example: signed for the pending request).
+    pub note: Option<String>,
+}
+
+/// Whether the file at `path` holds a certificate (PEM or DER) for `key`: a signed answer to a request.
+pub fn holds_certificate_for(path: &Path, key: &PKey<Private>) -> bool {
+    let Ok(data) = fsx::read_input(path, 1024 * 1024, "read") else {
+        return false;
+    };
+    let certs = X509::stack_from_pem(&data)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| X509::from_der(&data).ok().map(|c| vec![c]));
+    certs
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.public_key().is_ok_and(|p| p.public_eq(key)))
 }
 
 /// File endings a UMS export or a CA's answer usually has.
@@ -459,6 +523,7 @@ pub fn find_candidates(places: &[(PathBuf, usize)], limit: usize) -> Vec<Candida
                 path: entry.path().to_path_buf(),
                 size: meta.len(),
                 modified,
+                note: None,
             });
         }
     }

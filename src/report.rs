@@ -23,9 +23,37 @@ pub struct StatusReport {
     pub certificate: CertSummary,
     pub chain: Vec<CertSummary>,
     pub state: State,
+    /// Extension: a request made by `csr` that waits for its signed certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingInfo>,
     /// Extension: the thresholds the state was judged by.
     pub warn_days: i64,
     pub crit_days: i64,
+}
+
+/// A pending key of `csr`: where, since when, for which names.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingInfo {
+    pub path: PathBuf,
+    pub created: String,
+    pub subject: String,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+}
+
+/// `csr`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsrReport {
+    pub csr: PathBuf,
+    pub pending_key: PathBuf,
+    pub key_type: String,
+    pub subject: String,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    /// SHA-256 of the DER request, upper-case hex with colons.
+    pub sha256: String,
+    pub replaced_pending: bool,
+    pub next_steps: Vec<String>,
 }
 
 /// `verify`, and the first part of `renew`.
@@ -164,5 +192,6 @@ pub enum Output {
     Rollback(RollbackReport),
     Backups(Vec<BackupEntry>),
     Sandbox(SandboxReport),
+    Csr(CsrReport),
     Demo(Box<DemoReport>),
 }

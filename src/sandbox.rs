@@ -300,6 +300,20 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
         0o644,
     )?);
 
+    // The sandbox's CA, so that a request made by `csr` can be signed as a UMS or corporate CA would.
+    let ca = root_dir.join("ca");
+    make_dir(&ca)?;
+    files.push(write_file(
+        &ca.join("root-ca.pem"),
+        &root.cert.to_pem().map_err(ssl_error)?,
+        0o644,
+    )?);
+    files.push(write_file(
+        &ca.join("root-ca.key"),
+        &root.key.private_key_to_pem_pkcs8().map_err(ssl_error)?,
+        0o600,
+    )?);
+
     let other_root = root_ca("Some Other Root CA", now, 10)?;
     let foreign = leaf(&good(now - 3600, now + 365 * DAY), Some(&other_root))?;
     files.push(write_file(
@@ -345,6 +359,9 @@ impl Sandbox {
             format!("icg-renew --icg-root {r} verify {r}/incompatible/missing-ip.pem"),
             format!("icg-renew --icg-root {r} renew {r}/new/keystore.icg --restart none --no-health-check --log-file {r}/icg-renew.log"),
             format!("icg-renew --icg-root {r} backups"),
+            format!("icg-renew --icg-root {r} csr --out {r}/icg-renew.csr"),
+            format!("openssl x509 -req -in {r}/icg-renew.csr -CA {r}/ca/root-ca.pem -CAkey {r}/ca/root-ca.key -copy_extensions copy -days 365 -out {r}/signed.pem"),
+            format!("icg-renew --icg-root {r} renew {r}/signed.pem --chain {r}/ca/root-ca.pem --restart none --log-file {r}/icg-renew.log"),
             format!("icg-renew --icg-root {r} rollback --restart none --no-health-check --log-file {r}/icg-renew.log"),
         ]
     }

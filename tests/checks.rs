@@ -6,7 +6,7 @@ mod common;
 use common::{fixture, fixture_bytes, CHECK_IDS};
 use icg_renew::cert::{unix_time, Clock};
 use icg_renew::checks::{self, Check, Status};
-use icg_renew::material::{self, Material, MaterialOptions};
+use icg_renew::material::{self, KeySource, Material, MaterialOptions};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
@@ -55,13 +55,21 @@ fn assert_check(check: &Check, id: &str, status: Status) {
 
 #[test]
 fn key_matches_passes_for_the_leafs_own_key() {
-    let check = checks::key_matches(&cert("new-rsa.pem"), &key("new-rsa.key"));
+    let check = checks::key_matches(
+        &cert("new-rsa.pem"),
+        Some(&key("new-rsa.key")),
+        &KeySource::Material,
+    );
     assert_check(&check, "key-matches", Status::Pass);
 }
 
 #[test]
 fn key_matches_fails_for_another_key() {
-    let check = checks::key_matches(&cert("bad-key-matches.pem"), &key("bad-key-matches.pem"));
+    let check = checks::key_matches(
+        &cert("bad-key-matches.pem"),
+        Some(&key("bad-key-matches.pem")),
+        &KeySource::Material,
+    );
     assert_check(&check, "key-matches", Status::Fail);
 }
 

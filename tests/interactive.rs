@@ -193,3 +193,69 @@ fn a_renewal_on_a_running_gateway_shows_the_wait_and_the_summary() {
         "{log}"
     );
 }
+
+#[test]
+fn the_list_offers_the_certificate_signed_for_the_pending_request_first() {
+    let sandbox = Sandbox::new(8443);
+    let csr = sandbox.root.join("request.csr");
+    let made = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"))
+        .arg("--icg-root")
+        .arg(&sandbox.root)
+        .arg("--log-file")
+        .arg(sandbox.root.join("audit.log"))
+        .arg("csr")
+        .arg("--out")
+        .arg(&csr)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let signed = sandbox.root.join("new/signed.pem");
+    let status = Command::new("openssl")
+        .args([
+            "x509",
+            "-req",
+            "-copy_extensions",
+            "copy",
+            "-days",
+            "365",
+            "-in",
+        ])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(sandbox.root.join("ca/root-ca.pem"))
+        .arg("-CAkey")
+        .arg(sandbox.root.join("ca/root-ca.key"))
+        .arg("-out")
+        .arg(&signed)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let mut p = sandbox.spawn(&sandbox.root.join("new"), &["renew", "--restart", "none"]);
+    p.exp_string("Which file holds the new certificate?")
+        .unwrap();
+    let listed = p.exp_string("Type a path").unwrap();
+    let first = listed
+        .lines()
+        .find(|l| l.contains(".pem") || l.contains(".icg"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.contains("signed.pem") && first.contains("signed for the pending request"),
+        "{listed}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("the pending key from icg-renew csr").unwrap();
+    answer(&mut p, "Replace the keystore now?", "y");
+    p.exp_string("Renewed:").unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+    assert!(!sandbox
+        .root
+        .join("usg/keys/keystore.jks.pending.p12")
+        .exists());
+}

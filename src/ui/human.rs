@@ -17,6 +17,7 @@ pub fn render(output: &Output) -> String {
         Output::Rollback(r) => rollback(r),
         Output::Backups(r) => backups(r),
         Output::Sandbox(r) => sandbox(r),
+        Output::Csr(r) => csr(r),
         Output::Demo(r) => demo(r),
     }
 }
@@ -190,6 +191,23 @@ fn status(r: &StatusReport) -> String {
     out.push_str(&certificate(&r.certificate));
     let chain: Vec<&str> = r.chain.iter().map(|c| c.subject.as_str()).collect();
     let _ = writeln!(out, "  {:<LABEL_WIDTH$}{}", "Chain", chain.join("  ->  "));
+    if let Some(p) = &r.pending {
+        let names: Vec<&str> = p
+            .dns_names
+            .iter()
+            .chain(p.ip_addresses.iter())
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<LABEL_WIDTH$}a request made {} for {} ({}) waits for its signed certificate; key in {}",
+            "Pending",
+            p.created,
+            p.subject,
+            names.join(", "),
+            p.path.display()
+        );
+    }
     let state = match r.state {
         State::Ok => "OK",
         State::Warning => "WARNING",
@@ -368,6 +386,39 @@ fn backups(list: &[BackupEntry]) -> String {
             }
             _ => {}
         }
+    }
+    out
+}
+
+fn csr(r: &CsrReport) -> String {
+    let names: Vec<String> = r
+        .dns_names
+        .iter()
+        .map(|d| format!("DNS {d}"))
+        .chain(r.ip_addresses.iter().map(|i| format!("IP {i}")))
+        .collect();
+    let mut out = format!("Certificate request written to {}\n", r.csr.display());
+    for (label, value) in [
+        ("Subject", r.subject.clone()),
+        ("Names", names.join(", ")),
+        (
+            "Key",
+            format!(
+                "{} (born here; it stays in {})",
+                r.key_type,
+                r.pending_key.display()
+            ),
+        ),
+        ("SHA-256", r.sha256.clone()),
+    ] {
+        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+    }
+    if r.replaced_pending {
+        out.push_str("  (an earlier pending key was replaced)\n");
+    }
+    out.push_str("\nNext:\n");
+    for (n, step) in r.next_steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {step}", n + 1);
     }
     out
 }

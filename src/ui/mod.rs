@@ -18,6 +18,7 @@ pub fn json(output: &Output) -> String {
         Output::Rollback(r) => serde_json::to_value(r),
         Output::Backups(r) => serde_json::to_value(r),
         Output::Sandbox(r) => serde_json::to_value(r),
+        Output::Csr(r) => serde_json::to_value(r),
         Output::Demo(r) => serde_json::to_value(r),
     };
     value

@@ -187,8 +187,13 @@ impl Prompter for Terminal {
         let mut items: Vec<String> = candidates
             .iter()
             .map(|c| {
+                let note = c
+                    .note
+                    .as_deref()
+                    .map(|n| format!("  <- {n}"))
+                    .unwrap_or_default();
                 format!(
-                    "{}  ({}, {})",
+                    "{}  ({}, {}){note}",
                     c.path.display(),
                     human_size(c.size),
                     crate::cert::rfc3339(c.modified)
@@ -260,6 +265,14 @@ impl Prompter for Terminal {
                     .interact()
                     .unwrap_or(false)
             })
+    }
+
+    fn confirm(&mut self, question: &str) -> bool {
+        Confirm::with_theme(&theme())
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .unwrap_or(false)
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
