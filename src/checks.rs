@@ -75,18 +75,19 @@ impl Report {
 
 /// The trust anchor of the installed chain: its last certificate when self-issued, else that certificate's
 /// issuer among `trusted` (the keystore's other certificates), else the last certificate itself.
-pub fn installed_root(installed_chain: &[X509], trusted: &[X509]) -> Option<X509> {
+pub fn installed_root<T: std::borrow::Borrow<X509>>(
+    installed_chain: &[X509],
+    trusted: impl IntoIterator<Item = T>,
+) -> Option<X509> {
     let top = installed_chain.last()?;
     if issued_by(top, top) {
         return Some(top.clone());
     }
-    Some(
-        trusted
-            .iter()
-            .find(|c| issued_by(top, c))
-            .unwrap_or(top)
-            .clone(),
-    )
+    let issuer = trusted
+        .into_iter()
+        .find(|c| issued_by(top, c.borrow()))
+        .map(|c| c.borrow().clone());
+    Some(issuer.unwrap_or_else(|| top.clone()))
 }
 
 /// Runs every check of new `material` against the installed chain (leaf first) and its `root`.

@@ -147,6 +147,20 @@ pub fn certificate_extension<'a>(cert_der: &'a [u8], oid: &[u8]) -> Option<&'a [
     None
 }
 
+/// Whether `data` has the outer shape of an X.509 certificate: exactly one SEQUENCE of a SEQUENCE (the
+/// signed part), a SEQUENCE (the algorithm) and a BIT STRING (the signature). A cheap check for the many
+/// certificates of a trust store, which are parsed in full only when used.
+pub fn looks_like_certificate(data: &[u8]) -> bool {
+    let Some(cert) = single(data, TAG_SEQUENCE) else {
+        return false;
+    };
+    let mut parts = Reader::new(cert);
+    parts.expect(TAG_SEQUENCE).is_some()
+        && parts.expect(TAG_SEQUENCE).is_some()
+        && parts.expect(0x03).is_some()
+        && parts.is_empty()
+}
+
 /// Encoded OID 2.5.29.19, basicConstraints.
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1D, 0x13];
 

@@ -35,13 +35,14 @@ impl Installed {
                 path.display()
             )));
         }
-        let trusted: Vec<X509> = store
+        // Trusted certificates are parsed one by one, and only while the chain's issuer is still sought.
+        let trusted = store
             .entries
             .iter()
             .filter(|e| e.kind == EntryKind::TrustedCert)
-            .flat_map(|e| e.certs.iter().cloned())
-            .collect();
-        let root = checks::installed_root(&chain, &trusted).expect("chain is not empty");
+            .flat_map(|e| e.der.iter())
+            .filter_map(|der| X509::from_der(der).ok());
+        let root = checks::installed_root(&chain, trusted).expect("chain is not empty");
         Ok(Installed {
             path,
             bytes,

@@ -349,12 +349,12 @@ fn read_back(temp: &Path, tx: &Transaction<'_>, installed: &Installed) -> Result
     let entry = store
         .entry(&installed.alias)
         .ok_or_else(|| differs("server entry missing"))?;
-    let der = |c: &[X509]| {
-        c.iter()
-            .map(|x| x.to_der().unwrap_or_default())
-            .collect::<Vec<_>>()
-    };
-    if entry.kind != EntryKind::PrivateKey || der(&entry.certs) != der(tx.new_chain) {
+    let meant: Vec<Vec<u8>> = tx
+        .new_chain
+        .iter()
+        .map(|x| x.to_der().unwrap_or_default())
+        .collect();
+    if entry.kind != EntryKind::PrivateKey || entry.der != meant {
         return Err(differs("server chain differs"));
     }
     let key = store
@@ -363,20 +363,26 @@ fn read_back(temp: &Path, tx: &Transaction<'_>, installed: &Installed) -> Result
     if !key.public_eq(tx.new_key) {
         return Err(differs("server key differs"));
     }
-    let others = |s: &Keystore| {
-        let mut v: Vec<(String, &'static str, Vec<Vec<u8>>)> = s
-            .entries
-            .iter()
-            .filter(|e| e.alias != installed.alias)
-            .map(|e| (e.alias.clone(), e.kind.name(), der(&e.certs)))
-            .collect();
-        v.sort();
-        v
-    };
-    if others(&store) != others(&installed.store) {
+    if other_entries(&store, &installed.alias) != other_entries(&installed.store, &installed.alias)
+    {
         return Err(differs("another entry changed"));
     }
     Ok(())
+}
+
+/// Every entry but `alias`, as (alias, kind, certificates as stored), in a fixed order.
+fn other_entries<'s>(
+    store: &'s Keystore,
+    alias: &str,
+) -> Vec<(&'s str, &'static str, &'s [Vec<u8>])> {
+    let mut entries: Vec<_> = store
+        .entries
+        .iter()
+        .filter(|e| e.alias != alias)
+        .map(|e| (e.alias.as_str(), e.kind.name(), e.der.as_slice()))
+        .collect();
+    entries.sort_unstable();
+    entries
 }
 
 /// Restarts and, unless switched off, waits until the gateway serves `fingerprint`. Returns the downtime:

@@ -45,8 +45,10 @@ pub enum JksError {
 #[derive(Debug, Clone)]
 pub struct JksEntry {
     pub alias: String,
-    /// The private-key entry's certificate chain (leaf first), or the single trusted certificate.
+    /// The private-key entry's certificate chain (leaf first), parsed; empty for a trusted certificate.
     pub certs: Vec<X509>,
+    /// Every certificate of the entry as DER: the chain, or the one trusted certificate.
+    pub der: Vec<Vec<u8>>,
     /// The protected key blob of a private-key entry; `None` for a trusted certificate.
     pub protected_key: Option<Vec<u8>>,
     /// The alias exactly as encoded in the file, reused when the entry is rewritten.
@@ -158,7 +160,7 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
         JksError::Corrupt(format!("entry {index}: alias is not valid modified UTF-8"))
     })?;
     cur.take(8, "timestamp")?;
-    let (certs, protected_key) = match tag {
+    let (der, protected_key) = match tag {
         TAG_PRIVATE_KEY => {
             let key_len = cur.len32("protected key")?;
             let blob = cur.take(key_len, "protected key")?;
@@ -172,27 +174,44 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
             }
             let mut chain = Vec::with_capacity(chain_len);
             for _ in 0..chain_len {
-                chain.push(parse_cert(cur, version, &alias)?);
+                chain.push(parse_cert(cur, version, &alias)?.to_vec());
             }
             (chain, Some(blob.to_vec()))
         }
-        TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?], None),
+        TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?.to_vec()], None),
         other => {
             return Err(JksError::Corrupt(format!(
             "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
         )))
         }
     };
+    // A key entry's chain is what the tool works with: parse it in full now.
+    let certs = if protected_key.is_some() {
+        der.iter()
+            .map(|d| {
+                X509::from_der(d).map_err(|_| {
+                    JksError::Corrupt(format!(
+                        "entry '{alias}': a certificate is not valid X.509 DER"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
     Ok(JksEntry {
         alias,
         certs,
+        der,
         protected_key,
         alias_raw,
         raw: cur.data[start..cur.pos].to_vec(),
     })
 }
 
-fn parse_cert(cur: &mut Cursor<'_>, version: u32, alias: &str) -> Result<X509, JksError> {
+/// One stored certificate, checked for the outer shape of X.509 (trusted certificates are parsed in full
+/// only when used: a trust store may hold thousands).
+fn parse_cert<'a>(cur: &mut Cursor<'a>, version: u32, alias: &str) -> Result<&'a [u8], JksError> {
     if version == 2 {
         let type_len = cur.u16("certificate type")?;
         let cert_type = cur.take(type_len, "certificate type")?;
@@ -205,11 +224,13 @@ fn parse_cert(cur: &mut Cursor<'_>, version: u32, alias: &str) -> Result<X509, J
     }
     let len = cur.len32("certificate")?;
     let der = cur.take(len, "certificate")?;
-    X509::from_der(der).map_err(|_| {
-        JksError::Corrupt(format!(
+    if der::looks_like_certificate(der) {
+        Ok(der)
+    } else {
+        Err(JksError::Corrupt(format!(
             "entry '{alias}': a certificate is not valid X.509 DER"
-        ))
-    })
+        )))
+    }
 }
 
 /// The protected key must be an EncryptedPrivateKeyInfo with Sun's key-protector OID and room for salt and check.
@@ -415,6 +436,7 @@ fn placeholder(alias: &str) -> JksEntry {
     JksEntry {
         alias: alias.to_string(),
         certs: Vec::new(),
+        der: Vec::new(),
         protected_key: None,
         alias_raw: alias.as_bytes().to_vec(),
         raw: Vec::new(),

@@ -54,8 +54,11 @@ impl EntryKind {
 pub struct Entry {
     pub alias: String,
     pub kind: EntryKind,
-    /// Key entries: the chain, leaf first. Trusted entries: the one certificate. Secret keys: empty.
+    /// Key entries: the chain, leaf first, parsed. Trusted entries and secret keys: empty.
     pub certs: Vec<X509>,
+    /// Every certificate of the entry as stored (DER): the chain, or the one trusted certificate. Trusted
+    /// certificates are parsed only when needed (`certificates`): a trust store may hold thousands.
+    pub der: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +83,16 @@ pub struct NewKeyEntry<'a> {
     pub chain: &'a [X509],
     /// The JKS entry date.
     pub timestamp_ms: u64,
+}
+
+impl Entry {
+    /// Every certificate of the entry, parsed (for trusted entries this is where the parsing happens).
+    pub fn certificates(&self) -> Vec<X509> {
+        self.der
+            .iter()
+            .filter_map(|d| X509::from_der(d).ok())
+            .collect()
+    }
 }
 
 /// A loaded keystore.
@@ -167,6 +180,7 @@ impl Keystore {
                     EntryKind::TrustedCert
                 },
                 certs: e.certs.clone(),
+                der: e.der.clone(),
             })
             .collect();
         Keystore {
@@ -207,7 +221,7 @@ impl Keystore {
     ) -> Result<Keystore> {
         let mut entries = Vec::new();
         for (alias, entry) in store.entries() {
-            let (kind, certs) = match entry {
+            let (kind, certs, der) = match entry {
                 KeyStoreEntry::PrivateKeyChain(chain) => (
                     EntryKind::PrivateKey,
                     chain
@@ -215,16 +229,20 @@ impl Keystore {
                         .iter()
                         .map(|c| to_x509(c, path))
                         .collect::<Result<Vec<_>>>()?,
+                    chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
                 ),
-                KeyStoreEntry::Certificate(cert) => {
-                    (EntryKind::TrustedCert, vec![to_x509(cert, path)?])
-                }
-                KeyStoreEntry::Secret(_) => (EntryKind::SecretKey, Vec::new()),
+                KeyStoreEntry::Certificate(cert) => (
+                    EntryKind::TrustedCert,
+                    Vec::new(),
+                    vec![cert.as_der().to_vec()],
+                ),
+                KeyStoreEntry::Secret(_) => (EntryKind::SecretKey, Vec::new(), Vec::new()),
             };
             entries.push(Entry {
                 alias: alias.clone(),
                 kind,
                 certs,
+                der,
             });
         }
         Ok(Keystore {
@@ -255,6 +273,7 @@ impl Keystore {
             entries: vec![Entry {
                 alias: "1".into(),
                 kind: EntryKind::PrivateKey,
+                der: certs.iter().filter_map(|c| c.to_der().ok()).collect(),
                 certs,
             }],
             backend: Backend::OpensslOnly {
