@@ -519,7 +519,13 @@ fn renew_install(
         "checks",
         &[
             ("keystore", &installed.path.display().to_string()),
-            ("material", &new.display().to_string()),
+            (
+                "material",
+                &std::path::absolute(&new)
+                    .unwrap_or_else(|_| new.clone())
+                    .display()
+                    .to_string(),
+            ),
             ("old_sha256", &report.verify.current.sha256),
             ("new_sha256", &fingerprint_new),
             (

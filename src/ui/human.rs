@@ -423,9 +423,14 @@ fn csr(r: &CsrReport) -> String {
     out
 }
 
-fn sandbox(r: &SandboxReport) -> String {
+fn sandbox_files(r: &SandboxReport) -> String {
     let mut out = format!("Sandbox ICG installation created in {}\n", r.root.display());
     let _ = writeln!(out, "  configuration  {}\n  keystore       {} (server certificate expires in 10 days)\n  new material   {}", r.config.display(), r.keystore.display(), r.new_material.display());
+    out
+}
+
+fn sandbox(r: &SandboxReport) -> String {
+    let mut out = sandbox_files(r);
     out.push_str("\nTry:\n");
     for c in &r.commands {
         let _ = writeln!(out, "  {c}");
@@ -435,7 +440,7 @@ fn sandbox(r: &SandboxReport) -> String {
 
 fn demo(r: &DemoReport) -> String {
     let mut out = String::from("== 1. A throwaway ICG installation ==\n");
-    out.push_str(&sandbox(&r.sandbox));
+    out.push_str(&sandbox_files(&r.sandbox));
     out.push_str("\n== 2. What the gateway serves now ==\n");
     out.push_str(&status(&r.before));
     out.push_str("\n== 3. Renew with the new material (restart and confirmation skipped: no gateway runs in the sandbox) ==\n");
@@ -443,9 +448,16 @@ fn demo(r: &DemoReport) -> String {
     out.push_str("\n== 4. The keystore read back after the renewal ==\n");
     out.push_str(&status(&r.after));
     if r.kept {
-        let _ = writeln!(out, "\nThe sandbox was kept: {}", r.sandbox.root.display());
+        let _ = writeln!(
+            out,
+            "\nThe sandbox was kept: {}. Try:",
+            r.sandbox.root.display()
+        );
+        for c in &r.sandbox.commands {
+            let _ = writeln!(out, "  {c}");
+        }
     } else {
-        out.push_str("\nThe sandbox was removed. Run `icg-renew sandbox DIR` to keep one and try the commands above.\n");
+        out.push_str("\nThe sandbox was removed. Run `icg-renew sandbox DIR` (or `demo --keep`) to keep one and try every command in it.\n");
     }
     out
 }
