@@ -2,12 +2,14 @@
 //! found (`--icg-root`, `ICG_ROOT`, `--config`, `--keystore`, the password sources), and `sandbox`.
 
 mod common;
+mod sandbox;
 
 use common::{
     assert_one_line_error, assert_summary, check_status, fixture_bytes, icg, json, store_password,
     Work,
 };
 use predicates::prelude::*;
+use sandbox::{Options, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -467,73 +469,30 @@ fn status_with_a_missing_configuration_is_unknown() {
 
 // `sandbox DIR`
 
-/// A fresh sandbox (JKS or PKCS#12) in a temp dir.
-struct Sandbox {
-    dir: tempfile::TempDir,
+/// The binary with a clean environment (`common::icg`), pointed at the sandbox.
+fn icg_on(sandbox: &Sandbox) -> assert_cmd::Command {
+    let mut cmd = icg();
+    cmd.arg("--icg-root").arg(sandbox.root());
+    cmd
 }
 
-impl Sandbox {
-    fn create(extra: &[&str]) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        icg()
-            .arg("sandbox")
-            .arg(dir.path().join("icg"))
-            .args(extra)
-            .assert()
-            .code(0);
-        Sandbox { dir }
-    }
+/// `verify DIR/<material> --json`; asserts the exit code; returns the JSON.
+fn verify(sandbox: &Sandbox, material: &str, code: i32) -> Value {
+    let assert = icg_on(sandbox)
+        .arg("verify")
+        .arg(sandbox.root().join(material))
+        .arg("--json")
+        .assert()
+        .code(code);
+    json(&assert.get_output().stdout)
+}
 
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("icg")
-    }
-
-    fn icg(&self) -> assert_cmd::Command {
-        let mut cmd = icg();
-        cmd.arg("--icg-root").arg(self.root());
-        cmd
-    }
-
-    /// `verify DIR/<material> --json`; asserts the exit code; returns the JSON.
-    fn verify(&self, material: &str, code: i32) -> Value {
-        let assert = self
-            .icg()
-            .arg("verify")
-            .arg(self.root().join(material))
-            .arg("--json")
-            .assert()
-            .code(code);
-        json(&assert.get_output().stdout)
-    }
-
-    /// `server.ssl.key-store-password` from the sandbox's configuration, written to a file.
-    fn password_file(&self) -> PathBuf {
-        let yaml =
-            std::fs::read_to_string(self.root().join("usg/conf/application-prod.yml")).unwrap();
-        let password = yaml
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("key-store-password:"))
-            .expect("key-store-password in the sandbox configuration")
-            .trim();
-        let file = self.dir.path().join("store.pass");
-        std::fs::write(&file, password).unwrap();
-        file
-    }
-
-    /// `keytool -list` of the sandbox keystore.
-    fn keytool_list(&self) -> String {
-        let output = std::process::Command::new("keytool")
-            .arg("-list")
-            .arg("-keystore")
-            .arg(self.root().join("usg/keys/keystore.jks"))
-            .arg("-storepass:file")
-            .arg(self.password_file())
-            .output()
-            .expect("run keytool");
-        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-        assert!(output.status.success(), "keytool failed:\n{stdout}");
-        stdout
-    }
+/// `keytool -list` of the sandbox keystore.
+fn keytool_list(sandbox: &Sandbox) -> String {
+    let output = sandbox.keytool_list();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "keytool failed:\n{stdout}");
+    stdout
 }
 
 fn assert_keytool_lists_server_and_root_entries(listing: &str) {
@@ -550,7 +509,7 @@ fn assert_keytool_lists_server_and_root_entries(listing: &str) {
 
 #[test]
 fn sandbox_creates_configuration_keystore_and_material() {
-    let sandbox = Sandbox::create(&[]);
+    let sandbox = Sandbox::new();
     for file in [
         "usg/conf/application-prod.yml",
         "usg/keys/keystore.jks",
@@ -565,8 +524,8 @@ fn sandbox_creates_configuration_keystore_and_material() {
 
 #[test]
 fn sandbox_status_is_warning_with_ten_days_left() {
-    let sandbox = Sandbox::create(&[]);
-    let assert = sandbox.icg().args(["status", "--json"]).assert().code(1);
+    let sandbox = Sandbox::new();
+    let assert = icg_on(&sandbox).args(["status", "--json"]).assert().code(1);
     let status = json(&assert.get_output().stdout);
     assert_eq!(status["state"], "warning");
     let days = status["certificate"]["days_left"].as_i64().unwrap();
@@ -575,44 +534,47 @@ fn sandbox_status_is_warning_with_ten_days_left() {
 
 #[test]
 fn sandbox_new_material_passes_verify() {
-    let sandbox = Sandbox::create(&[]);
-    let report = sandbox.verify("new/keystore.icg", 0);
+    let sandbox = Sandbox::new();
+    let report = verify(&sandbox, "new/keystore.icg", 0);
     assert_eq!(report["compatible"], true);
 }
 
 #[test]
 fn sandbox_missing_ip_fails_same_hosts() {
-    let sandbox = Sandbox::create(&[]);
-    let report = sandbox.verify("incompatible/missing-ip.pem", 3);
+    let sandbox = Sandbox::new();
+    let report = verify(&sandbox, "incompatible/missing-ip.pem", 3);
     assert_eq!(check_status(&report, "same-hosts"), "fail");
 }
 
 #[test]
 fn sandbox_other_root_fails_same_root() {
-    let sandbox = Sandbox::create(&[]);
-    let report = sandbox.verify("incompatible/other-root.pem", 3);
+    let sandbox = Sandbox::new();
+    let report = verify(&sandbox, "incompatible/other-root.pem", 3);
     assert_eq!(check_status(&report, "same-root"), "fail");
 }
 
 #[test]
 fn sandbox_self_signed_fails_signed() {
-    let sandbox = Sandbox::create(&[]);
-    let report = sandbox.verify("incompatible/self-signed.pem", 3);
+    let sandbox = Sandbox::new();
+    let report = verify(&sandbox, "incompatible/self-signed.pem", 3);
     assert_eq!(check_status(&report, "signed"), "fail");
 }
 
 #[test]
 fn sandbox_jks_keystore_is_read_by_keytool() {
-    let sandbox = Sandbox::create(&[]);
-    let listing = sandbox.keytool_list();
+    let sandbox = Sandbox::new();
+    let listing = keytool_list(&sandbox);
     assert!(listing.contains("Keystore type: JKS"), "{listing}");
     assert_keytool_lists_server_and_root_entries(&listing);
 }
 
 #[test]
 fn sandbox_pkcs12_keystore_is_read_by_keytool() {
-    let sandbox = Sandbox::create(&["--format", "pkcs12"]);
-    let listing = sandbox.keytool_list();
+    let sandbox = Sandbox::create(Options {
+        pkcs12: true,
+        ..Options::default()
+    });
+    let listing = keytool_list(&sandbox);
     assert!(listing.contains("Keystore type: PKCS12"), "{listing}");
     assert_keytool_lists_server_and_root_entries(&listing);
 }

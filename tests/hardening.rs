@@ -4,76 +4,15 @@
 //! installed keystore whole.
 
 mod gateway;
+mod sandbox;
 
 use assert_cmd::Command;
 use gateway::{free_port, Gateway};
+use sandbox::{assert_exit, json, Sandbox};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        Self::with_port(8443)
-    }
-
-    fn with_port(port: u16) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("icg");
-        Command::cargo_bin("icg-renew")
-            .unwrap()
-            .arg("sandbox")
-            .arg(&root)
-            .args(["--port", &port.to_string()])
-            .assert()
-            .success();
-        Sandbox { dir, root }
-    }
-
-    fn keystore(&self) -> PathBuf {
-        self.root.join("usg/keys/keystore.jks")
-    }
-
-    fn password(&self) -> String {
-        let yaml =
-            std::fs::read_to_string(self.root.join("usg/conf/application-prod.yml")).unwrap();
-        yaml.lines()
-            .find_map(|l| l.trim().strip_prefix("key-store-password: "))
-            .unwrap()
-            .to_string()
-    }
-
-    fn password_file(&self) -> PathBuf {
-        let path = self.dir.path().join("store.pass");
-        std::fs::write(&path, self.password()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        path
-    }
-
-    fn files_in_keys(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join("usg/keys"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn args(&self) -> Vec<String> {
-        vec![
-            "--icg-root".into(),
-            self.root.display().to_string(),
-            "--log-file".into(),
-            self.dir.path().join("audit.log").display().to_string(),
-        ]
-    }
-}
 
 fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("icg-renew")
@@ -102,9 +41,9 @@ fn a_file_size_limit_while_backing_up_leaves_nothing_behind() {
     // 4 blocks of 512 bytes: less than the 4.6 kB keystore, so the backup write hits the limit.
     let output = shell(&format!(
         "ulimit -f 4; exec \"$BIN\" {args} renew {} --restart none",
-        sandbox.root.join("new/keystore.icg").display()
+        sandbox.material().display()
     ));
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     let message = stderr(&output);
     assert!(
         message.contains("file size limit exceeded") && message.contains(".bak"),
@@ -121,7 +60,7 @@ fn a_file_size_limit_while_backing_up_leaves_nothing_behind() {
 #[test]
 fn a_full_disk_while_writing_the_new_keystore_leaves_the_old_one() {
     let sandbox = Sandbox::new();
-    let mount = sandbox.dir.path().join("small");
+    let mount = sandbox.dir().join("small");
     std::fs::create_dir(&mount).unwrap();
     let mounted = Process::new("mount")
         .args(["-t", "tmpfs", "-o", "size=32k,mode=0755", "tmpfs"])
@@ -135,7 +74,7 @@ fn a_full_disk_while_writing_the_new_keystore_leaves_the_old_one() {
     std::fs::copy(sandbox.keystore(), &keystore).unwrap();
     let before = std::fs::read(&keystore).unwrap();
     let password_file = sandbox.password_file();
-    let backups = sandbox.dir.path().join("backups");
+    let backups = sandbox.dir().join("backups");
     std::fs::create_dir(&backups).unwrap();
     let run_with = |extra: &[&str]| {
         Command::cargo_bin("icg-renew")
@@ -145,9 +84,9 @@ fn a_full_disk_while_writing_the_new_keystore_leaves_the_old_one() {
             .arg("--store-password-file")
             .arg(&password_file)
             .arg("--log-file")
-            .arg(sandbox.dir.path().join("audit.log"))
+            .arg(sandbox.log())
             .arg("renew")
-            .arg(sandbox.root.join("new/keystore.icg"))
+            .arg(sandbox.material())
             .args(["--restart", "none", "--backup-dir"])
             .arg(&backups)
             .args(extra)
@@ -156,7 +95,7 @@ fn a_full_disk_while_writing_the_new_keystore_leaves_the_old_one() {
     };
     // A dry run creates the lock file (one page); then fill the file system to the last byte.
     let dry = run_with(&["--dry-run"]);
-    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert_exit(&dry, 0);
     let filled = Process::new("dd")
         .args(["if=/dev/zero", "bs=4096"])
         .arg(format!("of={}", mount.join("filler").display()))
@@ -172,7 +111,7 @@ fn a_full_disk_while_writing_the_new_keystore_leaves_the_old_one() {
         .collect();
     left.sort();
     let _ = Process::new("umount").arg(&mount).status();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     let message = stderr(&output);
     assert!(
         message.contains("cannot write the new keystore") && message.contains("the disk is full"),
@@ -188,7 +127,7 @@ fn without_permission_nothing_changes() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
     let nobody = "65534";
-    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(sandbox.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let chown = |path: &Path| {
         assert!(Process::new("chown")
             .args(["-R", &format!("{nobody}:{nobody}")])
@@ -201,19 +140,19 @@ fn without_permission_nothing_changes() {
         let args = sandbox.args().join(" ");
         shell(&format!(
             "exec setpriv --reuid={nobody} --regid={nobody} --clear-groups \"$BIN\" {args} renew {} --restart none {extra}",
-            sandbox.root.join("new/keystore.icg").display()
+            sandbox.material().display()
         ))
     };
 
     // The keystore belongs to root, mode 0600: the user cannot even read it.
     std::fs::set_permissions(
-        sandbox.root.join("usg/conf/application-prod.yml"),
+        sandbox.root().join("usg/conf/application-prod.yml"),
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    chown(&sandbox.root.join("new"));
+    chown(&sandbox.root().join("new"));
     let output = as_nobody("");
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("Permission denied") && stderr(&output).contains("keystore.jks"),
         "{}",
@@ -221,30 +160,30 @@ fn without_permission_nothing_changes() {
     );
 
     // The user owns everything, but the keys directory is read-only.
-    chown(&sandbox.root);
+    chown(sandbox.root());
     std::fs::set_permissions(
-        sandbox.root.join("usg/keys"),
+        sandbox.root().join("usg/keys"),
         std::fs::Permissions::from_mode(0o555),
     )
     .unwrap();
     let output = as_nobody("");
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("Permission denied"),
         "{}",
         stderr(&output)
     );
     std::fs::set_permissions(
-        sandbox.root.join("usg/keys"),
+        sandbox.root().join("usg/keys"),
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
 
     // The backup directory belongs to root.
-    let root_only = sandbox.dir.path().join("root-only");
+    let root_only = sandbox.dir().join("root-only");
     std::fs::create_dir(&root_only).unwrap();
     let output = as_nobody(&format!("--backup-dir {}", root_only.display()));
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("cannot write the backup")
             && stderr(&output).contains("Permission denied"),
@@ -266,11 +205,11 @@ fn signals_during_the_restart_wait_do_not_stop_the_renewal() {
     let sandbox = Sandbox::with_port(port);
     let gateway = Gateway::start(&sandbox.keystore(), &sandbox.password_file(), port);
     let restart = format!("sleep 1; {}", gateway.restart_command());
-    let log = sandbox.dir.path().join("audit.log");
+    let log = sandbox.log();
     let child = Process::new(binary())
         .args(sandbox.args())
         .args(["--json", "renew"])
-        .arg(sandbox.root.join("new/keystore.icg"))
+        .arg(sandbox.material())
         .args(["--restart-command", &restart, "--health-timeout", "60"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -294,8 +233,8 @@ fn signals_during_the_restart_wait_do_not_stop_the_renewal() {
             .unwrap();
     }
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_exit(&output, 0);
+    let report = json(&output);
     assert_eq!(report["result"], "renewed");
     assert_eq!(
         gateway.served_fingerprint().as_deref(),
@@ -312,7 +251,7 @@ fn a_signal_before_the_rename_stops_cleanly() {
     // its handler exists, and dies at once, with nothing written.
     let output = shell(&format!(
         "kill -TERM $$; exec \"$BIN\" {args} renew {} --restart none",
-        sandbox.root.join("new/keystore.icg").display()
+        sandbox.material().display()
     ));
     assert_ne!(output.status.code(), Some(0));
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
@@ -323,17 +262,16 @@ fn a_signal_before_the_rename_stops_cleanly() {
 fn a_hanging_restart_is_cut_off_at_the_health_timeout_and_rolled_back() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let marker = sandbox.dir.path().join("hung-once");
+    let marker = sandbox.dir().join("hung-once");
     let restart = format!(
         "if [ -e {m} ]; then exit 0; fi; touch {m}; exec sleep 613",
         m = marker.display()
     );
     let started = Instant::now();
-    let output = Command::cargo_bin("icg-renew")
-        .unwrap()
-        .args(sandbox.args())
+    let output = sandbox
+        .icg()
         .args(["--json", "renew"])
-        .arg(sandbox.root.join("new/keystore.icg"))
+        .arg(sandbox.material())
         .args([
             "--restart-command",
             &restart,
@@ -349,8 +287,8 @@ fn a_hanging_restart_is_cut_off_at_the_health_timeout_and_rolled_back() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_exit(&output, 4);
+    let report = json(&output);
     assert!(
         report["error"]
             .as_str()
@@ -372,16 +310,10 @@ fn a_hanging_restart_is_cut_off_at_the_health_timeout_and_rolled_back() {
 #[test]
 fn links_in_place_of_operator_files_are_refused() {
     let sandbox = Sandbox::new();
-    let link = sandbox.dir.path().join("material-link.icg");
-    std::os::unix::fs::symlink(sandbox.root.join("new/keystore.icg"), &link).unwrap();
-    let output = Command::cargo_bin("icg-renew")
-        .unwrap()
-        .args(sandbox.args())
-        .arg("verify")
-        .arg(&link)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let link = sandbox.dir().join("material-link.icg");
+    std::os::unix::fs::symlink(sandbox.material(), &link).unwrap();
+    let output = sandbox.icg().arg("verify").arg(&link).output().unwrap();
+    assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("is a symbolic link; give the path of the file it points to"),
         "{}",
@@ -398,19 +330,18 @@ fn a_shared_backup_directory_is_refused_as_root() {
         return;
     }
     let sandbox = Sandbox::new();
-    let shared = sandbox.dir.path().join("shared");
+    let shared = sandbox.dir().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    let output = Command::cargo_bin("icg-renew")
-        .unwrap()
-        .args(sandbox.args())
+    let output = sandbox
+        .icg()
         .arg("renew")
-        .arg(sandbox.root.join("new/keystore.icg"))
+        .arg(sandbox.material())
         .args(["--restart", "none", "--backup-dir"])
         .arg(&shared)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("is writable by every user"),
         "{}",

@@ -3,61 +3,27 @@
 //! against the stand-in gateway with live progress. Asserts the text a person reads, and the files.
 
 mod gateway;
+mod sandbox;
 
 use gateway::{free_port, manifest_dir, Gateway};
 use rexpect::process::WaitStatus;
 use rexpect::session::{spawn_command, PtySession};
-use std::path::{Path, PathBuf};
+use sandbox::Sandbox;
+use std::path::Path;
 use std::process::Command;
 
 const TIMEOUT_MS: u64 = 60_000;
 
-struct Sandbox {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Sandbox {
-    fn new(port: u16) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("icg");
-        let status = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"))
-            .arg("sandbox")
-            .arg(&root)
-            .args(["--port", &port.to_string()])
-            .output()
-            .unwrap()
-            .status;
-        assert!(status.success());
-        Sandbox { _dir: dir, root }
-    }
-
-    fn keystore(&self) -> PathBuf {
-        self.root.join("usg/keys/keystore.jks")
-    }
-
-    fn backups(&self) -> usize {
-        std::fs::read_dir(self.root.join("usg/keys"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "bak"))
-            .count()
-    }
-
-    /// icg-renew on a terminal, started in `cwd`, with this sandbox as the installation.
-    fn spawn(&self, cwd: &Path, args: &[&str]) -> PtySession {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"));
-        cmd.current_dir(cwd)
-            .env("HOME", cwd)
-            .env_remove("SUDO_USER")
-            .env("TERM", "xterm")
-            .arg("--icg-root")
-            .arg(&self.root)
-            .arg("--log-file")
-            .arg(self.root.join("audit.log"))
-            .args(args);
-        spawn_command(cmd, Some(TIMEOUT_MS)).unwrap()
-    }
+/// icg-renew on a terminal, started in `cwd`, with the sandbox as the installation.
+fn spawn(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"));
+    cmd.current_dir(cwd)
+        .env("HOME", cwd)
+        .env_remove("SUDO_USER")
+        .env("TERM", "xterm")
+        .args(sandbox.args())
+        .args(args);
+    spawn_command(cmd, Some(TIMEOUT_MS)).unwrap()
 }
 
 /// Waits for `prompt`, gives the prompt time to switch the terminal to reading keys, then types `keys`.
@@ -79,9 +45,13 @@ fn exit_code(session: &mut PtySession) -> i32 {
 
 #[test]
 fn the_happy_path_chooses_the_material_from_the_list_and_renews() {
-    let sandbox = Sandbox::new(8443);
+    let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let mut p = sandbox.spawn(&sandbox.root.join("new"), &["renew", "--restart", "none"]);
+    let mut p = spawn(
+        &sandbox,
+        &sandbox.root().join("new"),
+        &["renew", "--restart", "none"],
+    );
     p.exp_string("Installed certificate in").unwrap();
     p.exp_string("CN=icg.sandbox.test").unwrap();
     p.exp_string("Which file holds the new certificate?")
@@ -96,15 +66,19 @@ fn the_happy_path_chooses_the_material_from_the_list_and_renews() {
     p.exp_string("To undo: icg-renew --icg-root").unwrap();
     assert_eq!(exit_code(&mut p), 0);
     assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
-    assert_eq!(sandbox.backups(), 1);
+    assert_eq!(sandbox.backups().len(), 1);
 }
 
 #[test]
 fn a_wrong_password_is_said_and_asked_again() {
-    let sandbox = Sandbox::new(8443);
+    let sandbox = Sandbox::new();
     let material = manifest_dir().join("fixtures/new-rsa.p12");
     // The fixture is from another root: only the password handling is under test here, so verify suffices.
-    let mut p = sandbox.spawn(&sandbox.root, &["verify", material.to_str().unwrap()]);
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
+        &["verify", material.to_str().unwrap()],
+    );
     answer(&mut p, "Password of", "not-the-password\r");
     p.exp_string("wrong password for").unwrap();
     let right = std::fs::read_to_string(manifest_dir().join("fixtures/new.pass")).unwrap();
@@ -116,11 +90,12 @@ fn a_wrong_password_is_said_and_asked_again() {
 
 #[test]
 fn declining_the_final_confirmation_changes_nothing() {
-    let sandbox = Sandbox::new(8443);
+    let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let material = sandbox.root.join("new/keystore.icg");
-    let mut p = sandbox.spawn(
-        &sandbox.root,
+    let material = sandbox.material();
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
         &[
             "renew",
             material.to_str().unwrap(),
@@ -134,16 +109,17 @@ fn declining_the_final_confirmation_changes_nothing() {
     p.exp_string("not confirmed: nothing was changed").unwrap();
     assert_eq!(exit_code(&mut p), 1);
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
-    assert_eq!(sandbox.backups(), 0);
+    assert_eq!(sandbox.backups().len(), 0);
 }
 
 #[test]
 fn a_failing_check_ends_the_flow_with_what_to_do() {
-    let sandbox = Sandbox::new(8443);
+    let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let material = sandbox.root.join("incompatible/missing-ip.pem");
-    let mut p = sandbox.spawn(
-        &sandbox.root,
+    let material = sandbox.root().join("incompatible/missing-ip.pem");
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
         &["renew", material.to_str().unwrap(), "--restart", "none"],
     );
     p.exp_string("FAIL").unwrap();
@@ -153,24 +129,18 @@ fn a_failing_check_ends_the_flow_with_what_to_do() {
     assert!(!rest.contains("Replace the keystore"), "{rest}");
     assert_eq!(exit_code(&mut p), 3);
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
-    assert_eq!(sandbox.backups(), 0);
+    assert_eq!(sandbox.backups().len(), 0);
 }
 
 #[test]
 fn a_renewal_on_a_running_gateway_shows_the_wait_and_the_summary() {
     let port = free_port();
-    let sandbox = Sandbox::new(port);
-    let yaml = std::fs::read_to_string(sandbox.root.join("usg/conf/application-prod.yml")).unwrap();
-    let password = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("key-store-password: "))
-        .unwrap();
-    let password_file = sandbox.root.join("store.pass");
-    std::fs::write(&password_file, password).unwrap();
-    let gateway = Gateway::start(&sandbox.keystore(), &password_file, port);
-    let material = sandbox.root.join("new/keystore.icg");
-    let mut p = sandbox.spawn(
-        &sandbox.root,
+    let sandbox = Sandbox::with_port(port);
+    let gateway = Gateway::start(&sandbox.keystore(), &sandbox.password_file(), port);
+    let material = sandbox.material();
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
         &[
             "renew",
             material.to_str().unwrap(),
@@ -187,7 +157,7 @@ fn a_renewal_on_a_running_gateway_shows_the_wait_and_the_summary() {
     p.exp_string("Next renewal due in 364 days.").unwrap();
     assert_eq!(exit_code(&mut p), 0);
     let served = gateway.served_fingerprint().unwrap();
-    let log = std::fs::read_to_string(sandbox.root.join("audit.log")).unwrap();
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
     assert!(
         log.contains(&format!("action=confirmed sha256={served}")),
         "{log}"
@@ -196,13 +166,10 @@ fn a_renewal_on_a_running_gateway_shows_the_wait_and_the_summary() {
 
 #[test]
 fn the_list_offers_the_certificate_signed_for_the_pending_request_first() {
-    let sandbox = Sandbox::new(8443);
-    let csr = sandbox.root.join("request.csr");
-    let made = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"))
-        .arg("--icg-root")
-        .arg(&sandbox.root)
-        .arg("--log-file")
-        .arg(sandbox.root.join("audit.log"))
+    let sandbox = Sandbox::new();
+    let csr = sandbox.root().join("request.csr");
+    let made = sandbox
+        .icg()
         .arg("csr")
         .arg("--out")
         .arg(&csr)
@@ -213,28 +180,13 @@ fn the_list_offers_the_certificate_signed_for_the_pending_request_first() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let signed = sandbox.root.join("new/signed.pem");
-    let status = Command::new("openssl")
-        .args([
-            "x509",
-            "-req",
-            "-copy_extensions",
-            "copy",
-            "-days",
-            "365",
-            "-in",
-        ])
-        .arg(&csr)
-        .arg("-CA")
-        .arg(sandbox.root.join("ca/root-ca.pem"))
-        .arg("-CAkey")
-        .arg(sandbox.root.join("ca/root-ca.key"))
-        .arg("-out")
-        .arg(&signed)
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    let mut p = sandbox.spawn(&sandbox.root.join("new"), &["renew", "--restart", "none"]);
+    let signed = sandbox.root().join("new/signed.pem");
+    sandbox.sign_request(&csr, &signed);
+    let mut p = spawn(
+        &sandbox,
+        &sandbox.root().join("new"),
+        &["renew", "--restart", "none"],
+    );
     p.exp_string("Which file holds the new certificate?")
         .unwrap();
     let listed = p.exp_string("Type a path").unwrap();
@@ -254,8 +206,5 @@ fn the_list_offers_the_certificate_signed_for_the_pending_request_first() {
     answer(&mut p, "Replace the keystore now?", "y");
     p.exp_string("Renewed:").unwrap();
     assert_eq!(exit_code(&mut p), 0);
-    assert!(!sandbox
-        .root
-        .join("usg/keys/keystore.jks.pending.p12")
-        .exists());
+    assert!(!sandbox.pending().exists());
 }

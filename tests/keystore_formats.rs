@@ -1,20 +1,14 @@
 //! Keystores as other tools write them, renewed without a gateway (`--restart none`) and read back by keytool
 //! and openssl: legacy PKCS#12 keeps its legacy algorithms, and JKS with a non-ASCII password and alias works.
 
+mod common;
+mod sandbox;
+
 use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+use common::{fixture, Work};
+use sandbox::{assert_exit, json, succeed};
+use std::path::Path;
 use std::process::Command as Process;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn write_secret(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-}
 
 fn renew(keystore: &Path, password_file: &Path, material: &Path, dir: &Path) -> serde_json::Value {
     let output = Command::cargo_bin("icg-renew")
@@ -30,31 +24,57 @@ fn renew(keystore: &Path, password_file: &Path, material: &Path, dir: &Path) -> 
         .args(["--restart", "none"])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert_exit(&output, 0);
+    json(&output)
+}
+
+/// `keytool -list OPTIONS` of `keystore` opened with `password_file`; asserts that it succeeds.
+fn keytool_list(options: &[&str], keystore: &Path, password_file: &Path) -> String {
+    succeed(
+        Process::new("keytool")
+            .arg("-list")
+            .args(options)
+            .arg("-keystore")
+            .arg(keystore)
+            .arg("-storepass:file")
+            .arg(password_file),
+    )
+}
+
+/// `keytool -importkeystore -noprompt OPTIONS` from `source` into `dest`, each opened with its password file;
+/// asserts that it succeeds.
+fn import_keystore(
+    options: &[&str],
+    (source, source_password): (&Path, &Path),
+    (dest, dest_password): (&Path, &Path),
+) {
+    succeed(
+        Process::new("keytool")
+            .args(["-importkeystore", "-noprompt"])
+            .args(options)
+            .arg("-srckeystore")
+            .arg(source)
+            .arg("-srcstorepass:file")
+            .arg(source_password)
+            .arg("-destkeystore")
+            .arg(dest)
+            .arg("-deststorepass:file")
+            .arg(dest_password),
     );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 #[test]
 fn a_legacy_pkcs12_keystore_stays_legacy() {
-    let dir = tempfile::tempdir().unwrap();
-    let keystore = dir.path().join("keystore.jks");
+    let work = Work::new();
+    let keystore = work.path("keystore.jks");
     std::fs::copy(fixture("new-rsa-legacy.p12"), &keystore).unwrap();
-    let password_file = dir.path().join("pass");
-    write_secret(
-        &password_file,
-        &std::fs::read_to_string(fixture("new.pass")).unwrap(),
-    );
+    let password_file = work.new_pass();
     // The installed one is the legacy file; renew it with the intermediate-signed material of the same root.
     let report = renew(
         &keystore,
         &password_file,
         &fixture("new-inter-bundle.pem"),
-        dir.path(),
+        work.dir.path(),
     );
     assert_eq!(report["result"], "renewed");
 
@@ -72,19 +92,7 @@ fn a_legacy_pkcs12_keystore_stays_legacy() {
     assert!(text.contains("pbeWithSHA1And3-KeyTripleDES-CBC"), "{text}");
     assert!(!text.contains("PBES2"), "{text}");
 
-    let listed = Process::new("keytool")
-        .args(["-list", "-storetype", "PKCS12", "-keystore"])
-        .arg(&keystore)
-        .arg("-storepass:file")
-        .arg(&password_file)
-        .output()
-        .unwrap();
-    assert!(
-        listed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
-    let listed = String::from_utf8_lossy(&listed.stdout);
+    let listed = keytool_list(&["-storetype", "PKCS12"], &keystore, &password_file);
     assert!(
         listed.contains(report["new"]["sha256"].as_str().unwrap()),
         "{listed}"
@@ -93,16 +101,13 @@ fn a_legacy_pkcs12_keystore_stays_legacy() {
 
 #[test]
 fn a_jks_with_a_non_ascii_password_and_alias_is_read_and_renewed() {
-    let dir = tempfile::tempdir().unwrap();
-    let keystore = dir.path().join("keystore.jks");
+    let work = Work::new();
+    let keystore = work.path("keystore.jks");
     let password = "pässwörd-€";
-    let password_file = dir.path().join("pass");
-    write_secret(&password_file, password);
+    let password_file = work.write("pass", password.as_bytes());
     // keytool imports the fixture's key and chain under a non-ASCII alias into a JKS with that password.
-    let status = Process::new("keytool")
-        .args([
-            "-importkeystore",
-            "-noprompt",
+    import_keystore(
+        &[
             "-srcstoretype",
             "JKS",
             "-srcalias",
@@ -111,45 +116,21 @@ fn a_jks_with_a_non_ascii_password_and_alias_is_read_and_renewed() {
             "schlüssel",
             "-deststoretype",
             "JKS",
-            "-srckeystore",
-        ])
-        .arg(fixture("installed-rsa.jks"))
-        .arg("-srcstorepass:file")
-        .arg(fixture("store.pass"))
-        .arg("-destkeystore")
-        .arg(&keystore)
-        .arg("-deststorepass:file")
-        .arg(&password_file)
-        .arg("-destkeypass:file")
-        .arg(&password_file)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+            "-destkeypass:file",
+            password_file.to_str().unwrap(),
+        ],
+        (&fixture("installed-rsa.jks"), &fixture("store.pass")),
+        (&keystore, &password_file),
     );
 
     let report = renew(
         &keystore,
         &password_file,
         &fixture("new-rsa-bundle.pem"),
-        dir.path(),
+        work.dir.path(),
     );
     assert_eq!(report["result"], "renewed");
-    let listed = Process::new("keytool")
-        .args(["-list", "-keystore"])
-        .arg(&keystore)
-        .arg("-storepass:file")
-        .arg(&password_file)
-        .output()
-        .unwrap();
-    assert!(
-        listed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
-    let listed = String::from_utf8_lossy(&listed.stdout);
+    let listed = keytool_list(&[], &keystore, &password_file);
     assert!(
         listed.contains("schlüssel, ")
             && listed.contains(report["new"]["sha256"].as_str().unwrap()),
@@ -157,28 +138,9 @@ fn a_jks_with_a_non_ascii_password_and_alias_is_read_and_renewed() {
     );
     // keytool also decrypts the key itself with that password (into a JKS: Java's PKCS#12 writer refuses
     // non-ASCII passwords).
-    let exported = Process::new("keytool")
-        .args([
-            "-importkeystore",
-            "-noprompt",
-            "-srcalias",
-            "schlüssel",
-            "-deststoretype",
-            "JKS",
-            "-srckeystore",
-        ])
-        .arg(&keystore)
-        .arg("-srcstorepass:file")
-        .arg(&password_file)
-        .arg("-destkeystore")
-        .arg(dir.path().join("copy.jks"))
-        .arg("-deststorepass:file")
-        .arg(&password_file)
-        .output()
-        .unwrap();
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
+    import_keystore(
+        &["-srcalias", "schlüssel", "-deststoretype", "JKS"],
+        (&keystore, &password_file),
+        (&work.path("copy.jks"), &password_file),
     );
 }

@@ -2,32 +2,25 @@
 //! run, and its stdout, stderr and the audit log are searched for the store password, the new material's
 //! password and PEM private-key markers. The restart command's environment is searched too.
 
-use assert_cmd::Command;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+mod common;
+mod sandbox;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
+use common::fixture;
+use sandbox::{write_secret, Sandbox};
 
 struct Run {
     what: String,
     text: String,
 }
 
-fn run(what: &str, root: &Path, log: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("icg-renew").unwrap();
-    cmd.arg("--icg-root")
-        .arg(root)
-        .arg("--log-file")
-        .arg(log)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
+/// Runs the binary on the sandbox with `env` added; keeps what it printed.
+fn run(what: &str, sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let output = sandbox
+        .icg()
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
     Run {
         what: what.to_string(),
         text: format!(
@@ -40,32 +33,18 @@ fn run(what: &str, root: &Path, log: &Path, env: &[(&str, &str)], args: &[&str])
 
 #[test]
 fn no_command_prints_or_logs_a_password_or_a_private_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("icg");
-    Command::cargo_bin("icg-renew")
-        .unwrap()
-        .arg("sandbox")
-        .arg(&root)
-        .assert()
-        .success();
-    let yaml = std::fs::read_to_string(root.join("usg/conf/application-prod.yml")).unwrap();
-    let store_password = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("key-store-password: "))
-        .unwrap()
-        .to_string();
+    let sandbox = Sandbox::new();
+    let store_password = sandbox.password();
     let new_password = std::fs::read_to_string(fixture("new.pass")).unwrap();
-    let new_pass_file = dir.path().join("new.pass");
-    std::fs::write(&new_pass_file, &new_password).unwrap();
-    std::fs::set_permissions(&new_pass_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let wrong_file = dir.path().join("wrong.pass");
+    let new_pass_file = sandbox.dir().join("new.pass");
+    write_secret(&new_pass_file, &new_password);
+    let wrong_file = sandbox.dir().join("wrong.pass");
     std::fs::write(&wrong_file, "a-wrong-guess-4711").unwrap();
-    let log = dir.path().join("audit.log");
-    let env_file = dir.path().join("restart-env");
-    let new = root.join("new/keystore.icg");
+    let env_file = sandbox.dir().join("restart-env");
+    let new = sandbox.material();
     let (new, pem, npf, wrong, envf) = (
         new.to_str().unwrap(),
-        root.join("new/new-bundle.pem"),
+        sandbox.root().join("new/new-bundle.pem"),
         new_pass_file.to_str().unwrap(),
         wrong_file.to_str().unwrap(),
         env_file.to_str().unwrap(),
@@ -75,20 +54,18 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
     let env_new = [("ICG_RENEW_NEW_PASSWORD", new_password.as_str())];
 
     let runs = vec![
-        run("status", &root, &log, &[], &["status"]),
-        run("status --json", &root, &log, &[], &["--json", "status"]),
-        run("verify", &root, &log, &[], &["verify", new]),
+        run("status", &sandbox, &[], &["status"]),
+        run("status --json", &sandbox, &[], &["--json", "status"]),
+        run("verify", &sandbox, &[], &["verify", new]),
         run(
             "verify pem --json",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &["--json", "verify", pem.to_str().unwrap()],
         ),
         run(
             "verify protected p12",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &[
                 "verify",
@@ -99,15 +76,13 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
         ),
         run(
             "verify protected p12, env",
-            &root,
-            &log,
+            &sandbox,
             &env_new,
             &["--json", "verify", fixture("new-rsa.p12").to_str().unwrap()],
         ),
         run(
             "verify wrong new password",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &[
                 "verify",
@@ -118,8 +93,7 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
         ),
         run(
             "verify encrypted key",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &[
                 "verify",
@@ -132,22 +106,19 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
         ),
         run(
             "status wrong store password",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &["--store-password-file", wrong, "status"],
         ),
         run(
             "renew dry run",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &["renew", new, "--dry-run", "--restart", "none"],
         ),
         run(
             "renew, restart env dumped",
-            &root,
-            &log,
+            &sandbox,
             &env_store,
             &[
                 "renew",
@@ -159,8 +130,7 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
         ),
         run(
             "renew failing restart",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &[
                 "--json",
@@ -170,19 +140,18 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
                 "exit 1",
             ],
         ),
-        run("backups", &root, &log, &[], &["backups"]),
-        run("backups --json", &root, &log, &[], &["--json", "backups"]),
+        run("backups", &sandbox, &[], &["backups"]),
+        run("backups --json", &sandbox, &[], &["--json", "backups"]),
         run(
             "rollback",
-            &root,
-            &log,
+            &sandbox,
             &[],
             &["rollback", "--restart", "none"],
         ),
-        run("demo", &root, &log, &[], &["demo"]),
-        run("demo --json", &root, &log, &[], &["--json", "demo"]),
+        run("demo", &sandbox, &[], &["demo"]),
+        run("demo --json", &sandbox, &[], &["--json", "demo"]),
     ];
-    let audit = std::fs::read_to_string(&log).unwrap();
+    let audit = std::fs::read_to_string(sandbox.log()).unwrap();
     assert!(
         audit.contains("action=renewed")
             && audit.contains("action=failed")
