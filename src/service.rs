@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub const SYSV_SCRIPT: &str = "/etc/init.d/tomcat";
 /// Environment variables that may hold secrets and are never passed to a restart command.
 const SECRET_ENV: &[&str] = &["ICG_RENEW_STORE_PASSWORD", "ICG_RENEW_NEW_PASSWORD"];
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
