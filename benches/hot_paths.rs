@@ -26,27 +26,45 @@ fn report(name: &str, mut f: impl FnMut()) {
         .collect();
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("| {name} | {:.3} | {:.3} | {:.3} |", ms(times[RUNS / 2]), ms(times[0]), ms(times[RUNS - 1]));
+    println!(
+        "| {name} | {:.3} | {:.3} | {:.3} |",
+        ms(times[RUNS / 2]),
+        ms(times[0]),
+        ms(times[RUNS - 1])
+    );
 }
 
 /// The sandbox's keystore rebuilt with `extra` more trusted entries (the root under other aliases).
 fn with_trusted(installed: &Installed, password: &Password, extra: usize, pkcs12: bool) -> Vec<u8> {
-    let key = installed.store.private_key(&installed.alias, password, &installed.path).unwrap();
+    let key = installed
+        .store
+        .private_key(&installed.alias, password, &installed.path)
+        .unwrap();
     let aliases: Vec<String> = (0..extra).map(|n| format!("trusted-{n}")).collect();
     let mut trusted: Vec<(&str, &openssl::x509::X509)> = vec![("root", &installed.root)];
     trusted.extend(aliases.iter().map(|a| (a.as_str(), &installed.root)));
     if pkcs12 {
-        Keystore::build_pkcs12(password, &installed.alias, &key, &installed.chain, &trusted).unwrap()
+        Keystore::build_pkcs12(password, &installed.alias, &key, &installed.chain, &trusted)
+            .unwrap()
     } else {
         let pkcs8 = key.private_key_to_pkcs8().unwrap();
-        JksStore::build(password, &[(installed.alias.as_str(), &pkcs8, &installed.chain)], &trusted, 0).unwrap()
+        JksStore::build(
+            password,
+            &[(installed.alias.as_str(), &pkcs8, &installed.chain)],
+            &trusted,
+            0,
+        )
+        .unwrap()
     }
 }
 
 fn bench_format(dir: &Path, pkcs12: bool, clock: Clock) {
     let label = if pkcs12 { "PKCS#12" } else { "JKS" };
     let made = sandbox::create(&dir.join(label), pkcs12, 8443, clock.now).unwrap();
-    let locate = Locate { icg_root: Some(made.root.clone()), ..Locate::default() };
+    let locate = Locate {
+        icg_root: Some(made.root.clone()),
+        ..Locate::default()
+    };
     let install = install::resolve(&locate, &mut |_| unreachable!()).unwrap();
     let password = install.store_password().unwrap().clone();
     let installed = Installed::load(&install).unwrap();
@@ -66,13 +84,29 @@ fn bench_format(dir: &Path, pkcs12: bool, clock: Clock) {
     report(&format!("all checks ({label} sandbox)"), || {
         checks::run_all(&installed.chain, &installed.root, &material, clock);
     });
-    let entry = NewKeyEntry { alias: &installed.alias, key, chain: &chain, timestamp_ms: 0 };
-    report(&format!("build and serialise new {label} keystore (2 entries)"), || {
-        installed.store.with_replaced_key(&entry, &password, &password, &installed.path).unwrap();
-    });
-    report(&format!("build and serialise new {label} keystore (1,001 entries)"), || {
-        big_store.with_replaced_key(&entry, &password, &password, &installed.path).unwrap();
-    });
+    let entry = NewKeyEntry {
+        alias: &installed.alias,
+        key,
+        chain: &chain,
+        timestamp_ms: 0,
+    };
+    report(
+        &format!("build and serialise new {label} keystore (2 entries)"),
+        || {
+            installed
+                .store
+                .with_replaced_key(&entry, &password, &password, &installed.path)
+                .unwrap();
+        },
+    );
+    report(
+        &format!("build and serialise new {label} keystore (1,001 entries)"),
+        || {
+            big_store
+                .with_replaced_key(&entry, &password, &password, &installed.path)
+                .unwrap();
+        },
+    );
 }
 
 fn main() {
