@@ -20,6 +20,7 @@ const OID_SHROUDED_KEY_BAG: &[u8] = &[
 const OID_PBE_SHA_3DES: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x03];
 const OID_PBE_SHA_RC2_40: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x06];
 const OID_PBES2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D];
+const OID_PBKDF2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C];
 const OID_SHA1: &[u8] = &[0x2B, 0x0E, 0x03, 0x02, 0x1A];
 const OID_SHA2_PREFIX: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
 
@@ -71,6 +72,10 @@ struct Found {
     key_encryption: Option<(EncryptionAlgorithm, u64)>,
     cert_encryption: Option<(EncryptionAlgorithm, u64)>,
     mac: Option<(MacAlgorithm, u64)>,
+    /// Every PBE and MAC iteration count seen, whatever the algorithm.
+    iterations: Vec<u64>,
+    /// Why the file must not reach a key derivation at all (an algorithm Java never writes).
+    refused: Option<String>,
 }
 
 /// Whether the bytes have the outer shape of a PKCS#12 PFX (SEQUENCE { INTEGER 3, ContentInfo ... }).
@@ -89,28 +94,29 @@ fn pfx_parts(data: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     Some((auth_safe, mac))
 }
 
-/// The algorithms and iteration counts of a PKCS#12 file, or an error text when a count is out of bounds.
-/// Returns `Ok(None)` when the structure is not the plain form Java and OpenSSL write.
+/// The algorithms and iteration counts of a PKCS#12 file, or an error text when an iteration count is out
+/// of bounds or a key derivation or MAC is one that Java never writes (scrypt, MD5, ...): those are refused
+/// before any library spends memory or time on them. `Ok(None)`: not the plain form Java and OpenSSL write.
 pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
     let Some((auth_safe, mac)) = pfx_parts(data) else {
         return Ok(None);
     };
-    let mut found = Found {
-        mac: mac.and_then(mac_params),
-        ..Found::default()
-    };
+    let mut found = Found::default();
+    if let Some(mac) = mac {
+        mac_params(mac, &mut found);
+    }
     walk_auth_safe(auth_safe, &mut found);
-    let iterations = [found.key_encryption, found.cert_encryption]
-        .into_iter()
-        .flatten()
-        .map(|(_, n)| n)
-        .chain(found.mac.map(|(_, n)| n));
-    for n in iterations {
-        if n == 0 || n > MAX_ITERATIONS {
-            return Err(format!(
-                "iteration count {n} is outside 1..{MAX_ITERATIONS}"
-            ));
-        }
+    if let Some(why) = found.refused {
+        return Err(why);
+    }
+    if let Some(n) = found
+        .iterations
+        .iter()
+        .find(|&&n| n == 0 || n > MAX_ITERATIONS)
+    {
+        return Err(format!(
+            "iteration count {n} is outside 1..{MAX_ITERATIONS}"
+        ));
     }
     let Some((encryption, enc_iter)) = found.key_encryption.or(found.cert_encryption) else {
         return Ok(None);
@@ -142,7 +148,7 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
             ed.expect(der::TAG_INTEGER)?;
             let mut eci = Reader::new(ed.expect(der::TAG_SEQUENCE)?);
             eci.expect(der::TAG_OID)?;
-            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?) {
+            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?, found) {
                 found.cert_encryption.get_or_insert(alg);
             }
         } else if oid == OID_DATA {
@@ -155,7 +161,7 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
                     continue;
                 }
                 let epki = der::single(bag_parts.expect(der::TAG_CONTEXT_0)?, der::TAG_SEQUENCE)?;
-                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?) {
+                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?, found) {
                     found.key_encryption.get_or_insert(alg);
                 }
             }
@@ -164,23 +170,32 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
     Some(())
 }
 
-/// An AlgorithmIdentifier of a PKCS#12 PBE scheme or PBES2, with its iteration count.
-fn pbe_params(algorithm_id: &[u8]) -> Option<(EncryptionAlgorithm, u64)> {
+/// An AlgorithmIdentifier of a PKCS#12 PBE scheme or PBES2: records its iteration count (and a refusal
+/// for a key derivation other than PBKDF2), and returns it when `p12-keystore` can write it again.
+fn pbe_params(algorithm_id: &[u8], found: &mut Found) -> Option<(EncryptionAlgorithm, u64)> {
     let mut alg = Reader::new(algorithm_id);
     let oid = alg.expect(der::TAG_OID)?;
-    let params = alg.expect(der::TAG_SEQUENCE)?;
-    let mut p = Reader::new(params);
+    let mut p = Reader::new(alg.expect(der::TAG_SEQUENCE)?);
     if oid == OID_PBES2 {
-        let kdf = p.expect(der::TAG_SEQUENCE)?;
-        let mut kdf_parts = Reader::new(kdf);
-        kdf_parts.expect(der::TAG_OID)?;
-        let mut pbkdf2 = Reader::new(kdf_parts.expect(der::TAG_SEQUENCE)?);
+        let mut kdf = Reader::new(p.expect(der::TAG_SEQUENCE)?);
+        let kdf_oid = kdf.expect(der::TAG_OID)?;
+        if kdf_oid != OID_PBKDF2 {
+            found.refused.get_or_insert(format!(
+                "key derivation {} is not one Java writes (PBKDF2)",
+                der::oid_to_string(kdf_oid)
+            ));
+            return None;
+        }
+        let mut pbkdf2 = Reader::new(kdf.expect(der::TAG_SEQUENCE)?);
         pbkdf2.expect(der::TAG_OCTET_STRING)?;
         let iterations = der::small_uint(pbkdf2.expect(der::TAG_INTEGER)?)?;
+        found.iterations.push(iterations);
         return Some((EncryptionAlgorithm::PbeWithHmacSha256AndAes256, iterations));
     }
+    // PKCS#5 v1 and PKCS#12 PBE schemes share the parameters (salt, iterations).
     p.expect(der::TAG_OCTET_STRING)?;
     let iterations = der::small_uint(p.expect(der::TAG_INTEGER)?)?;
+    found.iterations.push(iterations);
     if oid == OID_PBE_SHA_3DES {
         Some((
             EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
@@ -193,7 +208,8 @@ fn pbe_params(algorithm_id: &[u8]) -> Option<(EncryptionAlgorithm, u64)> {
     }
 }
 
-fn mac_params(mac_data: &[u8]) -> Option<(MacAlgorithm, u64)> {
+/// The MAC's digest and iteration count; a digest Java never uses (MD5, ...) is refused.
+fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
     let mut parts = Reader::new(mac_data);
     let digest_info = parts.expect(der::TAG_SEQUENCE)?;
     let algorithm = Reader::new(digest_info).expect(der::TAG_SEQUENCE)?;
@@ -203,6 +219,7 @@ fn mac_params(mac_data: &[u8]) -> Option<(MacAlgorithm, u64)> {
         Some(value) => der::small_uint(value)?,
         None => 1,
     };
+    found.iterations.push(iterations);
     let mac = if oid == OID_SHA1 {
         MacAlgorithm::HmacSha1
     } else if let Some(&[last]) = oid.strip_prefix(OID_SHA2_PREFIX) {
@@ -216,9 +233,14 @@ fn mac_params(mac_data: &[u8]) -> Option<(MacAlgorithm, u64)> {
             _ => return None,
         }
     } else {
+        found.refused.get_or_insert(format!(
+            "MAC digest {} is not one Java writes (SHA-1 or SHA-2)",
+            der::oid_to_string(oid)
+        ));
         return None;
     };
-    Some((mac, iterations))
+    found.mac = Some((mac, iterations));
+    Some(())
 }
 
 /// Loads the OpenSSL providers needed to read legacy PKCS#12 (RC2, RC4, 3DES) once per process.
@@ -231,4 +253,54 @@ pub fn load_legacy_provider() {
             .filter_map(|name| openssl::provider::Provider::try_load(None, name, true).ok())
             .collect()
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    // Found by fuzzing (fuzz/seeds/keystore_load/crash-*): each made p12-keystore or OpenSSL spend
+    // minutes or gigabytes before failing.
+    #[test]
+    fn an_md5_mac_with_two_billion_iterations_is_refused_before_any_work() {
+        let data = hex("304a020103301106092a864886f70d010701a0040402300030323020300c06082a864886f70d020505000410000000000000000000000000000000000408000000000000000002047fffffff");
+        let why = sniff_params(&data).unwrap_err();
+        assert!(why.contains("MAC digest 1.2.840.113549.2.5"), "{why}");
+    }
+
+    #[test]
+    fn an_scrypt_key_derivation_is_refused_before_any_work() {
+        let data = hex("3081a002010330819a06092a864886f70d010701a0818c04818930818630818306092a864886f70d010706a0763074020100306f06092a864886f70d010701305006092a864886f70d01050d3043302206092b06010401da47040b3015040800000000000000000203100000020108020110301d060960864801650304012a041000000000000000000000000000000000801000000000000000000000000000000000");
+        let why = sniff_params(&data).unwrap_err();
+        assert!(
+            why.contains("key derivation 1.3.6.1.4.1.11591.4.11"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn java_and_openssl_defaults_are_read() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let keytool = sniff_params(&std::fs::read(fixtures.join("installed-rsa.p12")).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(keytool, Pkcs12Params::java17());
+        let legacy = sniff_params(&std::fs::read(fixtures.join("new-rsa-legacy.p12")).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (legacy.encryption, legacy.mac),
+            (
+                EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
+                MacAlgorithm::HmacSha1
+            )
+        );
+    }
 }
