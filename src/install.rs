@@ -240,6 +240,7 @@ pub fn read_config(path: &Path) -> Result<IcgConfig> {
 
 /// Parses the `server` settings of a Spring Boot YAML configuration, nested or in dotted form.
 pub fn parse_config(text: &str) -> Result<IcgConfig> {
+    check_yaml_shape(text)?;
     let docs = YamlLoader::load_from_str(text)
         .map_err(|e| Error::corrupt(format!("not valid YAML ({e}); fix the file")))?;
     let get = |key: &str| -> Result<Option<String>> {
@@ -277,6 +278,40 @@ pub fn parse_config(text: &str) -> Result<IcgConfig> {
         key_password: password("server.ssl.key-password")?,
         key_alias: get("server.ssl.key-alias")?,
     })
+}
+
+/// Deepest nesting accepted in application-prod.yml (Spring's own files nest four or five levels).
+const MAX_YAML_DEPTH: usize = 32;
+
+/// Walks the YAML events once before any tree is built: aliases, which the loader would expand (a
+/// "billion laughs" of a few hundred bytes), and deep nesting, which would exhaust the stack, are refused.
+fn check_yaml_shape(text: &str) -> Result<()> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, _) = parser
+            .next_token()
+            .map_err(|e| Error::corrupt(format!("not valid YAML ({e}); fix the file")))?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Alias(_) => {
+                return Err(Error::unsupported(
+                    "uses YAML aliases (*name), which application-prod.yml has no need of: write the values out",
+                ))
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_YAML_DEPTH {
+                    return Err(Error::corrupt(format!(
+                        "nests deeper than {MAX_YAML_DEPTH} levels, which no ICG configuration does: check the file"
+                    )));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
 }
 
 /// A Spring resource location: a plain path or `file:` URL; `classpath:` is not a file that can be replaced.
@@ -390,6 +425,23 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn aliases_and_deep_nesting_are_refused_before_loading() {
+        // Found by fuzzing: nine levels of aliases expand to a billion nodes in the loader.
+        let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n";
+        assert!(parse_config(laughs)
+            .unwrap_err()
+            .message
+            .contains("aliases"));
+        let deep = "- ".repeat(5000) + "x\n";
+        assert!(parse_config(&deep)
+            .unwrap_err()
+            .message
+            .contains("nests deeper"));
+        let flow = "[".repeat(5000);
+        assert!(parse_config(&flow).is_err());
     }
 
     #[test]

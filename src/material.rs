@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// Longest chain followed when ordering certificates.
 const MAX_CHAIN: usize = 16;
+/// Most certificates accepted in new material (a chain is a handful; ordering is quadratic in the count).
+const MAX_CERTIFICATES: usize = 64;
 /// Most entries looked at in a ZIP container.
 const MAX_ZIP_ENTRIES: usize = 64;
 
@@ -129,6 +131,13 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
     };
     let mut pool = certs;
     pool.extend(extra_chain);
+    if pool.len() > MAX_CERTIFICATES {
+        return Err(Error::unsupported(format!(
+            "{} (with --chain) holds {} certificates; new material needs only the server certificate and its CAs (at most {MAX_CERTIFICATES}): give just those",
+            path.display(),
+            pool.len()
+        )));
+    }
     let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: it needs at least the new server certificate",

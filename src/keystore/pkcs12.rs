@@ -9,8 +9,9 @@
 use crate::der::{self, Reader};
 use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
 
-/// Highest PBE or MAC iteration count accepted (Java writes 10,000 to 100,000).
-pub const MAX_ITERATIONS: u64 = 10_000_000;
+/// Highest PBE or MAC iteration count accepted. Java writes 10,000 (older Java 8: up to 100,000), OpenSSL
+/// 2,048; a million PBKDF2 rounds already take about half a second.
+pub const MAX_ITERATIONS: u64 = 1_000_000;
 
 const OID_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
 const OID_ENCRYPTED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06];
