@@ -256,7 +256,15 @@ impl Keystore {
         pkcs12::load_legacy_provider();
         let parsed = openssl::pkcs12::Pkcs12::from_der(data)
             .and_then(|p| p.parse2(password.expose()))
-            .map_err(|_| wrong_password(path))?;
+            .map_err(|e| {
+                // Only a failed MAC means a wrong password; anything else is an algorithm OpenSSL lacks
+                // or damage, and must not send the operator hunting for another password.
+                if e.errors().iter().any(|r| r.reason().is_some_and(|why| why.contains("mac verify"))) {
+                    wrong_password(path)
+                } else {
+                    Error::unsupported(format!("{} is a PKCS#12 file that cannot be read ({e}): export it again as PKCS#12 or PEM", path.display()))
+                }
+            })?;
         let (Some(pkey), Some(cert)) = (parsed.pkey, parsed.cert) else {
             return Err(Error::unsupported(format!(
                 "{} holds no private key with a certificate",
