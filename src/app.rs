@@ -161,7 +161,10 @@ fn location_args(install: &Install) -> String {
             }
         }
         (Some(config), _) => args.push_str(&format!("--config {} ", config.display())),
-        (None, _) => args.push_str(&format!("--keystore {} ", install.keystore.display())),
+        (None, _) => {}
+    }
+    if install.keystore_given || install.config_path.is_none() {
+        args.push_str(&format!("--keystore {} ", install.keystore.display()));
     }
     if let Some((_, install::PasswordSource::File(file))) = &install.store_password {
         args.push_str(&format!("--store-password-file {} ", file.display()));
@@ -210,6 +213,15 @@ fn load_installed(install: &mut Install, prompter: &mut dyn Prompter) -> Result<
         }
         Installed::load(install)
     })?;
+    if let Some(configured) = &install.store_type {
+        if !configured.eq_ignore_ascii_case(installed.store.format.name()) {
+            prompter.warn(&format!(
+                "server.ssl.key-store-type says {configured}, but {} holds {}: Java 9 and later read both, Java 8 (ICG 2.x) does not",
+                installed.path.display(),
+                installed.store.format.name().to_uppercase()
+            ));
+        }
+    }
     prompter.show_installed(
         &installed.path,
         &CertSummary::of(installed.leaf(), Clock::system()),
@@ -265,11 +277,11 @@ fn status_report(
     clock: Clock,
 ) -> StatusReport {
     let certificate = CertSummary::of(installed.leaf(), clock);
-    let state = if certificate.days_left <= crit_days
-        || clock.now > crate::cert::unix_time(installed.leaf().not_after())
-    {
+    // Judged in seconds: "valid for more than N days" must not be decided by a rounded-down day count.
+    let remaining = crate::cert::unix_time(installed.leaf().not_after()) - clock.now;
+    let state = if remaining <= crit_days.saturating_mul(86_400) {
         State::Critical
-    } else if certificate.days_left <= warn_days {
+    } else if remaining <= warn_days.saturating_mul(86_400) {
         State::Warning
     } else {
         State::Ok
@@ -338,15 +350,37 @@ fn find_key_on_the_gateway(
             return Ok(());
         }
     }
-    let installed_key =
-        installed
-            .store
-            .private_key(&installed.alias, install.key_password()?, &installed.path)?;
+    let installed_key = installed_key(install, installed)?;
     if belongs(&installed_key) {
         material.key = Some(installed_key);
         material.key_source = KeySource::Installed;
     }
     Ok(())
+}
+
+/// The installed server key, opened with the key password (the store password unless the configuration
+/// sets another).
+fn installed_key(install: &Install, installed: &Installed) -> Result<PKey<Private>> {
+    installed
+        .store
+        .private_key(&installed.alias, install.key_password()?, &installed.path)
+        .map_err(|e| {
+            if e.kind == ErrorKind::WrongPassword {
+                Error::new(
+                    e.kind,
+                    format!(
+                        "{}; set server.ssl.key-password in {}",
+                        e.message,
+                        install
+                            .config_path
+                            .as_deref()
+                            .map_or("application-prod.yml".into(), |p| p.display().to_string())
+                    ),
+                )
+            } else {
+                e
+            }
+        })
 }
 
 /// The checks of new material against the installation, with everything needed to act on them.
@@ -564,9 +598,7 @@ fn renew_install(
         ));
     }
     // The key password must open the installed key, or the rewritten entry would not open either.
-    installed
-        .store
-        .private_key(&installed.alias, install.key_password()?, &installed.path)?;
+    installed_key(install, &installed)?;
     let new_key = verified.material.key.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::Incompatible,
@@ -782,37 +814,55 @@ fn rollback_command(
     global: &GlobalArgs,
     args: &cli::RollbackArgs,
     prompter: &mut dyn Prompter,
-    _clock: Clock,
+    clock: Clock,
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
     fsx::check_dir_is_private(&keystore_dir(&install.keystore)?, "the keystore directory")?;
+    let dir = backup_dir(args.backup_dir.as_deref(), &install.keystore)?;
+    fsx::check_dir_is_private(&dir, "the backup directory")?;
     let _lock = KeystoreLock::acquire(&install.keystore)?;
+    for stale in fsx::remove_stale_temps(&install.keystore) {
+        audit.record("cleanup", &[("removed", &stale.display().to_string())]);
+    }
     let backup = match &args.backup {
         Some(path) => path.clone(),
-        None => {
-            let dir = backup_dir(args.backup_dir.as_deref(), &install.keystore)?;
-            fsx::list_backups(&install.keystore, &dir)?
-                .into_iter()
-                .next()
-                .map(|b| b.path)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
-                            install.keystore.display(),
-                            dir.display()
-                        ),
-                    )
-                })?
-        }
+        None => fsx::list_backups(&install.keystore, &dir)?
+            .into_iter()
+            .next()
+            .map(|b| b.path)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "no backup of {} in {}: name one, or pass --backup-dir DIR",
+                        install.keystore.display(),
+                        dir.display()
+                    ),
+                )
+            })?,
     };
     let (bytes, store) = open_backup(&backup, &install)?;
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
     let confirm = confirm_settings(&args.restart, install.port)?;
+    // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
+    // with a key made by `csr`, it holds the only copy of that key).
+    let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;
+    let saved_current = if current == bytes {
+        None
+    } else {
+        let saved = fsx::make_backup(&install.keystore, &current, &dir, clock.now)?;
+        audit.record(
+            "backup",
+            &[
+                ("keystore", &install.keystore.display().to_string()),
+                ("backup", &saved.path.display().to_string()),
+            ],
+        );
+        Some(saved.path)
+    };
     audit.record(
         "rollback",
         &[
@@ -852,7 +902,8 @@ fn rollback_command(
             result,
             keystore: install.keystore.clone(),
             backup,
-            certificate: Some(CertSummary::of(&leaf, Clock::system())),
+            saved_current,
+            certificate: Some(CertSummary::of(&leaf, clock)),
             steps,
             error,
             manual_steps,

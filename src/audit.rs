@@ -44,16 +44,6 @@ impl AuditLog {
         }
     }
 
-    /// A log that writes nothing (for `demo`'s inner steps when no log is wanted).
-    pub fn disabled() -> AuditLog {
-        AuditLog {
-            file: None,
-            path: PathBuf::new(),
-            problem: None,
-            command: String::new(),
-        }
-    }
-
     /// Appends one line: `action` and `key=value` fields, values quoted when they hold spaces.
     pub fn record(&mut self, action: &str, fields: &[(&str, &str)]) {
         let Some(file) = self.file.as_mut() else {

@@ -195,7 +195,7 @@ pub fn same_root(new_chain: &[X509], root: &X509) -> (Check, Option<Vec<X509>>) 
             )),
             None,
         ),
-        Err(e) => (fail(format!("chain verification failed: {e}")), None),
+        Err(e) => (fail(format!("the chain could not be verified ({e}): check the new material's certificates")), None),
     }
 }
 

@@ -128,8 +128,8 @@ pub struct RestartArgs {
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]
     pub restart_command: Option<String>,
-    /// How long to wait for the ICG to serve the certificate
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    /// How long to wait for the ICG to serve the certificate (also bounds the restart command)
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub health_timeout: u64,
     /// Do not confirm that the ICG serves the certificate after the restart
     #[arg(long)]

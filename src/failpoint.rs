@@ -5,7 +5,8 @@
 #[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
     if std::env::var("ICG_RENEW_FAILPOINT").is_ok_and(|wanted| wanted == name) {
-        eprintln!("failpoint {name}: aborting");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "failpoint {name}: aborting");
         std::process::abort();
     }
 }

@@ -268,7 +268,10 @@ pub fn replace_atomically(
         let _ = std::fs::remove_file(&temp);
         return Err(e);
     }
-    fsync_dir(&dir)
+    // The rename has happened: from here on an error would claim that nothing changed. Flushing the
+    // directory entry is best effort (the file's own data was flushed before the rename).
+    let _ = fsync_dir(&dir);
+    Ok(())
 }
 
 /// Removes temp files an earlier, killed run left beside `keystore`. Call only while holding the lock.

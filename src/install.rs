@@ -76,6 +76,8 @@ pub struct Install {
     pub port: u16,
     /// Things the operator should know that are not errors (for example a password file others can read).
     pub warnings: Vec<String>,
+    /// The keystore was named with `--keystore` (so later commands must name it too).
+    pub keystore_given: bool,
 }
 
 impl Install {
@@ -192,6 +194,7 @@ pub fn resolve(
         alias: config.key_alias,
         port: config.port.unwrap_or(DEFAULT_PORT),
         warnings,
+        keystore_given: locate.keystore.is_some(),
     })
 }
 

@@ -35,8 +35,3 @@ pub fn survive_file_size_limit() {
 pub fn requested() -> bool {
     flag().load(Ordering::SeqCst)
 }
-
-/// Forgets an interruption that has been dealt with (a prompt that was cancelled by it).
-pub fn clear() {
-    flag().store(false, Ordering::SeqCst);
-}

@@ -17,9 +17,9 @@ fn main() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        ui::err_line(&format!(
             "icg-renew: internal error{place}; nothing more was changed. Please report this."
-        );
+        ));
     }));
     icg_renew::interrupt::survive_file_size_limit();
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -52,7 +52,7 @@ fn main() {
                     .unwrap_or("usage error")
                     .trim_start_matches("error: ")
                     .to_string();
-                println!("{}", ui::json_error(&Error::usage(message)));
+                ui::out(&format!("{}\n", ui::json_error(&Error::usage(message))));
             } else {
                 let _ = e.print();
             }
@@ -81,14 +81,14 @@ fn main() {
     let code = match outcome {
         Ok(Ok(finished)) => {
             if json {
-                println!("{}", ui::json(&finished.output));
+                ui::out(&format!("{}\n", ui::json(&finished.output)));
             } else {
                 let text = if interactive {
                     ui::human::render_after_prompts(&finished.output)
                 } else {
                     ui::human::render(&finished.output)
                 };
-                print!("{text}");
+                ui::out(&text);
             }
             finished.exit_code
         }
@@ -126,9 +126,9 @@ fn subcommand_word(args: &[OsString]) -> Option<&OsString> {
 
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     if json {
-        println!("{}", ui::json_error(error));
+        ui::out(&format!("{}\n", ui::json_error(error)));
     }
-    eprintln!("icg-renew: {}", error.message);
+    ui::err_line(&format!("icg-renew: {}", error.message));
     if is_status {
         STATUS_UNKNOWN
     } else {

@@ -31,7 +31,6 @@ pub struct MaterialOptions {
 /// Loaded new material.
 #[derive(Debug)]
 pub struct Material {
-    pub source: PathBuf,
     /// What the file turned out to be, for the operator.
     pub format: String,
     /// The private key, when the material carries one (or `--key` gave it); else the caller may find it.
@@ -145,7 +144,6 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
         ))
     })?;
     Ok(Material {
-        source: path.to_path_buf(),
         format,
         key,
         key_source,

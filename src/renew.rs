@@ -185,8 +185,11 @@ pub fn execute(
     })?;
 
     steps.run("write", |_| {
-        let verify =
-            |temp: &Path| read_back(temp, tx, installed).and_then(|()| stop_if_interrupted());
+        let verify = |temp: &Path| {
+            read_back(temp, tx, installed)
+                .and_then(|()| unchanged_since_read(keystore, &installed.bytes))
+                .and_then(|()| stop_if_interrupted())
+        };
         fsx::replace_atomically(keystore, &new_bytes, &verify)?;
         Ok((
             (),
@@ -294,7 +297,7 @@ pub fn execute(
         ),
     };
     audit.record(
-        result_name(result),
+        &result_name(result),
         &[
             ("keystore", &keystore.display().to_string()),
             ("backup", &backup.display().to_string()),
@@ -321,13 +324,39 @@ fn stop_if_interrupted() -> Result<()> {
     Ok(())
 }
 
-fn result_name(result: RenewResult) -> &'static str {
-    match result {
-        RenewResult::Renewed => "renewed",
-        RenewResult::Incompatible => "incompatible",
-        RenewResult::RolledBack => "rolled-back",
-        RenewResult::RollbackFailed => "rollback-failed",
-        RenewResult::DryRun => "dry-run",
+/// The end of a long text (a restart command's output), so that one audit line stays readable.
+fn last_chars(text: &str, max: usize) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(max.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    &text[start..]
+}
+
+/// The result as the contract names it (its JSON spelling).
+fn result_name(result: RenewResult) -> String {
+    serde_json::to_value(result)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The keystore must still be the bytes that were checked and backed up: another tool (the UMS wizard,
+/// keystore_update) may have replaced it while the operator was reading the plan.
+fn unchanged_since_read(keystore: &Path, read: &[u8]) -> Result<()> {
+    let now = fsx::read_bounded(
+        keystore,
+        crate::keystore::MAX_FILE_SIZE,
+        "read the keystore again",
+    )?;
+    if now == read {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Io,
+            format!("{} was changed by something else while icg-renew worked: nothing was replaced; run icg-renew again", keystore.display()),
+        ))
     }
 }
 
@@ -335,7 +364,10 @@ fn result_name(result: RenewResult) -> &'static str {
 /// holds exactly the new key and chain, and every other entry is as it was.
 fn read_back(temp: &Path, tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
     let differs = |what: &str| {
-        Error::new(ErrorKind::Io, format!("the new keystore written to {} does not read back as meant ({what}); nothing was replaced", temp.display()))
+        Error::new(
+            ErrorKind::Io,
+            format!("the new keystore for {} did not read back as meant ({what}), so nothing was replaced; please report this with the audit log", installed.path.display()),
+        )
     };
     let bytes = fsx::read_bounded(
         temp,
@@ -409,7 +441,10 @@ fn restart_and_confirm(
     match &output {
         Ok(out) => audit.record(
             "restart",
-            &[("how", &confirm.restart.describe()), ("output", out.trim())],
+            &[
+                ("how", &confirm.restart.describe()),
+                ("output", last_chars(out.trim(), 2000)),
+            ],
         ),
         Err(e) => audit.record(
             "restart-failed",
@@ -528,10 +563,16 @@ pub fn rollback(
     (steps.done, outcome)
 }
 
-/// The exact commands an operator runs to put the backup back by hand.
+/// The exact commands an operator runs to put the backup back by hand: the copy only when the keystore
+/// on disk is not the backup already (a rollback that restored the file but could not restart).
 pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -> Vec<String> {
     let target = fsx::real_path(keystore).unwrap_or_else(|_| keystore.to_path_buf());
-    let mut steps = vec![format!("cp {} {}", backup.display(), target.display())];
+    let read = |p: &Path| fsx::read_bounded(p, crate::keystore::MAX_FILE_SIZE, "read").ok();
+    let restored = read(&target).is_some_and(|now| Some(now) == read(backup));
+    let mut steps = Vec::new();
+    if !restored {
+        steps.push(format!("cp {} {}", backup.display(), target.display()));
+    }
     match restart {
         Restart::None => steps.push(
             "restart the ICG: systemctl restart icg-server.service (or /etc/init.d/tomcat restart)"

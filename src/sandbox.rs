@@ -188,9 +188,20 @@ fn pem_bundle(issued: &Issued, chain: &[&X509]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Creates a new file (never through a link) with `mode` from the start, so a key is never readable by others.
 fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<PathBuf> {
-    std::fs::write(path, data).map_err(|e| Error::io("write", path, &e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode & 0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io("create", path, &e))?;
+    file.write_all(data)
+        .map_err(|e| Error::io("write", path, &e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("set the mode of", path, &e))?;
     Ok(path.to_path_buf())
 }

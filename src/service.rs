@@ -228,7 +228,11 @@ impl Drop for RestartLog {
 }
 
 fn systemd_knows(unit: &str) -> bool {
-    Command::new("systemctl")
+    let mut command = Command::new("systemctl");
+    for name in SECRET_ENV {
+        command.env_remove(name);
+    }
+    command
         .args(["show", "--property=LoadState", "--value", unit])
         .stdin(Stdio::null())
         .stderr(Stdio::null())

@@ -302,11 +302,13 @@ fn a_rollback_that_fails_too_exits_5_with_the_manual_steps() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    assert!(
-        manual[0].starts_with("cp ") && manual[0].contains(".bak"),
+    // The restore itself worked before the restart failed: what is left by hand is the restart, not the copy.
+    assert!(!manual.iter().any(|s| s.starts_with("cp ")), "{manual:?}");
+    assert_eq!(
+        manual[0], "/bin/sh -c 'echo cannot restart >&2; exit 1'",
         "{manual:?}"
     );
-    // The restore itself worked before the restart failed: the keystore is the old one.
+    // ... and the keystore is the old one.
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
 }
 
@@ -316,8 +318,15 @@ fn no_rollback_leaves_the_new_keystore_and_exits_5() {
     let before = std::fs::read(install.keystore()).unwrap();
     let output = renew(&install, &["--restart-command", "exit 1", "--no-rollback"]);
     assert_exit(&output, 5);
-    assert_eq!(json(&output)["result"], "rollback-failed");
+    let report = json(&output);
+    assert_eq!(report["result"], "rollback-failed");
     assert_ne!(std::fs::read(install.keystore()).unwrap(), before);
+    // The new keystore stays, so the manual steps start with copying the backup back.
+    let first = report["manual_steps"][0].as_str().unwrap();
+    assert!(
+        first.starts_with("cp ") && first.contains(".bak"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -378,6 +387,7 @@ fn rollback_restores_the_newest_backup_and_backups_lists_it() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["certificate"]["sha256"], old_fp.as_str());
 
+    let renewed_bytes = std::fs::read(install.keystore()).unwrap();
     let rolled = icg(&install)
         .args(["rollback", "--restart-command", &restart])
         .output()
@@ -386,6 +396,9 @@ fn rollback_restores_the_newest_backup_and_backups_lists_it() {
     let rolled = json(&rolled);
     assert_eq!(rolled["result"], "restored");
     assert_eq!(std::fs::read(install.keystore()).unwrap(), original);
+    // The renewed keystore it replaced was saved first: the rollback can be undone too.
+    let saved = rolled["saved_current"].as_str().unwrap();
+    assert_eq!(std::fs::read(saved).unwrap(), renewed_bytes);
     assert_eq!(
         gateway.served_fingerprint().as_deref(),
         Some(old_fp.as_str())

@@ -349,3 +349,27 @@ fn a_shared_backup_directory_is_refused_as_root() {
     );
     assert!(std::fs::read_dir(&shared).unwrap().next().is_none());
 }
+
+#[test]
+fn a_terminal_or_pipe_that_goes_away_does_not_stop_the_work() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let args = sandbox.args().join(" ");
+    // stdout and stderr closed, as after an SSH drop or `| head` that has exited: writes fail with EBADF/EPIPE.
+    let status = shell(&format!("\"$BIN\" {args} status >&- 2>&-; echo $?"));
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).trim(),
+        "1",
+        "status must still say WARNING"
+    );
+    let renewed = shell(&format!(
+        "\"$BIN\" {args} --json renew {} --restart none >&- 2>&-; echo $?",
+        sandbox.material().display()
+    ));
+    assert_eq!(String::from_utf8_lossy(&renewed.stdout).trim(), "0");
+    assert_ne!(
+        std::fs::read(sandbox.keystore()).unwrap(),
+        before,
+        "the renewal must have finished"
+    );
+}

@@ -135,7 +135,8 @@ pub fn parse(data: &[u8], password: &Password) -> Result<JksStore, JksError> {
             data.len()
         )));
     }
-    let mut entries = Vec::with_capacity(count);
+    // Not `with_capacity(count)`: a count that merely fits the file could still reserve hundreds of MB.
+    let mut entries = Vec::new();
     for index in 0..count {
         entries.push(parse_entry(&mut cur, version, index)?);
     }

@@ -57,7 +57,7 @@ pub struct Entry {
     /// Key entries: the chain, leaf first, parsed. Trusted entries and secret keys: empty.
     pub certs: Vec<X509>,
     /// Every certificate of the entry as stored (DER): the chain, or the one trusted certificate. Trusted
-    /// certificates are parsed only when needed (`certificates`): a trust store may hold thousands.
+    /// certificates are parsed only when needed: a trust store may hold thousands.
     pub der: Vec<Vec<u8>>,
 }
 
@@ -83,16 +83,6 @@ pub struct NewKeyEntry<'a> {
     pub chain: &'a [X509],
     /// The JKS entry date.
     pub timestamp_ms: u64,
-}
-
-impl Entry {
-    /// Every certificate of the entry, parsed (for trusted entries this is where the parsing happens).
-    pub fn certificates(&self) -> Vec<X509> {
-        self.der
-            .iter()
-            .filter_map(|d| X509::from_der(d).ok())
-            .collect()
-    }
 }
 
 /// A loaded keystore.
@@ -303,8 +293,8 @@ impl Keystore {
             .collect()
     }
 
-    /// The entry the server uses: `alias` when given (as Java compares aliases, ignoring case for PKCS#12),
-    /// else the only private-key entry.
+    /// The entry the server uses: `alias` when given (ignoring ASCII case, as Java does: its JKS stores
+    /// aliases in lower case and its PKCS#12 compares them without case), else the only private-key entry.
     pub fn server_entry(
         &self,
         alias: Option<&str>,
@@ -318,8 +308,7 @@ impl Keystore {
                 .iter()
                 .find(|e| {
                     e.kind == EntryKind::PrivateKey
-                        && (e.alias == wanted
-                            || (self.format == Format::Pkcs12 && e.alias.eq_ignore_ascii_case(wanted)))
+                        && e.alias.eq_ignore_ascii_case(wanted)
                 })
                 .ok_or_else(|| {
                     Error::new(
@@ -380,7 +369,7 @@ impl Keystore {
                     Error::new(
                         ErrorKind::WrongPassword,
                         format!(
-                            "wrong key password for entry '{alias}' of {}: set server.ssl.key-password in application-prod.yml",
+                            "wrong key password for entry '{alias}' of {}: give the password that protects the key",
                             path.display()
                         ),
                     )
@@ -430,7 +419,7 @@ impl Keystore {
             Error::new(
                 ErrorKind::Io,
                 format!(
-                    "cannot build the new keystore for {}: {why}",
+                    "cannot build the new keystore for {}: {why}; nothing was changed (check the new material, or report this)",
                     path.display()
                 ),
             )

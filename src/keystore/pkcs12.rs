@@ -12,6 +12,9 @@ use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
 /// Highest PBE or MAC iteration count accepted. Java writes 10,000 (older Java 8: up to 100,000), OpenSSL
 /// 2,048; a million PBKDF2 rounds already take about half a second.
 pub const MAX_ITERATIONS: u64 = 1_000_000;
+/// Highest sum of rounds over all encrypted parts and the MAC (each key entry has its own): a keystore with
+/// a hundred keys at Java's 10,000 rounds needs a million.
+pub const MAX_TOTAL_ITERATIONS: u64 = 4_000_000;
 
 const OID_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
 const OID_ENCRYPTED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06];
@@ -119,10 +122,23 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
             "iteration count {n} is outside 1..{MAX_ITERATIONS}"
         ));
     }
+    let total: u64 = found.iterations.iter().sum();
+    if total > MAX_TOTAL_ITERATIONS {
+        return Err(format!(
+            "{} encrypted parts need {total} key-derivation rounds in all, more than the {MAX_TOTAL_ITERATIONS} any gateway keystore needs",
+            found.iterations.len()
+        ));
+    }
     let Some((encryption, enc_iter)) = found.key_encryption.or(found.cert_encryption) else {
         return Ok(None);
     };
-    let (mac, mac_iter) = found.mac.unwrap_or((MacAlgorithm::HmacSha256, 10_000));
+    // Without a readable MAC, write the one that goes with the encryption: SHA-1 for the old PBE schemes
+    // (Java 8 before 8u301 reads no other), SHA-256 with PBES2.
+    let default_mac = match encryption {
+        EncryptionAlgorithm::PbeWithHmacSha256AndAes256 => MacAlgorithm::HmacSha256,
+        _ => MacAlgorithm::HmacSha1,
+    };
+    let (mac, mac_iter) = found.mac.unwrap_or((default_mac, enc_iter));
     Ok(Some(Pkcs12Params {
         encryption,
         encryption_iterations: enc_iter as u32,

@@ -350,6 +350,13 @@ fn rollback(r: &RollbackReport) -> String {
     out.push_str(&steps(&r.steps));
     match r.result {
         RollbackResult::Restored => {
+            if let Some(saved) = &r.saved_current {
+                let _ = writeln!(
+                    out,
+                    "The keystore it replaced was saved as {}.",
+                    saved.display()
+                );
+            }
             out.push_str("\nRestored. The keystore holds again:\n");
             if let Some(c) = &r.certificate {
                 out.push_str(&certificate(c));

@@ -9,6 +9,21 @@ use crate::error::Error;
 use crate::renew::{self, Observer};
 use crate::report::Output;
 
+/// Writes to stdout. A terminal that went away (an SSH drop) or a closed pipe must not kill the process:
+/// a renewal may be between the rename and its confirmation. Nothing printed matters more than finishing.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Writes a line to stderr, ignoring a terminal that went away (see `out`).
+pub fn err_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// The JSON document of an output, exactly as the contract shapes it.
 pub fn json(output: &Output) -> String {
     let value = match output {
@@ -41,6 +56,6 @@ impl Prompter for Plain {
         &mut self.0
     }
     fn warn(&mut self, message: &str) {
-        eprintln!("icg-renew: warning: {message}");
+        err_line(&format!("icg-renew: warning: {message}"));
     }
 }

@@ -11,7 +11,7 @@ use crate::renew::Observer;
 use crate::report::{Plan, Step, VerifyReport};
 use crate::secret::Password;
 use crate::service::Observation;
-use crate::ui::human;
+use crate::ui::{err_line, human};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
@@ -72,7 +72,7 @@ impl Progress {
             let note = style("Interrupted: the keystore is already replaced, so the renewal is finishing (or rolling back) safely. Please wait.").yellow().bold().to_string();
             match &self.bar {
                 Some(bar) => bar.println(note),
-                None => eprintln!("{note}"),
+                None => err_line(&note),
             }
         }
     }
@@ -99,12 +99,12 @@ impl Observer for Progress {
         } else {
             style("✔").green().bold()
         };
-        eprintln!(
+        err_line(&format!(
             "  {mark} {:<10} {:>6} ms  {}",
             step.name,
             step.ms,
             step.detail.as_deref().unwrap_or("")
-        );
+        ));
         if ok && step.name == "write" {
             self.replaced = true;
         }
@@ -143,7 +143,7 @@ impl Prompter for Terminal {
     }
 
     fn warn(&mut self, message: &str) {
-        eprintln!("{} {message}", style("warning:").yellow().bold());
+        err_line(&format!("{} {message}", style("warning:").yellow().bold()));
     }
 
     fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf> {
@@ -164,12 +164,12 @@ impl Prompter for Terminal {
             .chain(c.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        eprintln!(
+        err_line(&format!(
             "{} {}",
             style("Installed certificate in").bold(),
             keystore.display()
-        );
-        eprintln!(
+        ));
+        err_line(&format!(
             "  {}\n  names: {}\n  issued by {}\n  expires {} ({})\n",
             c.subject,
             names.join(", "),
@@ -180,7 +180,7 @@ impl Prompter for Terminal {
             } else {
                 format!("in {} days", c.days_left)
             }
-        );
+        ));
     }
 
     fn choose_material(&mut self, candidates: &[Candidate]) -> Option<PathBuf> {
@@ -250,7 +250,7 @@ impl Prompter for Terminal {
     }
 
     fn show_checks(&mut self, report: &VerifyReport) {
-        eprintln!("{}", human::verify_details(report));
+        err_line(&human::verify_details(report));
     }
 
     fn accept_warnings(&mut self, report: &VerifyReport) -> bool {
@@ -276,11 +276,11 @@ impl Prompter for Terminal {
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
-        eprintln!("{}", human::plan(plan));
+        err_line(&human::plan(plan));
         if plan.restart.starts_with("none") {
-            eprintln!("  The ICG is not restarted: it serves the new certificate after its next restart.\n");
+            err_line("  The ICG is not restarted: it serves the new certificate after its next restart.\n");
         } else {
-            eprintln!("  Expected interruption: {EXPECTED_START}.\n");
+            err_line(&format!("  Expected interruption: {EXPECTED_START}.\n"));
         }
         let question = if plan.restart.starts_with("none") {
             "Replace the keystore now?"
