@@ -185,12 +185,13 @@ impl Keystore {
         let params = pkcs12::sniff_params(data).map_err(|why| {
             Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}"))
         })?;
-        match P12Store::from_pkcs12(
-            data,
-            password.expose(),
-            p12_keystore::Pkcs12ImportPolicy::Strict,
-        ) {
-            Ok(store) => Self::from_p12_store(store, params, path),
+        match p12_keystore::Pkcs12Archive::from_pkcs12(data, password.expose()) {
+            Ok(archive) => {
+                let store = pkcs12::link(archive).map_err(|why| {
+                    Error::unsupported(format!("{shown} holds {why}: check the file"))
+                })?;
+                Self::from_p12_store(store, params, path)
+            }
             Err(p12_keystore::error::Error::MacError(_)) => Err(wrong_password(path)),
             Err(first) => Self::load_pkcs12_with_openssl(data, password, path).map_err(|e| {
                 if e.kind == ErrorKind::WrongPassword {
@@ -333,7 +334,7 @@ impl Keystore {
             many => Err(Error::usage(format!(
                 "{} holds several private-key entries ({}): choose one with {alias_option}",
                 path.display(),
-                many.join(", ")
+                list_or_none(many)
             ))),
         }
     }
@@ -533,10 +534,12 @@ fn wrong_password(path: &Path) -> Error {
     )
 }
 
+/// Aliases for a one-line message: the first ten, and how many more.
 fn list_or_none(items: &[&str]) -> String {
-    if items.is_empty() {
-        "no private-key entries".into()
-    } else {
-        items.join(", ")
+    const SHOWN: usize = 10;
+    match items.len() {
+        0 => "no private-key entries".into(),
+        n if n <= SHOWN => items.join(", "),
+        n => format!("{} and {} more", items[..SHOWN].join(", "), n - SHOWN),
     }
 }
