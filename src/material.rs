@@ -137,6 +137,12 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
             pool.len()
         )));
     }
+    if pool.iter().any(|c| !ordinary_public_key(c)) {
+        return Err(Error::unsupported(format!(
+            "{} holds a certificate with an RSA key no CA issues (a public exponent over 64 bits or a modulus over 16,384 bits): check the file",
+            path.display()
+        )));
+    }
     let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: it needs at least the new server certificate",
@@ -421,6 +427,15 @@ fn pick_leaf<'a>(pool: &'a [X509], key: Option<&PKey<Private>>) -> Option<&'a X5
         .filter(|c| !issues_another(c))
         .min_by_key(|c| crate::cert::is_ca(c))
         .or_else(|| pool.first())
+}
+
+/// RSA keys with a huge public exponent make every signature check slow (found by fuzzing: 64 such
+/// certificates took minutes to order); real ones use 65537 and at most 16,384-bit moduli.
+fn ordinary_public_key(cert: &X509) -> bool {
+    match cert.public_key().ok().and_then(|k| k.rsa().ok()) {
+        Some(rsa) => rsa.e().num_bits() <= 64 && rsa.n().num_bits() <= 16_384,
+        None => true,
+    }
 }
 
 fn same_cert(a: &X509, b: &X509) -> bool {

@@ -113,7 +113,10 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
     if let Some(mac) = mac {
         mac_params(mac, &mut found);
     }
-    walk_auth_safe(auth_safe, &mut found);
+    if walk_auth_safe(auth_safe, &mut found).is_none() {
+        // Found by fuzzing: contents in BER (indefinite lengths) hid a 2^31-round derivation from this walk.
+        return Err("contents are not in the DER form Java and OpenSSL write, so their cost cannot be checked first; export it again".into());
+    }
     if let Some(why) = found.refused {
         return Err(why);
     }
@@ -169,7 +172,7 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
             ed.expect(der::TAG_INTEGER)?;
             let mut eci = Reader::new(ed.expect(der::TAG_SEQUENCE)?);
             eci.expect(der::TAG_OID)?;
-            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?, found) {
+            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?, found)? {
                 found.cert_encryption.get_or_insert(alg);
             }
         } else if oid == OID_DATA {
@@ -182,18 +185,27 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
                     continue;
                 }
                 let epki = der::single(bag_parts.expect(der::TAG_CONTEXT_0)?, der::TAG_SEQUENCE)?;
-                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?, found) {
+                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?, found)?
+                {
                     found.key_encryption.get_or_insert(alg);
                 }
             }
+            // Anything left unread (BER, damage) could hide a costly derivation: not inspectable.
+            if !bags.is_empty() {
+                return None;
+            }
         }
     }
-    Some(())
+    infos.is_empty().then_some(())
 }
 
 /// An AlgorithmIdentifier of a PKCS#12 PBE scheme or PBES2: records its iteration count (and a refusal
 /// for a key derivation other than PBKDF2), and returns it when `p12-keystore` can write it again.
-fn pbe_params(algorithm_id: &[u8], found: &mut Found) -> Option<(EncryptionAlgorithm, u64)> {
+/// `None`: the parameters could not be read; `Some(None)`: read, but not an algorithm we write.
+fn pbe_params(
+    algorithm_id: &[u8],
+    found: &mut Found,
+) -> Option<Option<(EncryptionAlgorithm, u64)>> {
     let mut alg = Reader::new(algorithm_id);
     let oid = alg.expect(der::TAG_OID)?;
     let mut p = Reader::new(alg.expect(der::TAG_SEQUENCE)?);
@@ -205,19 +217,22 @@ fn pbe_params(algorithm_id: &[u8], found: &mut Found) -> Option<(EncryptionAlgor
                 "key derivation {} is not one Java writes (PBKDF2)",
                 der::oid_to_string(kdf_oid)
             ));
-            return None;
+            return Some(None);
         }
         let mut pbkdf2 = Reader::new(kdf.expect(der::TAG_SEQUENCE)?);
         pbkdf2.expect(der::TAG_OCTET_STRING)?;
         let iterations = der::small_uint(pbkdf2.expect(der::TAG_INTEGER)?)?;
         found.iterations.push(iterations);
-        return Some((EncryptionAlgorithm::PbeWithHmacSha256AndAes256, iterations));
+        return Some(Some((
+            EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
+            iterations,
+        )));
     }
     // PKCS#5 v1 and PKCS#12 PBE schemes share the parameters (salt, iterations).
     p.expect(der::TAG_OCTET_STRING)?;
     let iterations = der::small_uint(p.expect(der::TAG_INTEGER)?)?;
     found.iterations.push(iterations);
-    if oid == OID_PBE_SHA_3DES {
+    Some(if oid == OID_PBE_SHA_3DES {
         Some((
             EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
             iterations,
@@ -226,7 +241,7 @@ fn pbe_params(algorithm_id: &[u8], found: &mut Found) -> Option<(EncryptionAlgor
         Some((EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc, iterations))
     } else {
         None
-    }
+    })
 }
 
 /// The MAC's digest and iteration count; a digest Java never uses (MD5, ...) is refused.
