@@ -334,6 +334,11 @@ fn last_chars(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
+/// Whether the file at `path` holds exactly `bytes`.
+fn holds(path: &Path, bytes: &[u8], doing: &str) -> Result<bool> {
+    Ok(fsx::read_bounded(path, crate::keystore::MAX_FILE_SIZE, doing)? == bytes)
+}
+
 /// The result as the contract names it (its JSON spelling).
 fn result_name(result: RenewResult) -> String {
     serde_json::to_value(result)
@@ -345,12 +350,7 @@ fn result_name(result: RenewResult) -> String {
 /// The keystore must still be the bytes that were checked and backed up: another tool (the UMS wizard,
 /// keystore_update) may have replaced it while the operator was reading the plan.
 fn unchanged_since_read(keystore: &Path, read: &[u8]) -> Result<()> {
-    let now = fsx::read_bounded(
-        keystore,
-        crate::keystore::MAX_FILE_SIZE,
-        "read the keystore again",
-    )?;
-    if now == read {
+    if holds(keystore, read, "read the keystore again")? {
         Ok(())
     } else {
         Err(Error::new(
@@ -502,12 +502,7 @@ fn restore(
 ) -> Result<()> {
     steps.run("restore", |_| {
         let same = |temp: &Path| {
-            let written = fsx::read_bounded(
-                temp,
-                crate::keystore::MAX_FILE_SIZE,
-                "read back the restored keystore",
-            )?;
-            if written == backup_bytes {
+            if holds(temp, backup_bytes, "read back the restored keystore")? {
                 Ok(())
             } else {
                 Err(Error::new(
@@ -567,8 +562,10 @@ pub fn rollback(
 /// on disk is not the backup already (a rollback that restored the file but could not restart).
 pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -> Vec<String> {
     let target = fsx::real_path(keystore).unwrap_or_else(|_| keystore.to_path_buf());
-    let read = |p: &Path| fsx::read_bounded(p, crate::keystore::MAX_FILE_SIZE, "read").ok();
-    let restored = read(&target).is_some_and(|now| Some(now) == read(backup));
+    let backup_bytes =
+        fsx::read_bounded(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
+    let restored =
+        backup_bytes.is_some_and(|b| holds(&target, &b, "read the keystore").unwrap_or(false));
     let mut steps = Vec::new();
     if !restored {
         steps.push(format!("cp {} {}", backup.display(), target.display()));
