@@ -66,7 +66,7 @@ fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Sections of icg-renew(1) beyond the clap definitions (`../shared/spec/cli-contract.md`, packaging/).
+/// Sections of icg-renew(1) beyond the clap definitions (`docs/cli.md`, packaging/).
 const EXTRA_SECTIONS: &str = r#".SH "EXIT STATUS"
 .TP
 \fB0\fR

@@ -923,26 +923,19 @@ fn sandbox_report(made: &sandbox::Sandbox) -> SandboxReport {
     }
 }
 
-/// A private, new directory under the system temp dir.
-fn fresh_temp_dir(prefix: &str) -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let mut nonce = [0u8; 6];
-    openssl::rand::rand_bytes(&mut nonce).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-    let name: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = std::env::temp_dir().join(format!("{prefix}-{name}"));
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| Error::io("create", &dir, &e))?;
-    Ok(dir)
-}
-
 /// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.
 fn demo(global: &GlobalArgs, keep: bool, clock: Clock) -> Result<Finished> {
-    let dir = fresh_temp_dir("icg-renew-demo")?;
-    let result = demo_in(&dir, global, keep, clock);
-    if !keep {
-        let _ = std::fs::remove_dir_all(&dir);
+    use std::os::unix::fs::PermissionsExt;
+    // A new directory, private to this user (tempfile's default mode follows the umask), removed when dropped
+    // unless kept.
+    let dir = tempfile::Builder::new()
+        .prefix("icg-renew-demo-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| Error::io("create a directory in", &std::env::temp_dir(), &e))?;
+    let result = demo_in(dir.path(), global, keep, clock);
+    if keep {
+        let _ = dir.keep();
     }
     result
 }

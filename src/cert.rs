@@ -9,6 +9,9 @@ use openssl::nid::Nid;
 use openssl::x509::{X509NameRef, X509Ref};
 use serde::Serialize;
 use std::net::IpAddr;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixTime = i64;
@@ -164,56 +167,43 @@ pub fn unix_time(time: &Asn1TimeRef) -> UnixTime {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
+const RFC3339_UTC: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// `YYYYMMDDTHHMMSSZ`, the compact form used in backup file names.
+const COMPACT_UTC: &[BorrowedFormatItem<'_>] =
+    format_description!("[year][month][day]T[hour][minute][second]Z");
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(t: UnixTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    format_utc(t, RFC3339_UTC)
 }
 
 /// `YYYYMMDDTHHMMSSZ`, the compact form used in backup file names.
 pub fn compact_utc(t: UnixTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    format_utc(t, COMPACT_UTC)
 }
 
-/// Parses `compact_utc` back.
+/// Parses `compact_utc` back; `None` for anything that is not a real calendar time in that form.
 pub fn parse_compact_utc(text: &str) -> Option<UnixTime> {
-    let b = text.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    // The calendar crate accepts a sign before the year; the backup names never have one.
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    PrimitiveDateTime::parse(text, COMPACT_UTC)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
-/// Calendar fields of a Unix time (proleptic Gregorian, UTC).
-fn civil(t: UnixTime) -> (i64, i64, i64, i64, i64, i64) {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Formats a Unix time in UTC. X.509 times lie within the years 0 to 9999 that the calendar covers; a value
+/// outside (which no certificate can hold) is shown as the nearest time it covers.
+fn format_utc(t: UnixTime, format: &[BorrowedFormatItem<'_>]) -> String {
+    let earliest = PrimitiveDateTime::MIN.assume_utc().unix_timestamp();
+    let latest = PrimitiveDateTime::MAX.assume_utc().unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(t.clamp(earliest, latest))
+        .ok()
+        .and_then(|time| time.format(format).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -228,6 +218,48 @@ mod tests {
         assert_eq!(compact_utc(1_795_780_800), "20261127T120000Z");
         assert_eq!(parse_compact_utc("20261127T120000Z"), Some(1_795_780_800));
         assert_eq!(parse_compact_utc("20261327T120000Z"), None);
+    }
+
+    #[test]
+    fn parsing_refuses_days_the_calendar_does_not_have() {
+        assert_eq!(parse_compact_utc("20261130T000000Z"), Some(1_795_996_800));
+        assert_eq!(parse_compact_utc("20261131T000000Z"), None);
+        assert_eq!(parse_compact_utc("20260229T000000Z"), None);
+        assert_eq!(parse_compact_utc("20280229T000000Z"), Some(1_835_395_200));
+        assert_eq!(parse_compact_utc("21000229T000000Z"), None);
+        assert_eq!(parse_compact_utc("20000229T000000Z"), Some(951_782_400));
+        assert_eq!(parse_compact_utc("20260100T000000Z"), None);
+        assert_eq!(parse_compact_utc("20261127T240000Z"), None);
+        assert_eq!(parse_compact_utc("20261127T126000Z"), None);
+        assert_eq!(parse_compact_utc("20261127T120060Z"), None);
+    }
+
+    #[test]
+    fn parsing_refuses_other_shapes() {
+        for text in [
+            "",
+            "20261127T120000",
+            "20261127T120000Z ",
+            "20261127 120000Z",
+            "2026-11-27T12:00:00Z",
+            "+20261127T120000Z",
+            "-20261127T120000Z",
+            "2026112T7120000Z",
+            "２0261127T120000Z",
+        ] {
+            assert_eq!(parse_compact_utc(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn formatting_round_trips_and_covers_every_certificate_year() {
+        for t in [0, 951_782_400, 1_795_780_800, -1, 253_402_300_799] {
+            assert_eq!(parse_compact_utc(&compact_utc(t)), Some(t), "{t}");
+        }
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-62_167_219_200), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
     }
 
     #[test]

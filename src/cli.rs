@@ -1,4 +1,4 @@
-//! The command line of the contract (`../shared/spec/cli-contract.md`) as clap definitions: commands,
+//! The command line of the contract (`docs/cli.md`) as clap definitions: commands,
 //! options, environment variables and help text. Touches nothing on disk.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -1,5 +1,5 @@
 //! The library's error type. Every error carries a message that names the file involved and the fix, and a
-//! kind that decides the process exit code of the contract (`../shared/spec/cli-contract.md`).
+//! kind that decides the process exit code of the contract (`docs/cli.md`).
 
 use std::path::Path;
 

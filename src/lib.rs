@@ -1,7 +1,7 @@
 //! icg-renew: renew the TLS certificate of an IGEL Cloud Gateway on the gateway host itself.
 //!
 //! The library holds every decision and knows nothing of terminals; `main.rs` only parses arguments, calls
-//! [`app::run`] and turns the outcome into an exit code. See `../shared/spec/design.md` for the data flow.
+//! [`app::run`] and turns the outcome into an exit code. See `docs/architecture.md` for the layers and the data flow.
 
 pub mod app;
 pub mod audit;

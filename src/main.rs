@@ -1,6 +1,6 @@
 //! The icg-renew binary: parse the arguments, call the library, print, exit with the contract's code.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use icg_renew::app;
 use icg_renew::cert::Clock;
 use icg_renew::cli::Cli;
@@ -24,10 +24,10 @@ fn main() {
     icg_renew::interrupt::survive_file_size_limit();
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json");
-    let is_status = subcommand_word(&args).is_some_and(|w| w == "status");
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            let is_status = subcommand_word(&args).is_some_and(|w| w == "status");
             use clap::error::ErrorKind as Clap;
             if matches!(
                 e.kind(),
@@ -103,25 +103,35 @@ fn main() {
 }
 
 /// The command word of an argument list that clap could not parse: the first argument that is neither an
-/// option nor the value of a global option that takes one.
+/// option nor the value of an option that takes one.
 fn subcommand_word(args: &[OsString]) -> Option<&OsString> {
-    const TAKES_VALUE: [&str; 5] = [
-        "--icg-root",
-        "--config",
-        "--keystore",
-        "--store-password-file",
-        "--log-file",
-    ];
+    let takes_value = options_taking_a_value();
     let mut rest = args.iter().skip(1);
     while let Some(arg) = rest.next() {
         let text = arg.to_string_lossy();
-        if TAKES_VALUE.contains(&text.as_ref()) {
+        if takes_value.iter().any(|option| *option == text) {
             rest.next();
         } else if !text.starts_with('-') {
             return Some(arg);
         }
     }
     None
+}
+
+/// The options that may stand before the command word and take a separate value (`--log-file FILE`), as the
+/// clap definitions in `cli.rs` declare them.
+fn options_taking_a_value() -> Vec<String> {
+    let mut command = Cli::command();
+    command.build();
+    command
+        .get_arguments()
+        .filter(|arg| arg.get_action().takes_values())
+        .flat_map(|arg| {
+            let long = arg.get_long().map(|name| format!("--{name}"));
+            let short = arg.get_short().map(|name| format!("-{name}"));
+            long.into_iter().chain(short)
+        })
+        .collect()
 }
 
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
@@ -133,5 +143,79 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
         STATUS_UNKNOWN
     } else {
         error.kind.exit_code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    /// For every option of the top-level command, the word `subcommand_word` takes for the command is the one
+    /// clap takes: `OPTION x status` is the command `status` exactly when OPTION consumes `x` as its value.
+    #[test]
+    fn the_command_word_is_found_as_clap_finds_it() {
+        let mut command = Cli::command();
+        command.build();
+        let mut seen = 0;
+        for arg in command.get_arguments() {
+            let names = arg
+                .get_long()
+                .map(|name| format!("--{name}"))
+                .into_iter()
+                .chain(arg.get_short().map(|name| format!("-{name}")));
+            for name in names {
+                let line = args(&["icg-renew", &name, "x", "status"]);
+                let clap_took_status = Cli::try_parse_from(&line).is_ok();
+                let word = subcommand_word(&line).map(|w| w.to_string_lossy().into_owned());
+                assert_eq!(
+                    word.as_deref() == Some("status"),
+                    clap_took_status,
+                    "{name}: subcommand_word found {word:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 9, "only {seen} options looked at");
+    }
+
+    #[test]
+    fn the_global_options_with_a_value_are_derived() {
+        let options = options_taking_a_value();
+        for expected in [
+            "--icg-root",
+            "--config",
+            "--keystore",
+            "--store-password-file",
+            "--log-file",
+        ] {
+            assert!(
+                options.iter().any(|o| o == expected),
+                "{expected} missing from {options:?}"
+            );
+        }
+        for flag in ["--json", "--yes", "-y", "--help", "--version"] {
+            assert!(!options.iter().any(|o| o == flag), "{flag} takes no value");
+        }
+    }
+
+    #[test]
+    fn the_command_word_skips_values_that_look_like_commands() {
+        let line = args(&[
+            "icg-renew",
+            "--json",
+            "--config",
+            "status",
+            "-y",
+            "--log-file",
+            "renew",
+            "verify",
+            "--bad",
+        ]);
+        assert_eq!(subcommand_word(&line), Some(&OsString::from("verify")));
+        assert_eq!(subcommand_word(&args(&["icg-renew", "--json"])), None);
     }
 }

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long the ICG usually takes to start after a restart (icg-facts).
+/// How long the ICG usually takes to start after a restart (docs/architecture.md).
 const EXPECTED_START: &str = "the ICG takes 10-15 s to start; devices reconnect by themselves";
 
 /// Prompts and progress on a terminal.
