@@ -1,0 +1,191 @@
+//! Certificates for the key-usage tests and the Tomcat group, made with the `openssl` command line: a root CA
+//! (or the sandbox's), and leaves or intermediates it signs with exactly the extensions a test names (key
+//! usage, extended key usage, SAN), with RSA or EC keys. Everything lands in a directory the caller owns.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The key type of a certificate made here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    Rsa,
+    Ec,
+}
+
+/// A certificate and its private key as PEM files.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Issued {
+    pub fn x509(&self) -> openssl::x509::X509 {
+        openssl::x509::X509::from_pem(&std::fs::read(&self.cert).unwrap()).unwrap()
+    }
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn new_key(dir: &Path, name: &str, key_type: KeyType) -> PathBuf {
+    let key = format!("{name}.key");
+    match key_type {
+        KeyType::Rsa => openssl(
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                &key,
+            ],
+            dir,
+        ),
+        KeyType::Ec => openssl(
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &key,
+            ],
+            dir,
+        ),
+    }
+    dir.join(key)
+}
+
+/// A self-signed root CA `name` in `dir`.
+pub fn root(dir: &Path, name: &str) -> Issued {
+    let key = new_key(dir, name, KeyType::Rsa);
+    let cert = format!("{name}.pem");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-days",
+            "3650",
+            "-subj",
+            &format!("/O=icg-renew tests/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            &cert,
+        ],
+        dir,
+    );
+    Issued {
+        cert: dir.join(cert),
+        key,
+    }
+}
+
+/// A certificate `name` signed by `issuer`, valid from yesterday for `days`, with the extension lines
+/// `extensions` (openssl's x509v3 configuration syntax, one per entry).
+pub fn issue(
+    dir: &Path,
+    issuer: &Issued,
+    name: &str,
+    cn: &str,
+    key_type: KeyType,
+    days: u32,
+    extensions: &[&str],
+) -> Issued {
+    let key = new_key(dir, name, key_type);
+    let csr = format!("{name}.csr");
+    openssl(
+        &[
+            "req",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            &format!("/O=icg-renew tests/CN={cn}"),
+            "-out",
+            &csr,
+        ],
+        dir,
+    );
+    let ext_file = format!("{name}.ext");
+    std::fs::write(dir.join(&ext_file), extensions.join("\n") + "\n").unwrap();
+    let cert = format!("{name}.pem");
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            issuer.cert.to_str().unwrap(),
+            "-CAkey",
+            issuer.key.to_str().unwrap(),
+            "-days",
+            &days.to_string(),
+            "-sha256",
+            "-extfile",
+            &ext_file,
+            "-set_serial",
+            &format!("0x{:x}", serial()),
+            "-out",
+            &cert,
+        ],
+        dir,
+    );
+    Issued {
+        cert: dir.join(cert),
+        key,
+    }
+}
+
+/// A fresh serial number, so that two certificates made in the same second differ.
+fn serial() -> u64 {
+    let mut bytes = [0u8; 8];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    u64::from_be_bytes(bytes) >> 1
+}
+
+/// The extension lines of a server leaf for `sans` (`DNS:…`, `IP:…`) with `key_usage` and `eku` (either may
+/// be empty for no such extension).
+pub fn leaf_extensions(sans: &str, key_usage: &str, eku: &str) -> Vec<String> {
+    let mut lines = vec![
+        "basicConstraints=critical,CA:FALSE".to_string(),
+        format!("subjectAltName={sans}"),
+    ];
+    if !key_usage.is_empty() {
+        lines.push(format!("keyUsage=critical,{key_usage}"));
+    }
+    if !eku.is_empty() {
+        lines.push(format!("extendedKeyUsage={eku}"));
+    }
+    lines
+}
+
+/// A PEM bundle (leaf, then `chain`, then the key) at `out`: new material as an ACME client leaves it.
+pub fn bundle(leaf: &Issued, chain: &[&Path], out: &Path) {
+    let mut text = std::fs::read(&leaf.cert).unwrap();
+    for c in chain {
+        text.extend(std::fs::read(c).unwrap());
+    }
+    text.extend(std::fs::read(&leaf.key).unwrap());
+    std::fs::write(out, text).unwrap();
+}
