@@ -114,26 +114,30 @@ impl Restart {
     }
 
     /// Runs the restart, bounded by `timeout` (the whole process group is killed past it). Returns what it
-    /// printed, for the audit log; nothing reaches the terminal.
+    /// printed (the last `OUTPUT_LIMIT` bytes), for the audit log; nothing reaches the terminal.
+    ///
+    /// Its output is read through a pipe while it runs. A process it leaves running (a daemon started in
+    /// the background) may still hold that pipe: it is then handed to a detached `cat` that discards what
+    /// the daemon writes, so the daemon neither dies of a closed pipe nor fills a file nobody can find.
     pub fn run(&self, timeout: Duration) -> Result<String> {
         let Some(mut command) = self.command() else {
             return Ok(String::new());
         };
-        let log = RestartLog::create()?;
-        let out = log
-            .file
-            .try_clone()
-            .map_err(|e| Error::io("open", &log.path, &e))?;
+        let pipe_failed = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot make a pipe for the restart's output: {e}"),
+            )
+        };
+        let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
         let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(
-                log.file
-                    .try_clone()
-                    .map_err(|e| Error::io("open", &log.path, &e))?,
-            ))
+            .stdout(Stdio::from(writer.try_clone().map_err(pipe_failed)?))
+            .stderr(Stdio::from(writer))
             .process_group(0)
             .spawn();
+        // The command holds the parent's copies of the write end: without dropping it, no end of file.
+        drop(command);
         let mut child = child.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -143,8 +147,10 @@ impl Restart {
                 ),
             )
         })?;
+        let mut output = OutputTail::new(reader);
         let deadline = Instant::now() + timeout;
         let status = loop {
+            output.read_available();
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) if Instant::now() >= deadline => {
@@ -162,7 +168,7 @@ impl Restart {
                 Err(e) => break Err(e.to_string()),
             }
         };
-        let output = log.read();
+        let output = output.finish();
         match status {
             Ok(s) if s.success() => Ok(output),
             Ok(s) => Err(Error::new(
@@ -191,45 +197,87 @@ fn last_line(output: &str) -> String {
         .to_string()
 }
 
-/// A private file (0600, exclusive) that catches the restart command's output, removed when dropped.
-struct RestartLog {
-    path: PathBuf,
-    file: std::fs::File,
+/// How much of a restart command's output is kept for the audit log (its end).
+const OUTPUT_LIMIT: usize = 64 * 1024;
+/// How long the output is still read after the command ended, for what its last writes left in the pipe.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// The read end of the restart command's output pipe (non-blocking) and the last `OUTPUT_LIMIT` bytes read.
+struct OutputTail {
+    reader: Option<std::io::PipeReader>,
+    tail: Vec<u8>,
 }
 
-impl RestartLog {
-    fn create() -> Result<RestartLog> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut nonce = [0u8; 8];
-        let _ = openssl::rand::rand_bytes(&mut nonce);
-        let path = std::env::temp_dir().join(format!(
-            "icg-renew-restart-{}-{}.log",
-            std::process::id(),
-            crate::cert::hex_colons(&nonce).replace(':', "")
-        ));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
-            .map_err(|e| Error::io("create", &path, &e))?;
-        Ok(RestartLog { path, file })
+impl OutputTail {
+    fn new(reader: std::io::PipeReader) -> OutputTail {
+        let nonblocking = rustix::fs::fcntl_getfl(&reader).and_then(|flags| {
+            rustix::fs::fcntl_setfl(&reader, flags | rustix::fs::OFlags::NONBLOCK)
+        });
+        OutputTail {
+            // A pipe that cannot be made non-blocking is not read: reading it could block forever.
+            reader: nonblocking.is_ok().then_some(reader),
+            tail: Vec::new(),
+        }
     }
 
-    fn read(&self) -> String {
-        let mut text = String::new();
-        let _ = std::fs::File::open(&self.path)
-            .and_then(|f| f.take(64 * 1024).read_to_string(&mut text));
-        text
+    /// Reads what is in the pipe now. Returns whether every writer has closed it.
+    fn read_available(&mut self) -> bool {
+        let Some(reader) = self.reader.as_mut() else {
+            return true;
+        };
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => {
+                    self.reader = None;
+                    return true;
+                }
+                Ok(n) => {
+                    self.tail.extend_from_slice(&buf[..n]);
+                    if self.tail.len() > OUTPUT_LIMIT {
+                        let excess = self.tail.len() - OUTPUT_LIMIT;
+                        self.tail.drain(..excess);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// After the command ended: reads what is left; if something it started still holds the pipe, hands the
+    /// read end to a detached `cat >/dev/null`.
+    fn finish(mut self) -> String {
+        let until = Instant::now() + OUTPUT_GRACE;
+        while !self.read_available() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(reader) = self.reader.take() {
+            drain_in_background(reader);
+        }
+        String::from_utf8_lossy(&self.tail).into_owned()
     }
 }
 
-impl Drop for RestartLog {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+/// Keeps reading (and discarding) a pipe that a process outliving the restart command writes to, in a
+/// process of its own that ends when the last writer closes it.
+fn drain_in_background(reader: std::io::PipeReader) {
+    let mut drain = Command::new("/bin/cat");
+    for name in SECRET_ENV {
+        drain.env_remove(name);
     }
+    let blocking = rustix::fs::fcntl_getfl(&reader)
+        .and_then(|flags| rustix::fs::fcntl_setfl(&reader, flags - rustix::fs::OFlags::NONBLOCK));
+    if blocking.is_err() {
+        return;
+    }
+    // The child is not waited for: it lives as long as the daemon holds the pipe, and init reaps it.
+    let _ = drain
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(reader)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
 }
 
 fn systemd_knows(unit: &str) -> bool {
