@@ -1,7 +1,8 @@
 //! The confirmation's verifying handshake (`service::probe` with an anchor) against `openssl s_server` as the
 //! gateway: it accepts a good chain with TLS 1.3 and 1.2, accepts a TLS 1.2-only gateway, and refuses (at
 //! once, without waiting for the timeout) a gateway whose certificate a device refuses: another root, extended
-//! key usage clientAuth only, RSA with keyEncipherment only. Ports 18410-18419.
+//! key usage clientAuth only, RSA with keyEncipherment only. And end to end: a renewal whose gateway serves
+//! the new leaf without its intermediate is rolled back (exit 4). Ports 18410-18419.
 
 #[path = "tomcat/pki.rs"]
 mod pki;
@@ -181,4 +182,99 @@ fn an_rsa_certificate_that_may_not_sign_is_refused() {
     );
     let _server = SServer::start(dir.path(), &no_sign, 18414, &[]);
     assert_refused(18414, &no_sign, &ca, "digitalSignature");
+}
+
+// A refusal in the confirmation is a failed renewal: rolled back, exit 4.
+
+#[path = "sandbox/mod.rs"]
+mod sandbox;
+
+#[test]
+fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_with_exit_4() {
+    let port = 18415;
+    let install = sandbox::Sandbox::with_port(port);
+    let ca = Issued {
+        cert: install.root().join("ca/root-ca.pem"),
+        key: install.root().join("ca/root-ca.key"),
+    };
+    let inter = issue(
+        install.dir(),
+        &ca,
+        "inter",
+        "ICG Sandbox Issuing CA",
+        KeyType::Rsa,
+        800,
+        &[
+            "basicConstraints=critical,CA:TRUE,pathlen:0",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let lines = leaf_extensions(
+        "DNS:icg.sandbox.test,DNS:gateway.sandbox.test,IP:192.0.2.10,IP:127.0.0.1",
+        "digitalSignature,keyEncipherment",
+        "serverAuth",
+    );
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let new = issue(
+        install.dir(),
+        &inter,
+        "new",
+        "icg.sandbox.test",
+        KeyType::Rsa,
+        400,
+        &lines,
+    );
+    let material = install.dir().join("new-bundle.pem");
+    pki::bundle(&new, &[&inter.cert, &ca.cert], &material);
+
+    let state = install.dir().join("gateway");
+    std::fs::create_dir(&state).unwrap();
+    let restart = format!(
+        "sh {}/tests/tomcat/leaf-only-server.sh {} {} {} {port}",
+        env!("CARGO_MANIFEST_DIR"),
+        state.display(),
+        install.keystore().display(),
+        install.password_file().display()
+    );
+    let start = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
+    assert!(start.success());
+    let _server = KillOnDrop(state.join("pid"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the gateway did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = std::fs::read(install.keystore()).unwrap();
+
+    let output = install
+        .icg_json()
+        .args(["--yes", "renew"])
+        .arg(&material)
+        .args(["--restart-command", &restart, "--health-timeout", "60"])
+        .output()
+        .unwrap();
+    let report = sandbox::json(&output);
+    assert_eq!(output.status.code(), Some(4), "{report}");
+    assert_eq!(report["result"], "rolled-back");
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("verifying client refuses"), "{error}");
+    assert!(error.contains("installed root"), "{error}");
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    assert!(report["downtime_ms"].as_u64().is_some(), "{report}");
+    let audit = std::fs::read_to_string(install.log()).unwrap();
+    assert!(audit.contains("action=rolled-back"), "{audit}");
+}
+
+/// Kills the pid named in a file when dropped.
+struct KillOnDrop(std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
 }
