@@ -458,8 +458,9 @@ fn verify(
     })
 }
 
-/// How to restart and confirm; `anchor` is the root the verifying handshakes trust.
-fn confirm_settings(args: &RestartArgs, port: u16, anchor: &X509) -> Result<Confirm> {
+/// How to restart and confirm; `anchor` is the root the verifying handshakes trust (`None`: no such
+/// handshakes, for a restored certificate).
+fn confirm_settings(args: &RestartArgs, port: u16, anchor: Option<&X509>) -> Result<Confirm> {
     let choice = match args.restart {
         RestartMode::Auto => RestartChoice::Auto,
         RestartMode::Systemd => RestartChoice::Systemd,
@@ -473,7 +474,7 @@ fn confirm_settings(args: &RestartArgs, port: u16, anchor: &X509) -> Result<Conf
         restart_timeout: timeout,
         restart,
         port,
-        anchor: Some(anchor.clone()),
+        anchor: anchor.cloned(),
     })
 }
 
@@ -527,7 +528,7 @@ fn renew_install(
     let installed = load_installed(install, prompter)?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
-    let confirm = confirm_settings(&args.restart, install.port, &installed.root)?;
+    let confirm = confirm_settings(&args.restart, install.port, Some(&installed.root))?;
     let plan = Plan {
         keystore: installed.path.clone(),
         format: installed.store.format.name(),
@@ -849,15 +850,7 @@ fn rollback_command(
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
-    let trusted: Vec<X509> = store
-        .entries
-        .iter()
-        .filter(|e| e.kind == crate::keystore::EntryKind::TrustedCert)
-        .flat_map(|e| e.der.iter())
-        .filter_map(|der| X509::from_der(der).ok())
-        .collect();
-    let anchor = checks::installed_root(&entry.certs, &trusted).unwrap_or_else(|| leaf.clone());
-    let confirm = confirm_settings(&args.restart, install.port, &anchor)?;
+    let confirm = confirm_settings(&args.restart, install.port, None)?;
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
     let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;

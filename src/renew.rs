@@ -490,6 +490,10 @@ fn restart_and_confirm(
                 at,
                 Some(format!("127.0.0.1:{} serves {what}", confirm.port)),
             )),
+            Err(Observation::Refused(why)) => Err(Error::new(
+                ErrorKind::Io,
+                format!("the gateway serves {what}, but a verifying client refuses it: {why}"),
+            )),
             Err(last) => Err(Error::new(
                 ErrorKind::Io,
                 format!(
@@ -546,8 +550,14 @@ fn restore(
             ("sha256", fingerprint),
         ],
     );
+    // The restored certificate was served before; it may be the expired one being replaced, which a verifying
+    // client refuses. Its confirmation is the fingerprint and check-status.
+    let unverified = Confirm {
+        anchor: None,
+        ..confirm.clone()
+    };
     restart_and_confirm(
-        confirm,
+        &unverified,
         fingerprint,
         "the restored certificate",
         down_since.unwrap_or_else(Instant::now),

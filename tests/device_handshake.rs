@@ -189,17 +189,20 @@ fn an_rsa_certificate_that_may_not_sign_is_refused() {
 #[path = "sandbox/mod.rs"]
 mod sandbox;
 
-#[test]
-fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_with_exit_4() {
-    let port = 18415;
-    let install = sandbox::Sandbox::with_port(port);
-    let ca = Issued {
-        cert: install.root().join("ca/root-ca.pem"),
-        key: install.root().join("ca/root-ca.key"),
-    };
+const SANDBOX_SANS: &str =
+    "DNS:icg.sandbox.test,DNS:gateway.sandbox.test,IP:192.0.2.10,IP:127.0.0.1";
+
+/// Renews `install` (whose root is `ca`) with a leaf from a new intermediate, behind a gateway that serves
+/// the keystore's leaf without its intermediates (tests/tomcat/leaf-only-server.sh) on `port`. Asserts that
+/// the keystore is as before afterwards; returns the exit code and the JSON report.
+fn renew_behind_a_leaf_only_gateway(
+    install: &sandbox::Sandbox,
+    ca: &Issued,
+    port: u16,
+) -> (i32, serde_json::Value) {
     let inter = issue(
         install.dir(),
-        &ca,
+        ca,
         "inter",
         "ICG Sandbox Issuing CA",
         KeyType::Rsa,
@@ -210,7 +213,7 @@ fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_wi
         ],
     );
     let lines = leaf_extensions(
-        "DNS:icg.sandbox.test,DNS:gateway.sandbox.test,IP:192.0.2.10,IP:127.0.0.1",
+        SANDBOX_SANS,
         "digitalSignature,keyEncipherment",
         "serverAuth",
     );
@@ -248,7 +251,6 @@ fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_wi
         std::thread::sleep(Duration::from_millis(100));
     }
     let before = std::fs::read(install.keystore()).unwrap();
-
     let output = install
         .icg_json()
         .args(["--yes", "renew"])
@@ -257,15 +259,47 @@ fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_wi
         .output()
         .unwrap();
     let report = sandbox::json(&output);
-    assert_eq!(output.status.code(), Some(4), "{report}");
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    (output.status.code().unwrap(), report)
+}
+
+#[test]
+fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_with_exit_4() {
+    let port = 18415;
+    let install = sandbox::Sandbox::with_port(port);
+    let ca = Issued {
+        cert: install.root().join("ca/root-ca.pem"),
+        key: install.root().join("ca/root-ca.key"),
+    };
+    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
+    assert_eq!(code, 4, "{report}");
     assert_eq!(report["result"], "rolled-back");
     let error = report["error"].as_str().unwrap();
     assert!(error.contains("verifying client refuses"), "{error}");
     assert!(error.contains("installed root"), "{error}");
-    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
     assert!(report["downtime_ms"].as_u64().is_some(), "{report}");
     let audit = std::fs::read_to_string(install.log()).unwrap();
     assert!(audit.contains("action=rolled-back"), "{audit}");
+}
+
+/// Renewing is most needed when the installed certificate has expired. Devices refuse that one too, so the
+/// restored certificate is confirmed by fingerprint and check-status only: the rollback holds (exit 4, not 5).
+#[test]
+fn a_refused_renewal_of_an_expired_certificate_still_rolls_back_with_exit_4() {
+    let port = 18416;
+    let pki_dir = tempfile::tempdir().unwrap();
+    let ca = root(pki_dir.path(), "ICG Test Root CA");
+    let old = pki::expired_leaf(pki_dir.path(), &ca, "old", "icg.sandbox.test", SANDBOX_SANS);
+    let keystore = pki_dir.path().join("installed.jks");
+    pki::jks(&old, &[&ca.cert], "Store-pw-13", &keystore);
+    let install = sandbox::Sandbox::around_keystore(&keystore, "Store-pw-13", port);
+    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
+    assert_eq!(code, 4, "{report}");
+    assert_eq!(report["result"], "rolled-back");
+    assert!(
+        report["current"]["days_left"].as_i64().unwrap() < 0,
+        "{report}"
+    );
 }
 
 /// Kills the pid named in a file when dropped.

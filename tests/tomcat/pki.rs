@@ -189,3 +189,157 @@ pub fn bundle(leaf: &Issued, chain: &[&Path], out: &Path) {
     text.extend(std::fs::read(&leaf.key).unwrap());
     std::fs::write(out, text).unwrap();
 }
+
+/// An RSA leaf `name` for `sans` signed by `issuer` that expired yesterday (valid for the 30 days before),
+/// made with the openssl crate since the command line of OpenSSL 3.0 cannot back-date a certificate.
+pub fn expired_leaf(dir: &Path, issuer: &Issued, name: &str, cn: &str, sans: &str) -> Issued {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::extension::{
+        BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
+    };
+    use openssl::x509::{X509Name, X509};
+
+    let ca = X509::from_pem(&std::fs::read(&issuer.cert).unwrap()).unwrap();
+    let ca_key = PKey::private_key_from_pem(&std::fs::read(&issuer.key).unwrap()).unwrap();
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut subject = X509Name::builder().unwrap();
+    subject
+        .append_entry_by_text("O", "icg-renew tests")
+        .unwrap();
+    subject.append_entry_by_text("CN", cn).unwrap();
+    let subject = subject.build();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut builder = X509::builder().unwrap();
+    builder.set_version(2).unwrap();
+    let serial = BigNum::from_dec_str(&serial().to_string()).unwrap();
+    builder
+        .set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    builder.set_subject_name(&subject).unwrap();
+    builder.set_issuer_name(ca.subject_name()).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::from_unix(now - 31 * 86_400).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::from_unix(now - 86_400).unwrap())
+        .unwrap();
+    builder
+        .append_extension(BasicConstraints::new().critical().build().unwrap())
+        .unwrap();
+    builder
+        .append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .key_encipherment()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    builder
+        .append_extension(ExtendedKeyUsage::new().server_auth().build().unwrap())
+        .unwrap();
+    let mut san = SubjectAlternativeName::new();
+    for entry in sans.split(',') {
+        match entry.split_once(':') {
+            Some(("DNS", name)) => san.dns(name),
+            Some(("IP", ip)) => san.ip(ip),
+            _ => panic!("unknown SAN entry {entry}"),
+        };
+    }
+    let san = san.build(&builder.x509v3_context(Some(&ca), None)).unwrap();
+    builder.append_extension(san).unwrap();
+    builder.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let cert = dir.join(format!("{name}.pem"));
+    let key_file = dir.join(format!("{name}.key"));
+    std::fs::write(&cert, builder.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&key_file, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    Issued {
+        cert,
+        key: key_file,
+    }
+}
+
+/// A JKS keystore at `out` holding entry `icg` (`leaf` and `chain`, key password = `password`) and trusted
+/// entry `root` (`chain`'s last certificate), made by openssl and keytool.
+pub fn jks(leaf: &Issued, chain: &[&Path], password: &str, out: &Path) {
+    let dir = out.parent().unwrap();
+    let chain_file = dir.join("jks-chain.pem");
+    let mut text = Vec::new();
+    for c in chain {
+        text.extend(std::fs::read(c).unwrap());
+    }
+    std::fs::write(&chain_file, text).unwrap();
+    let p12 = dir.join("jks-export.p12");
+    let status = Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-export",
+            "-name",
+            "icg",
+            "-passout",
+            &format!("pass:{password}"),
+        ])
+        .arg("-in")
+        .arg(&leaf.cert)
+        .arg("-inkey")
+        .arg(&leaf.key)
+        .arg("-certfile")
+        .arg(&chain_file)
+        .arg("-out")
+        .arg(&p12)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = Command::new("keytool")
+        .args([
+            "-importkeystore",
+            "-noprompt",
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            password,
+        ])
+        .arg("-srckeystore")
+        .arg(&p12)
+        .args([
+            "-deststoretype",
+            "JKS",
+            "-deststorepass",
+            password,
+            "-destkeypass",
+            password,
+        ])
+        .arg("-destkeystore")
+        .arg(out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = Command::new("keytool")
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "root",
+            "-storepass",
+            password,
+        ])
+        .arg("-file")
+        .arg(chain.last().unwrap())
+        .arg("-keystore")
+        .arg(out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = std::fs::remove_file(p12);
+}
