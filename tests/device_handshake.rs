@@ -290,8 +290,15 @@ fn a_refused_renewal_of_an_expired_certificate_still_rolls_back_with_exit_4() {
     let pki_dir = tempfile::tempdir().unwrap();
     let ca = root(pki_dir.path(), "ICG Test Root CA");
     let old = pki::expired_leaf(pki_dir.path(), &ca, "old", "icg.sandbox.test", SANDBOX_SANS);
-    let keystore = pki_dir.path().join("installed.jks");
-    pki::jks(&old, &[&ca.cert], "Store-pw-13", &keystore);
+    let keystore = pki::keystore(
+        pki_dir.path(),
+        &ca,
+        &old,
+        "JKS",
+        "icg",
+        "Store-pw-13",
+        "Store-pw-13",
+    );
     let install = sandbox::Sandbox::around_keystore(&keystore, "Store-pw-13", port);
     let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
     assert_eq!(code, 4, "{report}");

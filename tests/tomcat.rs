@@ -160,85 +160,6 @@ fn assert_renewed(case: &str, install: &Sandbox, tomcat: &Tomcat, material: &Pat
     report
 }
 
-/// A keystore (`format` JKS or PKCS12) with entry `alias` (its own `key_password`) holding `leaf` and its
-/// chain to `ca`, and trusted entry `root`; made by openssl and keytool as an administrator would.
-fn keystore(
-    dir: &Path,
-    ca: &Issued,
-    leaf: &Issued,
-    format: &str,
-    alias: &str,
-    store_password: &str,
-    key_password: &str,
-) -> PathBuf {
-    let p12 = dir.join("export.p12");
-    succeed(
-        Process::new("openssl")
-            .args([
-                "pkcs12",
-                "-export",
-                "-name",
-                alias,
-                "-passout",
-                "pass:export-pw",
-            ])
-            .arg("-in")
-            .arg(&leaf.cert)
-            .arg("-inkey")
-            .arg(&leaf.key)
-            .arg("-certfile")
-            .arg(&ca.cert)
-            .arg("-out")
-            .arg(&p12),
-    );
-    let out = dir.join(format!("installed.{}", format.to_lowercase()));
-    succeed(
-        Process::new("keytool")
-            .args([
-                "-importkeystore",
-                "-noprompt",
-                "-srcstoretype",
-                "PKCS12",
-                "-srcstorepass",
-                "export-pw",
-            ])
-            .arg("-srckeystore")
-            .arg(&p12)
-            .args([
-                "-srcalias",
-                alias,
-                "-destalias",
-                alias,
-                "-deststoretype",
-                format,
-            ])
-            .args([
-                "-deststorepass",
-                store_password,
-                "-destkeypass",
-                key_password,
-            ])
-            .arg("-destkeystore")
-            .arg(&out),
-    );
-    succeed(
-        Process::new("keytool")
-            .args([
-                "-importcert",
-                "-noprompt",
-                "-alias",
-                "root",
-                "-storepass",
-                store_password,
-            ])
-            .arg("-file")
-            .arg(&ca.cert)
-            .arg("-keystore")
-            .arg(&out),
-    );
-    out
-}
-
 /// An installation around a keystore made here (RSA or EC leaf from a fresh CA), its configuration naming
 /// the store type, key alias and key password as Spring Boot reads them. Returns it with its CA.
 fn custom_install(
@@ -266,7 +187,7 @@ fn custom_install(
         &lines,
     );
     let alias = "gateway-key";
-    let made = keystore(
+    let made = pki::keystore(
         pki_dir,
         &ca,
         &leaf,

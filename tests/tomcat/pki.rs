@@ -268,78 +268,85 @@ pub fn expired_leaf(dir: &Path, issuer: &Issued, name: &str, cn: &str, sans: &st
     }
 }
 
-/// A JKS keystore at `out` holding entry `icg` (`leaf` and `chain`, key password = `password`) and trusted
-/// entry `root` (`chain`'s last certificate), made by openssl and keytool.
-pub fn jks(leaf: &Issued, chain: &[&Path], password: &str, out: &Path) {
-    let dir = out.parent().unwrap();
-    let chain_file = dir.join("jks-chain.pem");
-    let mut text = Vec::new();
-    for c in chain {
-        text.extend(std::fs::read(c).unwrap());
-    }
-    std::fs::write(&chain_file, text).unwrap();
-    let p12 = dir.join("jks-export.p12");
-    let status = Command::new("openssl")
+/// A keystore `dir/installed.<format>` (`format` JKS or PKCS12) with entry `alias` (its own `key_password`)
+/// holding `leaf` and its chain up to the root `ca`, and trusted entry `root`; made by openssl and keytool as
+/// an administrator would.
+pub fn keystore(
+    dir: &Path,
+    ca: &Issued,
+    leaf: &Issued,
+    format: &str,
+    alias: &str,
+    store_password: &str,
+    key_password: &str,
+) -> PathBuf {
+    let run = |cmd: &mut Command| {
+        let output = cmd.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let p12 = dir.join("export.p12");
+    run(Command::new("openssl")
         .args([
             "pkcs12",
             "-export",
             "-name",
-            "icg",
+            alias,
             "-passout",
-            &format!("pass:{password}"),
+            "pass:export-pw",
         ])
         .arg("-in")
         .arg(&leaf.cert)
         .arg("-inkey")
         .arg(&leaf.key)
         .arg("-certfile")
-        .arg(&chain_file)
+        .arg(&ca.cert)
         .arg("-out")
-        .arg(&p12)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = Command::new("keytool")
+        .arg(&p12));
+    let out = dir.join(format!("installed.{}", format.to_lowercase()));
+    run(Command::new("keytool")
         .args([
             "-importkeystore",
             "-noprompt",
             "-srcstoretype",
             "PKCS12",
             "-srcstorepass",
-            password,
+            "export-pw",
         ])
         .arg("-srckeystore")
         .arg(&p12)
         .args([
+            "-srcalias",
+            alias,
+            "-destalias",
+            alias,
             "-deststoretype",
-            "JKS",
+            format,
+        ])
+        .args([
             "-deststorepass",
-            password,
+            store_password,
             "-destkeypass",
-            password,
+            key_password,
         ])
         .arg("-destkeystore")
-        .arg(out)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = Command::new("keytool")
+        .arg(&out));
+    run(Command::new("keytool")
         .args([
             "-importcert",
             "-noprompt",
             "-alias",
             "root",
             "-storepass",
-            password,
+            store_password,
         ])
         .arg("-file")
-        .arg(chain.last().unwrap())
+        .arg(&ca.cert)
         .arg("-keystore")
-        .arg(out)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+        .arg(&out));
     let _ = std::fs::remove_file(p12);
+    out
 }
