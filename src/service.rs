@@ -197,6 +197,20 @@ fn last_line(output: &str) -> String {
         .to_string()
 }
 
+/// `text` with every control character but line ends and tabs written as an escape (`\u{1b}`), so that a
+/// restart command's output can neither steer the terminal that shows an error nor one that shows the log.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// How much of a restart command's output is kept for the audit log (its end).
 const OUTPUT_LIMIT: usize = 64 * 1024;
 /// How long the output is still read after the command ended, for what its last writes left in the pipe.
@@ -255,7 +269,7 @@ impl OutputTail {
         if let Some(reader) = self.reader.take() {
             drain_in_background(reader);
         }
-        String::from_utf8_lossy(&self.tail).into_owned()
+        printable(&String::from_utf8_lossy(&self.tail))
     }
 }
 

@@ -49,7 +49,7 @@ fn a_backgrounded_daemon_keeps_no_deleted_file_and_keeps_running() {
     // Like `catalina.sh run &` in a SysV script: the daemon inherits the script's stdout and stderr.
     let script = format!(
         "echo starting the gateway; echo a warning >&2; \
-         (n=0; while true; do n=$((n+1)); echo tick $n; echo $n > '{}'; sleep 0.05; done) & \
+         (n=0; while true; do n=$((n+1)); echo tick $n; echo $n >> '{}'; sleep 0.05; done) & \
          echo $! > '{}'; echo started",
         count.display(),
         pid_file.display()
@@ -89,20 +89,12 @@ fn a_backgrounded_daemon_keeps_no_deleted_file_and_keeps_running() {
         stdout.display()
     );
     // It goes on writing: its output is drained, not blocked on a full pipe.
-    let before: u64 = std::fs::read_to_string(&count)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let before = std::fs::metadata(&count).unwrap().len();
     std::thread::sleep(Duration::from_millis(500));
-    let after: u64 = std::fs::read_to_string(&count)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let after = std::fs::metadata(&count).unwrap().len();
     assert!(
         after > before,
-        "the daemon stopped writing ({before} then {after})"
+        "the daemon stopped writing ({before} then {after} bytes)"
     );
     let _ = std::process::Command::new("kill")
         .arg(daemon.to_string())
@@ -144,4 +136,18 @@ fn a_hanging_restart_is_killed_at_its_timeout() {
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(error.message.contains("killed"), "{}", error.message);
+}
+
+#[test]
+fn control_characters_in_the_output_are_escaped() {
+    let error = Restart::Command(r"printf 'colour \033[31mred\033[0m\r\n'; exit 1".into())
+        .run(Duration::from_secs(30))
+        .unwrap_err();
+    assert!(!error.message.contains('\u{1b}'), "{:?}", error.message);
+    assert!(!error.message.contains('\r'), "{:?}", error.message);
+    assert!(
+        error.message.contains(r"\u{1b}[31mred"),
+        "{:?}",
+        error.message
+    );
 }
