@@ -43,7 +43,11 @@ fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
     clap_mangen::generate_to(Cli::command(), &man)?;
     let main_page = man.join("icg-renew.1");
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command().disable_help_subcommand(true)).render(&mut page)?;
+    // The main page's exit codes are its EXIT STATUS section below, not the --help text's copy of them.
+    let main_command = Cli::command()
+        .disable_help_subcommand(true)
+        .after_help(None::<&str>);
+    clap_mangen::Man::new(main_command).render(&mut page)?;
     page.extend_from_slice(EXTRA_SECTIONS.as_bytes());
     std::fs::write(&main_page, page)?;
     let mut pages: Vec<PathBuf> = std::fs::read_dir(&man)?

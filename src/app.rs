@@ -19,6 +19,7 @@ use crate::sandbox;
 use crate::secret::Password;
 use crate::service::{Restart, RestartChoice};
 use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -457,7 +458,9 @@ fn verify(
     })
 }
 
-fn confirm_settings(args: &RestartArgs, port: u16) -> Result<Confirm> {
+/// How to restart and confirm; `anchor` is the root the verifying handshakes trust (`None`: no such
+/// handshakes, for a restored certificate).
+fn confirm_settings(args: &RestartArgs, port: u16, anchor: Option<&X509>) -> Result<Confirm> {
     let choice = match args.restart {
         RestartMode::Auto => RestartChoice::Auto,
         RestartMode::Systemd => RestartChoice::Systemd,
@@ -471,6 +474,7 @@ fn confirm_settings(args: &RestartArgs, port: u16) -> Result<Confirm> {
         restart_timeout: timeout,
         restart,
         port,
+        anchor: anchor.cloned(),
     })
 }
 
@@ -524,7 +528,7 @@ fn renew_install(
     let installed = load_installed(install, prompter)?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
-    let confirm = confirm_settings(&args.restart, install.port)?;
+    let confirm = confirm_settings(&args.restart, install.port, Some(&installed.root))?;
     let plan = Plan {
         keystore: installed.path.clone(),
         format: installed.store.format.name(),
@@ -846,7 +850,7 @@ fn rollback_command(
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
-    let confirm = confirm_settings(&args.restart, install.port)?;
+    let confirm = confirm_settings(&args.restart, install.port, None)?;
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
     let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;
@@ -880,8 +884,9 @@ fn rollback_command(
         prompter.observer(),
         &mut audit,
     );
+    let downtime_ms = outcome.as_ref().ok().copied().flatten();
     let (result, error, manual_steps, exit_code) = match outcome {
-        Ok(()) => (RollbackResult::Restored, None, Vec::new(), 0),
+        Ok(_) => (RollbackResult::Restored, None, Vec::new(), 0),
         Err(e) => (
             RollbackResult::Failed,
             Some(e.message),
@@ -895,13 +900,20 @@ fn rollback_command(
         } else {
             "rollback-failed"
         },
-        &[("keystore", &install.keystore.display().to_string())],
+        &[
+            ("keystore", &install.keystore.display().to_string()),
+            (
+                "downtime_ms",
+                &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+            ),
+        ],
     );
     Ok(Finished {
         output: Output::Rollback(RollbackReport {
             result,
             keystore: install.keystore.clone(),
             backup,
+            downtime_ms,
             saved_current,
             certificate: Some(CertSummary::of(&leaf, clock)),
             steps,

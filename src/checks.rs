@@ -9,7 +9,7 @@ use openssl::pkey::{Id, PKey, Private};
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Ref, X509StoreContext, X509};
+use openssl::x509::{X509ExtendedKeyUsage, X509KeyUsage, X509Ref, X509StoreContext, X509};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -107,6 +107,8 @@ pub fn run_all(installed_chain: &[X509], root: &X509, material: &Material, clock
         name_differs_from_root(leaf, root),
         key_strength(leaf),
         signature_algorithm(verified_chain.as_deref().unwrap_or(&material.chain), root),
+        key_usage(leaf),
+        server_auth(verified_chain.as_deref().unwrap_or(&material.chain), root),
     ];
     Report {
         checks,
@@ -412,6 +414,70 @@ pub fn signature_algorithm(chain: &[X509], root: &X509) -> Check {
         format!(
             "weak signature on {}: have it signed with SHA-256 or better",
             weak.join(", ")
+        ),
+    )
+}
+
+/// `key-usage`: where the leaf has a keyUsage extension, it allows digitalSignature. TLS 1.3 and every ECDHE
+/// suite make the server sign with its key; Java and OpenSSL clients refuse a leaf that may not sign (RSA
+/// with keyEncipherment alone, EC with keyAgreement alone).
+pub fn key_usage(leaf: &X509Ref) -> Check {
+    let Some(usage) = leaf.key_usage() else {
+        return check(
+            "key-usage",
+            Status::Pass,
+            "no keyUsage extension: the key may sign",
+        );
+    };
+    let names: Vec<&str> = [
+        (X509KeyUsage::DIGITAL_SIGNATURE, "digitalSignature"),
+        (X509KeyUsage::NON_REPUDIATION, "nonRepudiation"),
+        (X509KeyUsage::KEY_ENCIPHERMENT, "keyEncipherment"),
+        (X509KeyUsage::DATA_ENCIPHERMENT, "dataEncipherment"),
+        (X509KeyUsage::KEY_AGREEMENT, "keyAgreement"),
+        (X509KeyUsage::KEY_CERT_SIGN, "keyCertSign"),
+        (X509KeyUsage::CRL_SIGN, "cRLSign"),
+        (X509KeyUsage::ENCIPHER_ONLY, "encipherOnly"),
+        (X509KeyUsage::DECIPHER_ONLY, "decipherOnly"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| usage.contains(*bit))
+    .map(|(_, name)| name)
+    .collect();
+    let listed = if names.is_empty() {
+        "nothing".to_string()
+    } else {
+        names.join(", ")
+    };
+    pass_or_fail(
+        "key-usage",
+        usage.contains(X509KeyUsage::DIGITAL_SIGNATURE),
+        format!("keyUsage allows digitalSignature ({listed})"),
+        format!("keyUsage allows only {listed}, not digitalSignature: TLS clients (Java, OpenSSL, curl) will refuse it; create the certificate with key usage digitalSignature (and keyEncipherment for RSA)"),
+    )
+}
+
+/// `server-auth`: where the leaf or an intermediate has an extendedKeyUsage extension, it allows serverAuth
+/// or anyExtendedKeyUsage (the root is trusted by being installed; its extensions do not matter).
+pub fn server_auth(chain: &[X509], root: &X509) -> Check {
+    let root_der = root.to_der().ok();
+    let refused: Vec<String> = chain
+        .iter()
+        .filter(|c| c.to_der().ok() != root_der)
+        .filter(|c| {
+            c.extended_key_usage().is_some_and(|eku| {
+                !eku.intersects(X509ExtendedKeyUsage::SSL_SERVER | X509ExtendedKeyUsage::ANYEKU)
+            })
+        })
+        .map(|c| cert::name_to_string(c.subject_name()))
+        .collect();
+    pass_or_fail(
+        "server-auth",
+        refused.is_empty(),
+        "extended key usage permits TLS server authentication (or is not restricted)",
+        format!(
+            "the extendedKeyUsage of {} does not include serverAuth: TLS clients will refuse the gateway; create the certificate with extended key usage serverAuth",
+            refused.join(", ")
         ),
     )
 }

@@ -4,6 +4,36 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// The contract's exit codes of every command but `status`, as `--help` (and so the man pages) list them.
+macro_rules! exit_codes {
+    () => {
+        concat!(
+            "  0  success\n",
+            "  1  error (unreadable or corrupt input, wrong password, I/O, keystore locked);\n",
+            "     nothing was changed\n",
+            "  2  usage error\n",
+            "  3  incompatible: the new material failed a compatibility check; nothing was changed\n",
+            "  4  failed after the keystore was changed: the backup was restored, the ICG restarted\n",
+            "     and (unless --no-health-check) confirmed to serve the old certificate again\n",
+            "  5  failed, and the rollback failed too (or --no-rollback): the message says exactly\n",
+            "     what to do by hand\n",
+        )
+    };
+}
+
+/// `status`'s exit codes: the monitoring-plugin convention.
+macro_rules! status_exit_codes {
+    () => {
+        concat!(
+            "Exit codes of status (monitoring-plugin convention):\n",
+            "  0  OK\n",
+            "  1  WARNING: expires within --warn-days\n",
+            "  2  CRITICAL: expires within --crit-days, expired, or not yet valid\n",
+            "  3  UNKNOWN: cannot be read, or bad arguments\n",
+        )
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "icg-renew",
@@ -12,7 +42,13 @@ use std::path::PathBuf;
     long_about = "Renew the TLS certificate of an IGEL Cloud Gateway (ICG) on the gateway host: check the new \
 certificate against the installed root and host names, rewrite the keystore in place with a backup, restart the \
 ICG, confirm that it serves the new certificate, and roll back by itself if it does not.",
-    after_help = "Start with `icg-renew demo` to see a complete renewal in a throwaway sandbox."
+    after_help = concat!(
+        "Exit codes (status has its own, below):\n",
+        exit_codes!(),
+        "\n",
+        status_exit_codes!(),
+        "\nStart with `icg-renew demo` to see a complete renewal in a throwaway sandbox."
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -54,12 +90,16 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the certificate the ICG serves from its keystore (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    #[command(after_help = status_exit_codes!())]
     Status(StatusArgs),
     /// Check new certificate material against the installed one; changes nothing
+    #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
     Verify(VerifyArgs),
     /// Verify, back up, rewrite the keystore, restart the ICG, confirm, roll back on failure
+    #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
     Renew(RenewArgs),
     /// Restore a backup (default: the newest) and restart the ICG
+    #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
     Rollback(RollbackArgs),
     /// List backups, newest first, with the certificate each one holds
     Backups(BackupsArgs),

@@ -44,6 +44,9 @@ pub struct Confirm {
     /// Bounds the restart command when there is no health check.
     pub restart_timeout: Duration,
     pub port: u16,
+    /// The installed root: the only trust anchor of the verifying handshakes (`None`: fingerprint and
+    /// check-status only).
+    pub anchor: Option<X509>,
 }
 
 impl Confirm {
@@ -52,9 +55,14 @@ impl Confirm {
             (Restart::None, _) => "skipped: no restart".into(),
             (_, None) => "skipped (--no-health-check)".into(),
             (_, Some(t)) => format!(
-                "TLS to 127.0.0.1:{} must serve the new certificate and /usg/check-status answer 200, within {} s",
+                "TLS to 127.0.0.1:{} must serve the new certificate and /usg/check-status answer 200, within {} s{}",
                 self.port,
-                t.as_secs()
+                t.as_secs(),
+                if self.anchor.is_some() {
+                    "; then TLS 1.3 and 1.2 clients trusting only the installed root must accept it"
+                } else {
+                    ""
+                }
             ),
         }
     }
@@ -207,10 +215,13 @@ pub fn execute(
     );
     failpoint::hit("renamed");
 
+    // The gateway is down from the first restart until it serves the certificate that stays.
+    let down_since = Instant::now();
     let confirmed = restart_and_confirm(
         &tx.confirm,
         &new_fp,
         "the new certificate",
+        down_since,
         &mut steps,
         audit,
     );
@@ -269,11 +280,13 @@ pub fn execute(
         &installed.bytes,
         &tx.confirm,
         &old_fp,
+        Some(down_since),
         &mut steps,
         audit,
     );
+    let downtime_ms = restored.as_ref().ok().copied().flatten().or(downtime_ms);
     let (result, error, manual_steps) = match restored {
-        Ok(()) => (
+        Ok(_) => (
             RenewResult::RolledBack,
             Error::new(
                 ErrorKind::RolledBack,
@@ -301,6 +314,10 @@ pub fn execute(
         &[
             ("keystore", &keystore.display().to_string()),
             ("backup", &backup.display().to_string()),
+            (
+                "downtime_ms",
+                &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+            ),
         ],
     );
     Ok(Outcome {
@@ -418,11 +435,13 @@ fn other_entries<'s>(
 }
 
 /// Restarts and, unless switched off, waits until the gateway serves `fingerprint`. Returns the downtime:
-/// from the restart command to the first good answer.
+/// from `down_since` (the first restart of the transaction) to the first good answer; `None` when there
+/// was no restart or no confirmation.
 fn restart_and_confirm(
     confirm: &Confirm,
     fingerprint: &str,
     what: &str,
+    down_since: Instant,
     steps: &mut Steps<'_>,
     audit: &mut AuditLog,
 ) -> Result<Option<u64>> {
@@ -462,6 +481,7 @@ fn restart_and_confirm(
         let result = service::wait_until_served(
             confirm.port,
             fingerprint,
+            confirm.anchor.as_ref(),
             remaining,
             &mut |elapsed, seen| observer.waiting(&waiting_for, elapsed, seen),
         );
@@ -469,6 +489,10 @@ fn restart_and_confirm(
             Ok(at) => Ok((
                 at,
                 Some(format!("127.0.0.1:{} serves {what}", confirm.port)),
+            )),
+            Err(Observation::Refused(why)) => Err(Error::new(
+                ErrorKind::Io,
+                format!("the gateway serves {what}, but a verifying client refuses it: {why}"),
             )),
             Err(last) => Err(Error::new(
                 ErrorKind::Io,
@@ -480,7 +504,7 @@ fn restart_and_confirm(
             )),
         }
     })?;
-    let downtime = good_at.duration_since(started).as_millis() as u64;
+    let downtime = good_at.duration_since(down_since).as_millis() as u64;
     audit.record(
         "confirmed",
         &[
@@ -492,14 +516,16 @@ fn restart_and_confirm(
 }
 
 /// Puts `backup_bytes` back as the keystore (same atomic procedure), restarts, and confirms `fingerprint`.
+/// Returns the downtime, counted from `down_since` (a renewal's first restart) or else from this restart.
 fn restore(
     keystore: &Path,
     backup_bytes: &[u8],
     confirm: &Confirm,
     fingerprint: &str,
+    down_since: Option<Instant>,
     steps: &mut Steps<'_>,
     audit: &mut AuditLog,
-) -> Result<()> {
+) -> Result<Option<u64>> {
     steps.run("restore", |_| {
         let same = |temp: &Path| {
             if holds(temp, backup_bytes, "read back the restored keystore")? {
@@ -524,17 +550,24 @@ fn restore(
             ("sha256", fingerprint),
         ],
     );
+    // The restored certificate was served before; it may be the expired one being replaced, which a verifying
+    // client refuses. Its confirmation is the fingerprint and check-status.
+    let unverified = Confirm {
+        anchor: None,
+        ..confirm.clone()
+    };
     restart_and_confirm(
-        confirm,
+        &unverified,
         fingerprint,
         "the restored certificate",
+        down_since.unwrap_or_else(Instant::now),
         steps,
         audit,
     )
-    .map(|_| ())
 }
 
-/// Restores a backup as the `rollback` command does: lock held by the caller.
+/// Restores a backup as the `rollback` command does: lock held by the caller. The result holds the
+/// downtime (`None` without restart or confirmation).
 pub fn rollback(
     keystore: &Path,
     backup_bytes: &[u8],
@@ -542,7 +575,7 @@ pub fn rollback(
     fingerprint: &str,
     observer: &mut dyn Observer,
     audit: &mut AuditLog,
-) -> (Vec<Step>, Result<()>) {
+) -> (Vec<Step>, Result<Option<u64>>) {
     let mut steps = Steps {
         done: Vec::new(),
         observer,
@@ -552,6 +585,7 @@ pub fn rollback(
         backup_bytes,
         confirm,
         fingerprint,
+        None,
         &mut steps,
         audit,
     );

@@ -142,6 +142,8 @@ pub struct RollbackReport {
     pub result: RollbackResult,
     pub keystore: PathBuf,
     pub backup: PathBuf,
+    /// From the restart until the restored certificate was served; `None` without restart or confirmation.
+    pub downtime_ms: Option<u64>,
     /// Extension: where the keystore that was replaced was saved first (`None` when it equalled the backup).
     pub saved_current: Option<PathBuf>,
     /// Extensions: the certificate now installed, the steps, and what went wrong.

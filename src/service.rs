@@ -1,10 +1,15 @@
 //! Restarting the ICG (systemd unit, SysV script, or an operator's command) and confirming that it serves a
 //! given certificate: a TLS handshake to 127.0.0.1:<port> whose leaf must match by SHA-256, then
-//! `GET /usg/check-status` answering 200, polled until a deadline. Knows nothing of keystores.
+//! `GET /usg/check-status` answering 200, polled until a deadline; then a verifying handshake as a device
+//! makes it (the installed root as the only anchor, purpose TLS server, TLS 1.3 and TLS 1.2 where offered),
+//! whose refusal ends the wait at once. Knows nothing of keystores.
 
 use crate::error::{Error, ErrorKind, Result};
 use openssl::hash::MessageDigest;
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use openssl::ssl::{HandshakeError, SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::{X509PurposeId, X509VerifyResult, X509};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -109,26 +114,30 @@ impl Restart {
     }
 
     /// Runs the restart, bounded by `timeout` (the whole process group is killed past it). Returns what it
-    /// printed, for the audit log; nothing reaches the terminal.
+    /// printed (the last `OUTPUT_LIMIT` bytes), for the audit log; nothing reaches the terminal.
+    ///
+    /// Its output is read through a pipe while it runs. A process it leaves running (a daemon started in
+    /// the background) may still hold that pipe: it is then handed to a detached `cat` that discards what
+    /// the daemon writes, so the daemon neither dies of a closed pipe nor fills a file nobody can find.
     pub fn run(&self, timeout: Duration) -> Result<String> {
         let Some(mut command) = self.command() else {
             return Ok(String::new());
         };
-        let log = RestartLog::create()?;
-        let out = log
-            .file
-            .try_clone()
-            .map_err(|e| Error::io("open", &log.path, &e))?;
+        let pipe_failed = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot make a pipe for the restart's output: {e}"),
+            )
+        };
+        let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
         let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(
-                log.file
-                    .try_clone()
-                    .map_err(|e| Error::io("open", &log.path, &e))?,
-            ))
+            .stdout(Stdio::from(writer.try_clone().map_err(pipe_failed)?))
+            .stderr(Stdio::from(writer))
             .process_group(0)
             .spawn();
+        // The command holds the parent's copies of the write end: without dropping it, no end of file.
+        drop(command);
         let mut child = child.map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -138,8 +147,10 @@ impl Restart {
                 ),
             )
         })?;
+        let mut output = OutputTail::new(reader);
         let deadline = Instant::now() + timeout;
         let status = loop {
+            output.read_available();
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) if Instant::now() >= deadline => {
@@ -157,7 +168,7 @@ impl Restart {
                 Err(e) => break Err(e.to_string()),
             }
         };
-        let output = log.read();
+        let output = output.finish();
         match status {
             Ok(s) if s.success() => Ok(output),
             Ok(s) => Err(Error::new(
@@ -186,45 +197,101 @@ fn last_line(output: &str) -> String {
         .to_string()
 }
 
-/// A private file (0600, exclusive) that catches the restart command's output, removed when dropped.
-struct RestartLog {
-    path: PathBuf,
-    file: std::fs::File,
+/// `text` with every control character but line ends and tabs written as an escape (`\u{1b}`), so that a
+/// restart command's output can neither steer the terminal that shows an error nor one that shows the log.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
-impl RestartLog {
-    fn create() -> Result<RestartLog> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut nonce = [0u8; 8];
-        let _ = openssl::rand::rand_bytes(&mut nonce);
-        let path = std::env::temp_dir().join(format!(
-            "icg-renew-restart-{}-{}.log",
-            std::process::id(),
-            crate::cert::hex_colons(&nonce).replace(':', "")
-        ));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
-            .map_err(|e| Error::io("create", &path, &e))?;
-        Ok(RestartLog { path, file })
+/// How much of a restart command's output is kept for the audit log (its end).
+const OUTPUT_LIMIT: usize = 64 * 1024;
+/// How long the output is still read after the command ended, for what its last writes left in the pipe.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// The read end of the restart command's output pipe (non-blocking) and the last `OUTPUT_LIMIT` bytes read.
+struct OutputTail {
+    reader: Option<std::io::PipeReader>,
+    tail: Vec<u8>,
+}
+
+impl OutputTail {
+    fn new(reader: std::io::PipeReader) -> OutputTail {
+        let nonblocking = rustix::fs::fcntl_getfl(&reader).and_then(|flags| {
+            rustix::fs::fcntl_setfl(&reader, flags | rustix::fs::OFlags::NONBLOCK)
+        });
+        OutputTail {
+            // A pipe that cannot be made non-blocking is not read: reading it could block forever.
+            reader: nonblocking.is_ok().then_some(reader),
+            tail: Vec::new(),
+        }
     }
 
-    fn read(&self) -> String {
-        let mut text = String::new();
-        let _ = std::fs::File::open(&self.path)
-            .and_then(|f| f.take(64 * 1024).read_to_string(&mut text));
-        text
+    /// Reads what is in the pipe now. Returns whether every writer has closed it.
+    fn read_available(&mut self) -> bool {
+        let Some(reader) = self.reader.as_mut() else {
+            return true;
+        };
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => {
+                    self.reader = None;
+                    return true;
+                }
+                Ok(n) => {
+                    self.tail.extend_from_slice(&buf[..n]);
+                    if self.tail.len() > OUTPUT_LIMIT {
+                        let excess = self.tail.len() - OUTPUT_LIMIT;
+                        self.tail.drain(..excess);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// After the command ended: reads what is left; if something it started still holds the pipe, hands the
+    /// read end to a detached `cat >/dev/null`.
+    fn finish(mut self) -> String {
+        let until = Instant::now() + OUTPUT_GRACE;
+        while !self.read_available() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(reader) = self.reader.take() {
+            drain_in_background(reader);
+        }
+        printable(&String::from_utf8_lossy(&self.tail))
     }
 }
 
-impl Drop for RestartLog {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+/// Keeps reading (and discarding) a pipe that a process outliving the restart command writes to, in a
+/// process of its own that ends when the last writer closes it.
+fn drain_in_background(reader: std::io::PipeReader) {
+    let mut drain = Command::new("/bin/cat");
+    for name in SECRET_ENV {
+        drain.env_remove(name);
     }
+    let blocking = rustix::fs::fcntl_getfl(&reader)
+        .and_then(|flags| rustix::fs::fcntl_setfl(&reader, flags - rustix::fs::OFlags::NONBLOCK));
+    if blocking.is_err() {
+        return;
+    }
+    // The child is not waited for: it lives as long as the daemon holds the pipe, and init reaps it.
+    let _ = drain
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(reader)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
 }
 
 fn systemd_knows(unit: &str) -> bool {
@@ -248,6 +315,8 @@ pub enum Observation {
     Unreachable(String),
     WrongCertificate(String),
     Unhealthy(String),
+    /// Serving the expected certificate, but a verifying client refuses it: waiting longer changes nothing.
+    Refused(String),
 }
 
 impl Observation {
@@ -261,12 +330,167 @@ impl Observation {
             Observation::Unhealthy(why) => {
                 format!("serving the certificate, but /usg/check-status {why}")
             }
+            Observation::Refused(why) => {
+                format!("serving the certificate, but a verifying client refuses it: {why}")
+            }
         }
     }
 }
 
-/// One probe of the gateway on 127.0.0.1:`port`.
-pub fn probe(port: u16, expected_sha256: &str) -> Observation {
+/// One probe of the gateway on 127.0.0.1:`port`: the served leaf, check-status, and, with an `anchor`, the
+/// verifying handshakes.
+pub fn probe(port: u16, expected_sha256: &str, anchor: Option<&X509>) -> Observation {
+    match (served_and_healthy(port, expected_sha256), anchor) {
+        (Observation::Good, Some(anchor)) => match verify_as_a_device(port, anchor) {
+            Ok(_) => Observation::Good,
+            Err(seen) => seen,
+        },
+        (seen, _) => seen,
+    }
+}
+
+/// The TLS versions a verifying handshake is made with, newest first.
+const DEVICE_VERSIONS: [(SslVersion, &str); 2] = [
+    (SslVersion::TLS1_3, "TLS 1.3"),
+    (SslVersion::TLS1_2, "TLS 1.2"),
+];
+
+/// Verifying handshakes with 127.0.0.1:`port` as a device makes them: `anchor` as the only trust anchor,
+/// purpose TLS server, the chain the gateway serves, TLS 1.3 and then TLS 1.2, each where the gateway
+/// offers it. Host names are not compared (the address is 127.0.0.1; `same-hosts` judged the names), but the
+/// leaf's key usage and the chain's extended key usage are, as Java clients do. Returns the versions that
+/// were accepted, or why not: `Refused`, or `Unreachable` when the connection itself failed.
+pub fn verify_as_a_device(
+    port: u16,
+    anchor: &X509,
+) -> std::result::Result<Vec<&'static str>, Observation> {
+    let mut accepted = Vec::new();
+    for (version, name) in DEVICE_VERSIONS {
+        match verifying_handshake(port, anchor, version) {
+            Ok(Handshake::Accepted) => accepted.push(name),
+            Ok(Handshake::NotOffered) => {}
+            Err(Observation::Refused(why)) => {
+                return Err(Observation::Refused(format!("{name}: {why}")))
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if accepted.is_empty() {
+        return Err(Observation::Refused(
+            "the gateway offers neither TLS 1.3 nor TLS 1.2".into(),
+        ));
+    }
+    Ok(accepted)
+}
+
+enum Handshake {
+    Accepted,
+    NotOffered,
+}
+
+fn verifying_handshake(
+    port: u16,
+    anchor: &X509,
+    version: SslVersion,
+) -> std::result::Result<Handshake, Observation> {
+    let setup =
+        |e: openssl::error::ErrorStack| Observation::Refused(format!("TLS set-up failed: {e}"));
+    let mut store = X509StoreBuilder::new().map_err(setup)?;
+    store.add_cert(anchor.clone()).map_err(setup)?;
+    if !crate::material::issued_by(anchor, anchor) {
+        // The installed chain stops at an intermediate: it is the anchor, as in the `same-root` check.
+        store
+            .set_flags(X509VerifyFlags::PARTIAL_CHAIN)
+            .map_err(setup)?;
+    }
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+    builder.set_verify(SslVerifyMode::PEER);
+    builder
+        .set_verify_cert_store(store.build())
+        .map_err(setup)?;
+    builder
+        .set_min_proto_version(Some(version))
+        .map_err(setup)?;
+    builder
+        .set_max_proto_version(Some(version))
+        .map_err(setup)?;
+    let connector = builder.build();
+    let mut config = connector.configure().map_err(setup)?;
+    config.set_verify_hostname(false);
+    config.set_use_server_name_indication(false);
+    let mut ssl = config.into_ssl("127.0.0.1").map_err(setup)?;
+    ssl.param_mut()
+        .set_purpose(X509PurposeId::SSL_SERVER)
+        .map_err(setup)?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        .map_err(|e| Observation::Unreachable(e.to_string()))?;
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let tls = match ssl.connect(stream) {
+        Ok(tls) => tls,
+        Err(HandshakeError::Failure(mid)) => {
+            let verified = mid.ssl().verify_result();
+            if verified != X509VerifyResult::OK {
+                return Err(Observation::Refused(format!(
+                    "the served chain does not verify up to the installed root ({})",
+                    verified.error_string()
+                )));
+            }
+            let error = mid.error();
+            if let Some(io) = error.io_error() {
+                return Err(Observation::Unreachable(format!(
+                    "TLS handshake failed: {io}"
+                )));
+            }
+            let reasons = error
+                .ssl_error()
+                .map(|stack| stack.to_string())
+                .unwrap_or_else(|| error.to_string());
+            if [
+                "protocol version",
+                "unsupported protocol",
+                "no protocols available",
+            ]
+            .iter()
+            .any(|r| reasons.contains(r))
+            {
+                return Ok(Handshake::NotOffered);
+            }
+            return Err(Observation::Refused(format!(
+                "the handshake failed: {reasons}"
+            )));
+        }
+        Err(e) => {
+            return Err(Observation::Unreachable(format!(
+                "TLS handshake failed: {e}"
+            )))
+        }
+    };
+    let leaf = tls.ssl().peer_certificate();
+    let chain: Vec<X509> = tls
+        .ssl()
+        .verified_chain()
+        .map(|s| s.iter().map(|c| c.to_owned()).collect())
+        .unwrap_or_default();
+    let Some(leaf) = leaf else {
+        return Err(Observation::Refused(
+            "the gateway sent no certificate".into(),
+        ));
+    };
+    for judged in [
+        crate::checks::key_usage(&leaf),
+        crate::checks::server_auth(&chain, anchor),
+    ] {
+        if judged.status == crate::checks::Status::Fail {
+            return Err(Observation::Refused(judged.detail));
+        }
+    }
+    Ok(Handshake::Accepted)
+}
+
+/// The served leaf compared by fingerprint, then `GET /usg/check-status`.
+fn served_and_healthy(port: u16, expected_sha256: &str) -> Observation {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let stream = match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
         Ok(s) => s,
@@ -333,22 +557,23 @@ pub fn probe(port: u16, expected_sha256: &str) -> Observation {
     }
 }
 
-/// Polls `probe` until it is good or `timeout` passes; `tick` hears every observation with the elapsed time.
-/// Returns the time of the first good answer, or the last observation on timeout.
+/// Polls `probe` until it is good, a verifying client refuses the gateway, or `timeout` passes; `tick` hears
+/// every observation with the elapsed time. Returns the time of the first good answer, or the last observation.
 pub fn wait_until_served(
     port: u16,
     expected_sha256: &str,
+    anchor: Option<&X509>,
     timeout: Duration,
     tick: &mut dyn FnMut(Duration, &Observation),
 ) -> std::result::Result<Instant, Observation> {
     let start = Instant::now();
     loop {
-        let seen = probe(port, expected_sha256);
+        let seen = probe(port, expected_sha256, anchor);
         tick(start.elapsed(), &seen);
         if seen == Observation::Good {
             return Ok(Instant::now());
         }
-        if start.elapsed() >= timeout {
+        if matches!(seen, Observation::Refused(_)) || start.elapsed() >= timeout {
             return Err(seen);
         }
         std::thread::sleep(POLL_INTERVAL.min(timeout.saturating_sub(start.elapsed())));

@@ -324,6 +324,13 @@ fn renew_outcome(r: &RenewReport) -> String {
                 },
                 r.error.as_deref().unwrap_or("")
             );
+            if let (RenewResult::RolledBack, Some(ms)) = (r.result, r.downtime_ms) {
+                let _ = writeln!(
+                    out,
+                    "The gateway serves the old certificate again; it was unreachable or refused for {:.1} s.",
+                    ms as f64 / 1000.0
+                );
+            }
             out.push_str(&manual(&r.manual_steps));
         }
     }
@@ -355,6 +362,13 @@ fn rollback(r: &RollbackReport) -> String {
                     out,
                     "The keystore it replaced was saved as {}.",
                     saved.display()
+                );
+            }
+            if let Some(ms) = r.downtime_ms {
+                let _ = writeln!(
+                    out,
+                    "The gateway serves it again; it was unreachable for {:.1} s.",
+                    ms as f64 / 1000.0
                 );
             }
             out.push_str("\nRestored. The keystore holds again:\n");

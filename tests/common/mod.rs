@@ -12,7 +12,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 /// The check ids of the contract, in the contract's order.
-pub const CHECK_IDS: [&str; 11] = [
+pub const CHECK_IDS: [&str; 13] = [
     "key-matches",
     "signed",
     "end-entity",
@@ -24,6 +24,8 @@ pub const CHECK_IDS: [&str; 11] = [
     "name-differs-from-root",
     "key-strength",
     "signature-algorithm",
+    "key-usage",
+    "server-auth",
 ];
 
 /// The installed keystores of the fixtures (all hold entry `icg` and trusted entry `root`).

@@ -1,0 +1,321 @@
+//! The confirmation's verifying handshake (`service::probe` with an anchor) against `openssl s_server` as the
+//! gateway: it accepts a good chain with TLS 1.3 and 1.2, accepts a TLS 1.2-only gateway, and refuses (at
+//! once, without waiting for the timeout) a gateway whose certificate a device refuses: another root, extended
+//! key usage clientAuth only, RSA with keyEncipherment only. And end to end: a renewal whose gateway serves
+//! the new leaf without its intermediate is rolled back (exit 4). Ports 18410-18419.
+
+#[path = "tomcat/pki.rs"]
+mod pki;
+
+use icg_renew::service::{self, Observation};
+use openssl::hash::MessageDigest;
+use pki::{issue, leaf_extensions, root, Issued, KeyType};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `openssl s_server` serving `leaf` (and `chain`) on 127.0.0.1:`port`, answering 200 for
+/// /usg/check-status; killed when dropped.
+struct SServer(Child);
+
+impl SServer {
+    fn start(dir: &Path, leaf: &Issued, port: u16, extra: &[&str]) -> SServer {
+        std::fs::create_dir_all(dir.join("www/usg")).unwrap();
+        std::fs::write(dir.join("www/usg/check-status"), "{\"status\":\"ok\"}\n").unwrap();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&leaf.cert)
+            .arg("-key")
+            .arg(&leaf.key)
+            .args(extra)
+            .current_dir(dir.join("www"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = SServer(child);
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "s_server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fingerprint(issued: &Issued) -> String {
+    let digest = issued.x509().digest(MessageDigest::sha256()).unwrap();
+    digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn leaf(dir: &Path, ca: &Issued, key_type: KeyType, key_usage: &str, eku: &str) -> Issued {
+    let lines = leaf_extensions("DNS:icg.example.test,IP:127.0.0.1", key_usage, eku);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    issue(dir, ca, "leaf", "icg.example.test", key_type, 365, &lines)
+}
+
+#[test]
+fn a_good_chain_is_accepted_with_tls_1_3_and_1_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root(dir.path(), "root");
+    let good = leaf(
+        dir.path(),
+        &ca,
+        KeyType::Ec,
+        "digitalSignature",
+        "serverAuth",
+    );
+    let _server = SServer::start(dir.path(), &good, 18410, &[]);
+    assert_eq!(
+        service::probe(18410, &fingerprint(&good), Some(&ca.x509())),
+        Observation::Good
+    );
+    assert_eq!(
+        service::verify_as_a_device(18410, &ca.x509()).unwrap(),
+        ["TLS 1.3", "TLS 1.2"]
+    );
+}
+
+#[test]
+fn a_tls_1_2_only_gateway_is_accepted_with_tls_1_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root(dir.path(), "root");
+    let good = leaf(
+        dir.path(),
+        &ca,
+        KeyType::Rsa,
+        "digitalSignature,keyEncipherment",
+        "serverAuth",
+    );
+    let _server = SServer::start(dir.path(), &good, 18411, &["-tls1_2"]);
+    assert_eq!(
+        service::verify_as_a_device(18411, &ca.x509()).unwrap(),
+        ["TLS 1.2"]
+    );
+}
+
+/// Probes a gateway serving `served` with `anchor` and expects a refusal mentioning `why`, reported at once.
+fn assert_refused(port: u16, served: &Issued, anchor: &Issued, why: &str) {
+    let started = Instant::now();
+    let seen = service::wait_until_served(
+        port,
+        &fingerprint(served),
+        Some(&anchor.x509()),
+        Duration::from_secs(30),
+        &mut |_, _| {},
+    )
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the refusal waited {:?}",
+        started.elapsed()
+    );
+    match &seen {
+        Observation::Refused(detail) => assert!(detail.contains(why), "{detail}"),
+        other => panic!("expected a refusal, saw {other:?}"),
+    }
+}
+
+#[test]
+fn a_chain_from_another_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root(dir.path(), "root");
+    let other = root(dir.path(), "other");
+    let good = leaf(
+        dir.path(),
+        &ca,
+        KeyType::Rsa,
+        "digitalSignature,keyEncipherment",
+        "serverAuth",
+    );
+    let _server = SServer::start(dir.path(), &good, 18412, &[]);
+    assert_refused(
+        18412,
+        &good,
+        &other,
+        "does not verify up to the installed root",
+    );
+}
+
+#[test]
+fn a_client_auth_only_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root(dir.path(), "root");
+    let client = leaf(
+        dir.path(),
+        &ca,
+        KeyType::Rsa,
+        "digitalSignature,keyEncipherment",
+        "clientAuth",
+    );
+    let _server = SServer::start(dir.path(), &client, 18413, &[]);
+    assert_refused(18413, &client, &ca, "purpose");
+}
+
+#[test]
+fn an_rsa_certificate_that_may_not_sign_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root(dir.path(), "root");
+    let no_sign = leaf(
+        dir.path(),
+        &ca,
+        KeyType::Rsa,
+        "keyEncipherment",
+        "serverAuth",
+    );
+    let _server = SServer::start(dir.path(), &no_sign, 18414, &[]);
+    assert_refused(18414, &no_sign, &ca, "digitalSignature");
+}
+
+// A refusal in the confirmation is a failed renewal: rolled back, exit 4.
+
+#[path = "sandbox/mod.rs"]
+mod sandbox;
+
+const SANDBOX_SANS: &str =
+    "DNS:icg.sandbox.test,DNS:gateway.sandbox.test,IP:192.0.2.10,IP:127.0.0.1";
+
+/// Renews `install` (whose root is `ca`) with a leaf from a new intermediate, behind a gateway that serves
+/// the keystore's leaf without its intermediates (tests/tomcat/leaf-only-server.sh) on `port`. Asserts that
+/// the keystore is as before afterwards; returns the exit code and the JSON report.
+fn renew_behind_a_leaf_only_gateway(
+    install: &sandbox::Sandbox,
+    ca: &Issued,
+    port: u16,
+) -> (i32, serde_json::Value) {
+    let inter = issue(
+        install.dir(),
+        ca,
+        "inter",
+        "ICG Sandbox Issuing CA",
+        KeyType::Rsa,
+        800,
+        &[
+            "basicConstraints=critical,CA:TRUE,pathlen:0",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let lines = leaf_extensions(
+        SANDBOX_SANS,
+        "digitalSignature,keyEncipherment",
+        "serverAuth",
+    );
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let new = issue(
+        install.dir(),
+        &inter,
+        "new",
+        "icg.sandbox.test",
+        KeyType::Rsa,
+        400,
+        &lines,
+    );
+    let material = install.dir().join("new-bundle.pem");
+    pki::bundle(&new, &[&inter.cert, &ca.cert], &material);
+
+    let state = install.dir().join("gateway");
+    std::fs::create_dir(&state).unwrap();
+    let restart = format!(
+        "sh {}/tests/tomcat/leaf-only-server.sh {} {} {} {port}",
+        env!("CARGO_MANIFEST_DIR"),
+        state.display(),
+        install.keystore().display(),
+        install.password_file().display()
+    );
+    let start = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
+    assert!(start.success());
+    let _server = KillOnDrop(state.join("pid"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the gateway did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = std::fs::read(install.keystore()).unwrap();
+    let output = install
+        .icg_json()
+        .args(["--yes", "renew"])
+        .arg(&material)
+        .args(["--restart-command", &restart, "--health-timeout", "60"])
+        .output()
+        .unwrap();
+    let report = sandbox::json(&output);
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    (output.status.code().unwrap(), report)
+}
+
+#[test]
+fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_with_exit_4() {
+    let port = 18415;
+    let install = sandbox::Sandbox::with_port(port);
+    let ca = Issued {
+        cert: install.root().join("ca/root-ca.pem"),
+        key: install.root().join("ca/root-ca.key"),
+    };
+    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
+    assert_eq!(code, 4, "{report}");
+    assert_eq!(report["result"], "rolled-back");
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("verifying client refuses"), "{error}");
+    assert!(error.contains("installed root"), "{error}");
+    assert!(report["downtime_ms"].as_u64().is_some(), "{report}");
+    let audit = std::fs::read_to_string(install.log()).unwrap();
+    assert!(audit.contains("action=rolled-back"), "{audit}");
+}
+
+/// Renewing is most needed when the installed certificate has expired. Devices refuse that one too, so the
+/// restored certificate is confirmed by fingerprint and check-status only: the rollback holds (exit 4, not 5).
+#[test]
+fn a_refused_renewal_of_an_expired_certificate_still_rolls_back_with_exit_4() {
+    let port = 18416;
+    let pki_dir = tempfile::tempdir().unwrap();
+    let ca = root(pki_dir.path(), "ICG Test Root CA");
+    let old = pki::expired_leaf(pki_dir.path(), &ca, "old", "icg.sandbox.test", SANDBOX_SANS);
+    let keystore = pki::keystore(
+        pki_dir.path(),
+        &ca,
+        &old,
+        "JKS",
+        "icg",
+        "Store-pw-13",
+        "Store-pw-13",
+    );
+    let install = sandbox::Sandbox::around_keystore(&keystore, "Store-pw-13", port);
+    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
+    assert_eq!(code, 4, "{report}");
+    assert_eq!(report["result"], "rolled-back");
+    assert!(
+        report["current"]["days_left"].as_i64().unwrap() < 0,
+        "{report}"
+    );
+}
+
+/// Kills the pid named in a file when dropped.
+struct KillOnDrop(std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}

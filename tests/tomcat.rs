@@ -1,0 +1,490 @@
+//! End-to-end renewals against real Apache Tomcat 10 as the gateway (tests/tomcat/): an instance per case,
+//! its HTTPS connector configured from the installation's application-prod.yml as Spring Boot maps it,
+//! restarted by icg-renew through `--restart-command` (catalina.sh stop/start). Each case asserts the exit
+//! code, the JSON result, `downtime_ms`, and the certificate Tomcat actually serves afterwards. The cases
+//! run one at a time (two JVMs at once would only slow each other) and print one summary line each.
+//! Needs root (keystores and a service account as on a gateway). Ports 18420-18479.
+
+#[path = "sandbox/mod.rs"]
+mod sandbox;
+#[path = "tomcat/mod.rs"]
+mod tomcat_instance;
+
+use sandbox::{json, succeed, Options, Sandbox};
+use serde_json::Value;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Output};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tomcat_instance::pki::{self, Issued, KeyType};
+use tomcat_instance::{served_fingerprint, Tomcat};
+
+/// The names of the sandbox's certificate, which new material must keep.
+const SANDBOX_SANS: &str =
+    "DNS:icg.sandbox.test,DNS:gateway.sandbox.test,IP:192.0.2.10,IP:127.0.0.1";
+const SERVICE_ACCOUNT: &str = "icgtc13svc";
+
+/// One case at a time: each starts its own JVM.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+macro_rules! root_only {
+    () => {
+        if !is_root() {
+            eprintln!("SKIPPED: the Tomcat tests need root (keystores and a service account as on a gateway)");
+            return;
+        }
+    };
+}
+
+/// Ports of case `n`: HTTPS, Tomcat's shutdown port.
+fn ports(n: u16) -> (u16, u16) {
+    (18420 + n, 18450 + n)
+}
+
+/// `icg-renew --json --yes renew MATERIAL --restart-command …` against `tomcat`.
+fn renew(install: &Sandbox, tomcat: &Tomcat, material: &Path) -> Output {
+    install
+        .icg_json()
+        .args(["--yes", "renew"])
+        .arg(material)
+        .args(["--restart-command", &tomcat.restart_command()])
+        .args(["--health-timeout", "90"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+fn rollback(install: &Sandbox, tomcat: &Tomcat) -> Output {
+    install
+        .icg_json()
+        .args(["--yes", "rollback"])
+        .args(["--restart-command", &tomcat.restart_command()])
+        .args(["--health-timeout", "90"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+/// The CA of a sandbox made by `icg-renew sandbox`.
+fn sandbox_ca(install: &Sandbox) -> Issued {
+    Issued {
+        cert: install.root().join("ca/root-ca.pem"),
+        key: install.root().join("ca/root-ca.key"),
+    }
+}
+
+/// New material: a leaf from `ca` for the sandbox's names with `key_usage`, as a PEM bundle with its root.
+fn material(dir: &Path, ca: &Issued, name: &str, key_type: KeyType, key_usage: &str) -> PathBuf {
+    let lines = pki::leaf_extensions(SANDBOX_SANS, key_usage, "serverAuth,clientAuth");
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let leaf = pki::issue(dir, ca, name, "icg.sandbox.test", key_type, 400, &lines);
+    let bundle = dir.join(format!("{name}-bundle.pem"));
+    pki::bundle(&leaf, &[&ca.cert], &bundle);
+    bundle
+}
+
+fn fingerprint_of(pem: &Path) -> String {
+    let cert = openssl::x509::X509::from_pem(&std::fs::read(pem).unwrap()).unwrap();
+    let digest = cert.digest(openssl::hash::MessageDigest::sha256()).unwrap();
+    digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().expect("exited")
+}
+
+/// What Tomcat serves, named for the summary.
+fn served_name(port: u16, old: &str, new: &str) -> String {
+    match served_fingerprint(port) {
+        Some(fp) if fp == old => "the old certificate".into(),
+        Some(fp) if fp == new => "the new certificate".into(),
+        Some(fp) => format!("another certificate {fp}"),
+        None => "nothing".into(),
+    }
+}
+
+/// One summary line per case (shown with --nocapture, and in CI's log).
+fn summary(case: &str, code: i32, report: &Value, served: &str, wall: Duration) {
+    eprintln!(
+        "tomcat case {case}: exit {code}, result {}, downtime_ms {}, serving {served} ({:.1} s)",
+        report["result"],
+        report["downtime_ms"],
+        wall.as_secs_f64()
+    );
+}
+
+/// Asserts a renewal that held: exit 0, the new certificate served, a downtime within the run.
+fn assert_renewed(case: &str, install: &Sandbox, tomcat: &Tomcat, material: &Path) -> Value {
+    let old = served_fingerprint(tomcat.port).expect("Tomcat serves before the renewal");
+    let started = Instant::now();
+    let output = renew(install, tomcat, material);
+    let wall = started.elapsed();
+    let report = json(&output);
+    let new = report["new"]["sha256"].as_str().unwrap().to_string();
+    let served = served_name(tomcat.port, &old, &new);
+    summary(case, exit_code(&output), &report, &served, wall);
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{report}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        tomcat.log()
+    );
+    assert_eq!(report["result"], "renewed");
+    assert_eq!(report["current"]["sha256"], old.as_str());
+    assert_eq!(served, "the new certificate");
+    let downtime = report["downtime_ms"].as_u64().expect("downtime_ms");
+    assert!(
+        downtime > 0 && (downtime as u128) < wall.as_millis(),
+        "{downtime} ms in {wall:?}"
+    );
+    let audit = std::fs::read_to_string(install.log()).unwrap();
+    assert!(
+        audit.lines().any(|l| l.contains("action=renewed") && l.contains(&format!("downtime_ms={downtime}"))),
+        "{audit}"
+    );
+    report
+}
+
+/// An installation around a keystore made here (RSA or EC leaf from a fresh CA), its configuration naming
+/// the store type, key alias and key password as Spring Boot reads them. Returns it with its CA.
+fn custom_install(
+    pki_dir: &Path,
+    port: u16,
+    key_type: KeyType,
+    format: &str,
+    key_password: Option<&str>,
+) -> (Sandbox, Issued) {
+    let store_password = "Store-pw-13";
+    let ca = pki::root(pki_dir, "ICG Test Root CA");
+    let lines = pki::leaf_extensions(
+        SANDBOX_SANS,
+        "digitalSignature,keyEncipherment",
+        "serverAuth",
+    );
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let leaf = pki::issue(
+        pki_dir,
+        &ca,
+        "installed",
+        "icg.sandbox.test",
+        key_type,
+        10,
+        &lines,
+    );
+    let alias = "gateway-key";
+    let made = pki::keystore(
+        pki_dir,
+        &ca,
+        &leaf,
+        format,
+        alias,
+        store_password,
+        key_password.unwrap_or(store_password),
+    );
+    let install = Sandbox::around_keystore(&made, store_password, port);
+    let yml = install.root().join("usg/conf/application-prod.yml");
+    let mut text = std::fs::read_to_string(&yml).unwrap();
+    text.push_str(&format!(
+        "    key-store-type: {format}\n    key-alias: {alias}\n"
+    ));
+    if let Some(p) = key_password {
+        text.push_str(&format!("    key-password: '{p}'\n"));
+    }
+    std::fs::write(&yml, text).unwrap();
+    (install, ca)
+}
+
+fn yml(install: &Sandbox) -> PathBuf {
+    install.root().join("usg/conf/application-prod.yml")
+}
+
+#[test]
+fn jks_renewal_then_rollback() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(0);
+    let install = Sandbox::create(Options {
+        port,
+        pkcs12: false,
+    });
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    let old = served_fingerprint(port).unwrap();
+    let report = assert_renewed("jks", &install, &tomcat, &install.material());
+    let new = report["new"]["sha256"].as_str().unwrap().to_string();
+
+    let started = Instant::now();
+    let output = rollback(&install, &tomcat);
+    let back = json(&output);
+    let served = served_name(port, &old, &new);
+    summary(
+        "rollback",
+        exit_code(&output),
+        &back,
+        &served,
+        started.elapsed(),
+    );
+    assert_eq!(exit_code(&output), 0, "{back}\n{}", tomcat.log());
+    assert_eq!(back["result"], "restored");
+    assert_eq!(served, "the old certificate");
+    let downtime = back["downtime_ms"]
+        .as_u64()
+        .expect("rollback's downtime_ms");
+    assert!(downtime > 0 && (downtime as u128) < started.elapsed().as_millis());
+}
+
+#[test]
+fn pkcs12_renewal() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(1);
+    let install = Sandbox::create(Options { port, pkcs12: true });
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    assert_renewed("pkcs12", &install, &tomcat, &install.material());
+}
+
+#[test]
+fn jks_with_a_separate_key_password_and_alias() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(2);
+    let pki_dir = tempfile::tempdir().unwrap();
+    let (install, ca) = custom_install(
+        pki_dir.path(),
+        port,
+        KeyType::Rsa,
+        "JKS",
+        Some("Key-pw-other"),
+    );
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    let new = material(
+        pki_dir.path(),
+        &ca,
+        "new",
+        KeyType::Rsa,
+        "digitalSignature,keyEncipherment",
+    );
+    assert_renewed("jks-key-password", &install, &tomcat, &new);
+    // The key still opens with its own password, as Tomcat just proved; keytool agrees.
+    succeed(
+        Process::new("keytool")
+            .args([
+                "-list",
+                "-storepass",
+                "Store-pw-13",
+                "-alias",
+                "gateway-key",
+                "-keystore",
+            ])
+            .arg(install.keystore()),
+    );
+}
+
+#[test]
+fn ec_to_ec_in_pkcs12() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(3);
+    let pki_dir = tempfile::tempdir().unwrap();
+    let (install, ca) = custom_install(pki_dir.path(), port, KeyType::Ec, "PKCS12", None);
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    let new = material(
+        pki_dir.path(),
+        &ca,
+        "new-ec",
+        KeyType::Ec,
+        "digitalSignature",
+    );
+    let report = assert_renewed("ec-pkcs12", &install, &tomcat, &new);
+    assert_eq!(
+        report["new"]["sha256"],
+        fingerprint_of(&pki_dir.path().join("new-ec.pem")).as_str()
+    );
+}
+
+#[test]
+fn a_certificate_clients_refuse_stops_with_exit_3_before_any_change() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(4);
+    let install = Sandbox::create(Options {
+        port,
+        pkcs12: false,
+    });
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    let old = served_fingerprint(port).unwrap();
+    let pid = tomcat.pid();
+    let before = std::fs::read(install.keystore()).unwrap();
+    let refused = material(
+        install.dir(),
+        &sandbox_ca(&install),
+        "encipher-only",
+        KeyType::Rsa,
+        "keyEncipherment",
+    );
+    let started = Instant::now();
+    let output = renew(&install, &tomcat, &refused);
+    let report = json(&output);
+    let served = served_name(port, &old, "");
+    summary(
+        "refused-key-usage",
+        exit_code(&output),
+        &report,
+        &served,
+        started.elapsed(),
+    );
+    assert_eq!(exit_code(&output), 3, "{report}");
+    assert_eq!(report["result"], "incompatible");
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["key-usage"]);
+    assert!(report["downtime_ms"].is_null());
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    assert!(install.backups().is_empty());
+    assert_eq!(tomcat.pid(), pid, "Tomcat was restarted");
+    assert_eq!(served, "the old certificate");
+}
+
+#[test]
+fn a_restart_that_fails_once_rolls_back_with_exit_4() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(5);
+    let install = Sandbox::create(Options {
+        port,
+        pkcs12: false,
+    });
+    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    tomcat.start();
+    let old = served_fingerprint(port).unwrap();
+    let before = std::fs::read(install.keystore()).unwrap();
+    tomcat.fail_next_restart();
+    let started = Instant::now();
+    let output = renew(&install, &tomcat, &install.material());
+    let wall = started.elapsed();
+    let report = json(&output);
+    let new = report["new"]["sha256"].as_str().unwrap().to_string();
+    let served = served_name(port, &old, &new);
+    summary(
+        "restart-fails-once",
+        exit_code(&output),
+        &report,
+        &served,
+        wall,
+    );
+    assert_eq!(exit_code(&output), 4, "{report}\n{}", tomcat.log());
+    assert_eq!(report["result"], "rolled-back");
+    assert_eq!(served, "the old certificate");
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    // The downtime runs from the failed restart until the old certificate is served again: it covers every
+    // step from the first restart on.
+    let downtime = report["downtime_ms"]
+        .as_u64()
+        .expect("downtime_ms after a rollback");
+    let steps = report["steps"].as_array().unwrap();
+    let first_restart = steps.iter().position(|s| s["name"] == "restart").unwrap();
+    let after: u64 = steps[first_restart..]
+        .iter()
+        .map(|s| s["ms"].as_u64().unwrap())
+        .sum();
+    assert!(
+        downtime >= after,
+        "downtime {downtime} ms < {after} ms of steps from the first restart on"
+    );
+    assert!((downtime as u128) < wall.as_millis());
+    let audit = std::fs::read_to_string(install.log()).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("action=rolled-back")
+                && l.contains(&format!("downtime_ms={downtime}"))),
+        "{audit}"
+    );
+}
+
+/// Creates the service account for the test and removes it afterwards.
+struct Account(&'static str);
+
+impl Account {
+    fn create(name: &'static str) -> Account {
+        let _ = Process::new("userdel").arg(name).status();
+        succeed(Process::new("useradd").args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ]));
+        Account(name)
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let _ = Process::new("userdel").arg(self.0).status();
+    }
+}
+
+#[test]
+fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
+    root_only!();
+    let _serial = one_at_a_time();
+    let (port, shutdown) = ports(6);
+    let account = Account::create(SERVICE_ACCOUNT);
+    let install = Sandbox::create(Options {
+        port,
+        pkcs12: false,
+    });
+    // As on a gateway: root's directories the account can enter, a keystore the account owns (0640).
+    for dir in [
+        install.dir(),
+        install.root(),
+        &install.root().join("usg"),
+        &install.root().join("usg/keys"),
+    ] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let keystore = install.keystore();
+    succeed(
+        Process::new("chown")
+            .arg(format!("{}:{}", account.0, account.0))
+            .arg(&keystore),
+    );
+    std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let owner = std::fs::metadata(&keystore).unwrap().uid();
+    let tomcat = Tomcat::create(&yml(&install), shutdown, Some(account.0));
+    tomcat.start();
+    let tomcat_uid = std::fs::metadata(format!("/proc/{}", tomcat.pid().unwrap()))
+        .unwrap()
+        .uid();
+    assert_eq!(tomcat_uid, owner, "Tomcat runs as the service account");
+    assert_renewed("service-account", &install, &tomcat, &install.material());
+    let meta = std::fs::metadata(&keystore).unwrap();
+    assert_eq!(meta.uid(), owner);
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    drop(tomcat);
+}
