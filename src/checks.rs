@@ -107,6 +107,7 @@ pub fn run_all(installed_chain: &[X509], root: &X509, material: &Material, clock
         name_differs_from_root(leaf, root),
         key_strength(leaf),
         signature_algorithm(verified_chain.as_deref().unwrap_or(&material.chain), root),
+        differs_from_installed(installed, leaf),
     ];
     Report {
         checks,
@@ -413,5 +414,17 @@ pub fn signature_algorithm(chain: &[X509], root: &X509) -> Check {
             "weak signature on {}: have it signed with SHA-256 or better",
             weak.join(", ")
         ),
+    )
+}
+
+/// `differs-from-installed`: the new leaf is not the installed certificate (their SHA-256 differ). Renewing
+/// with the certificate already served rewrites the keystore and restarts the gateway for nothing.
+pub fn differs_from_installed(installed: &X509Ref, new: &X509Ref) -> Check {
+    let same = cert::sha256_fingerprint(installed) == cert::sha256_fingerprint(new);
+    pass_or_fail(
+        "differs-from-installed",
+        !same,
+        "the new certificate is not the installed one",
+        "this is the installed certificate; give the new one",
     )
 }

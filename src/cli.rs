@@ -4,6 +4,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// The audit log when `--log-file` is not given.
+pub const DEFAULT_LOG_FILE: &str = "/var/log/icg-renew.log";
+/// The systemd unit when `--service` is not given.
+pub const DEFAULT_SERVICE: &str = "icg-server.service";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "icg-renew",
@@ -46,7 +51,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "FILE",
-        default_value = "/var/log/icg-renew.log"
+        default_value = DEFAULT_LOG_FILE
     )]
     pub log_file: PathBuf,
 }
@@ -123,7 +128,7 @@ pub struct RestartArgs {
     #[arg(long, value_enum, default_value_t = RestartMode::Auto)]
     pub restart: RestartMode,
     /// systemd unit of the ICG
-    #[arg(long, value_name = "UNIT", default_value = "icg-server.service")]
+    #[arg(long, value_name = "UNIT", default_value = DEFAULT_SERVICE)]
     pub service: String,
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]

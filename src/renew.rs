@@ -578,7 +578,8 @@ pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -
         other => steps.push(other.describe()),
     }
     steps.push(format!(
-        "icg-renew --keystore {} status",
+        "{} --keystore {} status",
+        crate::invocation::program(),
         keystore.display()
     ));
     steps

@@ -306,7 +306,7 @@ fn renew_outcome(r: &RenewReport) -> String {
                     "Backup: {}\nTo undo: {} {}",
                     b.display(),
                     r.plan.undo,
-                    b.display()
+                    crate::invocation::path_word(b)
                 );
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
@@ -464,7 +464,11 @@ fn demo(r: &DemoReport) -> String {
             let _ = writeln!(out, "  {c}");
         }
     } else {
-        out.push_str("\nThe sandbox was removed. Run `icg-renew sandbox DIR` (or `demo --keep`) to keep one and try every command in it.\n");
+        let icg = crate::invocation::program();
+        let _ = writeln!(
+            out,
+            "\nThe sandbox was removed. Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."
+        );
     }
     out
 }
