@@ -687,7 +687,7 @@ fn renew_install(
         confirm,
         rollback: !args.no_rollback,
     };
-    crate::interrupt::install();
+    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
     let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
     report.result = outcome.result;
     report.backup = outcome.backup;
@@ -921,6 +921,7 @@ fn rollback_command(
     let confirm = confirm_settings(&args.restart, install.port)?;
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
+    crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
     let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;
     let saved_current = if current == bytes {
         None
@@ -943,7 +944,6 @@ fn rollback_command(
             ("sha256", &fingerprint),
         ],
     );
-    crate::interrupt::install();
     let (steps, outcome) = renew::rollback(
         &install.keystore,
         &bytes,

@@ -22,6 +22,7 @@ fn main() {
         ));
     }));
     icg_renew::interrupt::survive_file_size_limit();
+    icg_renew::interrupt::watch();
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json");
     let is_status = subcommand_word(&args).is_some_and(|w| w == "status");

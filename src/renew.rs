@@ -206,6 +206,7 @@ pub fn execute(
         ],
     );
     failpoint::hit("renamed");
+    crate::interrupt::set_phase(crate::interrupt::Phase::Replaced);
 
     let confirmed = restart_and_confirm(
         &tx.confirm,

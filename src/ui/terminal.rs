@@ -44,6 +44,14 @@ fn theme() -> ColorfulTheme {
     ColorfulTheme::default()
 }
 
+/// A prompt's answer; a prompt left by Ctrl-C ends the run with "nothing was changed" (exit 130).
+fn answered<T>(result: dialoguer::Result<T>) -> Option<T> {
+    if result.is_err() {
+        interrupt::stop_if_requested();
+    }
+    result.ok()
+}
+
 fn step_label(name: &str) -> &'static str {
     match name {
         "backup" => "Backing up the keystore",
@@ -56,32 +64,15 @@ fn step_label(name: &str) -> &'static str {
     }
 }
 
-/// One line per step, a spinner while it runs.
+/// One line per step, a spinner while it runs. (An interruption is answered by `interrupt`'s watcher.)
 #[derive(Default)]
 struct Progress {
     bar: Option<ProgressBar>,
-    /// The keystore has been replaced: from now on an interruption must not stop anything.
-    replaced: bool,
-    told_about_interrupt: bool,
-}
-
-impl Progress {
-    fn notice_interrupt(&mut self) {
-        if self.replaced && !self.told_about_interrupt && interrupt::requested() {
-            self.told_about_interrupt = true;
-            let note = style("Interrupted: the keystore is already replaced, so the renewal is finishing (or rolling back) safely. Please wait.").yellow().bold().to_string();
-            match &self.bar {
-                Some(bar) => bar.println(note),
-                None => err_line(&note),
-            }
-        }
-    }
 }
 
 impl Observer for Progress {
     fn step_started(&mut self, name: &str) {
         self.bar = Some(spinner(step_label(name).to_string()));
-        self.notice_interrupt();
     }
 
     fn step_finished(&mut self, step: &Step, ok: bool) {
@@ -105,10 +96,6 @@ impl Observer for Progress {
             step.ms,
             step.detail.as_deref().unwrap_or("")
         ));
-        if ok && step.name == "write" {
-            self.replaced = true;
-        }
-        self.notice_interrupt();
     }
 
     fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
@@ -119,7 +106,6 @@ impl Observer for Progress {
             };
             bar.set_message(format!("{what}… {} s{last}", elapsed.as_secs()));
         }
-        self.notice_interrupt();
     }
 }
 
@@ -152,8 +138,8 @@ impl Prompter for Terminal {
             .with_prompt("Several ICG installations were found. Which one?")
             .items(&items)
             .default(0)
-            .interact_opt()
-            .ok()??;
+            .interact_opt();
+        let chosen = answered(chosen)??;
         found.get(chosen).cloned()
     }
 
@@ -210,12 +196,12 @@ impl Prompter for Terminal {
             .with_prompt(prompt)
             .items(&items)
             .default(0)
-            .interact_opt()
-            .ok()??;
+            .interact_opt();
+        let chosen = answered(chosen)??;
         if let Some(c) = candidates.get(chosen) {
             return Some(c.path.clone());
         }
-        let typed: String = Input::with_theme(&theme())
+        let typed = Input::<String>::with_theme(&theme())
             .with_prompt("Path of the new certificate material")
             .validate_with(|input: &String| -> Result<(), String> {
                 let path = Path::new(input.trim());
@@ -225,18 +211,17 @@ impl Prompter for Terminal {
                     Err(e) => Err(format!("cannot read {}: {e}", path.display())),
                 }
             })
-            .interact_text()
-            .ok()?;
+            .interact_text();
+        let typed = answered(typed)?;
         Some(PathBuf::from(typed.trim()))
     }
 
     fn password(&mut self, prompt: &str) -> Option<Password> {
-        dialoguer::Password::with_theme(&theme())
+        let typed = dialoguer::Password::with_theme(&theme())
             .with_prompt(prompt)
             .allow_empty_password(true)
-            .interact()
-            .ok()
-            .map(Password::new)
+            .interact();
+        answered(typed).map(Password::new)
     }
 
     fn checks_running(&mut self, running: bool) {
@@ -259,20 +244,20 @@ impl Prompter for Terminal {
             .iter()
             .filter(|c| c.status == Status::Warn)
             .all(|check| {
-                Confirm::with_theme(&theme())
+                let answer = Confirm::with_theme(&theme())
                     .with_prompt(format!("{}: {}. Go on anyway?", check.id, check.detail))
                     .default(false)
-                    .interact()
-                    .unwrap_or(false)
+                    .interact();
+                answered(answer).unwrap_or(false)
             })
     }
 
     fn confirm(&mut self, question: &str) -> bool {
-        Confirm::with_theme(&theme())
+        let answer = Confirm::with_theme(&theme())
             .with_prompt(question)
             .default(false)
-            .interact()
-            .unwrap_or(false)
+            .interact();
+        answered(answer).unwrap_or(false)
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
@@ -287,10 +272,10 @@ impl Prompter for Terminal {
         } else {
             "Replace the keystore and restart the ICG now?"
         };
-        Confirm::with_theme(&theme())
+        let answer = Confirm::with_theme(&theme())
             .with_prompt(question)
             .default(false)
-            .interact()
-            .unwrap_or(false)
+            .interact();
+        answered(answer).unwrap_or(false)
     }
 }
