@@ -105,9 +105,15 @@ pub fn requested() -> bool {
 pub fn answer_for(phase: Phase) -> Option<&'static str> {
     match phase {
         Phase::Unchanged => None,
-        Phase::Renewing => Some("Interrupted: the renewal stops before the keystore is replaced; nothing will be changed."),
-        Phase::Replaced => Some("Interrupted: the keystore is already replaced, so the renewal is finishing (or rolling back) safely. Please wait."),
-        Phase::Restoring => Some("Interrupted: the backup is being restored; the restore and restart finish safely. Please wait."),
+        Phase::Renewing => Some(
+            "Interrupted: stopping before the keystore is replaced; nothing will change.",
+        ),
+        Phase::Replaced => Some(
+            "Interrupted: the keystore is already replaced. Please wait:\n  the renewal finishes, or rolls back, safely.",
+        ),
+        Phase::Restoring => Some(
+            "Interrupted: the backup is being restored. Please wait:\n  the restore and the restart finish safely.",
+        ),
     }
 }
 
@@ -181,12 +187,16 @@ mod tests {
     #[test]
     fn every_phase_but_the_first_has_an_answer_saying_what_happens_next() {
         assert_eq!(answer_for(Phase::Unchanged), None);
-        assert!(answer_for(Phase::Renewing)
-            .unwrap()
-            .contains("nothing will be changed"));
-        assert!(answer_for(Phase::Replaced).unwrap().contains("finishing"));
+        let renewing = answer_for(Phase::Renewing).unwrap();
+        assert!(renewing.contains("nothing will change"));
+        assert!(answer_for(Phase::Replaced).unwrap().contains("rolls back"));
         assert!(answer_for(Phase::Restoring)
             .unwrap()
             .contains("finish safely"));
+        for phase in [Phase::Renewing, Phase::Replaced, Phase::Restoring] {
+            for line in answer_for(phase).unwrap().lines() {
+                assert!(line.chars().count() <= 80, "{line}");
+            }
+        }
     }
 }

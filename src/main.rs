@@ -71,6 +71,14 @@ fn main() {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
+    if !json {
+        // Only a terminal has a width; text for a pipe or file is not wrapped.
+        ui::human::fit_to(
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, columns)| usize::from(columns)),
+        );
+    }
     let mut prompter: Box<dyn app::Prompter> = if interactive {
         Box::new(ui::terminal::Terminal::default())
     } else {

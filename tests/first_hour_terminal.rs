@@ -110,3 +110,119 @@ fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_fini
     assert!(marker.exists(), "the restart command was cut short");
     assert!(std::fs::read(sandbox.keystore()).unwrap() != before);
 }
+
+/// The text as a terminal shows it: escape sequences removed, carriage returns ending a line.
+fn screen_lines(raw: &str) -> Vec<String> {
+    // rexpect hands over each byte as one char: decode the UTF-8 again.
+    let bytes: Vec<u8> = raw.chars().map(|c| c as u32 as u8).collect();
+    let raw = String::from_utf8_lossy(&bytes);
+    let mut plain = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain.split(['\n', '\r']).map(|l| l.to_string()).collect()
+}
+
+/// Runs an interactive renewal with the list of material at 80x24 and returns everything it printed.
+fn interactive_renewal(sandbox: &Sandbox) -> String {
+    let mut p = spawn(
+        sandbox,
+        &sandbox.root().join("new"),
+        &["renew", "--restart", "none"],
+    );
+    let mut seen = answer(&mut p, "Type a path", "\r");
+    seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
+    seen.push_str(&p.exp_string("To undo:").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    seen
+}
+
+#[test]
+fn the_interactive_flow_fits_an_80_column_terminal() {
+    let sandbox = Sandbox::new();
+    let seen = interactive_renewal(&sandbox);
+    let too_wide: Vec<String> = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(
+        too_wide.is_empty(),
+        "lines wider than 80 columns:\n{}\n\nall:\n{seen}",
+        too_wide.join("\n")
+    );
+    // The comparison is still there, and each fingerprint whole on one line.
+    assert!(seen.contains("INSTALLED"), "{seen}");
+    let installed = fingerprint(&sandbox);
+    assert!(
+        seen.contains(&installed) || seen.contains(&installed.replace(':', "")),
+        "{seen}"
+    );
+}
+
+/// The installed certificate's SHA-256 as `status --json` reports it.
+fn fingerprint(sandbox: &Sandbox) -> String {
+    let output = sandbox.icg_json().arg("status").output().unwrap();
+    sandbox::json(&output)["certificate"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// How often the installed certificate's fingerprint appears, in either form.
+fn count_fingerprint(text: &str, fingerprint: &str) -> usize {
+    text.matches(fingerprint).count() + text.matches(&fingerprint.replace(':', "")).count()
+}
+
+#[test]
+fn each_command_shows_the_installed_certificate_once_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    let installed = fingerprint(&sandbox);
+    let material = sandbox.material();
+    for args in [vec!["status"], vec!["verify", material.to_str().unwrap()]] {
+        let mut p = spawn(&sandbox, sandbox.root(), &args);
+        let (_, seen) = exit_code(&mut p);
+        assert_eq!(count_fingerprint(&seen, &installed), 1, "{args:?}:\n{seen}");
+        assert_eq!(
+            seen.matches("Installed certificate in").count(),
+            0,
+            "{seen}"
+        );
+    }
+    let seen = interactive_renewal(&sandbox);
+    assert_eq!(count_fingerprint(&seen, &installed), 1, "{seen}");
+}
+
+#[test]
+fn rollback_lists_its_steps_once_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    let _ = interactive_renewal(&sandbox);
+    let mut p = spawn(&sandbox, sandbox.root(), &["rollback", "--restart", "none"]);
+    let (code, seen) = exit_code(&mut p);
+    assert_eq!(code, 0, "{seen}");
+    let restore_lines = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| {
+            l.trim_start()
+                .trim_start_matches(['✔', '–', '✘'])
+                .trim_start()
+                .starts_with("restore ")
+        })
+        .count();
+    assert_eq!(restore_lines, 1, "{seen}");
+}

@@ -5,9 +5,150 @@ use crate::cert::CertSummary;
 use crate::checks::{Check, Status};
 use crate::report::*;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const LABEL_WIDTH: usize = 14;
 const COLUMN_CAP: usize = 46;
+/// Where a labelled value starts: two spaces and the label column.
+const VALUE_INDENT: usize = 2 + LABEL_WIDTH;
+/// The narrowest terminal text is fitted to; a narrower one wraps by itself.
+const MIN_COLUMNS: usize = 40;
+
+/// The width of the terminal the text goes to; 0: no terminal, nothing is wrapped.
+static COLUMNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Fits everything rendered from now on to a terminal `columns` wide; `None` (no terminal): no width is
+/// assumed and nothing is wrapped.
+pub fn fit_to(columns: Option<usize>) {
+    COLUMNS.store(columns.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// The terminal's width, when the text goes to one.
+pub fn columns() -> Option<usize> {
+    match COLUMNS.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(n.max(MIN_COLUMNS)),
+    }
+}
+
+/// Splits `text` into lines of at most `width` characters, breaking after spaces, commas and slashes. A
+/// piece without such a break that is longer than `width` stays whole on its own line: a fingerprint is
+/// never split. Without a width, the text stays one line.
+pub fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+    wrap_after(text, width, width)
+}
+
+/// [`wrap`] with a first line of another width (after a longer prefix).
+fn wrap_after(text: &str, first: Option<usize>, width: Option<usize>) -> Vec<String> {
+    let (Some(first), Some(width)) = (first, width) else {
+        return vec![text.to_string()];
+    };
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.push(c);
+        if matches!(c, ' ' | ',' | '/') {
+            pieces.push(std::mem::take(&mut piece));
+        }
+    }
+    pieces.push(piece);
+    let mut lines = vec![String::new()];
+    for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+        let limit = if lines.len() == 1 { first } else { width };
+        let line = lines.last_mut().expect("one line at least");
+        let fits = line.chars().count() + piece.trim_end().chars().count() <= limit;
+        if fits || line.is_empty() {
+            line.push_str(&piece);
+        } else {
+            lines.push(piece.trim_start().to_string());
+        }
+    }
+    lines.iter().map(|l| l.trim_end().to_string()).collect()
+}
+
+/// `text` after a first-line `prefix`, wrapped to the terminal with the next lines indented to `indent`.
+pub fn hanging(prefix: &str, text: &str, indent: usize) -> String {
+    let width = columns().map(|c| c.saturating_sub(indent).max(20));
+    let first = columns().map(|c| {
+        c.saturating_sub(console::measure_text_width(prefix))
+            .max(20)
+    });
+    let mut out = String::new();
+    for (n, line) in wrap_after(text, first, width).iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(out, "{prefix}{line}");
+        } else {
+            let _ = writeln!(out, "{:indent$}{line}", "");
+        }
+    }
+    out
+}
+
+/// A paragraph wrapped to the terminal, every line indented by `indent`.
+pub fn paragraph(text: &str, indent: usize) -> String {
+    hanging(&" ".repeat(indent), text, indent)
+}
+
+/// `  Label         value`, the value wrapped in its column.
+fn row(out: &mut String, label: &str, value: &str) {
+    out.push_str(&hanging(
+        &format!("  {label:<LABEL_WIDTH$}"),
+        value,
+        VALUE_INDENT,
+    ));
+}
+
+/// A fingerprint after `prefix` (label and title) when it fits there; else on the next line, indented,
+/// with its colons when they fit and without them when not. Never split.
+fn fingerprint_row(out: &mut String, prefix: &str, fingerprint: &str) {
+    let width = console::measure_text_width(prefix) + fingerprint.len();
+    match columns() {
+        Some(columns) if width > columns => {
+            let _ = writeln!(out, "{}", prefix.trim_end());
+            if 4 + fingerprint.len() <= columns {
+                let _ = writeln!(out, "    {fingerprint}");
+            } else {
+                let _ = writeln!(out, "    {}", fingerprint.replace(':', ""));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "{prefix}{fingerprint}");
+        }
+    }
+}
+
+/// A command for a person to type, after `prefix`: one line, or on a terminal too narrow for it, broken
+/// between its words with a backslash at each line's end, so that pasting it still runs it.
+pub fn command_line(prefix: &str, command: &str) -> String {
+    let fits = columns().is_none_or(|c| console::measure_text_width(prefix) + command.len() <= c);
+    let words = shlex::split(command).filter(|_| !fits);
+    let Some(words) = words else {
+        return format!("{prefix}{command}\n");
+    };
+    let columns = columns().unwrap_or(usize::MAX);
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| crate::invocation::shell_word(w))
+        .collect();
+    let mut lines = vec![prefix.to_string()];
+    for word in quoted {
+        let line = lines.last_mut().expect("one line at least");
+        let used = console::measure_text_width(line);
+        if used + word.len() + 2 > columns
+            && !line.trim().is_empty()
+            && line.trim() != prefix.trim()
+        {
+            line.push_str(" \\");
+            lines.push(format!("    {word}"));
+        } else {
+            if !line.is_empty() && !line.ends_with(' ') {
+                line.push(' ');
+            }
+            line.push_str(&word);
+        }
+    }
+    lines.join("\n") + "\n"
+}
 
 pub fn render(output: &Output) -> String {
     match output {
@@ -59,10 +200,14 @@ pub fn certificate(c: &CertSummary) -> String {
                 days(c.days_left)
             ),
         ),
-        ("SHA-256", c.sha256.clone()),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}", "SHA-256"),
+        &c.sha256,
+    );
     out
 }
 
@@ -98,6 +243,10 @@ pub fn side_by_side(
         .max()
         .unwrap_or(0)
         .clamp(left_title.len(), COLUMN_CAP);
+    let right_width = rows.iter().map(|(_, _, r)| r.chars().count()).max();
+    if columns().is_some_and(|c| VALUE_INDENT + width + 2 + right_width.unwrap_or(0) > c) {
+        return stacked(left_title, left, right_title, right, &rows);
+    }
     let mut out = format!(
         "  {:<LABEL_WIDTH$}{left_title:<width$}  {right_title}\n",
         ""
@@ -113,12 +262,57 @@ pub fn side_by_side(
             let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{l:<width$}  {r}");
         }
     }
-    let _ = writeln!(
-        out,
-        "  {:<LABEL_WIDTH$}{left_title}: {}",
-        "SHA-256", left.sha256
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}{left_title}: ", "SHA-256"),
+        &left.sha256,
     );
-    let _ = writeln!(out, "  {:<LABEL_WIDTH$}{right_title}: {}", "", right.sha256);
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}{right_title}: ", ""),
+        &right.sha256,
+    );
+    out
+}
+
+/// The comparison on a terminal too narrow for two columns: a value both certificates share once, the
+/// others one under the other, each wrapped in its column; fingerprints below.
+fn stacked(
+    left_title: &str,
+    left: &CertSummary,
+    right_title: &str,
+    right: &CertSummary,
+    rows: &[(&str, String, String)],
+) -> String {
+    let title_width = left_title.len().max(right_title.len());
+    let indent = VALUE_INDENT + title_width + 1;
+    let mut out = String::new();
+    for (label, l, r) in rows {
+        if l == r {
+            row(&mut out, label, &format!("{l}  (both)"));
+        } else {
+            out.push_str(&hanging(
+                &format!("  {label:<LABEL_WIDTH$}{left_title:<title_width$} "),
+                l,
+                indent,
+            ));
+            out.push_str(&hanging(
+                &format!("  {:<LABEL_WIDTH$}{right_title:<title_width$} ", ""),
+                r,
+                indent,
+            ));
+        }
+    }
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}{left_title}: ", "SHA-256"),
+        &left.sha256,
+    );
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}{right_title}: ", ""),
+        &right.sha256,
+    );
     out
 }
 
@@ -134,16 +328,23 @@ pub fn checks(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     checks
         .iter()
-        .map(|c| format!("  {}  {:<width$}  {}\n", mark(c.status), c.id, c.detail))
+        .map(|c| {
+            hanging(
+                &format!("  {}  {:<width$}  ", mark(c.status), c.id),
+                &c.detail,
+                2 + 4 + 2 + width + 2,
+            )
+        })
         .collect()
 }
 
 fn verify_body(r: &VerifyReport) -> String {
-    let mut out = format!(
-        "New material: {} ({})\n\n",
-        r.material.path.display(),
-        r.material.format
+    let mut out = hanging(
+        "New material: ",
+        &format!("{} ({})", r.material.path.display(), r.material.format),
+        2,
     );
+    out.push('\n');
     out.push_str(&side_by_side("INSTALLED", &r.current, "NEW", &r.new));
     out.push_str("\nChecks\n");
     out.push_str(&checks(&r.checks));
@@ -177,6 +378,7 @@ pub fn render_after_prompts(output: &Output) -> String {
         Output::Verify(_) => String::new(),
         Output::Renew(r) if r.result == RenewResult::Incompatible => String::new(),
         Output::Renew(r) => renew_outcome(r),
+        Output::Rollback(r) => rollback_outcome(r),
         other => render(other),
     }
 }
@@ -190,7 +392,7 @@ fn status(r: &StatusReport) -> String {
     );
     out.push_str(&certificate(&r.certificate));
     let chain: Vec<&str> = r.chain.iter().map(|c| c.subject.as_str()).collect();
-    let _ = writeln!(out, "  {:<LABEL_WIDTH$}{}", "Chain", chain.join("  ->  "));
+    row(&mut out, "Chain", &chain.join("  ->  "));
     if let Some(p) = &r.pending {
         let names: Vec<&str> = p
             .dns_names
@@ -198,14 +400,16 @@ fn status(r: &StatusReport) -> String {
             .chain(p.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        let _ = writeln!(
-            out,
-            "  {:<LABEL_WIDTH$}a request made {} for {} ({}) waits for its signed certificate; key in {}",
+        row(
+            &mut out,
             "Pending",
-            p.created,
-            p.subject,
-            names.join(", "),
-            p.path.display()
+            &format!(
+                "a request made {} for {} ({}) waits for its signed certificate; key in {}",
+                p.created,
+                p.subject,
+                names.join(", "),
+                p.path.display()
+            ),
         );
     }
     let state = match r.state {
@@ -244,14 +448,16 @@ pub fn plan(p: &Plan) -> String {
         ("Confirm", p.health_check.clone()),
         (
             "On failure",
-            if p.rollback {
+            if p.rollback && p.restart.starts_with("none") {
+                "restore the backup".into()
+            } else if p.rollback {
                 "restore the backup and restart".into()
             } else {
                 "leave the new keystore in place (--no-rollback)".to_string()
             },
         ),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
     out
 }
@@ -260,11 +466,10 @@ pub fn steps(steps: &[Step]) -> String {
     steps
         .iter()
         .map(|s| {
-            format!(
-                "  {:<10} {:>6} ms  {}\n",
-                s.name,
-                s.ms,
-                s.detail.as_deref().unwrap_or("")
+            hanging(
+                &format!("  {:<10} {:>6} ms  ", s.name, s.ms),
+                s.detail.as_deref().unwrap_or(""),
+                24,
             )
         })
         .collect()
@@ -287,12 +492,14 @@ fn renew_outcome(r: &RenewReport) -> String {
     let mut out = String::from("\n");
     match r.result {
         RenewResult::Renewed => {
-            let _ = writeln!(
-                out,
-                "Renewed: {} now holds the new certificate ({}).",
-                r.keystore.display(),
-                days(r.verify.new.days_left)
-            );
+            out.push_str(&paragraph(
+                &format!(
+                    "Renewed: {} now holds the new certificate ({}).",
+                    r.keystore.display(),
+                    days(r.verify.new.days_left)
+                ),
+                0,
+            ));
             if let Some(ms) = r.downtime_ms {
                 let _ = writeln!(
                     out,
@@ -301,29 +508,44 @@ fn renew_outcome(r: &RenewReport) -> String {
                 );
             }
             if let Some(b) = &r.backup {
-                let _ = writeln!(
-                    out,
-                    "Backup: {}\nTo undo: {} {}",
-                    b.display(),
-                    r.plan.undo,
-                    crate::invocation::path_word(b)
-                );
+                out.push_str(&hanging("Backup: ", &b.display().to_string(), 8));
+                out.push_str(&command_line(
+                    "To undo: ",
+                    &format!("{} {}", r.plan.undo, crate::invocation::path_word(b)),
+                ));
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
         }
-        RenewResult::DryRun => out.push_str("Dry run: every check passed; nothing was changed.\n"),
+        RenewResult::DryRun => {
+            let warned = r
+                .verify
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Warn)
+                .count();
+            if warned == 0 {
+                out.push_str("Dry run: every check passed; nothing was changed.\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Dry run: compatible, with {warned} warning(s); nothing was changed."
+                );
+            }
+        }
         RenewResult::Incompatible => out.push_str(&verdict(&r.verify)),
         RenewResult::RolledBack | RenewResult::RollbackFailed => {
-            let _ = writeln!(
-                out,
-                "{}: {}",
-                if r.result == RenewResult::RolledBack {
-                    "ROLLED BACK"
-                } else {
-                    "FAILED"
-                },
-                r.error.as_deref().unwrap_or("")
-            );
+            out.push_str(&paragraph(
+                &format!(
+                    "{}: {}",
+                    if r.result == RenewResult::RolledBack {
+                        "ROLLED BACK"
+                    } else {
+                        "FAILED"
+                    },
+                    r.error.as_deref().unwrap_or("")
+                ),
+                0,
+            ));
             out.push_str(&manual(&r.manual_steps));
         }
     }
@@ -348,6 +570,13 @@ fn rollback(r: &RollbackReport) -> String {
         r.backup.display()
     );
     out.push_str(&steps(&r.steps));
+    out.push_str(&rollback_outcome(r));
+    out
+}
+
+/// What became of a rollback (its steps were shown as they ran, or above).
+fn rollback_outcome(r: &RollbackReport) -> String {
+    let mut out = String::new();
     match r.result {
         RollbackResult::Restored => {
             if let Some(saved) = &r.saved_current {
@@ -471,4 +700,21 @@ fn demo(r: &DemoReport) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_breaks_after_spaces_commas_and_slashes_and_never_inside_a_long_piece() {
+        assert_eq!(
+            wrap("CN=icg.sandbox.test,O=icg-renew sandbox", Some(20)),
+            ["CN=icg.sandbox.test,", "O=icg-renew sandbox"]
+        );
+        let fingerprint = "AB:".repeat(31) + "AB";
+        assert_eq!(wrap(&fingerprint, Some(20)), [fingerprint.clone()]);
+        assert_eq!(wrap("one two", None), ["one two"]);
+        assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
+    }
 }

@@ -27,6 +27,9 @@ const EXPECTED_START: &str = "the ICG takes 10-15 s to start; devices reconnect 
 pub struct Terminal {
     progress: Progress,
     spinner: Option<ProgressBar>,
+    /// The installed certificate, shown only as the context of a prompt that comes before the result
+    /// (which shows it anyway): on a terminal each thing is printed once.
+    installed: Option<String>,
 }
 
 fn spinner(message: String) -> ProgressBar {
@@ -90,12 +93,12 @@ impl Observer for Progress {
         } else {
             style("✔").green().bold()
         };
-        err_line(&format!(
-            "  {mark} {:<10} {:>6} ms  {}",
-            step.name,
-            step.ms,
-            step.detail.as_deref().unwrap_or("")
-        ));
+        let line = human::hanging(
+            &format!("  {mark} {:<10} {:>6} ms  ", step.name, step.ms),
+            step.detail.as_deref().unwrap_or(""),
+            26,
+        );
+        err_line(line.trim_end());
     }
 
     fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
@@ -119,6 +122,15 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
+impl Terminal {
+    /// The installed certificate, once, before a prompt that needs it as context.
+    fn show_context(&mut self) {
+        if let Some(text) = self.installed.take() {
+            err_line(&text);
+        }
+    }
+}
+
 impl Prompter for Terminal {
     fn observer(&mut self) -> &mut dyn Observer {
         &mut self.progress
@@ -129,7 +141,12 @@ impl Prompter for Terminal {
     }
 
     fn warn(&mut self, message: &str) {
-        err_line(&format!("{} {message}", style("warning:").yellow().bold()));
+        let line = human::hanging(
+            &format!("{} ", style("warning:").yellow().bold()),
+            message,
+            2,
+        );
+        err_line(line.trim_end());
     }
 
     fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf> {
@@ -150,26 +167,29 @@ impl Prompter for Terminal {
             .chain(c.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        err_line(&format!(
-            "{} {}",
-            style("Installed certificate in").bold(),
-            keystore.display()
-        ));
-        err_line(&format!(
-            "  {}\n  names: {}\n  issued by {}\n  expires {} ({})\n",
-            c.subject,
-            names.join(", "),
-            c.issuer,
-            c.not_after,
-            if c.days_left < 0 {
-                format!("expired {} days ago", -c.days_left)
-            } else {
-                format!("in {} days", c.days_left)
-            }
-        ));
+        let expires = if c.days_left < 0 {
+            format!("expired {} days ago", -c.days_left)
+        } else {
+            format!("in {} days", c.days_left)
+        };
+        self.installed = Some(
+            [
+                human::hanging(
+                    &format!("{} ", style("Installed certificate in").bold()),
+                    &keystore.display().to_string(),
+                    2,
+                ),
+                human::paragraph(&c.subject, 2),
+                human::hanging("  names: ", &names.join(", "), 9),
+                human::hanging("  issued by ", &c.issuer, 4),
+                human::paragraph(&format!("expires {} ({expires})", c.not_after), 2),
+            ]
+            .concat(),
+        );
     }
 
     fn choose_material(&mut self, candidates: &[Candidate]) -> Option<PathBuf> {
+        self.show_context();
         let mut items: Vec<String> = candidates
             .iter()
             .map(|c| {
@@ -192,13 +212,23 @@ impl Prompter for Terminal {
         } else {
             "Which file holds the new certificate? (newest first)"
         };
+        // The chosen line is not repeated after the prompt (too wide for 80 columns): the path follows alone.
         let chosen = Select::with_theme(&theme())
             .with_prompt(prompt)
             .items(&items)
             .default(0)
+            .report(false)
             .interact_opt();
         let chosen = answered(chosen)??;
         if let Some(c) = candidates.get(chosen) {
+            err_line(
+                human::hanging(
+                    &format!("{} New material: ", style("✔").green()),
+                    &c.path.display().to_string(),
+                    2,
+                )
+                .trim_end(),
+            );
             return Some(c.path.clone());
         }
         let typed = Input::<String>::with_theme(&theme())
@@ -217,6 +247,7 @@ impl Prompter for Terminal {
     }
 
     fn password(&mut self, prompt: &str) -> Option<Password> {
+        self.show_context();
         let typed = dialoguer::Password::with_theme(&theme())
             .with_prompt(prompt)
             .allow_empty_password(true)
@@ -263,9 +294,15 @@ impl Prompter for Terminal {
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
         err_line(&human::plan(plan));
         if plan.restart.starts_with("none") {
-            err_line("  The ICG is not restarted: it serves the new certificate after its next restart.\n");
+            err_line(&human::paragraph(
+                "The ICG is not restarted: it serves the new certificate after its next restart.",
+                2,
+            ));
         } else {
-            err_line(&format!("  Expected interruption: {EXPECTED_START}.\n"));
+            err_line(&human::paragraph(
+                &format!("Expected interruption: {EXPECTED_START}."),
+                2,
+            ));
         }
         let question = if plan.restart.starts_with("none") {
             "Replace the keystore now?"

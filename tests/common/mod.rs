@@ -12,7 +12,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 /// The check ids of the contract, in the contract's order.
-pub const CHECK_IDS: [&str; 11] = [
+pub const CHECK_IDS: [&str; 12] = [
     "key-matches",
     "signed",
     "end-entity",
@@ -24,6 +24,7 @@ pub const CHECK_IDS: [&str; 11] = [
     "name-differs-from-root",
     "key-strength",
     "signature-algorithm",
+    "differs-from-installed",
 ];
 
 /// The installed keystores of the fixtures (all hold entry `icg` and trusted entry `root`).
