@@ -123,6 +123,29 @@ fn locate(global: &GlobalArgs) -> Locate {
     }
 }
 
+/// An error about a missing configuration under an `--icg-root` that names the `usg` directory (or one
+/// below it) instead of the installation root gets the root it probably meant.
+fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
+    let Some(root) = icg_root else {
+        return error;
+    };
+    let meant = root
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "usg"))
+        .and_then(Path::parent);
+    match meant {
+        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::new(
+            error.kind,
+            format!(
+                "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
+                error.message,
+                crate::invocation::path_word(meant)
+            ),
+        ),
+        _ => error,
+    }
+}
+
 /// Resolves the installation, asking the prompter to choose when several are found.
 fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(&locate(global), &mut |found| {
@@ -136,7 +159,8 @@ fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> 
                     .join(", ")
             ))
         })
-    })?;
+    })
+    .map_err(|e| icg_root_hint(e, global.icg_root.as_deref()))?;
     for warning in &install.warnings {
         prompter.warn(warning);
     }

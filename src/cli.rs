@@ -116,7 +116,9 @@ pub struct VerifyArgs {
 pub enum RestartMode {
     /// The systemd unit when systemd knows it, else /etc/init.d/tomcat
     Auto,
+    /// systemctl restart of the unit --service names (default icg-server.service)
     Systemd,
+    /// /etc/init.d/tomcat restart (ICG 2.x without systemd)
     Sysv,
     /// Do not restart (the ICG keeps serving the old certificate until it is restarted)
     None,

@@ -136,8 +136,15 @@ fn subcommand_word(args: &[OsString]) -> Option<&OsString> {
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     if json {
         ui::out(&format!("{}\n", ui::json_error(error)));
+    } else if is_status {
+        // A monitoring system reads stdout: a status that cannot be read says so there (on a terminal,
+        // only there).
+        ui::out(&format!("UNKNOWN: {}\n", error.message));
     }
-    ui::err_line(&format!("icg-renew: {}", error.message));
+    use std::io::IsTerminal;
+    if json || !is_status || !std::io::stdout().is_terminal() {
+        ui::err_line(&format!("icg-renew: {}", error.message));
+    }
     if is_status {
         STATUS_UNKNOWN
     } else {

@@ -204,3 +204,79 @@ fn every_try_line_and_the_undo_line_work_as_printed_without_the_binary_on_path()
         );
     }
 }
+
+#[test]
+fn a_renewal_without_restart_says_so_in_the_plan_and_logs_no_empty_downtime() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .icg()
+        .arg("renew")
+        .arg(sandbox.material())
+        .args(["--restart", "none"])
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    let on_failure = all
+        .lines()
+        .find(|l| l.trim_start().starts_with("On failure"))
+        .expect("the plan's On failure line");
+    assert!(on_failure.ends_with("restore the backup"), "{on_failure}");
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
+    assert!(log.contains("action=renewed"), "{log}");
+    assert!(!log.contains("downtime_ms=\"\""), "{log}");
+}
+
+#[test]
+fn a_dry_run_with_a_warning_does_not_say_every_check_passed() {
+    let sandbox = Sandbox::new();
+    let renewed = sandbox
+        .icg()
+        .arg("renew")
+        .arg(sandbox.material())
+        .args(["--restart", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(renewed.status.code(), Some(0), "{}", text(&renewed));
+    // The backup holds the old certificate, which expires before the installed one: `newer` warns.
+    let backup = sandbox.backups().remove(0);
+    let output = sandbox
+        .icg()
+        .arg("renew")
+        .arg(&backup)
+        .arg("--new-password-file")
+        .arg(sandbox.password_file())
+        .args(["--restart", "none", "--dry-run"])
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(all.contains("WARN"), "{all}");
+    assert!(!all.contains("every check passed"), "{all}");
+    assert!(
+        all.contains("Dry run: compatible, with 1 warning(s); nothing was changed."),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_status_that_cannot_be_read_says_unknown_on_stdout() {
+    let sandbox = Sandbox::new();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("icg-renew"))
+        .arg("--icg-root")
+        .arg(sandbox.root().join("usg"))
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("UNKNOWN: "), "{stdout}");
+    // A doubled usg/usg gets the root it probably meant.
+    assert!(
+        stdout.contains(&format!(
+            "so this is probably --icg-root {}",
+            sandbox.root().display()
+        )),
+        "{stdout}"
+    );
+}
