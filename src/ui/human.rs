@@ -713,7 +713,7 @@ mod tests {
             ["CN=icg.sandbox.test,", "O=icg-renew sandbox"]
         );
         let fingerprint = "AB:".repeat(31) + "AB";
-        assert_eq!(wrap(&fingerprint, Some(20)), [fingerprint.clone()]);
+        assert_eq!(wrap(&fingerprint, Some(20)), [fingerprint]);
         assert_eq!(wrap("one two", None), ["one two"]);
         assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
     }
