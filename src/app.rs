@@ -821,6 +821,7 @@ fn csr(
         .to_der()
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
 
+    crate::interrupt::set_phase(crate::interrupt::Phase::Writing);
     if let Some(old) = &existing {
         pending::remove_securely(&old.path)?;
     }

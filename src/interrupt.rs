@@ -6,6 +6,7 @@
 //!   with nothing changed, and the watcher says so right away;
 //! - the keystore is replaced, or a backup is being restored: the renewal (or its rollback) carries on to a
 //!   consistent end, and the watcher says so right away, even while a slow restart command runs.
+//! - `csr` writes its request and pending key: the writing finishes, and the watcher says so.
 //!
 //! Only the first answer of each phase is printed. Nothing here kills a child or stops a transaction.
 
@@ -26,6 +27,8 @@ pub enum Phase {
     Replaced = 2,
     /// A backup is being restored (`rollback`): it finishes.
     Restoring = 3,
+    /// Files of icg-renew's own are being written (`csr`): the writing finishes.
+    Writing = 4,
 }
 
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Unchanged as u8);
@@ -92,6 +95,7 @@ fn phase() -> Phase {
         1 => Phase::Renewing,
         2 => Phase::Replaced,
         3 => Phase::Restoring,
+        4 => Phase::Writing,
         _ => Phase::Unchanged,
     }
 }
@@ -110,6 +114,9 @@ pub fn answer_for(phase: Phase) -> Option<&'static str> {
         ),
         Phase::Replaced => Some(
             "Interrupted: the keystore is already replaced. Please wait:\n  the renewal finishes, or rolls back, safely.",
+        ),
+        Phase::Writing => Some(
+            "Interrupted: the files being written are finished first. Please wait.",
         ),
         Phase::Restoring => Some(
             "Interrupted: the backup is being restored. Please wait:\n  the restore and the restart finish safely.",
@@ -193,7 +200,12 @@ mod tests {
         assert!(answer_for(Phase::Restoring)
             .unwrap()
             .contains("finish safely"));
-        for phase in [Phase::Renewing, Phase::Replaced, Phase::Restoring] {
+        for phase in [
+            Phase::Renewing,
+            Phase::Replaced,
+            Phase::Restoring,
+            Phase::Writing,
+        ] {
             for line in answer_for(phase).unwrap().lines() {
                 assert!(line.chars().count() <= 80, "{line}");
             }

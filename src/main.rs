@@ -97,7 +97,7 @@ fn main() {
                 } else {
                     ui::human::render(&finished.output)
                 };
-                ui::out(&text);
+                ui::out(&ui::human::fit(&text));
             }
             finished.exit_code
         }

@@ -89,6 +89,33 @@ pub fn paragraph(text: &str, indent: usize) -> String {
     hanging(&" ".repeat(indent), text, indent)
 }
 
+/// Text for a terminal with every line that is too wide wrapped, its next lines indented two more than it:
+/// the safety net behind the renderers that fit their own layout. Without a terminal, the text as it is.
+pub fn fit(text: &str) -> String {
+    let Some(columns) = columns() else {
+        return text.to_string();
+    };
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if console::measure_text_width(bare) <= columns {
+            out.push_str(line);
+            continue;
+        }
+        let indent = bare.len() - bare.trim_start().len();
+        let first = Some(columns.saturating_sub(indent).max(20));
+        let rest = Some(columns.saturating_sub(indent + 2).max(20));
+        for (n, part) in wrap_after(bare.trim_start(), first, rest)
+            .iter()
+            .enumerate()
+        {
+            let pad = if n == 0 { indent } else { indent + 2 };
+            let _ = writeln!(out, "{:pad$}{part}", "");
+        }
+    }
+    out
+}
+
 /// `  Label         value`, the value wrapped in its column.
 fn row(out: &mut String, label: &str, value: &str) {
     out.push_str(&hanging(
@@ -134,7 +161,7 @@ pub fn command_line(prefix: &str, command: &str) -> String {
     for word in quoted {
         let line = lines.last_mut().expect("one line at least");
         let used = console::measure_text_width(line);
-        if used + word.len() + 2 > columns
+        if used + 1 + word.len() + 2 > columns
             && !line.trim().is_empty()
             && line.trim() != prefix.trim()
         {
@@ -645,10 +672,14 @@ fn csr(r: &CsrReport) -> String {
                 r.pending_key.display()
             ),
         ),
-        ("SHA-256", r.sha256.clone()),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}", "SHA-256"),
+        &r.sha256,
+    );
     if r.replaced_pending {
         out.push_str("  (an earlier pending key was replaced)\n");
     }
@@ -669,7 +700,7 @@ fn sandbox(r: &SandboxReport) -> String {
     let mut out = sandbox_files(r);
     out.push_str("\nTry:\n");
     for c in &r.commands {
-        let _ = writeln!(out, "  {c}");
+        out.push_str(&command_line("  ", c));
     }
     out
 }
@@ -690,7 +721,7 @@ fn demo(r: &DemoReport) -> String {
             r.sandbox.root.display()
         );
         for c in &r.sandbox.commands {
-            let _ = writeln!(out, "  {c}");
+            out.push_str(&command_line("  ", c));
         }
     } else {
         let icg = crate::invocation::program();
