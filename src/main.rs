@@ -143,7 +143,8 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     }
     use std::io::IsTerminal;
     if json || !is_status || !std::io::stdout().is_terminal() {
-        ui::err_line(&format!("icg-renew: {}", error.message));
+        let line = ui::human::fit(&format!("icg-renew: {}\n", error.message));
+        ui::err_line(line.trim_end());
     }
     if is_status {
         STATUS_UNKNOWN
