@@ -226,3 +226,42 @@ fn rollback_lists_its_steps_once_on_a_terminal() {
         .count();
     assert_eq!(restore_lines, 1, "{seen}");
 }
+
+#[test]
+fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    let renewed = sandbox
+        .icg()
+        .arg("renew")
+        .arg(sandbox.material())
+        .args(["--restart", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(renewed.status.code(), Some(0));
+    let installed = std::fs::read(sandbox.keystore()).unwrap();
+    // The backup holds the older certificate: `newer` warns.
+    let backup = sandbox.backups().remove(0);
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
+        &[
+            "renew",
+            backup.to_str().unwrap(),
+            "--new-password-file",
+            sandbox.password_file().to_str().unwrap(),
+            "--restart",
+            "none",
+        ],
+    );
+    let mut seen = answer(&mut p, "Go on despite newer?", "n");
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 1, "{seen}");
+    assert!(seen.contains("nothing was changed"), "{seen}");
+    let too_wide: Vec<String> = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
+    assert!(std::fs::read(sandbox.keystore()).unwrap() == installed);
+}

@@ -275,8 +275,15 @@ impl Prompter for Terminal {
             .iter()
             .filter(|c| c.status == Status::Warn)
             .all(|check| {
+                // The reason on its own wrapped lines; the question short enough for any terminal.
+                let reason = human::hanging(
+                    &format!("{} {}: ", style("WARN").yellow().bold(), check.id),
+                    &check.detail,
+                    4,
+                );
+                err_line(reason.trim_end());
                 let answer = Confirm::with_theme(&theme())
-                    .with_prompt(format!("{}: {}. Go on anyway?", check.id, check.detail))
+                    .with_prompt(format!("Go on despite {}?", check.id))
                     .default(false)
                     .interact();
                 answered(answer).unwrap_or(false)
