@@ -748,4 +748,55 @@ mod tests {
         assert_eq!(wrap("one two", None), ["one two"]);
         assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
     }
+
+    fn summary(subject: &str, days_left: i64, fill: &str) -> CertSummary {
+        CertSummary {
+            subject: subject.into(),
+            issuer: "CN=Gateway Root CA,O=Example Corporation Ltd".into(),
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            days_left,
+            sha256: vec![fill; 32].join(":"),
+            dns_names: vec!["gateway.example.com".into(), "icg.example.com".into()],
+            ip_addresses: vec!["192.0.2.10".into()],
+            is_ca: false,
+        }
+    }
+
+    /// One test, because the width is one setting for the process.
+    #[test]
+    fn the_comparison_stacks_on_a_narrow_terminal_and_is_not_wrapped_without_one() {
+        let old = summary("CN=icg.example.com,O=Example Corporation Ltd", 10, "AB");
+        let new = summary("CN=icg.example.com,O=Example Corporation Ltd", 364, "CD");
+        fit_to(Some(80));
+        let narrow = side_by_side("INSTALLED", &old, "NEW", &new);
+        fit_to(None);
+        let wide = side_by_side("INSTALLED", &old, "NEW", &new);
+        for line in narrow.lines() {
+            assert!(line.chars().count() <= 80, "{line}\n{narrow}");
+        }
+        // Shared values once, the differing ones one under the other, each fingerprint whole on a line.
+        assert!(
+            narrow.contains("CN=icg.example.com,O=Example Corporation Ltd  (both)"),
+            "{narrow}"
+        );
+        assert!(narrow.contains("INSTALLED 10 days left"), "{narrow}");
+        assert!(narrow.contains("NEW       364 days left"), "{narrow}");
+        assert!(
+            narrow.lines().any(|l| l.trim() == "AB".repeat(32)),
+            "{narrow}"
+        );
+        assert!(
+            narrow.lines().any(|l| l.trim() == "CD".repeat(32)),
+            "{narrow}"
+        );
+        // Without a terminal: the two columns and the fingerprints with their colons, whatever the width.
+        assert!(wide.lines().any(|l| l.chars().count() > 80), "{wide}");
+        assert!(
+            wide.contains(&old.sha256) && wide.contains(&new.sha256),
+            "{wide}"
+        );
+        assert!(!wide.contains("(both)"), "{wide}");
+    }
 }
