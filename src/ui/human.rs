@@ -727,7 +727,7 @@ fn demo(r: &DemoReport) -> String {
         let icg = crate::invocation::program();
         let _ = writeln!(
             out,
-            "\nThe sandbox was removed. Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."
+            "\nThe sandbox was removed (the undo line above has nothing left to undo). Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."
         );
     }
     out
