@@ -144,6 +144,23 @@ fn fingerprint_row(out: &mut String, prefix: &str, fingerprint: &str) {
     }
 }
 
+/// Two fingerprints under each other, titled and aligned, both on the title's line or both below it.
+fn fingerprint_pair(out: &mut String, left: (&str, &str), right: (&str, &str)) {
+    let width = left.0.len().max(right.0.len()) + 1;
+    let left_title = format!("{}:", left.0);
+    let right_title = format!("{}:", right.0);
+    fingerprint_row(
+        out,
+        &format!("  {:<LABEL_WIDTH$}{left_title:<width$} ", "SHA-256"),
+        left.1,
+    );
+    fingerprint_row(
+        out,
+        &format!("  {:<LABEL_WIDTH$}{right_title:<width$} ", ""),
+        right.1,
+    );
+}
+
 /// A command for a person to type, after `prefix`: one line, or on a terminal too narrow for it, broken
 /// between its words with a backslash at each line's end, so that pasting it still runs it.
 pub fn command_line(prefix: &str, command: &str) -> String {
@@ -289,15 +306,10 @@ pub fn side_by_side(
             let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{l:<width$}  {r}");
         }
     }
-    fingerprint_row(
+    fingerprint_pair(
         &mut out,
-        &format!("  {:<LABEL_WIDTH$}{left_title}: ", "SHA-256"),
-        &left.sha256,
-    );
-    fingerprint_row(
-        &mut out,
-        &format!("  {:<LABEL_WIDTH$}{right_title}: ", ""),
-        &right.sha256,
+        (left_title, &left.sha256),
+        (right_title, &right.sha256),
     );
     out
 }
@@ -330,15 +342,10 @@ fn stacked(
             ));
         }
     }
-    fingerprint_row(
+    fingerprint_pair(
         &mut out,
-        &format!("  {:<LABEL_WIDTH$}{left_title}: ", "SHA-256"),
-        &left.sha256,
-    );
-    fingerprint_row(
-        &mut out,
-        &format!("  {:<LABEL_WIDTH$}{right_title}: ", ""),
-        &right.sha256,
+        (left_title, &left.sha256),
+        (right_title, &right.sha256),
     );
     out
 }
