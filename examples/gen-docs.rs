@@ -54,6 +54,11 @@ fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     pages.sort();
+    let values = value_names(&Cli::command());
+    for path in &pages {
+        let text = std::fs::read_to_string(path)?;
+        std::fs::write(path, polish(&text, &values))?;
+    }
     written.extend(pages);
 
     let completions = out.join("completions");
@@ -68,6 +73,51 @@ fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
         )?);
     }
     Ok(written)
+}
+
+/// Every long option that takes a value, with its value name, over all commands (`--restart` gets its
+/// possible values).
+fn value_names(cmd: &clap::Command) -> Vec<(String, String)> {
+    let mut names = Vec::new();
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if !arg.get_action().takes_values() {
+            continue;
+        }
+        let possible: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let value = if !possible.is_empty() {
+            possible.join("|")
+        } else {
+            arg.get_value_names()
+                .and_then(|v| v.first())
+                .map_or_else(|| "VALUE".to_string(), |v| v.to_string())
+        };
+        names.push((long.to_string(), value));
+    }
+    for sub in cmd.get_subcommands() {
+        names.extend(value_names(sub));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// clap_mangen's pages with two things fixed: the synopsis shows each option's value (`[--icg-root DIR]`,
+/// not `[--icg-root]`), and the `after_help` text gets a real section name instead of "EXTRA".
+fn polish(page: &str, values: &[(String, String)]) -> String {
+    let roff = |text: &str| text.replace('-', "\\-");
+    let mut page = page.replace(".SH EXTRA", ".SH \"GETTING STARTED\"");
+    for (long, value) in values {
+        page = page.replace(
+            &format!("[\\fB\\-\\-{}\\fR]", roff(long)),
+            &format!("[\\fB\\-\\-{}\\fR \\fI{}\\fR]", roff(long), roff(value)),
+        );
+    }
+    page
 }
 
 /// Sections of icg-renew(1) beyond the clap definitions (`docs/cli.md`, packaging/).

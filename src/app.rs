@@ -124,6 +124,29 @@ fn locate(global: &GlobalArgs) -> Locate {
     }
 }
 
+/// An error about a missing configuration under an `--icg-root` that names the `usg` directory (or one
+/// below it) instead of the installation root gets the root it probably meant.
+fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
+    let Some(root) = icg_root else {
+        return error;
+    };
+    let meant = root
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "usg"))
+        .and_then(Path::parent);
+    match meant {
+        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::new(
+            error.kind,
+            format!(
+                "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
+                error.message,
+                crate::invocation::path_word(meant)
+            ),
+        ),
+        _ => error,
+    }
+}
+
 /// Resolves the installation, asking the prompter to choose when several are found.
 fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(&locate(global), &mut |found| {
@@ -137,7 +160,8 @@ fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> 
                     .join(", ")
             ))
         })
-    })?;
+    })
+    .map_err(|e| icg_root_hint(e, global.icg_root.as_deref()))?;
     for warning in &install.warnings {
         prompter.warn(warning);
     }
@@ -158,19 +182,60 @@ fn location_args(install: &Install) -> String {
     match (&install.config_path, &install.root) {
         (Some(config), Some(root)) if *config == root.join(install::CONFIG_RELATIVE) => {
             if root != Path::new(install::DEFAULT_ROOT) {
-                args.push_str(&format!("--icg-root {} ", root.display()));
+                args.push_str(&format!(
+                    "--icg-root {} ",
+                    crate::invocation::path_word(root)
+                ));
             }
         }
-        (Some(config), _) => args.push_str(&format!("--config {} ", config.display())),
+        (Some(config), _) => args.push_str(&format!(
+            "--config {} ",
+            crate::invocation::path_word(config)
+        )),
         (None, _) => {}
     }
     if install.keystore_given || install.config_path.is_none() {
-        args.push_str(&format!("--keystore {} ", install.keystore.display()));
+        args.push_str(&format!(
+            "--keystore {} ",
+            crate::invocation::path_word(&install.keystore)
+        ));
     }
     if let Some((_, install::PasswordSource::File(file))) = &install.store_password {
-        args.push_str(&format!("--store-password-file {} ", file.display()));
+        args.push_str(&format!(
+            "--store-password-file {} ",
+            crate::invocation::path_word(file)
+        ));
     }
     args
+}
+
+/// The command that undoes a renewal, as a person types it (the backup's path follows): this binary as
+/// invoked, the options that name the installation, and the restart and audit-log options when they are not
+/// the defaults, so that in a sandbox it restarts nothing and logs inside the sandbox.
+fn undo_command(install: &Install, restart: &RestartArgs, log_file: &Path) -> String {
+    use crate::invocation::{path_word, program, shell_word};
+    use clap::ValueEnum;
+    let mut command = format!("{} {}rollback", program(), location_args(install));
+    match (
+        &restart.restart_command,
+        restart.restart.to_possible_value(),
+    ) {
+        (Some(cmd), _) => command.push_str(&format!(" --restart-command {}", shell_word(cmd))),
+        (None, Some(mode)) if restart.restart != RestartMode::Auto => {
+            command.push_str(&format!(" --restart {}", mode.get_name()))
+        }
+        _ => {}
+    }
+    if restart.service != cli::DEFAULT_SERVICE {
+        command.push_str(&format!(" --service {}", shell_word(&restart.service)));
+    }
+    if restart.no_health_check && restart.restart != RestartMode::None {
+        command.push_str(" --no-health-check");
+    }
+    if log_file != Path::new(cli::DEFAULT_LOG_FILE) {
+        command.push_str(&format!(" --log-file {}", path_word(log_file)));
+    }
+    command
 }
 
 /// How many times a person is asked for a password before the error stands.
@@ -384,6 +449,31 @@ fn installed_key(install: &Install, installed: &Installed) -> Result<PKey<Privat
         })
 }
 
+/// Whether `new` holds the same bytes as the installed keystore: the keystore itself or a copy of it.
+fn is_installed_keystore(new: &Path, installed: &Installed) -> bool {
+    fsx::read_input(new, MAX_FILE_SIZE, "read the new certificate material")
+        .is_ok_and(|bytes| bytes == installed.bytes)
+}
+
+/// A password error about the installed keystore given as new material points at the real mistake.
+fn installed_keystore_hint(error: Error, new: &Path, is_installed: bool) -> Error {
+    if !is_installed
+        || !matches!(
+            error.kind,
+            ErrorKind::PasswordNeeded | ErrorKind::WrongPassword
+        )
+    {
+        return error;
+    }
+    Error::new(
+        ErrorKind::Incompatible,
+        format!(
+            "{} is the installed keystore, not new material: this is the installed certificate; give the new one (the UMS export keystore.icg, a PKCS#12 or PEM file)",
+            new.display()
+        ),
+    )
+}
+
 /// The checks of new material against the installation, with everything needed to act on them.
 struct Verified {
     report: VerifyReport,
@@ -400,13 +490,19 @@ fn check_material(
     clock: Clock,
 ) -> Result<Verified> {
     let mut options = material_options(args)?;
+    let is_installed = is_installed_keystore(new, installed);
+    if is_installed && options.password.is_none() {
+        // The installed keystore (or a copy) opens with its own password; `differs-from-installed` then fails.
+        options.password = install.store_password().ok().cloned();
+    }
     let prompt = format!("Password of {}", new.display());
     let mut material = with_password_retries(prompter, &prompt, |typed| {
         if typed.is_some() {
             options.password = typed;
         }
         material::load(new, &options)
-    })?;
+    })
+    .map_err(|e| installed_keystore_hint(e, new, is_installed))?;
     if material.key.is_none() {
         find_key_on_the_gateway(&mut material, install, installed)?;
     }
@@ -538,7 +634,7 @@ fn renew_install(
         restart: confirm.restart.describe(),
         health_check: confirm.describe_health(),
         rollback: !args.no_rollback,
-        undo: format!("icg-renew {}rollback", location_args(install)),
+        undo: undo_command(install, &args.restart, &audit.path),
     };
     fsx::check_dir_is_private(&plan.backup_dir, "the backup directory")?;
     let fingerprint_new = verified.report.new.sha256.clone();
@@ -619,7 +715,7 @@ fn renew_install(
         confirm,
         rollback: !args.no_rollback,
     };
-    crate::interrupt::install();
+    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
     let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
     report.result = outcome.result;
     report.backup = outcome.backup;
@@ -729,6 +825,7 @@ fn csr(
         .to_der()
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
 
+    crate::interrupt::set_phase(crate::interrupt::Phase::Writing);
     if let Some(old) = &existing {
         pending::remove_securely(&old.path)?;
     }
@@ -763,7 +860,7 @@ fn csr(
             replaced_pending: existing.is_some(),
             next_steps: vec![
                 format!("have your CA sign {} with its Subject Alternative Names as requested", args.out.display()),
-                format!("icg-renew {location}renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)"),
+                format!("{} {location}renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)", crate::invocation::program()),
             ],
         }),
         exit_code: 0,
@@ -853,6 +950,7 @@ fn rollback_command(
     let confirm = confirm_settings(&args.restart, install.port, None)?;
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
+    crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
     let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;
     let saved_current = if current == bytes {
         None
@@ -875,7 +973,6 @@ fn rollback_command(
             ("sha256", &fingerprint),
         ],
     );
-    crate::interrupt::install();
     let (steps, outcome) = renew::rollback(
         &install.keystore,
         &bytes,

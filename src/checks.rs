@@ -108,6 +108,7 @@ pub fn run_all(installed_chain: &[X509], root: &X509, material: &Material, clock
         key_strength(leaf),
         signature_algorithm(verified_chain.as_deref().unwrap_or(&material.chain), root),
         key_usage(leaf),
+        differs_from_installed(installed, leaf),
         server_auth(verified_chain.as_deref().unwrap_or(&material.chain), root),
     ];
     Report {
@@ -479,5 +480,17 @@ pub fn server_auth(chain: &[X509], root: &X509) -> Check {
             "the extendedKeyUsage of {} does not include serverAuth: TLS clients will refuse the gateway; create the certificate with extended key usage serverAuth",
             refused.join(", ")
         ),
+    )
+}
+
+/// `differs-from-installed`: the new leaf is not the installed certificate (their SHA-256 differ). Renewing
+/// with the certificate already served rewrites the keystore and restarts the gateway for nothing.
+pub fn differs_from_installed(installed: &X509Ref, new: &X509Ref) -> Check {
+    let same = cert::sha256_fingerprint(installed) == cert::sha256_fingerprint(new);
+    pass_or_fail(
+        "differs-from-installed",
+        !same,
+        "the new certificate is not the installed one",
+        "this is the installed certificate; give the new one",
     )
 }

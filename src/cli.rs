@@ -34,6 +34,11 @@ macro_rules! status_exit_codes {
     };
 }
 
+/// The audit log when `--log-file` is not given.
+pub const DEFAULT_LOG_FILE: &str = "/var/log/icg-renew.log";
+/// The systemd unit when `--service` is not given.
+pub const DEFAULT_SERVICE: &str = "icg-server.service";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "icg-renew",
@@ -82,7 +87,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "FILE",
-        default_value = "/var/log/icg-renew.log"
+        default_value = DEFAULT_LOG_FILE
     )]
     pub log_file: PathBuf,
 }
@@ -151,7 +156,9 @@ pub struct VerifyArgs {
 pub enum RestartMode {
     /// The systemd unit when systemd knows it, else /etc/init.d/tomcat
     Auto,
+    /// systemctl restart of the unit --service names (default icg-server.service)
     Systemd,
+    /// /etc/init.d/tomcat restart (ICG 2.x without systemd)
     Sysv,
     /// Do not restart (the ICG keeps serving the old certificate until it is restarted)
     None,
@@ -163,7 +170,7 @@ pub struct RestartArgs {
     #[arg(long, value_enum, default_value_t = RestartMode::Auto)]
     pub restart: RestartMode,
     /// systemd unit of the ICG
-    #[arg(long, value_name = "UNIT", default_value = "icg-server.service")]
+    #[arg(long, value_name = "UNIT", default_value = DEFAULT_SERVICE)]
     pub service: String,
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]

@@ -16,6 +16,7 @@ pub mod fsx;
 pub mod install;
 pub mod installed;
 pub mod interrupt;
+pub mod invocation;
 pub mod keystore;
 pub mod material;
 pub mod pending;

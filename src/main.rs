@@ -22,6 +22,7 @@ fn main() {
         ));
     }));
     icg_renew::interrupt::survive_file_size_limit();
+    icg_renew::interrupt::watch();
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&args) {
@@ -70,6 +71,14 @@ fn main() {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
+    if !json {
+        // Only a terminal has a width; text for a pipe or file is not wrapped.
+        ui::human::fit_to(
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, columns)| usize::from(columns)),
+        );
+    }
     let mut prompter: Box<dyn app::Prompter> = if interactive {
         Box::new(ui::terminal::Terminal::default())
     } else {
@@ -88,7 +97,7 @@ fn main() {
                 } else {
                     ui::human::render(&finished.output)
                 };
-                ui::out(&text);
+                ui::out(&ui::human::fit(&text));
             }
             finished.exit_code
         }
@@ -137,8 +146,16 @@ fn options_taking_a_value() -> Vec<String> {
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     if json {
         ui::out(&format!("{}\n", ui::json_error(error)));
+    } else if is_status {
+        // A monitoring system reads stdout: a status that cannot be read says so there (on a terminal,
+        // only there).
+        ui::out(&format!("UNKNOWN: {}\n", error.message));
     }
-    ui::err_line(&format!("icg-renew: {}", error.message));
+    use std::io::IsTerminal;
+    if json || !is_status || !std::io::stdout().is_terminal() {
+        let line = ui::human::fit(&format!("icg-renew: {}\n", error.message));
+        ui::err_line(line.trim_end());
+    }
     if is_status {
         STATUS_UNKNOWN
     } else {

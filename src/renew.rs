@@ -214,6 +214,7 @@ pub fn execute(
         ],
     );
     failpoint::hit("renamed");
+    crate::interrupt::set_phase(crate::interrupt::Phase::Replaced);
 
     // The gateway is down from the first restart until it serves the certificate that stays.
     let down_since = Instant::now();
@@ -227,17 +228,17 @@ pub fn execute(
     );
     let (failure, downtime_ms) = match confirmed {
         Ok(downtime) => {
-            audit.record(
-                "renewed",
-                &[
-                    ("keystore", &keystore.display().to_string()),
-                    ("new_sha256", &new_fp),
-                    (
-                        "downtime_ms",
-                        &downtime.map(|d| d.to_string()).unwrap_or_default(),
-                    ),
-                ],
-            );
+            // Without a restart there was no downtime to report: the field is left out, not empty.
+            let keystore_text = keystore.display().to_string();
+            let downtime_text = downtime.map(|d| d.to_string());
+            let mut fields = vec![
+                ("keystore", keystore_text.as_str()),
+                ("new_sha256", &new_fp),
+            ];
+            if let Some(ms) = &downtime_text {
+                fields.push(("downtime_ms", ms));
+            }
+            audit.record("renewed", &fields);
             return Ok(Outcome {
                 result: RenewResult::Renewed,
                 backup: Some(backup),
@@ -612,7 +613,8 @@ pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -
         other => steps.push(other.describe()),
     }
     steps.push(format!(
-        "icg-renew --keystore {} status",
+        "{} --keystore {} status",
+        crate::invocation::program(),
         keystore.display()
     ));
     steps

@@ -364,17 +364,40 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
 impl Sandbox {
     /// Commands a newcomer can try next.
     pub fn commands(&self) -> Vec<String> {
-        let r = self.root.display();
+        let icg = crate::invocation::program();
+        let at = |relative: &str| crate::invocation::path_word(&self.root.join(relative));
+        let r = crate::invocation::path_word(&self.root);
+        // Everything that writes stays inside the sandbox: its own audit log, and no restart of a real ICG.
+        let log = format!("--log-file {}", at("icg-renew.log"));
         vec![
-            format!("icg-renew --icg-root {r} status"),
-            format!("icg-renew --icg-root {r} verify {r}/new/keystore.icg"),
-            format!("icg-renew --icg-root {r} verify {r}/incompatible/missing-ip.pem"),
-            format!("icg-renew --icg-root {r} renew {r}/new/keystore.icg --restart none --no-health-check --log-file {r}/icg-renew.log"),
-            format!("icg-renew --icg-root {r} backups"),
-            format!("icg-renew --icg-root {r} csr --out {r}/icg-renew.csr"),
-            format!("openssl x509 -req -in {r}/icg-renew.csr -CA {r}/ca/root-ca.pem -CAkey {r}/ca/root-ca.key -copy_extensions copy -days 365 -out {r}/signed.pem"),
-            format!("icg-renew --icg-root {r} renew {r}/signed.pem --chain {r}/ca/root-ca.pem --restart none --log-file {r}/icg-renew.log"),
-            format!("icg-renew --icg-root {r} rollback --restart none --no-health-check --log-file {r}/icg-renew.log"),
+            format!("{icg} --icg-root {r} status"),
+            format!("{icg} --icg-root {r} verify {}", at("new/keystore.icg")),
+            format!(
+                "{icg} --icg-root {r} verify {}",
+                at("incompatible/missing-ip.pem")
+            ),
+            format!(
+                "{icg} --icg-root {r} renew {} --restart none {log}",
+                at("new/keystore.icg")
+            ),
+            format!("{icg} --icg-root {r} backups"),
+            format!(
+                "{icg} --icg-root {r} csr --out {} {log}",
+                at("icg-renew.csr")
+            ),
+            format!(
+                "openssl x509 -req -in {} -CA {} -CAkey {} -copy_extensions copy -days 365 -out {}",
+                at("icg-renew.csr"),
+                at("ca/root-ca.pem"),
+                at("ca/root-ca.key"),
+                at("signed.pem")
+            ),
+            format!(
+                "{icg} --icg-root {r} renew {} --chain {} --restart none {log}",
+                at("signed.pem"),
+                at("ca/root-ca.pem")
+            ),
+            format!("{icg} --icg-root {r} rollback --restart none {log}"),
         ]
     }
 }

@@ -323,6 +323,22 @@ fn installed_root_of_an_empty_chain_is_none() {
     assert!(checks::installed_root(&[], &[root()]).is_none());
 }
 
+// differs-from-installed
+
+#[test]
+fn differs_from_installed_fails_for_the_installed_certificate_itself() {
+    let installed = installed_leaf();
+    let check = checks::differs_from_installed(&installed, &installed);
+    assert_check(&check, "differs-from-installed", Status::Fail);
+    assert_eq!(
+        check.detail,
+        "this is the installed certificate; give the new one"
+    );
+    let new = material("new-rsa-bundle.pem");
+    let check = checks::differs_from_installed(&installed, new.leaf());
+    assert_check(&check, "differs-from-installed", Status::Pass);
+}
+
 // run_all
 
 /// A time inside the validity of the new leaf of `material` (made the day the fixtures were).

@@ -116,18 +116,8 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
             &[],
             &["renew", new, "--dry-run", "--restart", "none"],
         ),
-        run(
-            "renew, restart env dumped",
-            &sandbox,
-            &env_store,
-            &[
-                "renew",
-                new,
-                "--restart-command",
-                &restart_dump,
-                "--no-health-check",
-            ],
-        ),
+        // The failing restart first: new-bundle.pem holds the certificate keystore.icg holds, which after a
+        // renewal is the installed one (`differs-from-installed` would stop it before any restart).
         run(
             "renew failing restart",
             &sandbox,
@@ -138,6 +128,18 @@ fn no_command_prints_or_logs_a_password_or_a_private_key() {
                 pem.to_str().unwrap(),
                 "--restart-command",
                 "exit 1",
+            ],
+        ),
+        run(
+            "renew, restart env dumped",
+            &sandbox,
+            &env_store,
+            &[
+                "renew",
+                new,
+                "--restart-command",
+                &restart_dump,
+                "--no-health-check",
             ],
         ),
         run("backups", &sandbox, &[], &["backups"]),

@@ -528,7 +528,7 @@ fn wrong_password(path: &Path) -> Error {
     Error::new(
         ErrorKind::WrongPassword,
         format!(
-            "wrong password for {}: the password given does not open it (if it is right, the file is damaged: restore a backup); pass the right one with --store-password-file",
+            "wrong password for {}: the password given does not open it; pass the right one with --store-password-file (only if you are sure it is right: the file was changed since it was written; compare it with a backup)",
             path.display()
         ),
     )

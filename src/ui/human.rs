@@ -5,9 +5,194 @@ use crate::cert::CertSummary;
 use crate::checks::{Check, Status};
 use crate::report::*;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const LABEL_WIDTH: usize = 14;
 const COLUMN_CAP: usize = 46;
+/// Where a labelled value starts: two spaces and the label column.
+const VALUE_INDENT: usize = 2 + LABEL_WIDTH;
+/// The narrowest terminal text is fitted to; a narrower one wraps by itself.
+const MIN_COLUMNS: usize = 40;
+
+/// The width of the terminal the text goes to; 0: no terminal, nothing is wrapped.
+static COLUMNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Fits everything rendered from now on to a terminal `columns` wide; `None` (no terminal): no width is
+/// assumed and nothing is wrapped.
+pub fn fit_to(columns: Option<usize>) {
+    COLUMNS.store(columns.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// The terminal's width, when the text goes to one.
+pub fn columns() -> Option<usize> {
+    match COLUMNS.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(n.max(MIN_COLUMNS)),
+    }
+}
+
+/// Splits `text` into lines of at most `width` characters, breaking after spaces, commas and slashes. A
+/// piece without such a break that is longer than `width` stays whole on its own line: a fingerprint is
+/// never split. Without a width, the text stays one line.
+pub fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+    wrap_after(text, width, width)
+}
+
+/// [`wrap`] with a first line of another width (after a longer prefix).
+fn wrap_after(text: &str, first: Option<usize>, width: Option<usize>) -> Vec<String> {
+    let (Some(first), Some(width)) = (first, width) else {
+        return vec![text.to_string()];
+    };
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.push(c);
+        if matches!(c, ' ' | ',' | '/') {
+            pieces.push(std::mem::take(&mut piece));
+        }
+    }
+    pieces.push(piece);
+    let mut lines = vec![String::new()];
+    for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+        let limit = if lines.len() == 1 { first } else { width };
+        let line = lines.last_mut().expect("one line at least");
+        let fits = line.chars().count() + piece.trim_end().chars().count() <= limit;
+        if fits || line.is_empty() {
+            line.push_str(&piece);
+        } else {
+            lines.push(piece.trim_start().to_string());
+        }
+    }
+    lines.iter().map(|l| l.trim_end().to_string()).collect()
+}
+
+/// `text` after a first-line `prefix`, wrapped to the terminal with the next lines indented to `indent`.
+pub fn hanging(prefix: &str, text: &str, indent: usize) -> String {
+    let width = columns().map(|c| c.saturating_sub(indent).max(20));
+    let first = columns().map(|c| {
+        c.saturating_sub(console::measure_text_width(prefix))
+            .max(20)
+    });
+    let mut out = String::new();
+    for (n, line) in wrap_after(text, first, width).iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(out, "{prefix}{line}");
+        } else {
+            let _ = writeln!(out, "{:indent$}{line}", "");
+        }
+    }
+    out
+}
+
+/// A paragraph wrapped to the terminal, every line indented by `indent`.
+pub fn paragraph(text: &str, indent: usize) -> String {
+    hanging(&" ".repeat(indent), text, indent)
+}
+
+/// Text for a terminal with every line that is too wide wrapped, its next lines indented two more than it:
+/// the safety net behind the renderers that fit their own layout. Without a terminal, the text as it is.
+pub fn fit(text: &str) -> String {
+    let Some(columns) = columns() else {
+        return text.to_string();
+    };
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if console::measure_text_width(bare) <= columns {
+            out.push_str(line);
+            continue;
+        }
+        let indent = bare.len() - bare.trim_start().len();
+        let first = Some(columns.saturating_sub(indent).max(20));
+        let rest = Some(columns.saturating_sub(indent + 2).max(20));
+        for (n, part) in wrap_after(bare.trim_start(), first, rest)
+            .iter()
+            .enumerate()
+        {
+            let pad = if n == 0 { indent } else { indent + 2 };
+            let _ = writeln!(out, "{:pad$}{part}", "");
+        }
+    }
+    out
+}
+
+/// `  Label         value`, the value wrapped in its column.
+fn row(out: &mut String, label: &str, value: &str) {
+    out.push_str(&hanging(
+        &format!("  {label:<LABEL_WIDTH$}"),
+        value,
+        VALUE_INDENT,
+    ));
+}
+
+/// A fingerprint after `prefix` (label and title) when it fits there; else on the next line, indented,
+/// with its colons when they fit and without them when not. Never split.
+fn fingerprint_row(out: &mut String, prefix: &str, fingerprint: &str) {
+    let width = console::measure_text_width(prefix) + fingerprint.len();
+    match columns() {
+        Some(columns) if width > columns => {
+            let _ = writeln!(out, "{}", prefix.trim_end());
+            if 4 + fingerprint.len() <= columns {
+                let _ = writeln!(out, "    {fingerprint}");
+            } else {
+                let _ = writeln!(out, "    {}", fingerprint.replace(':', ""));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "{prefix}{fingerprint}");
+        }
+    }
+}
+
+/// Two fingerprints under each other, titled and aligned, both on the title's line or both below it.
+fn fingerprint_pair(out: &mut String, left: (&str, &str), right: (&str, &str)) {
+    let width = left.0.len().max(right.0.len()) + 1;
+    let left_title = format!("{}:", left.0);
+    let right_title = format!("{}:", right.0);
+    fingerprint_row(
+        out,
+        &format!("  {:<LABEL_WIDTH$}{left_title:<width$} ", "SHA-256"),
+        left.1,
+    );
+    fingerprint_row(
+        out,
+        &format!("  {:<LABEL_WIDTH$}{right_title:<width$} ", ""),
+        right.1,
+    );
+}
+
+/// A command for a person to type, after `prefix`: one line, or on a terminal too narrow for it, broken
+/// between its words with a backslash at each line's end, so that pasting it still runs it.
+pub fn command_line(prefix: &str, command: &str) -> String {
+    let fits = columns().is_none_or(|c| console::measure_text_width(prefix) + command.len() <= c);
+    let words = shlex::split(command).filter(|_| !fits);
+    let Some(words) = words else {
+        return format!("{prefix}{command}\n");
+    };
+    let columns = columns().unwrap_or(usize::MAX);
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| crate::invocation::shell_word(w))
+        .collect();
+    let mut lines = vec![prefix.to_string()];
+    for word in quoted {
+        let line = lines.last_mut().expect("one line at least");
+        let used = console::measure_text_width(line);
+        if used + 1 + word.len() + 2 > columns
+            && !line.trim().is_empty()
+            && line.trim() != prefix.trim()
+        {
+            line.push_str(" \\");
+            lines.push(format!("    {word}"));
+        } else {
+            if !line.is_empty() && !line.ends_with(' ') {
+                line.push(' ');
+            }
+            line.push_str(&word);
+        }
+    }
+    lines.join("\n") + "\n"
+}
 
 pub fn render(output: &Output) -> String {
     match output {
@@ -59,10 +244,14 @@ pub fn certificate(c: &CertSummary) -> String {
                 days(c.days_left)
             ),
         ),
-        ("SHA-256", c.sha256.clone()),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}", "SHA-256"),
+        &c.sha256,
+    );
     out
 }
 
@@ -98,6 +287,10 @@ pub fn side_by_side(
         .max()
         .unwrap_or(0)
         .clamp(left_title.len(), COLUMN_CAP);
+    let right_width = rows.iter().map(|(_, _, r)| r.chars().count()).max();
+    if columns().is_some_and(|c| VALUE_INDENT + width + 2 + right_width.unwrap_or(0) > c) {
+        return stacked(left_title, left, right_title, right, &rows);
+    }
     let mut out = format!(
         "  {:<LABEL_WIDTH$}{left_title:<width$}  {right_title}\n",
         ""
@@ -113,12 +306,47 @@ pub fn side_by_side(
             let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{l:<width$}  {r}");
         }
     }
-    let _ = writeln!(
-        out,
-        "  {:<LABEL_WIDTH$}{left_title}: {}",
-        "SHA-256", left.sha256
+    fingerprint_pair(
+        &mut out,
+        (left_title, &left.sha256),
+        (right_title, &right.sha256),
     );
-    let _ = writeln!(out, "  {:<LABEL_WIDTH$}{right_title}: {}", "", right.sha256);
+    out
+}
+
+/// The comparison on a terminal too narrow for two columns: a value both certificates share once, the
+/// others one under the other, each wrapped in its column; fingerprints below.
+fn stacked(
+    left_title: &str,
+    left: &CertSummary,
+    right_title: &str,
+    right: &CertSummary,
+    rows: &[(&str, String, String)],
+) -> String {
+    let title_width = left_title.len().max(right_title.len());
+    let indent = VALUE_INDENT + title_width + 1;
+    let mut out = String::new();
+    for (label, l, r) in rows {
+        if l == r {
+            row(&mut out, label, &format!("{l}  (both)"));
+        } else {
+            out.push_str(&hanging(
+                &format!("  {label:<LABEL_WIDTH$}{left_title:<title_width$} "),
+                l,
+                indent,
+            ));
+            out.push_str(&hanging(
+                &format!("  {:<LABEL_WIDTH$}{right_title:<title_width$} ", ""),
+                r,
+                indent,
+            ));
+        }
+    }
+    fingerprint_pair(
+        &mut out,
+        (left_title, &left.sha256),
+        (right_title, &right.sha256),
+    );
     out
 }
 
@@ -134,16 +362,23 @@ pub fn checks(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     checks
         .iter()
-        .map(|c| format!("  {}  {:<width$}  {}\n", mark(c.status), c.id, c.detail))
+        .map(|c| {
+            hanging(
+                &format!("  {}  {:<width$}  ", mark(c.status), c.id),
+                &c.detail,
+                2 + 4 + 2 + width + 2,
+            )
+        })
         .collect()
 }
 
 fn verify_body(r: &VerifyReport) -> String {
-    let mut out = format!(
-        "New material: {} ({})\n\n",
-        r.material.path.display(),
-        r.material.format
+    let mut out = hanging(
+        "New material: ",
+        &format!("{} ({})", r.material.path.display(), r.material.format),
+        2,
     );
+    out.push('\n');
     out.push_str(&side_by_side("INSTALLED", &r.current, "NEW", &r.new));
     out.push_str("\nChecks\n");
     out.push_str(&checks(&r.checks));
@@ -177,6 +412,7 @@ pub fn render_after_prompts(output: &Output) -> String {
         Output::Verify(_) => String::new(),
         Output::Renew(r) if r.result == RenewResult::Incompatible => String::new(),
         Output::Renew(r) => renew_outcome(r),
+        Output::Rollback(r) => rollback_outcome(r),
         other => render(other),
     }
 }
@@ -190,7 +426,7 @@ fn status(r: &StatusReport) -> String {
     );
     out.push_str(&certificate(&r.certificate));
     let chain: Vec<&str> = r.chain.iter().map(|c| c.subject.as_str()).collect();
-    let _ = writeln!(out, "  {:<LABEL_WIDTH$}{}", "Chain", chain.join("  ->  "));
+    row(&mut out, "Chain", &chain.join("  ->  "));
     if let Some(p) = &r.pending {
         let names: Vec<&str> = p
             .dns_names
@@ -198,14 +434,16 @@ fn status(r: &StatusReport) -> String {
             .chain(p.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        let _ = writeln!(
-            out,
-            "  {:<LABEL_WIDTH$}a request made {} for {} ({}) waits for its signed certificate; key in {}",
+        row(
+            &mut out,
             "Pending",
-            p.created,
-            p.subject,
-            names.join(", "),
-            p.path.display()
+            &format!(
+                "a request made {} for {} ({}) waits for its signed certificate; key in {}",
+                p.created,
+                p.subject,
+                names.join(", "),
+                p.path.display()
+            ),
         );
     }
     let state = match r.state {
@@ -244,14 +482,16 @@ pub fn plan(p: &Plan) -> String {
         ("Confirm", p.health_check.clone()),
         (
             "On failure",
-            if p.rollback {
+            if p.rollback && p.restart.starts_with("none") {
+                "restore the backup".into()
+            } else if p.rollback {
                 "restore the backup and restart".into()
             } else {
                 "leave the new keystore in place (--no-rollback)".to_string()
             },
         ),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
     out
 }
@@ -260,11 +500,10 @@ pub fn steps(steps: &[Step]) -> String {
     steps
         .iter()
         .map(|s| {
-            format!(
-                "  {:<10} {:>6} ms  {}\n",
-                s.name,
-                s.ms,
-                s.detail.as_deref().unwrap_or("")
+            hanging(
+                &format!("  {:<10} {:>6} ms  ", s.name, s.ms),
+                s.detail.as_deref().unwrap_or(""),
+                24,
             )
         })
         .collect()
@@ -287,12 +526,14 @@ fn renew_outcome(r: &RenewReport) -> String {
     let mut out = String::from("\n");
     match r.result {
         RenewResult::Renewed => {
-            let _ = writeln!(
-                out,
-                "Renewed: {} now holds the new certificate ({}).",
-                r.keystore.display(),
-                days(r.verify.new.days_left)
-            );
+            out.push_str(&paragraph(
+                &format!(
+                    "Renewed: {} now holds the new certificate ({}).",
+                    r.keystore.display(),
+                    days(r.verify.new.days_left)
+                ),
+                0,
+            ));
             if let Some(ms) = r.downtime_ms {
                 let _ = writeln!(
                     out,
@@ -301,35 +542,52 @@ fn renew_outcome(r: &RenewReport) -> String {
                 );
             }
             if let Some(b) = &r.backup {
-                let _ = writeln!(
-                    out,
-                    "Backup: {}\nTo undo: {} {}",
-                    b.display(),
-                    r.plan.undo,
-                    b.display()
-                );
+                out.push_str(&hanging("Backup: ", &b.display().to_string(), 8));
+                out.push_str(&command_line(
+                    "To undo: ",
+                    &format!("{} {}", r.plan.undo, crate::invocation::path_word(b)),
+                ));
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
         }
-        RenewResult::DryRun => out.push_str("Dry run: every check passed; nothing was changed.\n"),
-        RenewResult::Incompatible => out.push_str(&verdict(&r.verify)),
-        RenewResult::RolledBack | RenewResult::RollbackFailed => {
-            let _ = writeln!(
-                out,
-                "{}: {}",
-                if r.result == RenewResult::RolledBack {
-                    "ROLLED BACK"
-                } else {
-                    "FAILED"
-                },
-                r.error.as_deref().unwrap_or("")
-            );
-            if let (RenewResult::RolledBack, Some(ms)) = (r.result, r.downtime_ms) {
+        RenewResult::DryRun => {
+            let warned = r
+                .verify
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Warn)
+                .count();
+            if warned == 0 {
+                out.push_str("Dry run: every check passed; nothing was changed.\n");
+            } else {
                 let _ = writeln!(
                     out,
-                    "The gateway serves the old certificate again; it was unreachable or refused for {:.1} s.",
-                    ms as f64 / 1000.0
+                    "Dry run: compatible, with {warned} warning(s); nothing was changed."
                 );
+            }
+        }
+        RenewResult::Incompatible => out.push_str(&verdict(&r.verify)),
+        RenewResult::RolledBack | RenewResult::RollbackFailed => {
+            out.push_str(&paragraph(
+                &format!(
+                    "{}: {}",
+                    if r.result == RenewResult::RolledBack {
+                        "ROLLED BACK"
+                    } else {
+                        "FAILED"
+                    },
+                    r.error.as_deref().unwrap_or("")
+                ),
+                0,
+            ));
+            if let (RenewResult::RolledBack, Some(ms)) = (r.result, r.downtime_ms) {
+                out.push_str(&paragraph(
+                    &format!(
+                        "The gateway serves the old certificate again; it was unreachable or refused for {:.1} s.",
+                        ms as f64 / 1000.0
+                    ),
+                    0,
+                ));
             }
             out.push_str(&manual(&r.manual_steps));
         }
@@ -355,6 +613,13 @@ fn rollback(r: &RollbackReport) -> String {
         r.backup.display()
     );
     out.push_str(&steps(&r.steps));
+    out.push_str(&rollback_outcome(r));
+    out
+}
+
+/// What became of a rollback (its steps were shown as they ran, or above).
+fn rollback_outcome(r: &RollbackReport) -> String {
+    let mut out = String::new();
     match r.result {
         RollbackResult::Restored => {
             if let Some(saved) = &r.saved_current {
@@ -430,10 +695,14 @@ fn csr(r: &CsrReport) -> String {
                 r.pending_key.display()
             ),
         ),
-        ("SHA-256", r.sha256.clone()),
     ] {
-        let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
+        row(&mut out, label, &value);
     }
+    fingerprint_row(
+        &mut out,
+        &format!("  {:<LABEL_WIDTH$}", "SHA-256"),
+        &r.sha256,
+    );
     if r.replaced_pending {
         out.push_str("  (an earlier pending key was replaced)\n");
     }
@@ -454,7 +723,7 @@ fn sandbox(r: &SandboxReport) -> String {
     let mut out = sandbox_files(r);
     out.push_str("\nTry:\n");
     for c in &r.commands {
-        let _ = writeln!(out, "  {c}");
+        out.push_str(&command_line("  ", c));
     }
     out
 }
@@ -475,10 +744,82 @@ fn demo(r: &DemoReport) -> String {
             r.sandbox.root.display()
         );
         for c in &r.sandbox.commands {
-            let _ = writeln!(out, "  {c}");
+            out.push_str(&command_line("  ", c));
         }
     } else {
-        out.push_str("\nThe sandbox was removed. Run `icg-renew sandbox DIR` (or `demo --keep`) to keep one and try every command in it.\n");
+        let icg = crate::invocation::program();
+        let _ = writeln!(
+            out,
+            "\nThe sandbox was removed (the undo line above has nothing left to undo). Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."
+        );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_breaks_after_spaces_commas_and_slashes_and_never_inside_a_long_piece() {
+        assert_eq!(
+            wrap("CN=icg.sandbox.test,O=icg-renew sandbox", Some(20)),
+            ["CN=icg.sandbox.test,", "O=icg-renew sandbox"]
+        );
+        let fingerprint = "AB:".repeat(31) + "AB";
+        assert_eq!(wrap(&fingerprint, Some(20)), [fingerprint]);
+        assert_eq!(wrap("one two", None), ["one two"]);
+        assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
+    }
+
+    fn summary(subject: &str, days_left: i64, fill: &str) -> CertSummary {
+        CertSummary {
+            subject: subject.into(),
+            issuer: "CN=Gateway Root CA,O=Example Corporation Ltd".into(),
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            days_left,
+            sha256: vec![fill; 32].join(":"),
+            dns_names: vec!["gateway.example.com".into(), "icg.example.com".into()],
+            ip_addresses: vec!["192.0.2.10".into()],
+            is_ca: false,
+        }
+    }
+
+    /// One test, because the width is one setting for the process.
+    #[test]
+    fn the_comparison_stacks_on_a_narrow_terminal_and_is_not_wrapped_without_one() {
+        let old = summary("CN=icg.example.com,O=Example Corporation Ltd", 10, "AB");
+        let new = summary("CN=icg.example.com,O=Example Corporation Ltd", 364, "CD");
+        fit_to(Some(80));
+        let narrow = side_by_side("INSTALLED", &old, "NEW", &new);
+        fit_to(None);
+        let wide = side_by_side("INSTALLED", &old, "NEW", &new);
+        for line in narrow.lines() {
+            assert!(line.chars().count() <= 80, "{line}\n{narrow}");
+        }
+        // Shared values once, the differing ones one under the other, each fingerprint whole on a line.
+        assert!(
+            narrow.contains("CN=icg.example.com,O=Example Corporation Ltd  (both)"),
+            "{narrow}"
+        );
+        assert!(narrow.contains("INSTALLED 10 days left"), "{narrow}");
+        assert!(narrow.contains("NEW       364 days left"), "{narrow}");
+        assert!(
+            narrow.lines().any(|l| l.trim() == "AB".repeat(32)),
+            "{narrow}"
+        );
+        assert!(
+            narrow.lines().any(|l| l.trim() == "CD".repeat(32)),
+            "{narrow}"
+        );
+        // Without a terminal: the two columns and the fingerprints with their colons, whatever the width.
+        assert!(wide.lines().any(|l| l.chars().count() > 80), "{wide}");
+        assert!(
+            wide.contains(&old.sha256) && wide.contains(&new.sha256),
+            "{wide}"
+        );
+        assert!(!wide.contains("(both)"), "{wide}");
+    }
 }

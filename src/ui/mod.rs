@@ -56,6 +56,8 @@ impl Prompter for Plain {
         &mut self.0
     }
     fn warn(&mut self, message: &str) {
-        err_line(&format!("icg-renew: warning: {message}"));
+        // Wrapped only when a terminal shows it (`--yes` at a console); one line in a log or pipe.
+        let line = human::fit(&format!("icg-renew: warning: {message}\n"));
+        err_line(line.trim_end());
     }
 }

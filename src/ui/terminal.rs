@@ -27,6 +27,9 @@ const EXPECTED_START: &str = "the ICG takes 10-15 s to start; devices reconnect 
 pub struct Terminal {
     progress: Progress,
     spinner: Option<ProgressBar>,
+    /// The installed certificate, shown only as the context of a prompt that comes before the result
+    /// (which shows it anyway): on a terminal each thing is printed once.
+    installed: Option<String>,
 }
 
 fn spinner(message: String) -> ProgressBar {
@@ -44,6 +47,14 @@ fn theme() -> ColorfulTheme {
     ColorfulTheme::default()
 }
 
+/// A prompt's answer; a prompt left by Ctrl-C ends the run with "nothing was changed" (exit 130).
+fn answered<T>(result: dialoguer::Result<T>) -> Option<T> {
+    if result.is_err() {
+        interrupt::stop_if_requested();
+    }
+    result.ok()
+}
+
 fn step_label(name: &str) -> &'static str {
     match name {
         "backup" => "Backing up the keystore",
@@ -56,32 +67,15 @@ fn step_label(name: &str) -> &'static str {
     }
 }
 
-/// One line per step, a spinner while it runs.
+/// One line per step, a spinner while it runs. (An interruption is answered by `interrupt`'s watcher.)
 #[derive(Default)]
 struct Progress {
     bar: Option<ProgressBar>,
-    /// The keystore has been replaced: from now on an interruption must not stop anything.
-    replaced: bool,
-    told_about_interrupt: bool,
-}
-
-impl Progress {
-    fn notice_interrupt(&mut self) {
-        if self.replaced && !self.told_about_interrupt && interrupt::requested() {
-            self.told_about_interrupt = true;
-            let note = style("Interrupted: the keystore is already replaced, so the renewal is finishing (or rolling back) safely. Please wait.").yellow().bold().to_string();
-            match &self.bar {
-                Some(bar) => bar.println(note),
-                None => err_line(&note),
-            }
-        }
-    }
 }
 
 impl Observer for Progress {
     fn step_started(&mut self, name: &str) {
         self.bar = Some(spinner(step_label(name).to_string()));
-        self.notice_interrupt();
     }
 
     fn step_finished(&mut self, step: &Step, ok: bool) {
@@ -99,16 +93,12 @@ impl Observer for Progress {
         } else {
             style("✔").green().bold()
         };
-        err_line(&format!(
-            "  {mark} {:<10} {:>6} ms  {}",
-            step.name,
-            step.ms,
-            step.detail.as_deref().unwrap_or("")
-        ));
-        if ok && step.name == "write" {
-            self.replaced = true;
-        }
-        self.notice_interrupt();
+        let line = human::hanging(
+            &format!("  {mark} {:<10} {:>6} ms  ", step.name, step.ms),
+            step.detail.as_deref().unwrap_or(""),
+            26,
+        );
+        err_line(line.trim_end());
     }
 
     fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
@@ -119,7 +109,6 @@ impl Observer for Progress {
             };
             bar.set_message(format!("{what}… {} s{last}", elapsed.as_secs()));
         }
-        self.notice_interrupt();
     }
 }
 
@@ -133,6 +122,15 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
+impl Terminal {
+    /// The installed certificate, once, before a prompt that needs it as context.
+    fn show_context(&mut self) {
+        if let Some(text) = self.installed.take() {
+            err_line(&text);
+        }
+    }
+}
+
 impl Prompter for Terminal {
     fn observer(&mut self) -> &mut dyn Observer {
         &mut self.progress
@@ -143,7 +141,12 @@ impl Prompter for Terminal {
     }
 
     fn warn(&mut self, message: &str) {
-        err_line(&format!("{} {message}", style("warning:").yellow().bold()));
+        let line = human::hanging(
+            &format!("{} ", style("warning:").yellow().bold()),
+            message,
+            2,
+        );
+        err_line(line.trim_end());
     }
 
     fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf> {
@@ -152,8 +155,8 @@ impl Prompter for Terminal {
             .with_prompt("Several ICG installations were found. Which one?")
             .items(&items)
             .default(0)
-            .interact_opt()
-            .ok()??;
+            .interact_opt();
+        let chosen = answered(chosen)??;
         found.get(chosen).cloned()
     }
 
@@ -164,26 +167,29 @@ impl Prompter for Terminal {
             .chain(c.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        err_line(&format!(
-            "{} {}",
-            style("Installed certificate in").bold(),
-            keystore.display()
-        ));
-        err_line(&format!(
-            "  {}\n  names: {}\n  issued by {}\n  expires {} ({})\n",
-            c.subject,
-            names.join(", "),
-            c.issuer,
-            c.not_after,
-            if c.days_left < 0 {
-                format!("expired {} days ago", -c.days_left)
-            } else {
-                format!("in {} days", c.days_left)
-            }
-        ));
+        let expires = if c.days_left < 0 {
+            format!("expired {} days ago", -c.days_left)
+        } else {
+            format!("in {} days", c.days_left)
+        };
+        self.installed = Some(
+            [
+                human::hanging(
+                    &format!("{} ", style("Installed certificate in").bold()),
+                    &keystore.display().to_string(),
+                    2,
+                ),
+                human::paragraph(&c.subject, 2),
+                human::hanging("  names: ", &names.join(", "), 9),
+                human::hanging("  issued by ", &c.issuer, 4),
+                human::paragraph(&format!("expires {} ({expires})", c.not_after), 2),
+            ]
+            .concat(),
+        );
     }
 
     fn choose_material(&mut self, candidates: &[Candidate]) -> Option<PathBuf> {
+        self.show_context();
         let mut items: Vec<String> = candidates
             .iter()
             .map(|c| {
@@ -206,16 +212,26 @@ impl Prompter for Terminal {
         } else {
             "Which file holds the new certificate? (newest first)"
         };
+        // The chosen line is not repeated after the prompt (too wide for 80 columns): the path follows alone.
         let chosen = Select::with_theme(&theme())
             .with_prompt(prompt)
             .items(&items)
             .default(0)
-            .interact_opt()
-            .ok()??;
+            .report(false)
+            .interact_opt();
+        let chosen = answered(chosen)??;
         if let Some(c) = candidates.get(chosen) {
+            err_line(
+                human::hanging(
+                    &format!("{} New material: ", style("✔").green()),
+                    &c.path.display().to_string(),
+                    2,
+                )
+                .trim_end(),
+            );
             return Some(c.path.clone());
         }
-        let typed: String = Input::with_theme(&theme())
+        let typed = Input::<String>::with_theme(&theme())
             .with_prompt("Path of the new certificate material")
             .validate_with(|input: &String| -> Result<(), String> {
                 let path = Path::new(input.trim());
@@ -225,18 +241,18 @@ impl Prompter for Terminal {
                     Err(e) => Err(format!("cannot read {}: {e}", path.display())),
                 }
             })
-            .interact_text()
-            .ok()?;
+            .interact_text();
+        let typed = answered(typed)?;
         Some(PathBuf::from(typed.trim()))
     }
 
     fn password(&mut self, prompt: &str) -> Option<Password> {
-        dialoguer::Password::with_theme(&theme())
+        self.show_context();
+        let typed = dialoguer::Password::with_theme(&theme())
             .with_prompt(prompt)
             .allow_empty_password(true)
-            .interact()
-            .ok()
-            .map(Password::new)
+            .interact();
+        answered(typed).map(Password::new)
     }
 
     fn checks_running(&mut self, running: bool) {
@@ -259,38 +275,51 @@ impl Prompter for Terminal {
             .iter()
             .filter(|c| c.status == Status::Warn)
             .all(|check| {
-                Confirm::with_theme(&theme())
-                    .with_prompt(format!("{}: {}. Go on anyway?", check.id, check.detail))
+                // The reason on its own wrapped lines; the question short enough for any terminal.
+                let reason = human::hanging(
+                    &format!("{} {}: ", style("WARN").yellow().bold(), check.id),
+                    &check.detail,
+                    4,
+                );
+                err_line(reason.trim_end());
+                let answer = Confirm::with_theme(&theme())
+                    .with_prompt(format!("Go on despite {}?", check.id))
                     .default(false)
-                    .interact()
-                    .unwrap_or(false)
+                    .interact();
+                answered(answer).unwrap_or(false)
             })
     }
 
     fn confirm(&mut self, question: &str) -> bool {
-        Confirm::with_theme(&theme())
+        let answer = Confirm::with_theme(&theme())
             .with_prompt(question)
             .default(false)
-            .interact()
-            .unwrap_or(false)
+            .interact();
+        answered(answer).unwrap_or(false)
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
         err_line(&human::plan(plan));
         if plan.restart.starts_with("none") {
-            err_line("  The ICG is not restarted: it serves the new certificate after its next restart.\n");
+            err_line(&human::paragraph(
+                "The ICG is not restarted: it serves the new certificate after its next restart.",
+                2,
+            ));
         } else {
-            err_line(&format!("  Expected interruption: {EXPECTED_START}.\n"));
+            err_line(&human::paragraph(
+                &format!("Expected interruption: {EXPECTED_START}."),
+                2,
+            ));
         }
         let question = if plan.restart.starts_with("none") {
             "Replace the keystore now?"
         } else {
             "Replace the keystore and restart the ICG now?"
         };
-        Confirm::with_theme(&theme())
+        let answer = Confirm::with_theme(&theme())
             .with_prompt(question)
             .default(false)
-            .interact()
-            .unwrap_or(false)
+            .interact();
+        answered(answer).unwrap_or(false)
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 /// The check ids of the contract, in the contract's order.
-pub const CHECK_IDS: [&str; 13] = [
+pub const CHECK_IDS: [&str; 14] = [
     "key-matches",
     "signed",
     "end-entity",
@@ -25,6 +25,7 @@ pub const CHECK_IDS: [&str; 13] = [
     "key-strength",
     "signature-algorithm",
     "key-usage",
+    "differs-from-installed",
     "server-auth",
 ];
 

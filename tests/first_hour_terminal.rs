@@ -1,0 +1,267 @@
+//! The first hour on a real 80x24 pseudo-terminal (rexpect): Ctrl-C answered within a second at the final
+//! prompt and during a slow restart command, each certificate printed once, and no line wider than the
+//! terminal in the interactive flow.
+
+mod sandbox;
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{spawn_command, PtySession};
+use sandbox::Sandbox;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TIMEOUT_MS: u64 = 60_000;
+/// How long an answer to Ctrl-C may take.
+const ANSWER_WITHIN: Duration = Duration::from_secs(1);
+
+/// icg-renew on an 80x24 terminal (set with stty before the binary starts), in `cwd`, on the sandbox.
+fn spawn(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> PtySession {
+    let binary = assert_cmd::cargo::cargo_bin("icg-renew");
+    let mut words: Vec<String> = vec![binary.display().to_string()];
+    words.extend(sandbox.args());
+    words.extend(args.iter().map(|a| a.to_string()));
+    let line = shlex::try_join(words.iter().map(String::as_str)).unwrap();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(format!("stty cols 80 rows 24 && exec {line}"))
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .env_remove("SUDO_USER")
+        .env("TERM", "xterm");
+    spawn_command(cmd, Some(TIMEOUT_MS)).unwrap()
+}
+
+/// Waits for `prompt`, gives the prompt time to read single keys, then types `keys`.
+fn answer(session: &mut PtySession, prompt: &str, keys: &str) -> String {
+    let before = session.exp_string(prompt).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+    before
+}
+
+/// Sends Ctrl-C and returns how long `expected` took to appear, with the text up to it.
+fn interrupt(session: &mut PtySession, expected: &str) -> (Duration, String) {
+    let sent = Instant::now();
+    session.send_control('c').unwrap();
+    session.flush().unwrap();
+    let seen = session.exp_string(expected).unwrap();
+    (sent.elapsed(), seen)
+}
+
+fn exit_code(session: &mut PtySession) -> (i32, String) {
+    let rest = session.exp_eof().unwrap_or_default();
+    match session.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => (code, rest),
+        other => panic!("unexpected end: {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_c_at_the_final_prompt_says_nothing_was_changed_within_a_second() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let material = sandbox.material();
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
+        &["renew", material.to_str().unwrap(), "--restart", "none"],
+    );
+    p.exp_string("Replace the keystore now?").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let (took, _) = interrupt(&mut p, "Interrupted: nothing was changed.");
+    assert!(took < ANSWER_WITHIN, "the answer took {took:?}");
+    assert_eq!(exit_code(&mut p).0, 130);
+    assert!(std::fs::read(sandbox.keystore()).unwrap() == before);
+    assert_eq!(sandbox.backups().len(), 0);
+}
+
+#[test]
+fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_finishes() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let material = sandbox.material();
+    let marker = sandbox.dir().join("restart-finished");
+    let restart = format!("sleep 4 && touch {}", marker.display());
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
+        &[
+            "renew",
+            material.to_str().unwrap(),
+            "--restart-command",
+            &restart,
+            "--no-health-check",
+        ],
+    );
+    answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
+    p.exp_string("Restarting the ICG").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (took, _) = interrupt(&mut p, "Interrupted: the keystore is already replaced");
+    assert!(took < ANSWER_WITHIN, "the answer took {took:?}");
+    assert!(
+        !marker.exists(),
+        "the restart command ended before the answer"
+    );
+    p.exp_string("Renewed:").unwrap();
+    let (code, _) = exit_code(&mut p);
+    assert_eq!(code, 0);
+    assert!(marker.exists(), "the restart command was cut short");
+    assert!(std::fs::read(sandbox.keystore()).unwrap() != before);
+}
+
+/// The text as a terminal shows it: escape sequences removed, carriage returns ending a line.
+fn screen_lines(raw: &str) -> Vec<String> {
+    // rexpect hands over each byte as one char: decode the UTF-8 again.
+    let bytes: Vec<u8> = raw.chars().map(|c| c as u32 as u8).collect();
+    let raw = String::from_utf8_lossy(&bytes);
+    let mut plain = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain.split(['\n', '\r']).map(|l| l.to_string()).collect()
+}
+
+/// Runs an interactive renewal with the list of material at 80x24 and returns everything it printed.
+fn interactive_renewal(sandbox: &Sandbox) -> String {
+    let mut p = spawn(
+        sandbox,
+        &sandbox.root().join("new"),
+        &["renew", "--restart", "none"],
+    );
+    let mut seen = answer(&mut p, "Type a path", "\r");
+    seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
+    seen.push_str(&p.exp_string("To undo:").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    seen
+}
+
+#[test]
+fn the_interactive_flow_fits_an_80_column_terminal() {
+    let sandbox = Sandbox::new();
+    let seen = interactive_renewal(&sandbox);
+    let too_wide: Vec<String> = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(
+        too_wide.is_empty(),
+        "lines wider than 80 columns:\n{}\n\nall:\n{seen}",
+        too_wide.join("\n")
+    );
+    // The comparison is still there, and each fingerprint whole on one line.
+    assert!(seen.contains("INSTALLED"), "{seen}");
+    let installed = fingerprint(&sandbox);
+    assert!(
+        seen.contains(&installed) || seen.contains(&installed.replace(':', "")),
+        "{seen}"
+    );
+}
+
+/// The installed certificate's SHA-256 as `status --json` reports it.
+fn fingerprint(sandbox: &Sandbox) -> String {
+    let output = sandbox.icg_json().arg("status").output().unwrap();
+    sandbox::json(&output)["certificate"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// How often the installed certificate's fingerprint appears, in either form.
+fn count_fingerprint(text: &str, fingerprint: &str) -> usize {
+    text.matches(fingerprint).count() + text.matches(&fingerprint.replace(':', "")).count()
+}
+
+#[test]
+fn each_command_shows_the_installed_certificate_once_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    let installed = fingerprint(&sandbox);
+    let material = sandbox.material();
+    for args in [vec!["status"], vec!["verify", material.to_str().unwrap()]] {
+        let mut p = spawn(&sandbox, sandbox.root(), &args);
+        let (_, seen) = exit_code(&mut p);
+        assert_eq!(count_fingerprint(&seen, &installed), 1, "{args:?}:\n{seen}");
+        assert_eq!(
+            seen.matches("Installed certificate in").count(),
+            0,
+            "{seen}"
+        );
+    }
+    let seen = interactive_renewal(&sandbox);
+    assert_eq!(count_fingerprint(&seen, &installed), 1, "{seen}");
+}
+
+#[test]
+fn rollback_lists_its_steps_once_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    let _ = interactive_renewal(&sandbox);
+    let mut p = spawn(&sandbox, sandbox.root(), &["rollback", "--restart", "none"]);
+    let (code, seen) = exit_code(&mut p);
+    assert_eq!(code, 0, "{seen}");
+    let restore_lines = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| {
+            l.trim_start()
+                .trim_start_matches(['✔', '–', '✘'])
+                .trim_start()
+                .starts_with("restore ")
+        })
+        .count();
+    assert_eq!(restore_lines, 1, "{seen}");
+}
+
+#[test]
+fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    let renewed = sandbox
+        .icg()
+        .arg("renew")
+        .arg(sandbox.material())
+        .args(["--restart", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(renewed.status.code(), Some(0));
+    let installed = std::fs::read(sandbox.keystore()).unwrap();
+    // The backup holds the older certificate: `newer` warns.
+    let backup = sandbox.backups().remove(0);
+    let mut p = spawn(
+        &sandbox,
+        sandbox.root(),
+        &[
+            "renew",
+            backup.to_str().unwrap(),
+            "--new-password-file",
+            sandbox.password_file().to_str().unwrap(),
+            "--restart",
+            "none",
+        ],
+    );
+    let mut seen = answer(&mut p, "Go on despite newer?", "n");
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 1, "{seen}");
+    assert!(seen.contains("nothing was changed"), "{seen}");
+    let too_wide: Vec<String> = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
+    assert!(std::fs::read(sandbox.keystore()).unwrap() == installed);
+}
