@@ -5,6 +5,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::keystore::{jks::JksStore, Keystore};
 use crate::secret::Password;
+use crate::shown::Shown;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
@@ -220,7 +221,7 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
         if !empty {
             return Err(Error::usage(format!(
                 "{} exists and is not empty: give a new or empty directory for the sandbox",
-                dir.display()
+                dir.shown()
             )));
         }
     }
@@ -364,17 +365,29 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
 impl Sandbox {
     /// Commands a newcomer can try next.
     pub fn commands(&self) -> Vec<String> {
-        let r = self.root.display();
+        // Every path is shell-quoted: the sandbox's directory is whatever the operator named.
+        let q = |relative: &str| {
+            let path = if relative.is_empty() {
+                self.root.clone()
+            } else {
+                self.root.join(relative)
+            };
+            crate::shown::quote(path.as_os_str())
+        };
+        let r = q("");
+        let log = q("icg-renew.log");
+        let csr = q("icg-renew.csr");
+        let (ca, ca_key, signed) = (q("ca/root-ca.pem"), q("ca/root-ca.key"), q("signed.pem"));
         vec![
             format!("icg-renew --icg-root {r} status"),
-            format!("icg-renew --icg-root {r} verify {r}/new/keystore.icg"),
-            format!("icg-renew --icg-root {r} verify {r}/incompatible/missing-ip.pem"),
-            format!("icg-renew --icg-root {r} renew {r}/new/keystore.icg --restart none --no-health-check --log-file {r}/icg-renew.log"),
+            format!("icg-renew --icg-root {r} verify {}", q("new/keystore.icg")),
+            format!("icg-renew --icg-root {r} verify {}", q("incompatible/missing-ip.pem")),
+            format!("icg-renew --icg-root {r} renew {} --restart none --no-health-check --log-file {log}", q("new/keystore.icg")),
             format!("icg-renew --icg-root {r} backups"),
-            format!("icg-renew --icg-root {r} csr --out {r}/icg-renew.csr"),
-            format!("openssl x509 -req -in {r}/icg-renew.csr -CA {r}/ca/root-ca.pem -CAkey {r}/ca/root-ca.key -copy_extensions copy -days 365 -out {r}/signed.pem"),
-            format!("icg-renew --icg-root {r} renew {r}/signed.pem --chain {r}/ca/root-ca.pem --restart none --log-file {r}/icg-renew.log"),
-            format!("icg-renew --icg-root {r} rollback --restart none --no-health-check --log-file {r}/icg-renew.log"),
+            format!("icg-renew --icg-root {r} csr --out {csr}"),
+            format!("openssl x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -copy_extensions copy -days 365 -out {signed}"),
+            format!("icg-renew --icg-root {r} renew {signed} --chain {ca} --restart none --log-file {log}"),
+            format!("icg-renew --icg-root {r} rollback --restart none --no-health-check --log-file {log}"),
         ]
     }
 }

@@ -4,6 +4,7 @@
 use crate::cert::CertSummary;
 use crate::checks::{Check, Status};
 use crate::report::*;
+use crate::shown::Shown;
 use std::fmt::Write;
 
 const LABEL_WIDTH: usize = 14;
@@ -141,7 +142,7 @@ pub fn checks(checks: &[Check]) -> String {
 fn verify_body(r: &VerifyReport) -> String {
     let mut out = format!(
         "New material: {} ({})\n\n",
-        r.material.path.display(),
+        r.material.path.shown(),
         r.material.format
     );
     out.push_str(&side_by_side("INSTALLED", &r.current, "NEW", &r.new));
@@ -184,7 +185,7 @@ pub fn render_after_prompts(output: &Output) -> String {
 fn status(r: &StatusReport) -> String {
     let mut out = format!(
         "Keystore {} ({}, entry '{}')\n",
-        r.keystore.display(),
+        r.keystore.shown(),
         r.format.to_uppercase(),
         r.alias
     );
@@ -205,7 +206,7 @@ fn status(r: &StatusReport) -> String {
             p.created,
             p.subject,
             names.join(", "),
-            p.path.display()
+            p.path.shown()
         );
     }
     let state = match r.state {
@@ -234,12 +235,12 @@ pub fn plan(p: &Plan) -> String {
             "Replace",
             format!(
                 "{} ({}, entry '{}')",
-                p.keystore.display(),
+                p.keystore.shown(),
                 p.protection,
                 p.alias
             ),
         ),
-        ("Backup to", p.backup_dir.display().to_string()),
+        ("Backup to", p.backup_dir.shown().to_string()),
         ("Restart", p.restart.clone()),
         ("Confirm", p.health_check.clone()),
         (
@@ -290,7 +291,7 @@ fn renew_outcome(r: &RenewReport) -> String {
             let _ = writeln!(
                 out,
                 "Renewed: {} now holds the new certificate ({}).",
-                r.keystore.display(),
+                r.keystore.shown(),
                 days(r.verify.new.days_left)
             );
             if let Some(ms) = r.downtime_ms {
@@ -304,9 +305,9 @@ fn renew_outcome(r: &RenewReport) -> String {
                 let _ = writeln!(
                     out,
                     "Backup: {}\nTo undo: {} {}",
-                    b.display(),
+                    b.shown(),
                     r.plan.undo,
-                    b.display()
+                    crate::shown::quote(b.as_os_str())
                 );
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
@@ -342,11 +343,7 @@ fn manual(steps: &[String]) -> String {
 }
 
 fn rollback(r: &RollbackReport) -> String {
-    let mut out = format!(
-        "Restore {} from {}\n",
-        r.keystore.display(),
-        r.backup.display()
-    );
+    let mut out = format!("Restore {} from {}\n", r.keystore.shown(), r.backup.shown());
     out.push_str(&steps(&r.steps));
     match r.result {
         RollbackResult::Restored => {
@@ -354,7 +351,7 @@ fn rollback(r: &RollbackReport) -> String {
                 let _ = writeln!(
                     out,
                     "The keystore it replaced was saved as {}.",
-                    saved.display()
+                    saved.shown()
                 );
             }
             out.push_str("\nRestored. The keystore holds again:\n");
@@ -376,7 +373,7 @@ fn backups(list: &[BackupEntry]) -> String {
     }
     let mut out = String::new();
     for b in list {
-        let _ = writeln!(out, "{}  (made {})", b.path.display(), b.created);
+        let _ = writeln!(out, "{}  (made {})", b.path.shown(), b.created);
         match (&b.certificate, &b.error) {
             (Some(c), _) => {
                 let _ = writeln!(
@@ -404,7 +401,7 @@ fn csr(r: &CsrReport) -> String {
         .map(|d| format!("DNS {d}"))
         .chain(r.ip_addresses.iter().map(|i| format!("IP {i}")))
         .collect();
-    let mut out = format!("Certificate request written to {}\n", r.csr.display());
+    let mut out = format!("Certificate request written to {}\n", r.csr.shown());
     for (label, value) in [
         ("Subject", r.subject.clone()),
         ("Names", names.join(", ")),
@@ -413,7 +410,7 @@ fn csr(r: &CsrReport) -> String {
             format!(
                 "{} (born here; it stays in {})",
                 r.key_type,
-                r.pending_key.display()
+                r.pending_key.shown()
             ),
         ),
         ("SHA-256", r.sha256.clone()),
@@ -431,8 +428,8 @@ fn csr(r: &CsrReport) -> String {
 }
 
 fn sandbox_files(r: &SandboxReport) -> String {
-    let mut out = format!("Sandbox ICG installation created in {}\n", r.root.display());
-    let _ = writeln!(out, "  configuration  {}\n  keystore       {} (server certificate expires in 10 days)\n  new material   {}", r.config.display(), r.keystore.display(), r.new_material.display());
+    let mut out = format!("Sandbox ICG installation created in {}\n", r.root.shown());
+    let _ = writeln!(out, "  configuration  {}\n  keystore       {} (server certificate expires in 10 days)\n  new material   {}", r.config.shown(), r.keystore.shown(), r.new_material.shown());
     out
 }
 
@@ -458,7 +455,7 @@ fn demo(r: &DemoReport) -> String {
         let _ = writeln!(
             out,
             "\nThe sandbox was kept: {}. Try:",
-            r.sandbox.root.display()
+            r.sandbox.root.shown()
         );
         for c in &r.sandbox.commands {
             let _ = writeln!(out, "  {c}");
