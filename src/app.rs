@@ -514,11 +514,27 @@ fn backup_dir(explicit: Option<&Path>, keystore: &KeystoreFile) -> Result<SafeDi
     }
 }
 
+/// A file that is no keystore at all (a configuration pointing at /etc/shadow) gets no lock file beside
+/// it: checked before the lock, without showing any of its bytes.
+fn refuse_a_non_keystore(file: &KeystoreFile) -> Result<()> {
+    let (bytes, _) = file.read()?;
+    if Keystore::recognises(&bytes) {
+        Ok(())
+    } else {
+        Err(Error::corrupt(format!(
+            "{} is not a JKS or PKCS#12 keystore ({}): check the path",
+            file.configured.shown(),
+            crate::keystore::describe_bytes(&bytes)
+        )))
+    }
+}
+
 /// The keystore resolved once, its layout accepted for writing, and its lock held: the start of every
 /// command that changes it.
 fn open_for_writing(install: &Install) -> Result<(KeystoreFile, fsx::KeystoreLock)> {
     let file = KeystoreFile::open(&install.keystore)?;
     file.accept_for_writing()?;
+    refuse_a_non_keystore(&file)?;
     let lock = file.lock()?;
     Ok((file, lock))
 }
@@ -868,6 +884,7 @@ fn rollback_command(
     file.accept_for_writing()?;
     let dir = backup_dir(args.backup_dir.as_deref(), &file)?;
     dir.check_private("the backup directory")?;
+    refuse_a_non_keystore(&file)?;
     let _lock = file.lock()?;
     for stale in file.remove_stale_temps() {
         audit.record("cleanup", &[("removed", &stale.shown())]);
