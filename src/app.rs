@@ -949,6 +949,20 @@ fn rollback_command(
     );
     let (result, error, manual_steps, exit_code) = match outcome {
         Ok(()) => (RollbackResult::Restored, None, Vec::new(), 0),
+        // The restore itself failed: it renames only as its last act, so the keystore is as it was.
+        Err(e) if steps.last().is_some_and(|s| s.name == "restore") => {
+            audit.record(
+                "rollback-failed",
+                &[
+                    ("keystore", &install.keystore.shown()),
+                    ("error", &e.message),
+                ],
+            );
+            return Err(Error::new(
+                e.kind,
+                format!("{}; the keystore was not changed", e.message),
+            ));
+        }
         Err(e) => (
             RollbackResult::Failed,
             Some(e.message),

@@ -63,7 +63,13 @@ impl Account {
     fn create() -> Account {
         let _ = Command::new("userdel").arg(ACCOUNT).output();
         run(Command::new("useradd")
-            .args(["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"])
+            .args([
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
             .arg(ACCOUNT));
         let id = |flag: &str| -> u32 {
             text(&run(Command::new("id").args([flag, ACCOUNT])).stdout)
@@ -115,13 +121,25 @@ impl Decoy {
     fn assert_untouched(&self) {
         let m = std::fs::symlink_metadata(&self.path).unwrap();
         assert!(m.file_type().is_file(), "the decoy is no longer a file");
-        assert_eq!(std::fs::read(&self.path).unwrap(), self.bytes, "decoy bytes changed");
-        assert_eq!((m.uid(), m.gid(), m.mode()), self.meta, "decoy owner or mode changed");
+        assert_eq!(
+            std::fs::read(&self.path).unwrap(),
+            self.bytes,
+            "decoy bytes changed"
+        );
+        assert_eq!(
+            (m.uid(), m.gid(), m.mode()),
+            self.meta,
+            "decoy owner or mode changed"
+        );
         let names: Vec<String> = std::fs::read_dir(&self.dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["authorized_keys"], "files appeared beside the decoy");
+        assert_eq!(
+            names,
+            vec!["authorized_keys"],
+            "files appeared beside the decoy"
+        );
     }
 }
 
@@ -162,7 +180,8 @@ impl Gateway {
             .collect();
         std::fs::write(&yaml_path, yaml).unwrap();
         std::os::unix::fs::symlink(&keystore, &link).unwrap();
-        let chown = |p: &Path| std::os::unix::fs::lchown(p, Some(account.uid), Some(account.gid)).unwrap();
+        let chown =
+            |p: &Path| std::os::unix::fs::lchown(p, Some(account.uid), Some(account.gid)).unwrap();
         for p in [&conf, &yaml_path, &link, &keystore] {
             chown(p);
         }
@@ -205,7 +224,8 @@ impl Gateway {
     }
 
     fn password(&self) -> String {
-        let yaml = std::fs::read_to_string(self.root().join("usg/conf/application-prod.yml")).unwrap();
+        let yaml =
+            std::fs::read_to_string(self.root().join("usg/conf/application-prod.yml")).unwrap();
         let value = yaml
             .lines()
             .find_map(|l| l.trim().strip_prefix("key-store-password:"))
@@ -254,7 +274,11 @@ impl Gateway {
 
     /// A rule: at `event` (create or moved) of a name containing `text`, point the link at `target`.
     fn rule(&self, event: &str, text: &str, target: &Path) -> String {
-        format!("{event}:{text}:{}:{}", self.link().display(), target.display())
+        format!(
+            "{event}:{text}:{}:{}",
+            self.link().display(),
+            target.display()
+        )
     }
 
     /// SHA-256 fingerprints (keytool's spelling) of the certificates in the keystore, as keytool lists them.
@@ -345,8 +369,14 @@ fn renew_with_the_link_flipped_at_the_backup_renews_the_real_keystore_only() {
         .unwrap();
     flipper.assert_fired();
     assert_eq!(exit_code(&output), 0, "{}", describe(&output));
-    assert!(gw.keytool_fingerprints().contains(&new_fp), "keystore not renewed");
-    assert_eq!(std::fs::metadata(gw.keystore()).unwrap().uid(), gw.account.uid);
+    assert!(
+        gw.keytool_fingerprints().contains(&new_fp),
+        "keystore not renewed"
+    );
+    assert_eq!(
+        std::fs::metadata(gw.keystore()).unwrap().uid(),
+        gw.account.uid
+    );
     gw.decoy.assert_untouched();
 }
 
@@ -368,7 +398,10 @@ fn renew_with_the_link_flipped_at_the_temp_file_renews_the_real_keystore_only() 
         .unwrap();
     flipper.assert_fired();
     assert_eq!(exit_code(&output), 0, "{}", describe(&output));
-    assert!(gw.keytool_fingerprints().contains(&new_fp), "keystore not renewed");
+    assert!(
+        gw.keytool_fingerprints().contains(&new_fp),
+        "keystore not renewed"
+    );
     gw.decoy.assert_untouched();
 }
 
@@ -391,7 +424,11 @@ fn automatic_rollback_with_the_link_flipped_at_the_rename_restores_the_real_keys
         .unwrap();
     flipper.assert_fired();
     assert_eq!(exit_code(&output), 5, "{}", describe(&output));
-    assert_eq!(std::fs::read(gw.keystore()).unwrap(), before, "the old keystore was not restored");
+    assert_eq!(
+        std::fs::read(gw.keystore()).unwrap(),
+        before,
+        "the old keystore was not restored"
+    );
     let meta = std::fs::metadata(gw.keystore()).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o7777), (gw.account.uid, 0o640));
     gw.decoy.assert_untouched();
@@ -460,7 +497,10 @@ fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
     std::os::unix::fs::chown(gw.keys(), Some(0), Some(gw.account.gid)).unwrap();
     std::fs::set_permissions(gw.keys(), std::fs::Permissions::from_mode(0o775)).unwrap();
     let before = std::fs::read(gw.keystore()).unwrap();
-    let names_before: Vec<_> = std::fs::read_dir(gw.keys()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names_before: Vec<_> = std::fs::read_dir(gw.keys())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     for args in [
         vec!["renew", "NEW", "--restart", "none"],
         vec!["rollback", "--restart", "none"],
@@ -478,11 +518,20 @@ fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
         assert_eq!(exit_code(&output), 1, "{args:?}: {}", describe(&output));
         let stderr = text(&output.stderr);
         assert!(stderr.contains("writable by group"), "{stderr}");
-        assert!(stderr.contains(&gw.keys().display().to_string()), "{stderr}");
+        assert!(
+            stderr.contains(&gw.keys().display().to_string()),
+            "{stderr}"
+        );
     }
     assert_eq!(std::fs::read(gw.keystore()).unwrap(), before);
-    let names_after: Vec<_> = std::fs::read_dir(gw.keys()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names_after, names_before, "files appeared in the refused directory");
+    let names_after: Vec<_> = std::fs::read_dir(gw.keys())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names_after, names_before,
+        "files appeared in the refused directory"
+    );
     gw.decoy.assert_untouched();
 }
 
@@ -504,7 +553,11 @@ fn a_link_that_another_account_controls_is_refused() {
         .output()
         .unwrap();
     assert_eq!(exit_code(&output), 1, "{}", describe(&output));
-    assert!(text(&output.stderr).contains("reached through a link"), "{}", describe(&output));
+    assert!(
+        text(&output.stderr).contains("reached through a link"),
+        "{}",
+        describe(&output)
+    );
     assert_eq!(std::fs::read(gw.keystore()).unwrap(), before);
 }
 
@@ -552,7 +605,11 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         .lines()
         .map(|l| {
             if l.trim_start().starts_with("key-store:") {
-                let quoted = keystore.display().to_string().replace('"', "\\\"").replace('\n', "\\n");
+                let quoted = keystore
+                    .display()
+                    .to_string()
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
                 format!("    key-store: \"file:{quoted}\"\n")
             } else {
                 format!("{l}\n")
@@ -608,8 +665,14 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
                 .output()
                 .unwrap();
         }
-        let planted: Vec<_> = std::fs::read_dir(&markers).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert!(planted.is_empty(), "a printed command ran code from the name: {planted:?} ({commands:?})");
+        let planted: Vec<_> = std::fs::read_dir(&markers)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            planted.is_empty(),
+            "a printed command ran code from the name: {planted:?} ({commands:?})"
+        );
         commands
     };
 
@@ -623,8 +686,14 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
     assert_eq!(exit_code(&failed), 5, "{}", describe(&failed));
     assert_ne!(std::fs::read(&keystore).unwrap(), original);
     let commands = paste(&failed);
-    assert!(commands.iter().any(|c| c.starts_with("cp ")), "{commands:?}");
-    assert!(commands.iter().any(|c| c.contains("status")), "{commands:?}");
+    assert!(
+        commands.iter().any(|c| c.starts_with("cp ")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.contains("status")),
+        "{commands:?}"
+    );
     assert_eq!(
         std::fs::read(&keystore).unwrap(),
         original,
@@ -640,8 +709,14 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         .unwrap();
     assert_eq!(exit_code(&renewed), 0, "{}", describe(&renewed));
     let commands = paste(&renewed);
-    assert!(commands.iter().any(|c| c.contains("rollback")), "{commands:?}");
-    assert!(commands.iter().any(|c| c.contains("/bin/sh -c")), "{commands:?}");
+    assert!(
+        commands.iter().any(|c| c.contains("rollback")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.contains("/bin/sh -c")),
+        "{commands:?}"
+    );
 
     // Each stubbed call got the keystore's and the backup's names as single, whole arguments.
     let mut saw_keystore = false;
@@ -657,7 +732,10 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         saw_backup |= args.iter().any(|a| {
             let a = Path::new(a);
             a.parent() == keystore.parent()
-                && a.file_name().unwrap().as_bytes().starts_with(HOSTILE_NAME.as_bytes())
+                && a.file_name()
+                    .unwrap()
+                    .as_bytes()
+                    .starts_with(HOSTILE_NAME.as_bytes())
                 && a.is_file()
         });
         assert!(
@@ -666,7 +744,10 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         );
     }
     assert!(saw_backup, "the undo line did not name the backup whole");
-    assert!(saw_keystore, "no printed icg-renew command named the keystore whole");
+    assert!(
+        saw_keystore,
+        "no printed icg-renew command named the keystore whole"
+    );
 }
 
 #[test]
@@ -677,12 +758,20 @@ fn status_of_a_root_only_file_that_is_no_keystore_shows_none_of_its_bytes() {
     }
     let base = tempfile::tempdir().unwrap();
     let secret = base.path().join("shadow");
-    std::fs::write(&secret, b"root:*:20000:0:99999:7:::\nsvc:$6$saltsalt$hash:20000::::::\n").unwrap();
+    std::fs::write(
+        &secret,
+        b"root:*:20000:0:99999:7:::\nsvc:$6$saltsalt$hash:20000::::::\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let password = base.path().join("store.pass");
     std::fs::write(&password, "changeit").unwrap();
     std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
-    for args in [vec!["status"], vec!["--json", "status"], vec!["csr", "--out", "request.csr"]] {
+    for args in [
+        vec!["status"],
+        vec!["--json", "status"],
+        vec!["csr", "--out", "request.csr"],
+    ] {
         let output = Command::new(binary())
             .arg("--keystore")
             .arg(&secret)
@@ -698,16 +787,24 @@ fn status_of_a_root_only_file_that_is_no_keystore_shows_none_of_its_bytes() {
         assert_ne!(exit_code(&output), 0);
         let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
         for leaked in ["72 6f", "726f", "root:", "20000", "$6$"] {
-            assert!(!all.contains(leaked), "{args:?} showed bytes of the file: {all}");
+            assert!(
+                !all.contains(leaked),
+                "{args:?} showed bytes of the file: {all}"
+            );
         }
-        assert!(all.contains("text"), "{args:?} does not say what the file looks like: {all}");
+        assert!(
+            all.contains("text"),
+            "{args:?} does not say what the file looks like: {all}"
+        );
     }
     let names: Vec<String> = std::fs::read_dir(base.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| n == "shadow" || n == "store.pass" || n == "audit.log"),
+        names
+            .iter()
+            .all(|n| n == "shadow" || n == "store.pass" || n == "audit.log"),
         "a lock or other file was created beside it: {names:?}"
     );
 }
@@ -751,9 +848,16 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
     }
     let pid = child.id();
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let core_line = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    let core_line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
     assert!(
-        core_line.split_whitespace().skip(4).take(2).all(|v| v == "0"),
+        core_line
+            .split_whitespace()
+            .skip(4)
+            .take(2)
+            .all(|v| v == "0"),
         "{core_line}"
     );
     rustix::process::kill_process(
@@ -766,9 +870,14 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
     assert_eq!(status.signal(), Some(libc_sigquit()), "{status:?}");
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
     if pattern.starts_with('|') {
-        eprintln!("note: core_pattern pipes to {pattern:?}; only the process's own limits were checked");
+        eprintln!(
+            "note: core_pattern pipes to {pattern:?}; only the process's own limits were checked"
+        );
     }
-    let cores: Vec<_> = std::fs::read_dir(&work).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let cores: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert!(cores.is_empty(), "a core file was left: {cores:?}");
 }
 

@@ -237,7 +237,7 @@ pub fn plan(p: &Plan) -> String {
                 "{} ({}, entry '{}')",
                 p.keystore.shown(),
                 p.protection,
-                p.alias
+                crate::shown::text(&p.alias)
             ),
         ),
         ("Backup to", p.backup_dir.shown().to_string()),
