@@ -97,8 +97,8 @@ fn colour_sequence(text: &str) -> Option<usize> {
     (rest.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
 }
 
-/// One word of a command line, quoted for a POSIX shell (bash, dash) so that pasting it yields exactly
-/// this word. Words without control characters go through the `shlex` crate; a word with a control
+/// One word of a command line, quoted for the shell an operator pastes into (bash) so that pasting it
+/// yields exactly this word; without control characters the quoting is POSIX and any `sh` reads it. Words without control characters go through the `shlex` crate; a word with a control
 /// character (a newline in a file name) is written as bash's `$'…'`, since quoting it raw would put the
 /// control character itself on the screen.
 pub fn quote(word: &OsStr) -> String {
