@@ -657,6 +657,43 @@ mod tests {
     }
 
     #[test]
+    fn another_accounts_file_is_not_offered_even_when_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().join("keystore.icg");
+        let planted = dir.path().join("planted.icg");
+        std::fs::write(&mine, b"x").unwrap();
+        std::fs::write(&planted, b"y").unwrap();
+        let me = std::fs::metadata(&mine).unwrap().uid();
+        let other = me + 4321;
+        let future =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&planted)
+            .unwrap()
+            .set_modified(future)
+            .unwrap();
+        if std::os::unix::fs::chown(&planted, Some(other), None).is_err() {
+            eprintln!("SKIPPED another_accounts_file_is_not_offered: chown needs root");
+            return;
+        }
+        let places = [(dir.path().to_path_buf(), 1)];
+        let offered: Vec<PathBuf> = find_candidates(&places, Some(&[0, me]), 10)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(offered, vec![mine]);
+        assert_eq!(find_candidates(&places, None, 10)[0].path, planted);
+    }
+
+    #[test]
+    fn the_list_never_searches_other_homes() {
+        let places = candidate_places();
+        assert!(places.dirs.iter().all(|(d, _)| d != Path::new("/home")));
+        assert!(places.owners.contains(&0));
+    }
+
+    #[test]
     fn splits_pem_blocks() {
         let text = b"junk\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n";
         let blocks = pem_blocks(text).unwrap();

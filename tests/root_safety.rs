@@ -744,6 +744,16 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         );
     }
     assert!(saw_backup, "the undo line did not name the backup whole");
+    let log = std::fs::read_to_string(base.path().join("audit.log")).unwrap();
+    assert!(log.contains("ks$(touch pwned-dollar)"), "{log}");
+    assert!(
+        !log.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in the audit log: {log:?}"
+    );
+    assert!(
+        log.lines().all(|l| l.contains(" action=")),
+        "a name split an audit line: {log}"
+    );
     assert!(
         saw_keystore,
         "no printed icg-renew command named the keystore whole"
@@ -883,4 +893,32 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
 
 fn libc_sigquit() -> i32 {
     rustix::process::Signal::QUIT.as_raw()
+}
+
+#[test]
+fn a_new_password_file_readable_by_others_is_warned_about() {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("icg");
+    run(Command::new(binary()).arg("sandbox").arg(&root));
+    let password = base.path().join("new.pass");
+    std::fs::write(&password, "whatever").unwrap();
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = Command::new(binary())
+        .arg("--icg-root")
+        .arg(&root)
+        .arg("--log-file")
+        .arg(base.path().join("audit.log"))
+        .arg("verify")
+        .arg(root.join("new/keystore.icg"))
+        .arg("--new-password-file")
+        .arg(&password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("readable by others") && stderr.contains("new.pass"),
+        "{}",
+        describe(&output)
+    );
 }
