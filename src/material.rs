@@ -224,9 +224,10 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
         if !file.is_file() {
             continue;
         }
+        // A ZIP entry's name is outside data: escaped and cut short before any message shows it.
         let name = file
             .name()
-            .map(|n| n.into_owned())
+            .map(|n| crate::shown::short(&n, 128))
             .unwrap_or_else(|_| format!("entry {index}"));
         let mut bytes = Vec::new();
         Read::by_ref(&mut file)

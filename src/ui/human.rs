@@ -28,7 +28,7 @@ fn names(c: &CertSummary) -> (String, String) {
         if v.is_empty() {
             "-".to_string()
         } else {
-            v.join(", ")
+            crate::shown::text(&v.join(", "))
         }
     };
     (or_none(&c.dns_names), or_none(&c.ip_addresses))
@@ -205,7 +205,7 @@ fn status(r: &StatusReport) -> String {
             "Pending",
             p.created,
             p.subject,
-            names.join(", "),
+            crate::shown::text(&names.join(", ")),
             p.path.shown()
         );
     }
@@ -398,7 +398,7 @@ fn csr(r: &CsrReport) -> String {
     let names: Vec<String> = r
         .dns_names
         .iter()
-        .map(|d| format!("DNS {d}"))
+        .map(|d| format!("DNS {}", crate::shown::text(d)))
         .chain(r.ip_addresses.iter().map(|i| format!("IP {i}")))
         .collect();
     let mut out = format!("Certificate request written to {}\n", r.csr.shown());
