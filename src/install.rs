@@ -320,9 +320,11 @@ fn check_yaml_shape(text: &str) -> Result<()> {
 
 /// A Spring resource location: a plain path or `file:` URL; `classpath:` is not a file that can be replaced.
 fn keystore_location(location: &str) -> Result<PathBuf> {
+    // For messages only: the configuration may belong to the ICG's service account.
+    let shown_location = crate::shown::short(location, 200);
     if location.starts_with("classpath:") {
         return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file"
+            "server.ssl.key-store '{shown_location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file"
         )));
     }
     let path = location
@@ -331,7 +333,7 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
         .unwrap_or(location);
     if path.contains("${") {
         return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{location}' uses a placeholder; pass --keystore FILE"
+            "server.ssl.key-store '{shown_location}' uses a placeholder; pass --keystore FILE"
         )));
     }
     Ok(PathBuf::from(path))
