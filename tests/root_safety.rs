@@ -922,3 +922,49 @@ fn a_new_password_file_readable_by_others_is_warned_about() {
         describe(&output)
     );
 }
+
+#[test]
+fn a_keystore_replaced_after_the_rename_is_not_restored_over_and_exits_5_with_manual_steps() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("icg");
+    run(Command::new(binary())
+        .arg("sandbox")
+        .arg(&root)
+        .args(["--port", &DEAD_PORT.to_string()]));
+    let keystore = root.join("usg/keys/keystore.jks");
+    // The "restart" swaps another file in under the keystore's name (a copy: another inode), then fails.
+    let swap = format!(
+        "cp {k} {k}.other && printf swapped >> {k}.other && mv {k}.other {k}; exit 1",
+        k = keystore.display()
+    );
+    let output = Command::new(binary())
+        .arg("--icg-root")
+        .arg(&root)
+        .arg("--log-file")
+        .arg(base.path().join("audit.log"))
+        .args(["--yes", "renew"])
+        .arg(root.join("new/keystore.icg"))
+        .args(["--restart-command", &swap])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 5, "{}", describe(&output));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("no longer the file"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        std::fs::read(&keystore).unwrap().ends_with(b"swapped"),
+        "the restore wrote over a file it had not written"
+    );
+    let steps = printed_commands(&stdout);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("cp --remove-destination -- ")),
+        "{steps:?}"
+    );
+}
