@@ -150,15 +150,37 @@ impl SafeDir {
     pub fn open(dir: &Path) -> Result<SafeDir> {
         use rustix::fs::{openat, Mode, OFlags, CWD};
         let real = real_path(dir)?;
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let mut fd = openat(CWD, "/", flags, Mode::empty())
-            .map_err(|e| Error::io("open the directory", Path::new("/"), &e.into()))?;
-        for part in real.components() {
-            if let std::path::Component::Normal(name) = part {
-                fd = openat(&fd, name, flags, Mode::empty()).map_err(|e| {
-                    Error::io("open the directory", &real, &std::io::Error::from(e))
-                })?;
+        let walk = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let failed = |e: rustix::io::Errno| Error::io("open the directory", &real, &e.into());
+        // The way down needs only search permission (O_PATH), as a lookup by path would.
+        let mut fd = openat(CWD, "/", walk, Mode::empty()).map_err(failed)?;
+        let names: Vec<&OsStr> = real
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        if let Some((last, way)) = names.split_last() {
+            for name in way {
+                fd = openat(&fd, *name, walk, Mode::empty()).map_err(failed)?;
             }
+            // The directory itself is opened for reading (listing, fsync); where only search is allowed
+            // (a non-root `status` through a 0711 directory), a path descriptor still serves every lookup.
+            let read = walk.difference(OFlags::PATH) | OFlags::RDONLY;
+            fd = match openat(&fd, *last, read, Mode::empty()) {
+                Err(rustix::io::Errno::ACCESS) => openat(&fd, *last, walk, Mode::empty()),
+                other => other,
+            }
+            .map_err(failed)?;
+        } else {
+            fd = openat(
+                CWD,
+                "/",
+                walk.difference(OFlags::PATH) | OFlags::RDONLY,
+                Mode::empty(),
+            )
+            .map_err(failed)?;
         }
         Ok(SafeDir {
             fd: std::sync::Arc::new(fd),
@@ -427,9 +449,10 @@ impl KeystoreFile {
                 .configured
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty());
-            let holder_uid = std::fs::metadata(holder.unwrap_or(Path::new(".")))
+            let holder = holder.unwrap_or(Path::new("."));
+            let holder_uid = std::fs::metadata(holder)
                 .map(|m| m.uid())
-                .unwrap_or(0);
+                .map_err(|e| Error::io("inspect", holder, &e))?;
             for (what, uid) in [
                 ("link", link.uid()),
                 ("directory holding the link", holder_uid),
