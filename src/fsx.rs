@@ -375,7 +375,8 @@ pub struct KeystoreFile {
 impl KeystoreFile {
     /// Resolves the keystore path once and opens its directory.
     pub fn open(configured: &Path) -> Result<KeystoreFile> {
-        let real = real_path(configured)?;
+        let real = std::fs::canonicalize(configured)
+            .map_err(|e| Error::io("read the keystore", configured, &e))?;
         let name = real.file_name().map(OsStr::to_os_string).ok_or_else(|| {
             Error::new(
                 ErrorKind::Io,
