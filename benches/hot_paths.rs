@@ -67,7 +67,7 @@ fn bench_format(dir: &Path, pkcs12: bool, clock: Clock) {
     };
     let install = install::resolve(&locate, &mut |_| unreachable!()).unwrap();
     let password = install.store_password().unwrap().clone();
-    let installed = Installed::load(&install).unwrap();
+    let installed = Installed::load(&install, None).unwrap();
     let material = material::load(&made.new_material, &MaterialOptions::default()).unwrap();
     let result = checks::run_all(&installed.chain, &installed.root, &material, clock);
     let chain = result.verified_chain.unwrap();

@@ -7,7 +7,7 @@ use crate::cert::{rfc3339, CertSummary, Clock};
 use crate::checks;
 use crate::cli::{self, Cli, Command, GlobalArgs, MaterialArgs, RestartArgs, RestartMode};
 use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self, KeystoreLock};
+use crate::fsx::{self, KeystoreFile, SafeDir};
 use crate::install::{self, Install, Locate};
 use crate::installed::Installed;
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
@@ -18,6 +18,7 @@ use crate::report::*;
 use crate::sandbox;
 use crate::secret::Password;
 use crate::service::{Restart, RestartChoice};
+use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::{Path, PathBuf};
@@ -140,7 +141,7 @@ fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
             format!(
                 "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
                 error.message,
-                crate::invocation::path_word(meant)
+                crate::shown::quote(meant.as_os_str())
             ),
         ),
         _ => error,
@@ -155,7 +156,7 @@ fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> 
                 "several ICG installations found ({}): choose one with --icg-root DIR",
                 found
                     .iter()
-                    .map(|p| p.display().to_string())
+                    .map(|p| p.shown().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
@@ -176,66 +177,77 @@ fn open_audit(global: &GlobalArgs, command: &str, prompter: &mut dyn Prompter) -
     audit
 }
 
-/// The options that name this installation again in a later command (paths only, never a password).
-fn location_args(install: &Install) -> String {
-    let mut args = String::new();
+/// The options that name this installation again in a later command (paths only, never a password), as
+/// separate words for [`crate::shown::command`].
+fn location_args(install: &Install) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut push = |option: &str, value: &Path| {
+        args.push(option.into());
+        args.push(value.as_os_str().to_os_string());
+    };
     match (&install.config_path, &install.root) {
         (Some(config), Some(root)) if *config == root.join(install::CONFIG_RELATIVE) => {
             if root != Path::new(install::DEFAULT_ROOT) {
-                args.push_str(&format!(
-                    "--icg-root {} ",
-                    crate::invocation::path_word(root)
-                ));
+                push("--icg-root", root);
             }
         }
-        (Some(config), _) => args.push_str(&format!(
-            "--config {} ",
-            crate::invocation::path_word(config)
-        )),
+        (Some(config), _) => push("--config", config),
         (None, _) => {}
     }
     if install.keystore_given || install.config_path.is_none() {
-        args.push_str(&format!(
-            "--keystore {} ",
-            crate::invocation::path_word(&install.keystore)
-        ));
+        push("--keystore", &install.keystore);
     }
     if let Some((_, install::PasswordSource::File(file))) = &install.store_password {
-        args.push_str(&format!(
-            "--store-password-file {} ",
-            crate::invocation::path_word(file)
-        ));
+        push("--store-password-file", file);
     }
     args
 }
 
 /// The command that undoes a renewal, as a person types it (the backup's path follows): this binary as
-/// invoked, the options that name the installation, and the restart and audit-log options when they are not
-/// the defaults, so that in a sandbox it restarts nothing and logs inside the sandbox.
-fn undo_command(install: &Install, restart: &RestartArgs, log_file: &Path) -> String {
-    use crate::invocation::{path_word, program, shell_word};
+/// invoked, the options that name the installation, `--backup-dir` when given, and the restart and audit-log
+/// options when they are not the defaults, so that in a sandbox it restarts nothing and logs inside the
+/// sandbox. Every word is shell-quoted.
+fn undo_command(
+    install: &Install,
+    restart: &RestartArgs,
+    backup_dir: Option<&Path>,
+    log_file: &Path,
+) -> String {
     use clap::ValueEnum;
-    let mut command = format!("{} {}rollback", program(), location_args(install));
+    use std::ffi::OsString;
+    let mut words: Vec<OsString> = location_args(install);
+    words.push("rollback".into());
+    let mut push = |option: &str, value: OsString| {
+        words.push(option.into());
+        words.push(value);
+    };
+    if let Some(dir) = backup_dir {
+        push("--backup-dir", dir.as_os_str().to_os_string());
+    }
     match (
         &restart.restart_command,
         restart.restart.to_possible_value(),
     ) {
-        (Some(cmd), _) => command.push_str(&format!(" --restart-command {}", shell_word(cmd))),
+        (Some(cmd), _) => push("--restart-command", cmd.into()),
         (None, Some(mode)) if restart.restart != RestartMode::Auto => {
-            command.push_str(&format!(" --restart {}", mode.get_name()))
+            push("--restart", mode.get_name().into())
         }
         _ => {}
     }
     if restart.service != cli::DEFAULT_SERVICE {
-        command.push_str(&format!(" --service {}", shell_word(&restart.service)));
-    }
-    if restart.no_health_check && restart.restart != RestartMode::None {
-        command.push_str(" --no-health-check");
+        push("--service", restart.service.clone().into());
     }
     if log_file != Path::new(cli::DEFAULT_LOG_FILE) {
-        command.push_str(&format!(" --log-file {}", path_word(log_file)));
+        push("--log-file", log_file.as_os_str().to_os_string());
     }
-    command
+    if restart.no_health_check && restart.restart != RestartMode::None {
+        words.push("--no-health-check".into());
+    }
+    format!(
+        "{} {}",
+        crate::invocation::program(),
+        crate::shown::command(words)
+    )
 }
 
 /// How many times a person is asked for a password before the error stands.
@@ -271,19 +283,23 @@ fn with_password_retries<T>(
 
 /// Loads the installed keystore, asking for its password when no source gave the right one; a typed
 /// password replaces the configured one in `install` for the rest of the run.
-fn load_installed(install: &mut Install, prompter: &mut dyn Prompter) -> Result<Installed> {
-    let prompt = format!("Password of the keystore {}", install.keystore.display());
+fn load_installed(
+    install: &mut Install,
+    prompter: &mut dyn Prompter,
+    file: Option<&KeystoreFile>,
+) -> Result<Installed> {
+    let prompt = format!("Password of the keystore {}", install.keystore.shown());
     let installed = with_password_retries(prompter, &prompt, |typed| {
         if let Some(password) = typed {
             install.store_password = Some((password, install::PasswordSource::Prompt));
         }
-        Installed::load(install)
+        Installed::load(install, file)
     })?;
     if let Some(configured) = &install.store_type {
         if !configured.eq_ignore_ascii_case(installed.store.format.name()) {
             prompter.warn(&format!(
                 "server.ssl.key-store-type says {configured}, but {} holds {}: Java 9 and later read both, Java 8 (ICG 2.x) does not",
-                installed.path.display(),
+                installed.path.shown(),
                 installed.store.format.name().to_uppercase()
             ));
         }
@@ -314,10 +330,11 @@ fn material_path(
     if !prompter.interactive() {
         return Err(missing());
     }
-    let mut candidates = material::find_candidates(&material::candidate_places(), 30);
+    let places = material::candidate_places();
+    let mut candidates = material::find_candidates(&places.dirs, Some(&places.owners), 30);
     if let Ok(Some(pending)) = install
         .store_password()
-        .and_then(|pw| pending::load(&installed.path, pw))
+        .and_then(|pw| pending::load(&installed.file, pw))
     {
         for candidate in &mut candidates {
             if material::holds_certificate_for(&candidate.path, &pending.key) {
@@ -373,7 +390,7 @@ fn status(
     clock: Clock,
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
-    let installed = load_installed(&mut install, prompter)?;
+    let installed = load_installed(&mut install, prompter, None)?;
     let mut report = status_report(&installed, args.warn_days, args.crit_days, clock);
     report.pending = pending_info(&install, &installed, prompter);
     let exit_code = match report.state {
@@ -387,17 +404,23 @@ fn status(
     })
 }
 
-fn material_options(args: &MaterialArgs) -> Result<MaterialOptions> {
-    let password = match &args.new_password_file {
-        Some(file) => Some(install::read_password_file(file)?.0),
-        None => env_password("ICG_RENEW_NEW_PASSWORD"),
+/// The material options, and a warning when `--new-password-file` is readable by others (as for the store
+/// password file).
+fn material_options(args: &MaterialArgs) -> Result<(MaterialOptions, Option<String>)> {
+    let (password, warning) = match &args.new_password_file {
+        Some(file) => {
+            let (password, warning) = install::read_password_file(file)?;
+            (Some(password), warning)
+        }
+        None => (env_password("ICG_RENEW_NEW_PASSWORD"), None),
     };
-    Ok(MaterialOptions {
+    let options = MaterialOptions {
         key: args.key.clone(),
         chain: args.chain.clone(),
         password,
         alias: args.alias.clone(),
-    })
+    };
+    Ok((options, warning))
 }
 
 /// A certificate that came without its key: the key born here by `csr` (the pending key), or else the
@@ -409,10 +432,10 @@ fn find_key_on_the_gateway(
 ) -> Result<()> {
     let belongs =
         |key: &PKey<Private>| material.leaf().public_key().is_ok_and(|p| p.public_eq(key));
-    if let Some(pending) = pending::load(&installed.path, install.store_password()?)? {
+    if let Some(pending) = pending::load(&installed.file, install.store_password()?)? {
         if belongs(&pending.key) {
             material.key = Some(pending.key);
-            material.key_source = KeySource::Pending(pending.path);
+            material.key_source = KeySource::Pending(pending.path, pending.id);
             return Ok(());
         }
     }
@@ -440,7 +463,7 @@ fn installed_key(install: &Install, installed: &Installed) -> Result<PKey<Privat
                         install
                             .config_path
                             .as_deref()
-                            .map_or("application-prod.yml".into(), |p| p.display().to_string())
+                            .map_or("application-prod.yml".into(), |p| p.shown().to_string())
                     ),
                 )
             } else {
@@ -489,13 +512,16 @@ fn check_material(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Verified> {
-    let mut options = material_options(args)?;
+    let (mut options, warning) = material_options(args)?;
+    if let Some(warning) = warning {
+        prompter.warn(&warning);
+    }
     let is_installed = is_installed_keystore(new, installed);
     if is_installed && options.password.is_none() {
         // The installed keystore (or a copy) opens with its own password; `differs-from-installed` then fails.
         options.password = install.store_password().ok().cloned();
     }
-    let prompt = format!("Password of {}", new.display());
+    let prompt = format!("Password of {}", new.shown());
     let mut material = with_password_retries(prompter, &prompt, |typed| {
         if typed.is_some() {
             options.password = typed;
@@ -540,7 +566,7 @@ fn verify(
     clock: Clock,
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
-    let installed = load_installed(&mut install, prompter)?;
+    let installed = load_installed(&mut install, prompter, None)?;
     let new = material_path(new, prompter, &install, &installed)?;
     let verified = check_material(&install, &installed, &new, args, prompter, clock)?;
     let exit_code = if verified.report.compatible {
@@ -574,19 +600,37 @@ fn confirm_settings(args: &RestartArgs, port: u16, anchor: Option<&X509>) -> Res
     })
 }
 
-/// The directory that really holds the keystore (behind a link).
-fn keystore_dir(keystore: &Path) -> Result<PathBuf> {
-    Ok(fsx::real_path(keystore)?
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("/")))
+/// Where backups go: `--backup-dir` opened once, or the keystore's own directory.
+fn backup_dir(explicit: Option<&Path>, keystore: &KeystoreFile) -> Result<SafeDir> {
+    match explicit {
+        Some(dir) => SafeDir::open(dir),
+        None => Ok(keystore.dir.clone()),
+    }
 }
 
-fn backup_dir(explicit: Option<&Path>, keystore: &Path) -> Result<PathBuf> {
-    match explicit {
-        Some(dir) => Ok(dir.to_path_buf()),
-        None => keystore_dir(keystore),
+/// A file that is no keystore at all (a configuration pointing at /etc/shadow) gets no lock file beside
+/// it: checked before the lock, without showing any of its bytes.
+fn refuse_a_non_keystore(file: &KeystoreFile) -> Result<()> {
+    let (bytes, _) = file.read()?;
+    if Keystore::recognises(&bytes) {
+        Ok(())
+    } else {
+        Err(Error::corrupt(format!(
+            "{} is not a JKS or PKCS#12 keystore ({}): check the path",
+            file.configured.shown(),
+            crate::keystore::describe_bytes(&bytes)
+        )))
     }
+}
+
+/// The keystore resolved once, its layout accepted for writing, and its lock held: the start of every
+/// command that changes it.
+fn open_for_writing(install: &Install) -> Result<(KeystoreFile, fsx::KeystoreLock)> {
+    let file = KeystoreFile::open(&install.keystore)?;
+    file.accept_for_writing()?;
+    refuse_a_non_keystore(&file)?;
+    let lock = file.lock()?;
+    Ok((file, lock))
 }
 
 fn renew_command(
@@ -618,10 +662,10 @@ fn renew_install(
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<RenewReport> {
-    let keystore_dir = keystore_dir(&install.keystore)?;
-    fsx::check_dir_is_private(&keystore_dir, "the keystore directory")?;
-    let _lock = KeystoreLock::acquire(&install.keystore)?;
-    let installed = load_installed(install, prompter)?;
+    let (file, _lock) = open_for_writing(install)?;
+    let backups_in = backup_dir(args.backup_dir.as_deref(), &file)?;
+    backups_in.check_private("the backup directory")?;
+    let installed = load_installed(install, prompter, Some(&file))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
     let confirm = confirm_settings(&args.restart, install.port, Some(&installed.root))?;
@@ -630,13 +674,12 @@ fn renew_install(
         format: installed.store.format.name(),
         protection: installed.store.protection(),
         alias: installed.alias.clone(),
-        backup_dir: backup_dir(args.backup_dir.as_deref(), &installed.path)?,
+        backup_dir: backups_in.path.clone(),
         restart: confirm.restart.describe(),
         health_check: confirm.describe_health(),
         rollback: !args.no_rollback,
-        undo: undo_command(install, &args.restart, &audit.path),
+        undo: undo_command(install, &args.restart, args.backup_dir.as_deref(), &audit.path),
     };
-    fsx::check_dir_is_private(&plan.backup_dir, "the backup directory")?;
     let fingerprint_new = verified.report.new.sha256.clone();
     let mut report = RenewReport {
         verify: verified.report,
@@ -652,12 +695,12 @@ fn renew_install(
     audit.record(
         "checks",
         &[
-            ("keystore", &installed.path.display().to_string()),
+            ("keystore", &installed.path.shown().to_string()),
             (
                 "material",
                 &std::path::absolute(&new)
                     .unwrap_or_else(|_| new.clone())
-                    .display()
+                    .shown()
                     .to_string(),
             ),
             ("old_sha256", &report.verify.current.sha256),
@@ -711,7 +754,7 @@ fn renew_install(
         key_password: install.key_password()?,
         new_key,
         new_chain: &chain,
-        backup_dir: report.plan.backup_dir.clone(),
+        backup_dir: &backups_in,
         confirm,
         rollback: !args.no_rollback,
     };
@@ -723,14 +766,14 @@ fn renew_install(
     report.downtime_ms = outcome.downtime_ms;
     report.error = outcome.error.map(|e| e.message);
     report.manual_steps = outcome.manual_steps;
-    if let (RenewResult::Renewed, KeySource::Pending(path)) =
+    if let (RenewResult::Renewed, KeySource::Pending(path, id)) =
         (report.result, &verified.material.key_source)
     {
         let started = std::time::Instant::now();
-        let detail = match pending::remove_securely(path) {
+        let detail = match pending::remove_securely(&installed.file, *id) {
             Ok(()) => format!(
                 "the pending key {} is installed now: overwritten and removed",
-                path.display()
+                path.shown()
             ),
             Err(e) => {
                 prompter.warn(&e.message);
@@ -739,7 +782,7 @@ fn renew_install(
         };
         audit.record(
             "pending-key-removed",
-            &[("path", &path.display().to_string())],
+            &[("path", &path.shown().to_string())],
         );
         report.steps.push(Step {
             name: "forget-pending-key".into(),
@@ -758,7 +801,7 @@ fn pending_info(
 ) -> Option<PendingInfo> {
     let loaded = install
         .store_password()
-        .and_then(|pw| pending::load(&installed.path, pw));
+        .and_then(|pw| pending::load(&installed.file, pw));
     match loaded {
         Ok(Some(p)) => {
             let (dns_names, ip_addresses) =
@@ -787,29 +830,28 @@ fn csr(
     clock: Clock,
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
-    fsx::check_dir_is_private(&keystore_dir(&install.keystore)?, "the keystore directory")?;
-    let _lock = KeystoreLock::acquire(&install.keystore)?;
-    let installed = load_installed(&mut install, prompter)?;
+    let (file, _lock) = open_for_writing(&install)?;
+    let installed = load_installed(&mut install, prompter, Some(&file))?;
     let store_password = install.store_password()?.clone();
-    let existing = pending::load(&installed.path, &store_password)?;
+    let existing = pending::load(&installed.file, &store_password)?;
     if let Some(old) = &existing {
         let question = format!(
             "A pending key from {} already waits at {}. Replace it (a certificate signed for it will then no longer fit)?",
             rfc3339(old.created),
-            old.path.display()
+            old.path.shown()
         );
         if !args.force && !prompter.confirm(&question) {
             return Err(Error::usage(format!(
                 "a pending key from {} already waits at {}: renew with its signed certificate first, or pass --force to replace it",
                 rfc3339(old.created),
-                old.path.display()
+                old.path.shown()
             )));
         }
     }
     if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
         return Err(Error::usage(format!(
             "{} exists: choose another --out, or pass --force to overwrite it",
-            args.out.display()
+            args.out.shown()
         )));
     }
     let key_type = args
@@ -827,27 +869,31 @@ fn csr(
 
     crate::interrupt::set_phase(crate::interrupt::Phase::Writing);
     if let Some(old) = &existing {
-        pending::remove_securely(&old.path)?;
+        pending::remove_securely(&installed.file, old.id)?;
     }
     if args.force && std::fs::symlink_metadata(&args.out).is_ok() {
         std::fs::remove_file(&args.out).map_err(|e| Error::io("replace", &args.out, &e))?;
     }
     fsx::write_private_file(&args.out, &pem, "write the certificate request")?;
-    let pending_path = pending::save(&installed.path, &key, &placeholder, &store_password)?;
+    let pending_path = pending::save(&installed.file, &key, &placeholder, &store_password)?;
     let sha256 = crate::cert::hex_colons(&openssl::sha::sha256(&der));
     let mut audit = open_audit(global, "csr", prompter);
     audit.record(
         "csr",
         &[
-            ("keystore", &installed.path.display().to_string()),
-            ("csr", &args.out.display().to_string()),
-            ("pending_key", &pending_path.display().to_string()),
+            ("keystore", &installed.path.shown().to_string()),
+            ("csr", &args.out.shown().to_string()),
+            ("pending_key", &pending_path.shown().to_string()),
             ("sha256", &sha256),
         ],
     );
     let (dns_names, ip_addresses) =
         crate::cert::subject_alt_names(&placeholder).unwrap_or_default();
-    let location = location_args(&install);
+    let renew_line = format!(
+        "{} {}",
+        crate::invocation::program(),
+        crate::shown::command(location_args(&install))
+    );
     Ok(Finished {
         output: Output::Csr(CsrReport {
             csr: args.out.clone(),
@@ -859,8 +905,8 @@ fn csr(
             sha256,
             replaced_pending: existing.is_some(),
             next_steps: vec![
-                format!("have your CA sign {} with its Subject Alternative Names as requested", args.out.display()),
-                format!("{} {location}renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)", crate::invocation::program()),
+                format!("have your CA sign {} with its Subject Alternative Names as requested", crate::shown::quote(args.out.as_os_str())),
+                format!("{renew_line} renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)"),
             ],
         }),
         exit_code: 0,
@@ -874,6 +920,17 @@ fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
     Ok((bytes, store))
 }
 
+/// Opens a backup found in `dir`, through the directory (never through a link).
+fn open_listed_backup(
+    dir: &SafeDir,
+    backup: &fsx::Backup,
+    install: &Install,
+) -> Result<(Vec<u8>, Keystore)> {
+    let (bytes, _) = dir.read(&backup.name, MAX_FILE_SIZE, "read the backup")?;
+    let store = Keystore::load(&bytes, install.store_password()?, &backup.path)?;
+    Ok((bytes, store))
+}
+
 fn backups(
     global: &GlobalArgs,
     dir: Option<&Path>,
@@ -881,11 +938,12 @@ fn backups(
     clock: Clock,
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
-    let dir = backup_dir(dir, &install.keystore)?;
-    let entries = fsx::list_backups(&install.keystore, &dir)?
+    let file = KeystoreFile::open(&install.keystore)?;
+    let dir = backup_dir(dir, &file)?;
+    let entries = fsx::list_backups(&dir, &file.base_name())?
         .into_iter()
         .map(|b| {
-            let opened = open_backup(&b.path, &install).and_then(|(_, store)| {
+            let opened = open_listed_backup(&dir, &b, &install).and_then(|(_, store)| {
                 let entry = store.server_entry(
                     install.alias.as_deref(),
                     &b.path,
@@ -919,31 +977,35 @@ fn rollback_command(
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
-    fsx::check_dir_is_private(&keystore_dir(&install.keystore)?, "the keystore directory")?;
-    let dir = backup_dir(args.backup_dir.as_deref(), &install.keystore)?;
-    fsx::check_dir_is_private(&dir, "the backup directory")?;
-    let _lock = KeystoreLock::acquire(&install.keystore)?;
-    for stale in fsx::remove_stale_temps(&install.keystore) {
-        audit.record("cleanup", &[("removed", &stale.display().to_string())]);
+    let file = KeystoreFile::open(&install.keystore)?;
+    file.accept_for_writing()?;
+    let dir = backup_dir(args.backup_dir.as_deref(), &file)?;
+    dir.check_private("the backup directory")?;
+    refuse_a_non_keystore(&file)?;
+    let _lock = file.lock()?;
+    for stale in file.remove_stale_temps() {
+        audit.record("cleanup", &[("removed", &stale.shown())]);
     }
-    let backup = match &args.backup {
-        Some(path) => path.clone(),
-        None => fsx::list_backups(&install.keystore, &dir)?
-            .into_iter()
-            .next()
-            .map(|b| b.path)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "no backup of {} in {}: name one, or pass --backup-dir DIR",
-                        install.keystore.display(),
-                        dir.display()
-                    ),
-                )
-            })?,
+    let (backup, (bytes, store)) = match &args.backup {
+        Some(path) => (path.clone(), open_backup(path, &install)?),
+        None => {
+            let newest = fsx::list_backups(&dir, &file.base_name())?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
+                            install.keystore.shown(),
+                            dir.path.shown()
+                        ),
+                    )
+                })?;
+            let opened = open_listed_backup(&dir, &newest, &install)?;
+            (newest.path, opened)
+        }
     };
-    let (bytes, store) = open_backup(&backup, &install)?;
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
@@ -951,16 +1013,16 @@ fn rollback_command(
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
     crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
-    let current = fsx::read_bounded(&install.keystore, MAX_FILE_SIZE, "read the keystore")?;
+    let (current, current_meta) = file.read()?;
     let saved_current = if current == bytes {
         None
     } else {
-        let saved = fsx::make_backup(&install.keystore, &current, &dir, clock.now)?;
+        let saved = fsx::make_backup(&dir, &file.base_name(), &current, &current_meta, clock.now)?;
         audit.record(
             "backup",
             &[
-                ("keystore", &install.keystore.display().to_string()),
-                ("backup", &saved.path.display().to_string()),
+                ("keystore", &install.keystore.shown()),
+                ("backup", &saved.path.shown()),
             ],
         );
         Some(saved.path)
@@ -968,13 +1030,14 @@ fn rollback_command(
     audit.record(
         "rollback",
         &[
-            ("keystore", &install.keystore.display().to_string()),
-            ("backup", &backup.display().to_string()),
+            ("keystore", &install.keystore.shown().to_string()),
+            ("backup", &backup.shown().to_string()),
             ("sha256", &fingerprint),
         ],
     );
     let (steps, outcome) = renew::rollback(
-        &install.keystore,
+        &file,
+        &current_meta,
         &bytes,
         &confirm,
         &fingerprint,
@@ -984,10 +1047,24 @@ fn rollback_command(
     let downtime_ms = outcome.as_ref().ok().copied().flatten();
     let (result, error, manual_steps, exit_code) = match outcome {
         Ok(_) => (RollbackResult::Restored, None, Vec::new(), 0),
+        // The restore itself failed: it renames only as its last act, so the keystore is as it was.
+        Err(e) if steps.last().is_some_and(|s| s.name == "restore") => {
+            audit.record(
+                "rollback-failed",
+                &[
+                    ("keystore", &install.keystore.shown()),
+                    ("error", &e.message),
+                ],
+            );
+            return Err(Error::new(
+                e.kind,
+                format!("{}; the keystore was not changed", e.message),
+            ));
+        }
         Err(e) => (
             RollbackResult::Failed,
             Some(e.message),
-            renew::manual_restore_steps(&backup, &install.keystore, &confirm.restart),
+            renew::manual_restore_steps(&backup, &file, &current_meta, &confirm.restart),
             ErrorKind::RollbackFailed.exit_code(),
         ),
     };
@@ -998,7 +1075,7 @@ fn rollback_command(
             "rollback-failed"
         },
         &[
-            ("keystore", &install.keystore.display().to_string()),
+            ("keystore", &install.keystore.shown().to_string()),
             (
                 "downtime_ms",
                 &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
@@ -1059,7 +1136,7 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
         ..GlobalArgs::default()
     };
     let mut install = resolve(&sandbox_global, &mut Defaults(renew::Silent))?;
-    let before = status_report(&Installed::load(&install)?, 30, 7, clock);
+    let before = status_report(&Installed::load(&install, None)?, 30, 7, clock);
     let args = cli::RenewArgs {
         new: Some(made.new_material.clone()),
         material: MaterialArgs::default(),
@@ -1082,7 +1159,7 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
         &mut audit,
         clock,
     )?;
-    let after = status_report(&Installed::load(&install)?, 30, 7, clock);
+    let after = status_report(&Installed::load(&install, None)?, 30, 7, clock);
     let exit_code = if renew.result == RenewResult::Renewed {
         0
     } else {

@@ -3,6 +3,7 @@
 //! holds a password or key. A log that cannot be written is a warning, never a failure.
 
 use crate::cert::{rfc3339, Clock};
+use crate::shown::Shown;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -32,7 +33,7 @@ impl AuditLog {
                 None,
                 Some(format!(
                     "cannot write the audit log {}: {e}; pass --log-file FILE to keep one",
-                    path.display()
+                    path.shown()
                 )),
             ),
         };
@@ -57,8 +58,13 @@ impl AuditLog {
             self.command
         );
         for (key, value) in fields {
-            let value = value.replace(['\n', '\r'], " ");
-            if value.is_empty() || value.contains([' ', '"', '=']) {
+            // One line per action, whatever a name holds: control characters are escaped.
+            let value = crate::shown::text(value);
+            if value.is_empty() {
+                // A field without a value (no downtime without a restart) is left out, not written empty.
+                continue;
+            }
+            if value.contains([' ', '"', '=']) {
                 line.push_str(&format!(" {key}=\"{}\"", value.replace('"', "'")));
             } else {
                 line.push_str(&format!(" {key}={value}"));
@@ -71,7 +77,7 @@ impl AuditLog {
         {
             self.problem = Some(format!(
                 "cannot write the audit log {}: {e}",
-                self.path.display()
+                self.path.shown()
             ));
             self.file = None;
         }

@@ -151,6 +151,13 @@ fn escape_dn_value(value: &str) -> String {
     for c in value.chars() {
         if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';') {
             out.push('\\');
+        } else if c.is_control() {
+            // RFC 4514's hex escape: a subject chosen by whoever made the certificate shows no raw control.
+            let mut utf8 = [0u8; 4];
+            for byte in c.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("\\{byte:02X}"));
+            }
+            continue;
         }
         out.push(c);
     }

@@ -1,6 +1,7 @@
 //! The library's error type. Every error carries a message that names the file involved and the fix, and a
 //! kind that decides the process exit code of the contract (`docs/cli.md`).
 
+use crate::shown::Shown;
 use std::path::Path;
 
 /// What went wrong, in the categories that automation can act on.
@@ -113,7 +114,7 @@ impl Error {
         };
         Self::new(
             kind,
-            format!("cannot {doing} {}: {detail} ({hint})", path.display()),
+            format!("cannot {doing} {}: {detail} ({hint})", path.shown()),
         )
     }
 

@@ -4,6 +4,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsx;
 use crate::secret::Password;
+use crate::shown::Shown;
 use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -51,10 +52,10 @@ pub enum PasswordSource {
 impl PasswordSource {
     pub fn describe(&self) -> String {
         match self {
-            PasswordSource::File(p) => format!("from {}", p.display()),
+            PasswordSource::File(p) => format!("from {}", p.shown()),
             PasswordSource::Env => "from ICG_RENEW_STORE_PASSWORD".into(),
             PasswordSource::Config(p) => {
-                format!("from server.ssl.key-store-password in {}", p.display())
+                format!("from server.ssl.key-store-password in {}", p.shown())
             }
             PasswordSource::Prompt => "typed at the prompt".into(),
         }
@@ -85,7 +86,7 @@ impl Install {
         self.store_password.as_ref().map(|(p, _)| p).ok_or_else(|| {
             Error::new(ErrorKind::PasswordNeeded, format!(
                 "no password for {}: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD",
-                self.keystore.display()
+                self.keystore.shown()
             ),
             )
         })
@@ -101,7 +102,7 @@ impl Install {
     /// How to name the alias option in messages: the configuration key when a configuration is in use.
     pub fn alias_option(&self) -> String {
         match &self.config_path {
-            Some(p) => format!("server.ssl.key-alias in {}", p.display()),
+            Some(p) => format!("server.ssl.key-alias in {}", p.shown()),
             None => "server.ssl.key-alias in application-prod.yml".into(),
         }
     }
@@ -163,7 +164,7 @@ pub fn resolve(
                     "{} sets no server.ssl.key-store: add it, or pass --keystore FILE",
                     config_path
                         .as_deref()
-                        .map(|p| p.display().to_string())
+                        .map(|p| p.shown().to_string())
                         .unwrap_or_default()
                 ),
             ))
@@ -235,10 +236,10 @@ pub fn read_config(path: &Path) -> Result<IcgConfig> {
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::corrupt(format!(
             "{} is not UTF-8 text: check the file",
-            path.display()
+            path.shown()
         ))
     })?;
-    parse_config(&text).map_err(|e| e.context(path.display()))
+    parse_config(&text).map_err(|e| e.context(path.shown()))
 }
 
 /// Parses the `server` settings of a Spring Boot YAML configuration, nested or in dotted form.
@@ -319,9 +320,11 @@ fn check_yaml_shape(text: &str) -> Result<()> {
 
 /// A Spring resource location: a plain path or `file:` URL; `classpath:` is not a file that can be replaced.
 fn keystore_location(location: &str) -> Result<PathBuf> {
+    // For messages only: the configuration may belong to the ICG's service account.
+    let shown_location = crate::shown::short(location, 200);
     if location.starts_with("classpath:") {
         return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file"
+            "server.ssl.key-store '{shown_location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file"
         )));
     }
     let path = location
@@ -330,7 +333,7 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
         .unwrap_or(location);
     if path.contains("${") {
         return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{location}' uses a placeholder; pass --keystore FILE"
+            "server.ssl.key-store '{shown_location}' uses a placeholder; pass --keystore FILE"
         )));
     }
     Ok(PathBuf::from(path))
@@ -366,7 +369,7 @@ pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
     let mut text = String::from_utf8(bytes).map_err(|_| {
         Error::corrupt(format!(
             "{} is not UTF-8 text: write the password as plain text",
-            path.display()
+            path.shown()
         ))
     })?;
     if text.ends_with('\n') {
@@ -380,7 +383,7 @@ pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
         .map(|mode| {
             format!(
                 "{} is readable by others (mode {:o}): chmod 600 it",
-                path.display(),
+                path.shown(),
                 mode & 0o777
             )
         });

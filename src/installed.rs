@@ -1,17 +1,23 @@
-//! The installed keystore as one value: the bytes as read (what a backup must equal), the parsed store, the
-//! server entry's alias and chain, and the root that new material must chain to.
+//! The installed keystore as one value: the bytes as read (what a backup must equal) and which file they
+//! came from (its directory, held open, and its device and inode), the parsed store, the server entry's
+//! alias and chain, and the root that new material must chain to.
 
 use crate::checks;
 use crate::error::{Error, Result};
-use crate::fsx;
+use crate::fsx::{FileMeta, KeystoreFile};
 use crate::install::Install;
-use crate::keystore::{EntryKind, Keystore, MAX_FILE_SIZE};
+use crate::keystore::{EntryKind, Keystore};
+use crate::shown::Shown;
 use openssl::x509::X509;
 use std::path::PathBuf;
 
 #[derive(Debug)]
 pub struct Installed {
     pub path: PathBuf,
+    /// The resolved keystore, every later change goes through it.
+    pub file: KeystoreFile,
+    /// The file the bytes were read from: identity, owner, group, mode.
+    pub read: FileMeta,
     pub bytes: Vec<u8>,
     pub store: Keystore,
     pub alias: String,
@@ -21,18 +27,24 @@ pub struct Installed {
 }
 
 impl Installed {
-    /// Reads and parses the keystore of `install` and finds its server entry and root.
-    pub fn load(install: &Install) -> Result<Installed> {
+    /// Reads and parses the keystore of `install` and finds its server entry and root. `file` is the
+    /// keystore resolved once (see [`KeystoreFile::open`]); without it, it is resolved now.
+    pub fn load(install: &Install, file: Option<&KeystoreFile>) -> Result<Installed> {
         let path = install.keystore.clone();
-        let bytes = fsx::read_bounded(&path, MAX_FILE_SIZE, "read the keystore")?;
+        let file = match file {
+            Some(file) => file.clone(),
+            None => KeystoreFile::open(&path)?,
+        };
+        let (bytes, read) = file.read()?;
         let store = Keystore::load(&bytes, install.store_password()?, &path)?;
         let entry = store.server_entry(install.alias.as_deref(), &path, &install.alias_option())?;
         let alias = entry.alias.clone();
         let chain = entry.certs.clone();
         if chain.is_empty() {
             return Err(Error::corrupt(format!(
-                "{}: entry '{alias}' has no certificate",
-                path.display()
+                "{}: entry '{}' has no certificate",
+                path.shown(),
+                crate::shown::text(&alias)
             )));
         }
         // Trusted certificates are parsed one by one, and only while the chain's issuer is still sought.
@@ -45,6 +57,8 @@ impl Installed {
         let root = checks::installed_root(&chain, trusted).expect("chain is not empty");
         Ok(Installed {
             path,
+            file,
+            read,
             bytes,
             store,
             alias,

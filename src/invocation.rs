@@ -1,7 +1,7 @@
 //! How a person runs this binary again: every command icg-renew prints for someone to type (the sandbox's
 //! "Try:" lines, the undo line, the next steps) starts with [`program`], which is `icg-renew` when that name on
 //! PATH is this very binary, and else the absolute path of the running binary (a fresh clone's
-//! `target/release/icg-renew` is not on PATH). Words are shell-quoted by [`shell_word`].
+//! `target/release/icg-renew` is not on PATH). Words are shell-quoted by [`crate::shown::quote`].
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -17,7 +17,7 @@ pub fn program() -> &'static str {
         let exe = std::env::current_exe().ok();
         let path = std::env::var_os("PATH").unwrap_or_default();
         match exe {
-            Some(exe) if !same_file_on_path(&exe, &path) => shell_word(&exe.display().to_string()),
+            Some(exe) if !same_file_on_path(&exe, &path) => crate::shown::quote(exe.as_os_str()),
             _ => NAME.to_string(),
         }
     })
@@ -39,47 +39,9 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// One word of a command line, quoted for a POSIX shell when it needs it. Control characters never reach
-/// the screen raw: such a word is written with `$'…'` escapes.
-pub fn shell_word(word: &str) -> String {
-    if word.chars().any(char::is_control) {
-        let escaped: String = word
-            .chars()
-            .map(|c| match c {
-                '\'' => "\\'".to_string(),
-                '\\' => "\\\\".to_string(),
-                c if c.is_control() => format!("\\x{:02x}", c as u32 & 0xff),
-                c => c.to_string(),
-            })
-            .collect();
-        return format!("$'{escaped}'");
-    }
-    shlex::try_quote(word)
-        .map(|q| q.into_owned())
-        .unwrap_or_else(|_| format!("'{}'", word.replace('\'', "'\\''")))
-}
-
-/// A path as one shell word.
-pub fn path_word(path: &Path) -> String {
-    shell_word(&path.display().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_words_stay_and_others_are_quoted() {
-        assert_eq!(shell_word("/opt/IGEL/icg"), "/opt/IGEL/icg");
-        assert_eq!(shell_word("/tmp/a b"), "'/tmp/a b'");
-        for word in ["it's", "$HOME", "a;b", "-x y"] {
-            assert_eq!(
-                shlex::split(&shell_word(word)).unwrap(),
-                vec![word.to_string()]
-            );
-        }
-        assert_eq!(shell_word("a\nb"), "$'a\\x0ab'");
-    }
 
     #[test]
     fn a_binary_not_on_path_is_named_by_its_absolute_path() {

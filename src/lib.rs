@@ -25,4 +25,5 @@ pub mod report;
 pub mod sandbox;
 pub mod secret;
 pub mod service;
+pub mod shown;
 pub mod ui;

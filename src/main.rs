@@ -12,6 +12,7 @@ use std::ffi::OsString;
 const STATUS_UNKNOWN: i32 = 3;
 
 fn main() {
+    icg_renew::secret::forbid_core_dumps();
     std::panic::set_hook(Box::new(|info| {
         let place = info
             .location()

@@ -7,9 +7,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::fsx;
 use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
+use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Longest chain followed when ordering certificates.
@@ -48,8 +50,8 @@ pub enum KeySource {
     Material,
     /// From `--key`.
     KeyFile(PathBuf),
-    /// The key `icg-renew csr` left beside the keystore.
-    Pending(PathBuf),
+    /// The key `icg-renew csr` left beside the keystore: its path and the file it was read from.
+    Pending(PathBuf, crate::fsx::FileId),
     /// The key already installed: a renewal that keeps the key.
     Installed,
     /// No key was found.
@@ -60,9 +62,9 @@ impl KeySource {
     pub fn describe(&self) -> String {
         match self {
             KeySource::Material => "the key in the new material".into(),
-            KeySource::KeyFile(p) => format!("the key from {}", p.display()),
-            KeySource::Pending(p) => {
-                format!("the pending key from icg-renew csr ({})", p.display())
+            KeySource::KeyFile(p) => format!("the key from {}", p.shown()),
+            KeySource::Pending(p, _) => {
+                format!("the pending key from icg-renew csr ({})", p.shown())
             }
             KeySource::Installed => "the installed key (the renewal keeps the key)".into(),
             KeySource::None => "no key".into(),
@@ -81,7 +83,7 @@ fn needs_password(path: &Path) -> Error {
         ErrorKind::PasswordNeeded,
         format!(
             "{} is protected by a password: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
-            path.display()
+            path.shown()
         ),
     )
 }
@@ -119,7 +121,7 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
     } else {
         return Err(Error::corrupt(format!(
             "{} is not certificate material this tool knows ({}): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
-            path.display(),
+            path.shown(),
             keystore::describe_bytes(data)
         )));
     };
@@ -133,20 +135,20 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
     if pool.len() > MAX_CERTIFICATES {
         return Err(Error::unsupported(format!(
             "{} (with --chain) holds {} certificates; new material needs only the server certificate and its CAs (at most {MAX_CERTIFICATES}): give just those",
-            path.display(),
+            path.shown(),
             pool.len()
         )));
     }
     if pool.iter().any(|c| !ordinary_public_key(c)) {
         return Err(Error::unsupported(format!(
             "{} holds a certificate with an RSA key no CA issues (a public exponent over 64 bits or a modulus over 16,384 bits): check the file",
-            path.display()
+            path.shown()
         )));
     }
     let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: it needs at least the new server certificate",
-            path.display()
+            path.shown()
         ))
     })?;
     Ok(Material {
@@ -198,7 +200,7 @@ fn from_keystore(
             ErrorKind::WrongPassword,
             format!(
                 "wrong password for {}: the password given does not open it; pass the right one with --new-password-file",
-                path.display()
+                path.shown()
             ),
         )),
         _ => Err(needs_password(path)),
@@ -207,7 +209,7 @@ fn from_keystore(
 
 /// A ZIP container: a keystore plus a properties or JSON file that holds its password.
 fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
-    let shown = path.display();
+    let shown = path.shown();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|e| {
         Error::corrupt(format!(
             "{shown} looks like a ZIP archive but cannot be opened ({e}): export it again"
@@ -222,9 +224,10 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
         if !file.is_file() {
             continue;
         }
+        // A ZIP entry's name is outside data: escaped and cut short before any message shows it.
         let name = file
             .name()
-            .map(|n| n.into_owned())
+            .map(|n| crate::shown::short(&n, 128))
             .unwrap_or_else(|_| format!("entry {index}"));
         let mut bytes = Vec::new();
         Read::by_ref(&mut file)
@@ -295,7 +298,7 @@ fn pem_blocks(data: &[u8]) -> Option<Vec<PemBlock>> {
 }
 
 fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Result<LoadedMaybeKey> {
-    let shown = path.display();
+    let shown = path.shown();
     let mut certs = Vec::new();
     let mut keys = Vec::new();
     for block in blocks {
@@ -358,7 +361,7 @@ fn separate_key(options: &MaterialOptions) -> Result<Option<PKey<Private>>> {
             } else {
                 Error::corrupt(format!(
                     "{} is not a private key this tool can read (PEM or DER, PKCS#8 or traditional): check the file",
-                    key_path.display()
+                    key_path.shown()
                 ))
             }
         })
@@ -384,14 +387,14 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
         if encrypted && password.is_some() {
             Error::new(
                 ErrorKind::WrongPassword,
-                format!("wrong password for the encrypted key {}: pass the right one with --new-password-file", path.display()),
+                format!("wrong password for the encrypted key {}: pass the right one with --new-password-file", path.shown()),
             )
         } else if encrypted {
             needs_password(path)
         } else {
             Error::corrupt(format!(
                 "{} holds a damaged private key: export it again",
-                path.display()
+                path.shown()
             ))
         }
     })
@@ -407,7 +410,7 @@ fn read_certificates(path: &Path) -> Result<Vec<X509>> {
         .ok_or_else(|| {
             Error::corrupt(format!(
                 "{} holds no certificates ({}): give a PEM file with the CA certificates",
-                path.display(),
+                path.shown(),
                 keystore::describe_bytes(&data)
             ))
         })
@@ -504,8 +507,13 @@ pub const CANDIDATE_EXTENSIONS: &[&str] = &["icg", "p12", "pfx", "jks", "pem", "
 const MAX_VISITED: usize = 20_000;
 
 /// Files with a candidate ending under `places` (each with its own depth), newest first, without
-/// following symbolic links, at most `limit` of them.
-pub fn find_candidates(places: &[(PathBuf, usize)], limit: usize) -> Vec<Candidate> {
+/// following symbolic links, at most `limit` of them; with `owners`, only files one of those uids owns
+/// (another account's file could be planted to become the pre-selected choice).
+pub fn find_candidates(
+    places: &[(PathBuf, usize)],
+    owners: Option<&[u32]>,
+    limit: usize,
+) -> Vec<Candidate> {
     let mut found: Vec<Candidate> = Vec::new();
     let mut visited = 0usize;
     for (dir, depth) in places {
@@ -532,6 +540,7 @@ pub fn find_candidates(places: &[(PathBuf, usize)], limit: usize) -> Vec<Candida
             };
             if meta.len() == 0
                 || meta.len() > MAX_FILE_SIZE
+                || owners.is_some_and(|owners| !owners.contains(&meta.uid()))
                 || found.iter().any(|c| c.path == entry.path())
             {
                 continue;
@@ -558,23 +567,46 @@ pub fn find_candidates(places: &[(PathBuf, usize)], limit: usize) -> Vec<Candida
     found
 }
 
-/// Where a UMS export lands: the current directory, the invoking user's and `$SUDO_USER`'s homes, `/root`
-/// and every home under `/home`.
-pub fn candidate_places() -> Vec<(PathBuf, usize)> {
-    let mut places: Vec<(PathBuf, usize)> = Vec::new();
+/// Where the operator's UMS export lands, and whose files are offered: the current directory, the
+/// invoking user's home (`$SUDO_USER`'s under sudo) and `/root`; files owned by root or the invoking user.
+/// Never other accounts' homes: the ICG's service account could plant a file there.
+pub struct Places {
+    pub dirs: Vec<(PathBuf, usize)>,
+    pub owners: Vec<u32>,
+}
+
+pub fn candidate_places() -> Places {
+    let mut dirs: Vec<(PathBuf, usize)> = Vec::new();
+    let mut owners = vec![0];
     if let Ok(cwd) = std::env::current_dir() {
-        places.push((cwd, 2));
+        dirs.push((cwd, 2));
     }
-    if let Some(home) = std::env::var_os("HOME") {
-        places.push((PathBuf::from(home), 3));
+    let invoking = match std::env::var("SUDO_USER") {
+        Ok(name) if rustix::process::getuid().is_root() => passwd_entry(|n, _| n == name),
+        _ => {
+            let uid = rustix::process::getuid().as_raw();
+            passwd_entry(|_, u| u == uid)
+        }
+    };
+    if let Some((uid, home)) = invoking {
+        owners.push(uid);
+        dirs.push((home, 3));
     }
-    if let Some(user) = std::env::var_os("SUDO_USER") {
-        places.push((Path::new("/home").join(user), 3));
-    }
-    places.push((PathBuf::from("/root"), 3));
-    places.push((PathBuf::from("/home"), 4));
-    places.retain(|(p, _)| p.is_dir());
-    places
+    dirs.push((PathBuf::from("/root"), 3));
+    dirs.retain(|(p, _)| p.is_dir());
+    dirs.dedup();
+    Places { dirs, owners }
+}
+
+/// The uid and home directory of the first `/etc/passwd` entry whose (name, uid) `matches`.
+fn passwd_entry(matches: impl Fn(&str, u32) -> bool) -> Option<(u32, PathBuf)> {
+    let passwd = fsx::read_bounded(Path::new("/etc/passwd"), 16 * 1024 * 1024, "read").ok()?;
+    String::from_utf8_lossy(&passwd).lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        let uid = fields.get(2)?.parse().ok()?;
+        let home = fields.get(5)?;
+        (matches(fields[0], uid) && home.starts_with('/')).then(|| (uid, PathBuf::from(home)))
+    })
 }
 
 #[cfg(test)]
@@ -615,14 +647,51 @@ mod tests {
             .unwrap()
             .set_modified(past)
             .unwrap();
-        let found: Vec<PathBuf> = find_candidates(&[(dir.path().to_path_buf(), 3)], 10)
+        let found: Vec<PathBuf> = find_candidates(&[(dir.path().to_path_buf(), 3)], None, 10)
             .into_iter()
             .map(|c| c.path)
             .collect();
         assert_eq!(found, vec![new, old]);
-        assert!(find_candidates(&[(dir.path().to_path_buf(), 1)], 10)
+        assert!(find_candidates(&[(dir.path().to_path_buf(), 1)], None, 10)
             .iter()
             .all(|c| !c.path.ends_with("keystore.icg")));
+    }
+
+    #[test]
+    fn another_accounts_file_is_not_offered_even_when_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().join("keystore.icg");
+        let planted = dir.path().join("planted.icg");
+        std::fs::write(&mine, b"x").unwrap();
+        std::fs::write(&planted, b"y").unwrap();
+        let me = std::fs::metadata(&mine).unwrap().uid();
+        let other = me + 4321;
+        let future =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&planted)
+            .unwrap()
+            .set_modified(future)
+            .unwrap();
+        if std::os::unix::fs::chown(&planted, Some(other), None).is_err() {
+            eprintln!("SKIPPED another_accounts_file_is_not_offered: chown needs root");
+            return;
+        }
+        let places = [(dir.path().to_path_buf(), 1)];
+        let offered: Vec<PathBuf> = find_candidates(&places, Some(&[0, me]), 10)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(offered, vec![mine]);
+        assert_eq!(find_candidates(&places, None, 10)[0].path, planted);
+    }
+
+    #[test]
+    fn the_list_never_searches_other_homes() {
+        let places = candidate_places();
+        assert!(places.dirs.iter().all(|(d, _)| d != Path::new("/home")));
+        assert!(places.owners.contains(&0));
     }
 
     #[test]

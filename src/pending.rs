@@ -2,55 +2,73 @@
 //! certificate comes back. It is a PKCS#12 file `<keystore name>.pending.p12`, mode 0600, encrypted with the
 //! keystore's store password, holding the key and a self-signed placeholder certificate that carries the
 //! requested subject and names (so `status` can say what is pending). Removed, overwritten first, once a
-//! renewal with it has succeeded.
+//! renewal with it has succeeded. Every access goes through the keystore's directory as resolved once
+//! ([`KeystoreFile`]), never through a path looked up again.
 
 use crate::cert::UnixTime;
 use crate::error::{Error, ErrorKind, Result};
-use crate::fsx;
+use crate::fsx::{FileId, KeystoreFile};
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
+use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
+use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const ALIAS: &str = "pending";
 
 /// A pending key, loaded.
 pub struct Pending {
     pub path: PathBuf,
+    /// The file it was read from, so that only that file is ever removed.
+    pub id: FileId,
     pub key: PKey<Private>,
     /// The placeholder: the requested subject and Subject Alternative Names.
     pub placeholder: X509,
     pub created: UnixTime,
 }
 
+/// The pending key's name in the keystore's directory.
+fn name_for(keystore: &KeystoreFile) -> OsString {
+    OsString::from(format!("{}.pending.p12", keystore.base_name()))
+}
+
 /// Where the pending key of `keystore` lives: beside the file the keystore path finally names.
-pub fn path_for(keystore: &Path) -> Result<PathBuf> {
-    let real = fsx::real_path(keystore)?;
-    Ok(real.with_file_name(format!("{}.pending.p12", fsx::file_name(keystore))))
+pub fn path_for(keystore: &KeystoreFile) -> PathBuf {
+    keystore.dir.join(&name_for(keystore))
 }
 
 /// Loads the pending key of `keystore`, if there is one.
-pub fn load(keystore: &Path, store_password: &Password) -> Result<Option<Pending>> {
-    let path = path_for(keystore)?;
-    if std::fs::symlink_metadata(&path).is_err() {
+pub fn load(keystore: &KeystoreFile, store_password: &Password) -> Result<Option<Pending>> {
+    let name = name_for(keystore);
+    let path = keystore.dir.join(&name);
+    if keystore.dir.meta_of(&name).is_none() {
         return Ok(None);
     }
-    let bytes = fsx::read_input(&path, MAX_FILE_SIZE, "read the pending key")?;
+    let (bytes, meta) = keystore
+        .dir
+        .read(&name, MAX_FILE_SIZE, "read the pending key")?;
     let store = Keystore::load(&bytes, store_password, &path)?;
     let entry = store.server_entry(Some(ALIAS), &path, "the pending key file")?;
     let placeholder = entry.certs.first().cloned().ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: run icg-renew csr again",
-            path.display()
+            path.shown()
         ))
     })?;
     let key = store.private_key(ALIAS, store_password, &path)?;
-    let created = std::fs::metadata(&path).map(|m| m.mtime()).unwrap_or(0);
+    let created = rustix::fs::statat(
+        &*keystore.dir.fd(),
+        &name,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map(|s| s.st_mtime)
+    .unwrap_or(0);
     Ok(Some(Pending {
         path,
+        id: meta.id,
         key,
         placeholder,
         created,
@@ -59,12 +77,13 @@ pub fn load(keystore: &Path, store_password: &Password) -> Result<Option<Pending
 
 /// Writes a new pending key file (exclusively, 0600); an existing one must have been removed first.
 pub fn save(
-    keystore: &Path,
+    keystore: &KeystoreFile,
     key: &PKey<Private>,
     placeholder: &X509,
     store_password: &Password,
 ) -> Result<PathBuf> {
-    let path = path_for(keystore)?;
+    let name = name_for(keystore);
+    let path = keystore.dir.join(&name);
     let bytes = Keystore::build_pkcs12(
         store_password,
         ALIAS,
@@ -75,27 +94,49 @@ pub fn save(
     .map_err(|e| {
         Error::new(
             ErrorKind::Io,
-            format!("cannot build the pending key file {}: {e}", path.display()),
+            format!("cannot build the pending key file {}: {e}", path.shown()),
         )
     })?;
-    fsx::write_private_file(&path, &bytes, "write the pending key")?;
+    keystore
+        .dir
+        .write_private(&name, &bytes, "write the pending key")?;
     Ok(path)
 }
 
-/// Overwrites the file with zeros, flushes, and removes it.
-pub fn remove_securely(path: &Path) -> Result<()> {
-    let len = std::fs::symlink_metadata(path)
-        .map_err(|e| Error::io("inspect", path, &e))?
-        .len();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .map_err(|e| Error::io("open", path, &e))?;
-    let zeros = vec![0u8; len as usize];
+/// Overwrites the pending key file `id` with zeros, flushes, and removes it; a name that no longer holds
+/// that file is left alone.
+pub fn remove_securely(keystore: &KeystoreFile, id: FileId) -> Result<()> {
+    let name = name_for(keystore);
+    let path = keystore.dir.join(&name);
+    let fd = rustix::fs::openat(
+        &*keystore.dir.fd(),
+        &name,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| Error::io("open", &path, &e.into()))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
+    if stat.st_dev != id.dev || stat.st_ino != id.ino {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "{} is no longer the pending key icg-renew read: it was left alone; check it",
+                path.shown()
+            ),
+        ));
+    }
+    let mut file = std::fs::File::from(fd);
+    let zeros = vec![0u8; stat.st_size as usize];
     file.write_all(&zeros)
         .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("overwrite", path, &e))?;
+        .map_err(|e| Error::io("overwrite", &path, &e))?;
     drop(file);
-    std::fs::remove_file(path).map_err(|e| Error::io("remove", path, &e))
+    if keystore.dir.remove_if(&name, id) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Io,
+            format!("cannot remove {}: it was renamed or replaced", path.shown()),
+        ))
+    }
 }

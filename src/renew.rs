@@ -7,15 +7,16 @@ use crate::audit::AuditLog;
 use crate::cert::{sha256_fingerprint, Clock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::failpoint;
-use crate::fsx;
+use crate::fsx::{self, FileId, FileMeta, KeystoreFile, SafeDir};
 use crate::installed::Installed;
 use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
 use crate::report::{RenewResult, Step};
 use crate::secret::Password;
 use crate::service::{self, Observation, Restart};
+use crate::shown::{self, Shown};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Hears about the transaction as it runs (the terminal UI draws progress from it).
@@ -76,7 +77,8 @@ pub struct Transaction<'a> {
     pub new_key: &'a PKey<Private>,
     /// Leaf to root, as verified.
     pub new_chain: &'a [X509],
-    pub backup_dir: PathBuf,
+    /// Where the backup goes: the keystore's directory or `--backup-dir`, opened once and accepted.
+    pub backup_dir: &'a SafeDir,
     pub confirm: Confirm,
     pub rollback: bool,
 }
@@ -154,19 +156,26 @@ pub fn execute(
     };
 
     stop_if_interrupted()?;
-    for stale in fsx::remove_stale_temps(keystore) {
-        audit.record("cleanup", &[("removed", &stale.display().to_string())]);
+    let file = &installed.file;
+    for stale in file.remove_stale_temps() {
+        audit.record("cleanup", &[("removed", &stale.shown())]);
     }
 
     let backup = steps.run("backup", |_| {
-        let b = fsx::make_backup(keystore, &installed.bytes, &tx.backup_dir, clock.now)?;
-        Ok((b.path.clone(), Some(b.path.display().to_string())))
+        let b = fsx::make_backup(
+            tx.backup_dir,
+            &file.base_name(),
+            &installed.bytes,
+            &installed.read,
+            clock.now,
+        )?;
+        Ok((b.path.clone(), Some(b.path.shown())))
     })?;
     audit.record(
         "backup",
         &[
-            ("keystore", &keystore.display().to_string()),
-            ("backup", &backup.display().to_string()),
+            ("keystore", &keystore.shown().to_string()),
+            ("backup", &backup.shown().to_string()),
             ("sha256", &old_fp),
         ],
     );
@@ -192,25 +201,25 @@ pub fn execute(
         ))
     })?;
 
-    steps.run("write", |_| {
-        let verify = |temp: &Path| {
-            read_back(temp, tx, installed)
-                .and_then(|()| unchanged_since_read(keystore, &installed.bytes))
+    let written = steps.run("write", |_| {
+        let verify = |back: &[u8]| {
+            read_back(back, tx, installed)
+                .and_then(|()| unchanged_since_read(installed))
                 .and_then(|()| stop_if_interrupted())
         };
-        fsx::replace_atomically(keystore, &new_bytes, &verify)?;
+        let id = file.replace(installed.read.id, &installed.read, &new_bytes, &verify)?;
         Ok((
-            (),
+            id,
             Some("written beside the original, read back, renamed over it".into()),
         ))
     })?;
     audit.record(
         "replace",
         &[
-            ("keystore", &keystore.display().to_string()),
+            ("keystore", &keystore.shown().to_string()),
             ("old_sha256", &old_fp),
             ("new_sha256", &new_fp),
-            ("backup", &backup.display().to_string()),
+            ("backup", &backup.shown().to_string()),
         ],
     );
     failpoint::hit("renamed");
@@ -229,7 +238,7 @@ pub fn execute(
     let (failure, downtime_ms) = match confirmed {
         Ok(downtime) => {
             // Without a restart there was no downtime to report: the field is left out, not empty.
-            let keystore_text = keystore.display().to_string();
+            let keystore_text = keystore.shown().to_string();
             let downtime_text = downtime.map(|d| d.to_string());
             let mut fields = vec![
                 ("keystore", keystore_text.as_str()),
@@ -253,13 +262,13 @@ pub fn execute(
     audit.record(
         "failed",
         &[
-            ("keystore", &keystore.display().to_string()),
+            ("keystore", &keystore.shown().to_string()),
             ("error", &failure.message),
         ],
     );
 
     if !tx.rollback {
-        let manual = manual_restore_steps(&backup, keystore, &tx.confirm.restart);
+        let manual = manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart);
         return Ok(Outcome {
             result: RenewResult::RollbackFailed,
             backup: Some(backup),
@@ -277,7 +286,9 @@ pub fn execute(
     }
 
     let restored = restore(
-        keystore,
+        file,
+        written,
+        &installed.read,
         &installed.bytes,
         &tx.confirm,
         &old_fp,
@@ -307,14 +318,14 @@ pub fn execute(
                     failure.message, e.message
                 ),
             ),
-            manual_restore_steps(&backup, keystore, &tx.confirm.restart),
+            manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart),
         ),
     };
     audit.record(
         &result_name(result),
         &[
-            ("keystore", &keystore.display().to_string()),
-            ("backup", &backup.display().to_string()),
+            ("keystore", &keystore.shown().to_string()),
+            ("backup", &backup.shown().to_string()),
             (
                 "downtime_ms",
                 &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
@@ -352,11 +363,6 @@ fn last_chars(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
-/// Whether the file at `path` holds exactly `bytes`.
-fn holds(path: &Path, bytes: &[u8], doing: &str) -> Result<bool> {
-    Ok(fsx::read_bounded(path, crate::keystore::MAX_FILE_SIZE, doing)? == bytes)
-}
-
 /// The result as the contract names it (its JSON spelling).
 fn result_name(result: RenewResult) -> String {
     serde_json::to_value(result)
@@ -367,32 +373,30 @@ fn result_name(result: RenewResult) -> String {
 
 /// The keystore must still be the bytes that were checked and backed up: another tool (the UMS wizard,
 /// keystore_update) may have replaced it while the operator was reading the plan.
-fn unchanged_since_read(keystore: &Path, read: &[u8]) -> Result<()> {
-    if holds(keystore, read, "read the keystore again")? {
+fn unchanged_since_read(installed: &Installed) -> Result<()> {
+    let (now, meta) = installed.file.read()?;
+    if meta.id == installed.read.id && now == installed.bytes {
         Ok(())
     } else {
         Err(Error::new(
             ErrorKind::Io,
-            format!("{} was changed by something else while icg-renew worked: nothing was replaced; run icg-renew again", keystore.display()),
+            format!("{} was changed by something else while icg-renew worked: nothing was replaced; run icg-renew again", installed.path.shown()),
         ))
     }
 }
 
 /// The read-back check of a freshly written keystore: it opens with the same password, the server entry
 /// holds exactly the new key and chain, and every other entry is as it was.
-fn read_back(temp: &Path, tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
+fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
     let differs = |what: &str| {
         Error::new(
             ErrorKind::Io,
-            format!("the new keystore for {} did not read back as meant ({what}), so nothing was replaced; please report this with the audit log", installed.path.display()),
+            format!("the new keystore for {} did not read back as meant ({what}), so nothing was replaced; please report this with the audit log", installed.path.shown()),
         )
     };
-    let bytes = fsx::read_bounded(
-        temp,
-        crate::keystore::MAX_FILE_SIZE,
-        "read back the new keystore",
-    )?;
-    let store = Keystore::load(&bytes, tx.store_password, temp).map_err(|e| differs(&e.message))?;
+    let temp = installed.file.path();
+    let temp = temp.as_path();
+    let store = Keystore::load(bytes, tx.store_password, temp).map_err(|e| differs(&e.message))?;
     if store.format != installed.store.format {
         return Err(differs("format changed"));
     }
@@ -516,10 +520,15 @@ fn restart_and_confirm(
     Ok(Some(downtime))
 }
 
-/// Puts `backup_bytes` back as the keystore (same atomic procedure), restarts, and confirms `fingerprint`.
-/// Returns the downtime, counted from `down_since` (a renewal's first restart) or else from this restart.
+/// Puts `backup_bytes` back as the keystore (same atomic procedure, through the keystore's directory, and
+/// only while its name still holds the file `expected`: what icg-renew wrote or read last), with owner,
+/// group and mode of `like`; restarts, and confirms `fingerprint`. Returns the downtime, counted from
+/// `down_since` (a renewal's first restart) or else from this restart.
+#[allow(clippy::too_many_arguments)]
 fn restore(
-    keystore: &Path,
+    file: &KeystoreFile,
+    expected: FileId,
+    like: &FileMeta,
     backup_bytes: &[u8],
     confirm: &Confirm,
     fingerprint: &str,
@@ -528,26 +537,26 @@ fn restore(
     audit: &mut AuditLog,
 ) -> Result<Option<u64>> {
     steps.run("restore", |_| {
-        let same = |temp: &Path| {
-            if holds(temp, backup_bytes, "read back the restored keystore")? {
+        let same = |back: &[u8]| {
+            if back == backup_bytes {
                 Ok(())
             } else {
                 Err(Error::new(
                     ErrorKind::Io,
                     format!(
-                        "the restored keystore {} does not read back byte for byte",
-                        temp.display()
+                        "the restored keystore for {} does not read back byte for byte",
+                        file.path().shown()
                     ),
                 ))
             }
         };
-        fsx::replace_atomically(keystore, backup_bytes, &same)?;
+        file.replace(expected, like, backup_bytes, &same)?;
         Ok(((), Some("the backup is the keystore again".into())))
     })?;
     audit.record(
         "restore",
         &[
-            ("keystore", &keystore.display().to_string()),
+            ("keystore", &file.configured.shown()),
             ("sha256", fingerprint),
         ],
     );
@@ -567,10 +576,12 @@ fn restore(
     )
 }
 
-/// Restores a backup as the `rollback` command does: lock held by the caller. The result holds the
-/// downtime (`None` without restart or confirmation).
+/// Restores a backup as the `rollback` command does: lock held by the caller; `current` is the keystore
+/// file as it was read just before (only that file is replaced). The result holds the downtime (`None`
+/// without restart or confirmation).
 pub fn rollback(
-    keystore: &Path,
+    file: &KeystoreFile,
+    current: &FileMeta,
     backup_bytes: &[u8],
     confirm: &Confirm,
     fingerprint: &str,
@@ -582,7 +593,9 @@ pub fn rollback(
         observer,
     };
     let outcome = restore(
-        keystore,
+        file,
+        current.id,
+        current,
         backup_bytes,
         confirm,
         fingerprint,
@@ -593,17 +606,42 @@ pub fn rollback(
     (steps.done, outcome)
 }
 
-/// The exact commands an operator runs to put the backup back by hand: the copy only when the keystore
-/// on disk is not the backup already (a rollback that restored the file but could not restart).
-pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -> Vec<String> {
-    let target = fsx::real_path(keystore).unwrap_or_else(|_| keystore.to_path_buf());
+/// The exact commands an operator runs to put the backup back by hand, every word shell-quoted: the copy
+/// only when the keystore on disk is not the backup already (a rollback that restored the file but could
+/// not restart). The copy replaces the name rather than writing through it (`--remove-destination`), then
+/// gives back the original owner, group and mode (`-h`: never through a link).
+pub fn manual_restore_steps(
+    backup: &std::path::Path,
+    file: &KeystoreFile,
+    original: &FileMeta,
+    restart: &Restart,
+) -> Vec<String> {
+    let target = file.path();
     let backup_bytes =
-        fsx::read_bounded(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
-    let restored =
-        backup_bytes.is_some_and(|b| holds(&target, &b, "read the keystore").unwrap_or(false));
+        fsx::read_input(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
+    let restored = backup_bytes.is_some_and(|b| file.read().is_ok_and(|(now, _)| now == b));
     let mut steps = Vec::new();
     if !restored {
-        steps.push(format!("cp {} {}", backup.display(), target.display()));
+        steps.push(shown::command([
+            "cp".as_ref(),
+            "--remove-destination".as_ref(),
+            "--".as_ref(),
+            backup.as_os_str(),
+            target.as_os_str(),
+        ]));
+        steps.push(shown::command([
+            "chown".as_ref(),
+            "-h".as_ref(),
+            std::ffi::OsStr::new(&format!("{}:{}", original.uid, original.gid)),
+            "--".as_ref(),
+            target.as_os_str(),
+        ]));
+        steps.push(shown::command([
+            "chmod".as_ref(),
+            std::ffi::OsStr::new(&format!("{:o}", original.mode)),
+            "--".as_ref(),
+            target.as_os_str(),
+        ]));
     }
     match restart {
         Restart::None => steps.push(
@@ -613,9 +651,9 @@ pub fn manual_restore_steps(backup: &Path, keystore: &Path, restart: &Restart) -
         other => steps.push(other.describe()),
     }
     steps.push(format!(
-        "{} --keystore {} status",
+        "{} {}",
         crate::invocation::program(),
-        keystore.display()
+        shown::command(["--keystore".as_ref(), target.as_os_str(), "status".as_ref()])
     ));
     steps
 }

@@ -5,6 +5,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::keystore::{jks::JksStore, Keystore};
 use crate::secret::Password;
+use crate::shown::Shown;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
@@ -220,7 +221,7 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
         if !empty {
             return Err(Error::usage(format!(
                 "{} exists and is not empty: give a new or empty directory for the sandbox",
-                dir.display()
+                dir.shown()
             )));
         }
     }
@@ -365,8 +366,8 @@ impl Sandbox {
     /// Commands a newcomer can try next.
     pub fn commands(&self) -> Vec<String> {
         let icg = crate::invocation::program();
-        let at = |relative: &str| crate::invocation::path_word(&self.root.join(relative));
-        let r = crate::invocation::path_word(&self.root);
+        let at = |relative: &str| crate::shown::quote(self.root.join(relative).as_os_str());
+        let r = crate::shown::quote(self.root.as_os_str());
         // Everything that writes stays inside the sandbox: its own audit log, and no restart of a real ICG.
         let log = format!("--log-file {}", at("icg-renew.log"));
         vec![

@@ -57,6 +57,20 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+/// Makes the process undumpable and its core-file limit zero, before any secret is read: a crash or a
+/// SIGQUIT then leaves no core file holding a password or key, and no other process of the same user can
+/// ptrace it or read its memory through /proc. Failures are ignored (an older kernel): nothing to do then.
+pub fn forbid_core_dumps() {
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

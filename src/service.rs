@@ -79,9 +79,13 @@ impl Restart {
 
     pub fn describe(&self) -> String {
         match self {
-            Restart::Systemd { unit } => format!("systemctl restart {unit}"),
-            Restart::Sysv { script } => format!("{} restart", script.display()),
-            Restart::Command(cmd) => format!("/bin/sh -c '{cmd}'"),
+            Restart::Systemd { unit } => {
+                crate::shown::command(["systemctl", "restart", unit.as_str()])
+            }
+            Restart::Sysv { script } => {
+                crate::shown::command([script.as_os_str(), "restart".as_ref()])
+            }
+            Restart::Command(cmd) => crate::shown::command(["/bin/sh", "-c", cmd.as_str()]),
             Restart::None => {
                 "none (the ICG keeps the old certificate until its next restart)".into()
             }

@@ -160,26 +160,28 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
     let alias = decode_modified_utf8(&alias_raw).ok_or_else(|| {
         JksError::Corrupt(format!("entry {index}: alias is not valid modified UTF-8"))
     })?;
+    // Messages name the alias escaped and cut short: it is outside data, up to 64 KiB of anything.
+    let shown_alias = crate::shown::short(&alias, 64);
     cur.take(8, "timestamp")?;
     let (der, protected_key) = match tag {
         TAG_PRIVATE_KEY => {
             let key_len = cur.len32("protected key")?;
             let blob = cur.take(key_len, "protected key")?;
             check_protected_key(blob)
-                .map_err(|e| JksError::Corrupt(format!("entry '{alias}': {e}")))?;
+                .map_err(|e| JksError::Corrupt(format!("entry '{shown_alias}': {e}")))?;
             let chain_len = cur.u32("chain length")? as usize;
             if chain_len == 0 || chain_len > MAX_CHAIN {
                 return Err(JksError::Corrupt(format!(
-                    "entry '{alias}': certificate chain length {chain_len} is not between 1 and {MAX_CHAIN}"
+                    "entry '{shown_alias}': certificate chain length {chain_len} is not between 1 and {MAX_CHAIN}"
                 )));
             }
             let mut chain = Vec::with_capacity(chain_len);
             for _ in 0..chain_len {
-                chain.push(parse_cert(cur, version, &alias)?.to_vec());
+                chain.push(parse_cert(cur, version, &shown_alias)?.to_vec());
             }
             (chain, Some(blob.to_vec()))
         }
-        TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &alias)?.to_vec()], None),
+        TAG_TRUSTED_CERT => (vec![parse_cert(cur, version, &shown_alias)?.to_vec()], None),
         other => {
             return Err(JksError::Corrupt(format!(
             "entry {index}: unknown entry type {other} (a secret-key entry needs JCEKS or PKCS#12)"
@@ -192,7 +194,7 @@ fn parse_entry(cur: &mut Cursor<'_>, version: u32, index: usize) -> Result<JksEn
             .map(|d| {
                 X509::from_der(d).map_err(|_| {
                     JksError::Corrupt(format!(
-                        "entry '{alias}': a certificate is not valid X.509 DER"
+                        "entry '{shown_alias}': a certificate is not valid X.509 DER"
                     ))
                 })
             })
@@ -219,7 +221,7 @@ fn parse_cert<'a>(cur: &mut Cursor<'a>, version: u32, alias: &str) -> Result<&'a
         if cert_type != b"X.509" {
             return Err(JksError::Corrupt(format!(
                 "entry '{alias}': certificate type '{}' is not X.509",
-                String::from_utf8_lossy(cert_type)
+                crate::shown::short(&String::from_utf8_lossy(cert_type), 32)
             )));
         }
     }

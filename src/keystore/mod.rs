@@ -8,6 +8,7 @@ pub mod pkcs12;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Password;
+use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
@@ -118,12 +119,8 @@ pub fn describe_bytes(data: &[u8]) -> String {
     } else {
         "binary data of unknown type"
     };
-    let head: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{} bytes, looks like {kind}, starts with {}",
-        data.len(),
-        head.join(" ")
-    )
+    // Never any of the bytes themselves: the file may be anything root can read (/etc/shadow).
+    format!("{} bytes, looks like {kind}", data.len())
 }
 
 impl Keystore {
@@ -134,7 +131,7 @@ impl Keystore {
 
     /// Loads a keystore of either format; `path` is only used in messages.
     pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
-        let shown = path.display();
+        let shown = path.shown();
         if jks::looks_like_jks(data) {
             return match jks::parse(data, password) {
                 Ok(store) => Ok(Self::from_jks(store)),
@@ -181,7 +178,7 @@ impl Keystore {
     }
 
     fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
-        let shown = path.display();
+        let shown = path.shown();
         let params = pkcs12::sniff_params(data).map_err(|why| {
             Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}"))
         })?;
@@ -253,18 +250,18 @@ impl Keystore {
                 if e.errors().iter().any(|r| r.reason().is_some_and(|why| why.contains("mac verify"))) {
                     wrong_password(path)
                 } else {
-                    Error::unsupported(format!("{} is a PKCS#12 file that cannot be read ({e}): export it again as PKCS#12 or PEM", path.display()))
+                    Error::unsupported(format!("{} is a PKCS#12 file that cannot be read ({e}): export it again as PKCS#12 or PEM", path.shown()))
                 }
             })?;
         let (Some(pkey), Some(cert)) = (parsed.pkey, parsed.cert) else {
             return Err(Error::unsupported(format!(
                 "{} holds no private key with a certificate",
-                path.display()
+                path.shown()
             )));
         };
-        let pkcs8 = pkey.private_key_to_pkcs8().map_err(|e| {
-            Error::corrupt(format!("{}: unusable private key: {e}", path.display()))
-        })?;
+        let pkcs8 = pkey
+            .private_key_to_pkcs8()
+            .map_err(|e| Error::corrupt(format!("{}: unusable private key: {e}", path.shown())))?;
         let mut certs = vec![cert];
         certs.extend(parsed.ca.into_iter().flatten());
         Ok(Keystore {
@@ -307,16 +304,14 @@ impl Keystore {
             return self
                 .entries
                 .iter()
-                .find(|e| {
-                    e.kind == EntryKind::PrivateKey
-                        && e.alias.eq_ignore_ascii_case(wanted)
-                })
+                .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted))
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::NotFound,
                         format!(
-                            "{} has no private-key entry '{wanted}' (it has: {}): fix {alias_option}",
-                            path.display(),
+                            "{} has no private-key entry '{}' (it has: {}): fix {alias_option}",
+                            path.shown(),
+                            crate::shown::short(wanted, 64),
                             list_or_none(&keys)
                         ),
                     )
@@ -328,12 +323,12 @@ impl Keystore {
                 ErrorKind::NotFound,
                 format!(
                     "{} holds no private-key entry: it is not a server keystore",
-                    path.display()
+                    path.shown()
                 ),
             )),
             many => Err(Error::usage(format!(
                 "{} holds several private-key entries ({}): choose one with {alias_option}",
-                path.display(),
+                path.shown(),
                 list_or_none(many)
             ))),
         }
@@ -349,13 +344,13 @@ impl Keystore {
         let not_found = || {
             Error::new(
                 ErrorKind::NotFound,
-                format!("{} has no key entry '{alias}'", path.display()),
+                format!("{} has no key entry '{alias}'", path.shown()),
             )
         };
         let bad_key = |e: openssl::error::ErrorStack| {
             Error::corrupt(format!(
                 "{}: the key of entry '{alias}' cannot be read: {e}",
-                path.display()
+                path.shown()
             ))
         };
         match &self.backend {
@@ -371,7 +366,7 @@ impl Keystore {
                         ErrorKind::WrongPassword,
                         format!(
                             "wrong key password for entry '{alias}' of {}: give the password that protects the key",
-                            path.display()
+                            path.shown()
                         ),
                     )
                 })?;
@@ -421,7 +416,7 @@ impl Keystore {
                 ErrorKind::Io,
                 format!(
                     "cannot build the new keystore for {}: {why}; nothing was changed (check the new material, or report this)",
-                    path.display()
+                    path.shown()
                 ),
             )
         };
@@ -442,7 +437,7 @@ impl Keystore {
                 let params = params.ok_or_else(|| {
                     Error::unsupported(format!(
                         "{}: its PKCS#12 algorithms are not recognised, so it cannot be rewritten faithfully; convert it with keytool -importkeystore first",
-                        path.display()
+                        path.shown()
                     ))
                 })?;
                 let certs = chain
@@ -459,7 +454,7 @@ impl Keystore {
             }
             Backend::OpensslOnly { .. } => Err(Error::unsupported(format!(
                 "{} uses PKCS#12 algorithms that can be read but not written back faithfully: convert it with keytool -importkeystore -deststoretype PKCS12 first",
-                path.display()
+                path.shown()
             ))),
         }
     }
@@ -519,7 +514,7 @@ fn to_x509(cert: &Certificate, path: &Path) -> Result<X509> {
     X509::from_der(cert.as_der()).map_err(|_| {
         Error::corrupt(format!(
             "{} holds a certificate that is not valid X.509",
-            path.display()
+            path.shown()
         ))
     })
 }
@@ -529,7 +524,7 @@ fn wrong_password(path: &Path) -> Error {
         ErrorKind::WrongPassword,
         format!(
             "wrong password for {}: the password given does not open it; pass the right one with --store-password-file (only if you are sure it is right: the file was changed since it was written; compare it with a backup)",
-            path.display()
+            path.shown()
         ),
     )
 }
@@ -537,6 +532,10 @@ fn wrong_password(path: &Path) -> Error {
 /// Aliases for a one-line message: the first ten, and how many more.
 fn list_or_none(items: &[&str]) -> String {
     const SHOWN: usize = 10;
+    let items: Vec<String> = items
+        .iter()
+        .map(|alias| crate::shown::short(alias, 64))
+        .collect();
     match items.len() {
         0 => "no private-key entries".into(),
         n if n <= SHOWN => items.join(", "),

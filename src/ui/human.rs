@@ -4,6 +4,7 @@
 use crate::cert::CertSummary;
 use crate::checks::{Check, Status};
 use crate::report::*;
+use crate::shown::Shown;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -172,7 +173,7 @@ pub fn command_line(prefix: &str, command: &str) -> String {
     let columns = columns().unwrap_or(usize::MAX);
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| crate::invocation::shell_word(w))
+        .map(|w| crate::shown::quote(std::ffi::OsStr::new(w)))
         .collect();
     let mut lines = vec![prefix.to_string()];
     for word in quoted {
@@ -212,7 +213,7 @@ fn names(c: &CertSummary) -> (String, String) {
         if v.is_empty() {
             "-".to_string()
         } else {
-            v.join(", ")
+            crate::shown::text(&v.join(", "))
         }
     };
     (or_none(&c.dns_names), or_none(&c.ip_addresses))
@@ -375,7 +376,7 @@ pub fn checks(checks: &[Check]) -> String {
 fn verify_body(r: &VerifyReport) -> String {
     let mut out = hanging(
         "New material: ",
-        &format!("{} ({})", r.material.path.display(), r.material.format),
+        &format!("{} ({})", r.material.path.shown(), r.material.format),
         2,
     );
     out.push('\n');
@@ -420,7 +421,7 @@ pub fn render_after_prompts(output: &Output) -> String {
 fn status(r: &StatusReport) -> String {
     let mut out = format!(
         "Keystore {} ({}, entry '{}')\n",
-        r.keystore.display(),
+        r.keystore.shown(),
         r.format.to_uppercase(),
         r.alias
     );
@@ -441,8 +442,8 @@ fn status(r: &StatusReport) -> String {
                 "a request made {} for {} ({}) waits for its signed certificate; key in {}",
                 p.created,
                 p.subject,
-                names.join(", "),
-                p.path.display()
+                crate::shown::text(&names.join(", ")),
+                p.path.shown()
             ),
         );
     }
@@ -472,12 +473,12 @@ pub fn plan(p: &Plan) -> String {
             "Replace",
             format!(
                 "{} ({}, entry '{}')",
-                p.keystore.display(),
+                p.keystore.shown(),
                 p.protection,
-                p.alias
+                crate::shown::text(&p.alias)
             ),
         ),
-        ("Backup to", p.backup_dir.display().to_string()),
+        ("Backup to", p.backup_dir.shown().to_string()),
         ("Restart", p.restart.clone()),
         ("Confirm", p.health_check.clone()),
         (
@@ -529,7 +530,7 @@ fn renew_outcome(r: &RenewReport) -> String {
             out.push_str(&paragraph(
                 &format!(
                     "Renewed: {} now holds the new certificate ({}).",
-                    r.keystore.display(),
+                    r.keystore.shown(),
                     days(r.verify.new.days_left)
                 ),
                 0,
@@ -542,10 +543,10 @@ fn renew_outcome(r: &RenewReport) -> String {
                 );
             }
             if let Some(b) = &r.backup {
-                out.push_str(&hanging("Backup: ", &b.display().to_string(), 8));
+                out.push_str(&hanging("Backup: ", &b.shown().to_string(), 8));
                 out.push_str(&command_line(
                     "To undo: ",
-                    &format!("{} {}", r.plan.undo, crate::invocation::path_word(b)),
+                    &format!("{} {}", r.plan.undo, crate::shown::quote(b.as_os_str())),
                 ));
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
@@ -607,11 +608,7 @@ fn manual(steps: &[String]) -> String {
 }
 
 fn rollback(r: &RollbackReport) -> String {
-    let mut out = format!(
-        "Restore {} from {}\n",
-        r.keystore.display(),
-        r.backup.display()
-    );
+    let mut out = format!("Restore {} from {}\n", r.keystore.shown(), r.backup.shown());
     out.push_str(&steps(&r.steps));
     out.push_str(&rollback_outcome(r));
     out
@@ -626,7 +623,7 @@ fn rollback_outcome(r: &RollbackReport) -> String {
                 let _ = writeln!(
                     out,
                     "The keystore it replaced was saved as {}.",
-                    saved.display()
+                    saved.shown()
                 );
             }
             if let Some(ms) = r.downtime_ms {
@@ -655,7 +652,7 @@ fn backups(list: &[BackupEntry]) -> String {
     }
     let mut out = String::new();
     for b in list {
-        let _ = writeln!(out, "{}  (made {})", b.path.display(), b.created);
+        let _ = writeln!(out, "{}  (made {})", b.path.shown(), b.created);
         match (&b.certificate, &b.error) {
             (Some(c), _) => {
                 let _ = writeln!(
@@ -680,10 +677,10 @@ fn csr(r: &CsrReport) -> String {
     let names: Vec<String> = r
         .dns_names
         .iter()
-        .map(|d| format!("DNS {d}"))
+        .map(|d| format!("DNS {}", crate::shown::text(d)))
         .chain(r.ip_addresses.iter().map(|i| format!("IP {i}")))
         .collect();
-    let mut out = format!("Certificate request written to {}\n", r.csr.display());
+    let mut out = format!("Certificate request written to {}\n", r.csr.shown());
     for (label, value) in [
         ("Subject", r.subject.clone()),
         ("Names", names.join(", ")),
@@ -692,7 +689,7 @@ fn csr(r: &CsrReport) -> String {
             format!(
                 "{} (born here; it stays in {})",
                 r.key_type,
-                r.pending_key.display()
+                r.pending_key.shown()
             ),
         ),
     ] {
@@ -714,8 +711,8 @@ fn csr(r: &CsrReport) -> String {
 }
 
 fn sandbox_files(r: &SandboxReport) -> String {
-    let mut out = format!("Sandbox ICG installation created in {}\n", r.root.display());
-    let _ = writeln!(out, "  configuration  {}\n  keystore       {} (server certificate expires in 10 days)\n  new material   {}", r.config.display(), r.keystore.display(), r.new_material.display());
+    let mut out = format!("Sandbox ICG installation created in {}\n", r.root.shown());
+    let _ = writeln!(out, "  configuration  {}\n  keystore       {} (server certificate expires in 10 days)\n  new material   {}", r.config.shown(), r.keystore.shown(), r.new_material.shown());
     out
 }
 
@@ -741,7 +738,7 @@ fn demo(r: &DemoReport) -> String {
         let _ = writeln!(
             out,
             "\nThe sandbox was kept: {}. Try:",
-            r.sandbox.root.display()
+            r.sandbox.root.shown()
         );
         for c in &r.sandbox.commands {
             out.push_str(&command_line("  ", c));

@@ -14,14 +14,18 @@ use crate::report::Output;
 pub fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(crate::shown::for_terminal(text).as_bytes());
     let _ = stdout.flush();
 }
 
 /// Writes a line to stderr, ignoring a terminal that went away (see `out`).
 pub fn err_line(text: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{}",
+        crate::shown::for_terminal(text)
+    );
 }
 
 /// The JSON document of an output, exactly as the contract shapes it.
@@ -36,16 +40,19 @@ pub fn json(output: &Output) -> String {
         Output::Csr(r) => serde_json::to_value(r),
         Output::Demo(r) => serde_json::to_value(r),
     };
-    value
+    let text = value
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|e| {
             format!("{{\"error\": \"cannot render JSON: {e}\", \"kind\": \"internal\"}}")
-        })
+        });
+    crate::shown::json(&text)
 }
 
 /// The JSON error document of the contract.
 pub fn json_error(error: &Error) -> String {
-    serde_json::json!({ "error": error.message, "kind": error.kind.name() }).to_string()
+    crate::shown::json(
+        &serde_json::json!({ "error": error.message, "kind": error.kind.name() }).to_string(),
+    )
 }
 
 /// The prompter for `--yes`, `--json` and scripts: asks nothing, takes defaults, warns on stderr.

@@ -11,6 +11,7 @@ use crate::renew::Observer;
 use crate::report::{Plan, Step, VerifyReport};
 use crate::secret::Password;
 use crate::service::Observation;
+use crate::shown::Shown;
 use crate::ui::{err_line, human};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
@@ -150,7 +151,7 @@ impl Prompter for Terminal {
     }
 
     fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf> {
-        let items: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        let items: Vec<String> = found.iter().map(|p| p.shown().to_string()).collect();
         let chosen = Select::with_theme(&theme())
             .with_prompt("Several ICG installations were found. Which one?")
             .items(&items)
@@ -176,7 +177,7 @@ impl Prompter for Terminal {
             [
                 human::hanging(
                     &format!("{} ", style("Installed certificate in").bold()),
-                    &keystore.display().to_string(),
+                    &keystore.shown().to_string(),
                     2,
                 ),
                 human::paragraph(&c.subject, 2),
@@ -200,7 +201,7 @@ impl Prompter for Terminal {
                     .unwrap_or_default();
                 format!(
                     "{}  ({}, {}){note}",
-                    c.path.display(),
+                    c.path.shown(),
                     human_size(c.size),
                     crate::cert::rfc3339(c.modified)
                 )
@@ -237,8 +238,8 @@ impl Prompter for Terminal {
                 let path = Path::new(input.trim());
                 match std::fs::File::open(path) {
                     Ok(_) if path.is_file() => Ok(()),
-                    Ok(_) => Err(format!("{} is not a file", path.display())),
-                    Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+                    Ok(_) => Err(format!("{} is not a file", path.shown())),
+                    Err(e) => Err(format!("cannot read {}: {e}", path.shown())),
                 }
             })
             .interact_text();
