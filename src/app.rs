@@ -678,7 +678,12 @@ fn renew_install(
         restart: confirm.restart.describe(),
         health_check: confirm.describe_health(),
         rollback: !args.no_rollback,
-        undo: undo_command(install, &args.restart, args.backup_dir.as_deref(), &audit.path),
+        undo: undo_command(
+            install,
+            &args.restart,
+            args.backup_dir.as_deref(),
+            &audit.path,
+        ),
     };
     let fingerprint_new = verified.report.new.sha256.clone();
     let mut report = RenewReport {

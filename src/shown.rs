@@ -148,10 +148,7 @@ mod tests {
         assert_eq!(q("/opt/IGEL/icg"), "/opt/IGEL/icg");
         assert_eq!(q("/tmp/a b"), "'/tmp/a b'");
         for word in ["it's", "$HOME", "a;b", "-x y"] {
-            assert_eq!(
-                shlex::split(&q(word)).unwrap(),
-                vec![word.to_string()]
-            );
+            assert_eq!(shlex::split(&q(word)).unwrap(), vec![word.to_string()]);
         }
         assert_eq!(q("a\nb"), "$'a\\x0ab'");
     }

@@ -617,9 +617,16 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         })
         .collect();
     std::fs::write(&yaml_path, yaml).unwrap();
+    // icg-renew is on the PATH of the runs (so they print the bare name), and a stub of it is on the PATH of
+    // the pasted commands.
+    let installed_dir = base.path().join("bin");
+    std::fs::create_dir(&installed_dir).unwrap();
+    std::os::unix::fs::symlink(binary(), installed_dir.join("icg-renew")).unwrap();
+    let run_path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", installed_dir.display());
     let icg = || {
         let mut cmd = Command::new(binary());
-        cmd.arg("--icg-root")
+        cmd.env("PATH", &run_path)
+            .arg("--icg-root")
             .arg(&root)
             .arg("--log-file")
             .arg(base.path().join("audit.log"))
