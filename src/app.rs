@@ -299,8 +299,42 @@ fn status_report(
     }
 }
 
-/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies.
+/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies. With
+/// `--prometheus FILE` the outcome is written there too, UNKNOWN included; failing to write it is a warning.
 fn status(
+    global: &GlobalArgs,
+    args: &cli::StatusArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let result = status_of_keystore(global, args, prompter, clock);
+    if let Some(file) = &args.prometheus {
+        let metrics = match &result {
+            Ok(Finished {
+                output: Output::Status(report),
+                exit_code,
+            }) => crate::metrics::Metrics::of(
+                report,
+                *exit_code,
+                crate::metrics::last_renewal(&global.log_file, &report.keystore),
+            ),
+            _ => crate::metrics::Metrics {
+                certificate: None,
+                status: 3,
+                last_renewal: None,
+            },
+        };
+        let text = metrics.render();
+        if let Err(e) =
+            crate::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
+        {
+            prompter.warn(&e.message);
+        }
+    }
+    result
+}
+
+fn status_of_keystore(
     global: &GlobalArgs,
     args: &cli::StatusArgs,
     prompter: &mut dyn Prompter,

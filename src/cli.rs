@@ -79,6 +79,9 @@ pub struct StatusArgs {
     /// CRITICAL when the certificate expires within this many days (or has expired)
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub crit_days: i64,
+    /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -44,6 +44,14 @@ fn main() {
                     },
                 );
             }
+            if is_status && !json {
+                ui::out(&format!(
+                    "{}\n",
+                    icg_renew::monitoring::unknown_line(
+                        "bad arguments; see icg-renew status --help"
+                    )
+                ));
+            }
             if json {
                 let message = e
                     .to_string()
@@ -127,6 +135,12 @@ fn subcommand_word(args: &[OsString]) -> Option<&OsString> {
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     if json {
         ui::out(&format!("{}\n", ui::json_error(error)));
+    } else if is_status {
+        // A monitoring system shows the first line of stdout as the service's status.
+        ui::out(&format!(
+            "{}\n",
+            icg_renew::monitoring::unknown_line(&error.message)
+        ));
     }
     ui::err_line(&format!("icg-renew: {}", error.message));
     if is_status {

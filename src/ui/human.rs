@@ -11,7 +11,7 @@ const COLUMN_CAP: usize = 46;
 
 pub fn render(output: &Output) -> String {
     match output {
-        Output::Status(r) => status(r),
+        Output::Status(r) => format!("{}\n{}", crate::monitoring::summary_line(r), status(r)),
         Output::Verify(r) => verify(r),
         Output::Renew(r) => renew(r),
         Output::Rollback(r) => rollback(r),
