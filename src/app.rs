@@ -91,7 +91,13 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         }
         Command::Renew(args) => renew_command(global, &args, prompter, clock),
         Command::Rollback(args) => rollback_command(global, &args, prompter, clock),
-        Command::Backups(args) => backups(global, args.backup_dir.as_deref(), prompter, clock),
+        Command::Backups(args) => backups(
+            global,
+            args.backup_dir.as_deref(),
+            args.keep_backups,
+            prompter,
+            clock,
+        ),
         Command::Sandbox(args) => {
             let made = sandbox::create(
                 &args.dir,
@@ -657,6 +663,18 @@ fn renew_install(
     report.downtime_ms = outcome.downtime_ms;
     report.error = outcome.error.map(|e| e.message);
     report.manual_steps = outcome.manual_steps;
+    if report.result == RenewResult::Renewed {
+        let protect: Vec<&Path> = report.backup.iter().map(PathBuf::as_path).collect();
+        let step = prune_backups(
+            &installed.path,
+            &report.plan.backup_dir,
+            args.keep_backups,
+            &protect,
+            audit,
+            prompter,
+        );
+        report.steps.push(step);
+    }
     if let (RenewResult::Renewed, KeySource::Pending(path)) =
         (report.result, &verified.material.key_source)
     {
@@ -800,6 +818,52 @@ fn csr(
     })
 }
 
+/// Removes the backups of `keystore` in `dir` beyond the newest `keep` (never those in `protect`), after a
+/// success; what it could not remove is a warning, not a failure of the renewal.
+fn prune_backups(
+    keystore: &Path,
+    dir: &Path,
+    keep: usize,
+    protect: &[&Path],
+    audit: &mut AuditLog,
+    prompter: &mut dyn Prompter,
+) -> Step {
+    let started = std::time::Instant::now();
+    let listed = match fsx::list_backups(keystore, dir) {
+        Ok(listed) => listed,
+        Err(e) => {
+            prompter.warn(&e.message);
+            Vec::new()
+        }
+    };
+    let going = crate::retention::beyond(&listed, keep, protect);
+    let (removed, errors) = crate::retention::remove(&going);
+    for path in &removed {
+        audit.record("backup-removed", &[("backup", &path.display().to_string())]);
+    }
+    for e in &errors {
+        prompter.warn(&format!("could not remove an old backup: {}", e.message));
+    }
+    let detail = if keep == 0 {
+        "--keep-backups 0: every backup is kept".to_string()
+    } else {
+        format!(
+            "kept the newest {keep}; overwrote and removed {} older{}",
+            removed.len(),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} could not be removed", errors.len())
+            }
+        )
+    };
+    Step {
+        name: "prune-backups".into(),
+        ms: started.elapsed().as_millis() as u64,
+        detail: Some(detail),
+    }
+}
+
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.
 fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
     let bytes = fsx::read_input(path, MAX_FILE_SIZE, "read the backup")?;
@@ -810,12 +874,15 @@ fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
 fn backups(
     global: &GlobalArgs,
     dir: Option<&Path>,
+    keep: usize,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let dir = backup_dir(dir, &install.keystore)?;
-    let entries = fsx::list_backups(&install.keystore, &dir)?
+    let listed = fsx::list_backups(&install.keystore, &dir)?;
+    let going = crate::retention::next_to_go(&listed, keep);
+    let entries = listed
         .into_iter()
         .map(|b| {
             let opened = open_backup(&b.path, &install).and_then(|(_, store)| {
@@ -831,6 +898,7 @@ fn backups(
                 Err(e) => (None, Some(e.message)),
             };
             BackupEntry {
+                removed_by_next_renewal: going.contains(&b.path),
                 path: b.path,
                 created: rfc3339(b.created),
                 certificate,
@@ -914,6 +982,19 @@ fn rollback_command(
         prompter.observer(),
         &mut audit,
     );
+    let mut steps = steps;
+    if outcome.is_ok() {
+        let mut protect = vec![backup.as_path()];
+        protect.extend(saved_current.as_deref());
+        steps.push(prune_backups(
+            &install.keystore,
+            &dir,
+            args.keep_backups,
+            &protect,
+            &mut audit,
+            prompter,
+        ));
+    }
     let (result, error, manual_steps, exit_code) = match outcome {
         Ok(()) => (RollbackResult::Restored, None, Vec::new(), 0),
         Err(e) => (
@@ -1005,6 +1086,7 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
         no_rollback: false,
         backup_dir: None,
         dry_run: false,
+        keep_backups: crate::retention::DEFAULT_KEEP,
     };
     let mut audit = AuditLog::open(&sandbox_global.log_file, "demo");
     let renew = renew_install(

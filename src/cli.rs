@@ -158,6 +158,9 @@ pub struct RenewArgs {
     /// Run every check and show the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +173,9 @@ pub struct RollbackArgs {
     /// Where backups are [default: the keystore's own directory]
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +183,9 @@ pub struct BackupsArgs {
     /// Where backups are [default: the keystore's own directory]
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// Mark the backups the next renewal would remove when it keeps N (0: none)
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub mod outfile;
 pub mod pending;
 pub mod renew;
 pub mod report;
+pub mod retention;
 pub mod sandbox;
 pub mod secret;
 pub mod service;

@@ -162,6 +162,8 @@ pub struct BackupEntry {
     pub certificate: Option<CertSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Extension: the next successful renewal removes this backup (`--keep-backups`).
+    pub removed_by_next_renewal: bool,
 }
 
 /// `sandbox`.

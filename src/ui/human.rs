@@ -376,7 +376,17 @@ fn backups(list: &[BackupEntry]) -> String {
     }
     let mut out = String::new();
     for b in list {
-        let _ = writeln!(out, "{}  (made {})", b.path.display(), b.created);
+        let _ = writeln!(
+            out,
+            "{}  (made {}){}",
+            b.path.display(),
+            b.created,
+            if b.removed_by_next_renewal {
+                "  [removed by the next renewal: --keep-backups]"
+            } else {
+                ""
+            }
+        );
         match (&b.certificate, &b.error) {
             (Some(c), _) => {
                 let _ = writeln!(
