@@ -89,7 +89,14 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         Command::Verify(args) => {
             verify(global, args.new.as_deref(), &args.material, prompter, clock)
         }
-        Command::Renew(args) => renew_command(global, &args, prompter, clock),
+        Command::Renew(mut args) => {
+            if args.from_hook {
+                let found = crate::hook::from_environment()?;
+                args.new = Some(found.new);
+                args.material.key = found.key;
+            }
+            renew_command(global, &args, prompter, clock)
+        }
         Command::Rollback(args) => rollback_command(global, &args, prompter, clock),
         Command::Backups(args) => backups(
             global,
@@ -1083,6 +1090,7 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
             health_timeout: 120,
             no_health_check: true,
         },
+        from_hook: false,
         no_rollback: false,
         backup_dir: None,
         dry_run: false,

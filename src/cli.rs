@@ -141,10 +141,15 @@ pub struct RestartArgs {
 
 #[derive(Debug, Args)]
 pub struct RenewArgs {
-    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
-    /// [default: choose from the files found, on a terminal]
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, a PEM/DER certificate with --key, or
+    /// a directory holding one PEM key and its chain (an ACME client's) [default: choose from the files
+    /// found, on a terminal]
     #[arg(value_name = "NEW")]
     pub new: Option<PathBuf>,
+    /// Run as an ACME client's deploy hook: take NEW from RENEWED_LINEAGE (certbot) or CERT_KEY_PATH and
+    /// CERT_FULLCHAIN_PATH (acme.sh)
+    #[arg(long, conflicts_with_all = ["new", "key"])]
+    pub from_hook: bool,
     #[command(flatten)]
     pub material: MaterialArgs,
     #[command(flatten)]
