@@ -119,6 +119,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         }
         Command::Demo(args) => demo(global, args.keep, clock),
         Command::Csr(args) => csr(global, &args, prompter, clock),
+        Command::Inbox(args) => crate::inbox::run(global, &args, prompter, clock),
     }
 }
 
@@ -137,7 +138,7 @@ fn locate(global: &GlobalArgs) -> Locate {
 }
 
 /// Resolves the installation, asking the prompter to choose when several are found.
-fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
+pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(&locate(global), &mut |found| {
         prompter.choose_installation(found).ok_or_else(|| {
             Error::usage(format!(
@@ -156,7 +157,11 @@ fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> 
     Ok(install)
 }
 
-fn open_audit(global: &GlobalArgs, command: &str, prompter: &mut dyn Prompter) -> AuditLog {
+pub(crate) fn open_audit(
+    global: &GlobalArgs,
+    command: &str,
+    prompter: &mut dyn Prompter,
+) -> AuditLog {
     let audit = AuditLog::open(&global.log_file, command);
     if let Some(problem) = &audit.problem {
         prompter.warn(problem);
@@ -558,7 +563,7 @@ fn renew_command(
 }
 
 /// The whole renewal of one installation: lock, checks, plan, transaction.
-fn renew_install(
+pub(crate) fn renew_install(
     install: &mut Install,
     args: &cli::RenewArgs,
     prompter: &mut dyn Prompter,
@@ -865,7 +870,7 @@ fn prune_backups(
         )
     };
     Step {
-        name: "prune-backups".into(),
+        name: "retention".into(),
         ms: started.elapsed().as_millis() as u64,
         detail: Some(detail),
     }

@@ -69,6 +69,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create a realistic throwaway ICG installation under DIR
     Sandbox(SandboxArgs),
+    /// Renew with the newest material file dropped into DIR, then move it to DIR/done or DIR/failed with
+    /// its JSON result (exit codes as for renew)
+    Inbox(InboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -230,4 +233,28 @@ pub struct DemoArgs {
     /// Keep the sandbox directory afterwards (its path is printed)
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// The drop folder: writable only by root (and --group)
+    #[arg(value_name = "DIR", default_value = "/var/lib/icg-renew/inbox")]
+    pub dir: PathBuf,
+    /// A group whose members may write to DIR too (name or number)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Take a file only when it has not changed for this many seconds (a copy in progress is left alone)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub settle: u64,
+    /// How long to wait for the newest file to settle before leaving it for the next run
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub restart: RestartArgs,
+    /// Where backups go [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }

@@ -6,7 +6,7 @@ use crate::cert::{parse_compact_utc, UnixTime};
 use crate::report::StatusReport;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The results `icg_renew_last_result` has a series for, as the contract lists them.
 pub const RESULTS: [&str; 4] = ["renewed", "rolled-back", "rollback-failed", "incompatible"];
@@ -99,14 +99,10 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     parse_compact_utc(&compact)
 }
 
-/// The last renewal of `keystore` recorded in the audit log `log` (or, when the log was just rotated and
-/// holds none, in `log.1`).
+/// The last renewal of `keystore` recorded in the audit log `log` (none in a log just rotated: logrotate
+/// compresses the old one).
 pub fn last_renewal(log: &Path, keystore: &Path) -> Option<LastRenewal> {
-    let mut rotated = log.as_os_str().to_owned();
-    rotated.push(".1");
-    [log.to_path_buf(), PathBuf::from(rotated)]
-        .iter()
-        .find_map(|file| last_renewal_in(&read_tail(file)?, keystore))
+    last_renewal_in(&read_tail(log)?, keystore)
 }
 
 /// The end of a regular file (never through a link), whole lines only.

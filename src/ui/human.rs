@@ -19,6 +19,7 @@ pub fn render(output: &Output) -> String {
         Output::Sandbox(r) => sandbox(r),
         Output::Csr(r) => csr(r),
         Output::Demo(r) => demo(r),
+        Output::Inbox(r) => inbox(r),
     }
 }
 
@@ -475,6 +476,42 @@ fn demo(r: &DemoReport) -> String {
         }
     } else {
         out.push_str("\nThe sandbox was removed. Run `icg-renew sandbox DIR` (or `demo --keep`) to keep one and try every command in it.\n");
+    }
+    out
+}
+
+fn inbox(r: &InboxReport) -> String {
+    let mut out = String::new();
+    for older in &r.superseded {
+        let _ = writeln!(out, "Superseded by newer material: {}", older.display());
+    }
+    if let Some(waiting) = &r.still_being_written {
+        let _ = writeln!(
+            out,
+            "Nothing taken: {} is still being written; it is taken once it has settled.",
+            waiting.display()
+        );
+    }
+    match (&r.taken, &r.renew, &r.error) {
+        (None, _, _) if r.still_being_written.is_none() => {
+            let _ = writeln!(out, "No material in {}.", r.dir.display());
+        }
+        (Some(taken), Some(renew_report), _) => {
+            let _ = writeln!(out, "Material {}", taken.display());
+            out.push_str(&renew(renew_report));
+        }
+        (Some(taken), None, Some(error)) => {
+            let _ = writeln!(out, "Material {}: {error}", taken.display());
+        }
+        _ => {}
+    }
+    if let (Some(filed), Some(result)) = (&r.filed_as, &r.result_file) {
+        let _ = writeln!(
+            out,
+            "Filed as {}, result in {}",
+            filed.display(),
+            result.display()
+        );
     }
     out
 }
