@@ -105,8 +105,8 @@ pub struct MaterialArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
-    /// [default: choose from the files found, on a terminal]
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, a PEM/DER certificate with --key, or
+    /// a directory holding one PEM key and its chain [default: choose from the files found, on a terminal]
     #[arg(value_name = "NEW")]
     pub new: Option<PathBuf>,
     #[command(flatten)]

@@ -394,6 +394,15 @@ fn certbot_renews_the_keystore_through_its_deploy_hook_and_a_new_root_is_refused
         said.contains("FAIL  same-root"),
         "certbot shows the hook's report: {said}"
     );
+    assert!(
+        said.contains("Hook 'deploy-hook' reported error code 3"),
+        "{said}"
+    );
+    // certbot's own exit status stays 0: the certificate itself was renewed (README says to watch the metrics).
+    eprintln!(
+        "certbot renew exit status with the refusing hook: {}",
+        refused.status
+    );
     assert_ne!(
         fingerprint(&lineage.join("cert.pem")),
         renewed_fp,
