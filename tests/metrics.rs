@@ -377,3 +377,25 @@ fn the_grammar_checks_reject_what_they_should() {
         );
     }
 }
+
+#[test]
+fn a_rolled_back_renewal_is_the_last_result() {
+    let sandbox = Sandbox::new();
+    let flag = sandbox.dir().join("restarted-once");
+    // The first restart (after the rewrite) fails; the second (after the restore) works: a rollback.
+    let restart = format!(
+        "test -e '{0}' || {{ touch '{0}'; exit 1; }}",
+        flag.display()
+    );
+    let output = sandbox
+        .icg()
+        .args(["--yes", "renew", "--no-health-check", "--restart-command", &restart])
+        .arg(sandbox.material())
+        .output()
+        .unwrap();
+    assert_exit(&output, 4);
+    let file = sandbox.dir().join("icg-renew.prom");
+    let samples = metrics(&sandbox, &file, 1);
+    assert_eq!(samples["icg_renew_last_result{result=\"rolled-back\"}"], 1.0);
+    assert_eq!(samples["icg_renew_last_result{result=\"renewed\"}"], 0.0);
+}
