@@ -90,14 +90,41 @@ pub fn run(
 
     report.taken = Some(newest.path.clone());
     let password_file = password_beside(&newest.path);
-    let (outcome, exit_code) = match renew_with(
+    // Another icg-renew holding the keystore is waited for (up to --wait), not a reason to file the material.
+    let mut attempt = renew_with(
         global,
         args,
         &newest.path,
         password_file.as_deref(),
         prompter,
         clock,
-    ) {
+    );
+    while matches!(&attempt, Err(e) if e.kind == ErrorKind::Locked)
+        && waited_since.elapsed() < Duration::from_secs(args.wait)
+    {
+        std::thread::sleep(POLL);
+        attempt = renew_with(
+            global,
+            args,
+            &newest.path,
+            password_file.as_deref(),
+            prompter,
+            clock,
+        );
+    }
+    if let Err(e) = &attempt {
+        if e.kind == ErrorKind::Locked {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "{}; {} stays in the drop folder for the next run",
+                    e.message,
+                    newest.path.display()
+                ),
+            ));
+        }
+    }
+    let (outcome, exit_code) = match attempt {
         Ok(renewed) => {
             let code = match renewed.result {
                 RenewResult::Renewed | RenewResult::DryRun => 0,

@@ -258,3 +258,38 @@ fn a_folder_others_can_write_to_and_a_second_run_are_refused() {
     assert_exit(&output, 0);
     assert!(days_left(&sandbox) > 300);
 }
+
+#[test]
+fn a_keystore_locked_by_another_icg_renew_is_waited_for_and_the_material_kept() {
+    let sandbox = Sandbox::new();
+    let dir = inbox_dir(&sandbox, 0o700);
+    std::fs::copy(sandbox.material(), dir.join("keystore.icg")).unwrap();
+    // The keystore lock a running `icg-renew renew` holds.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(sandbox.root().join("usg/keys/.keystore.jks.lock"))
+        .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let output = sandbox
+        .icg()
+        .arg("inbox")
+        .arg(&dir)
+        .args(["--restart", "none", "--settle", "0", "--wait", "2"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stays in the drop folder"));
+    assert_eq!(names_in(&dir), ["keystore.icg"]);
+
+    // Released while the inbox waits: it renews.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(lock);
+    });
+    let output = run_inbox(&sandbox, &dir, &[]);
+    releaser.join().unwrap();
+    assert_exit(&output, 0);
+    assert!(days_left(&sandbox) > 300);
+}

@@ -389,13 +389,22 @@ fn a_rolled_back_renewal_is_the_last_result() {
     );
     let output = sandbox
         .icg()
-        .args(["--yes", "renew", "--no-health-check", "--restart-command", &restart])
+        .args([
+            "--yes",
+            "renew",
+            "--no-health-check",
+            "--restart-command",
+            &restart,
+        ])
         .arg(sandbox.material())
         .output()
         .unwrap();
     assert_exit(&output, 4);
     let file = sandbox.dir().join("icg-renew.prom");
     let samples = metrics(&sandbox, &file, 1);
-    assert_eq!(samples["icg_renew_last_result{result=\"rolled-back\"}"], 1.0);
+    assert_eq!(
+        samples["icg_renew_last_result{result=\"rolled-back\"}"],
+        1.0
+    );
     assert_eq!(samples["icg_renew_last_result{result=\"renewed\"}"], 0.0);
 }
