@@ -190,7 +190,14 @@ fn renews_a_jks_sandbox_and_the_gateway_serves_the_new_certificate() {
         .collect();
     assert_eq!(
         steps,
-        ["backup", "build", "write", "restart", "confirm", "retention"]
+        [
+            "backup",
+            "build",
+            "write",
+            "restart",
+            "confirm",
+            "retention"
+        ]
     );
 }
 
