@@ -349,6 +349,23 @@ fn the_daily_check_wrapper_writes_the_metrics_file_when_asked_to() {
     );
     let samples = parse_exposition(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(samples["icg_renew_status"], 1.0);
+
+    // No installation: UNKNOWN first, at priority err, and the metrics say 3.
+    let output = std::process::Command::new("sh")
+        .arg(&wrapper)
+        .env("ICG_RENEW", env!("CARGO_BIN_EXE_icg-renew"))
+        .env("ICG_ROOT", sandbox.dir().join("nowhere"))
+        .env("ICG_RENEW_PROMETHEUS_FILE", &file)
+        .output()
+        .unwrap();
+    assert_exit(&output, 3);
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        log.lines().next().unwrap().starts_with("<3>UNKNOWN - "),
+        "{log}"
+    );
+    let samples = parse_exposition(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(samples["icg_renew_status"], 3.0);
 }
 
 #[test]
