@@ -91,9 +91,22 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         Command::Verify(args) => {
             verify(global, args.new.as_deref(), &args.material, prompter, clock)
         }
-        Command::Renew(args) => renew_command(global, &args, prompter, clock),
+        Command::Renew(mut args) => {
+            if args.from_hook {
+                let found = crate::hook::from_environment()?;
+                args.new = Some(found.new);
+                args.material.key = found.key;
+            }
+            renew_command(global, &args, prompter, clock)
+        }
         Command::Rollback(args) => rollback_command(global, &args, prompter, clock),
-        Command::Backups(args) => backups(global, args.backup_dir.as_deref(), prompter, clock),
+        Command::Backups(args) => backups(
+            global,
+            args.backup_dir.as_deref(),
+            args.keep_backups,
+            prompter,
+            clock,
+        ),
         Command::Sandbox(args) => {
             let made = sandbox::create(
                 &args.dir,
@@ -108,6 +121,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         }
         Command::Demo(args) => demo(global, args.keep, clock),
         Command::Csr(args) => csr(global, &args, prompter, clock),
+        Command::Inbox(args) => crate::inbox::run(global, &args, prompter, clock),
     }
 }
 
@@ -149,7 +163,7 @@ fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
 }
 
 /// Resolves the installation, asking the prompter to choose when several are found.
-fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
+pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(&locate(global), &mut |found| {
         prompter.choose_installation(found).ok_or_else(|| {
             Error::usage(format!(
@@ -169,7 +183,11 @@ fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> 
     Ok(install)
 }
 
-fn open_audit(global: &GlobalArgs, command: &str, prompter: &mut dyn Prompter) -> AuditLog {
+pub(crate) fn open_audit(
+    global: &GlobalArgs,
+    command: &str,
+    prompter: &mut dyn Prompter,
+) -> AuditLog {
     let audit = AuditLog::open(&global.log_file, command);
     if let Some(problem) = &audit.problem {
         prompter.warn(problem);
@@ -382,8 +400,42 @@ fn status_report(
     }
 }
 
-/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies.
+/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies. With
+/// `--prometheus FILE` the outcome is written there too, UNKNOWN included; failing to write it is a warning.
 fn status(
+    global: &GlobalArgs,
+    args: &cli::StatusArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let result = status_of_keystore(global, args, prompter, clock);
+    if let Some(file) = &args.prometheus {
+        let metrics = match &result {
+            Ok(Finished {
+                output: Output::Status(report),
+                exit_code,
+            }) => crate::metrics::Metrics::of(
+                report,
+                *exit_code,
+                crate::metrics::last_renewal(&global.log_file, &report.keystore),
+            ),
+            _ => crate::metrics::Metrics {
+                certificate: None,
+                status: 3,
+                last_renewal: None,
+            },
+        };
+        let text = metrics.render();
+        if let Err(e) =
+            crate::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
+        {
+            prompter.warn(&e.message);
+        }
+    }
+    result
+}
+
+fn status_of_keystore(
     global: &GlobalArgs,
     args: &cli::StatusArgs,
     prompter: &mut dyn Prompter,
@@ -655,7 +707,7 @@ fn renew_command(
 }
 
 /// The whole renewal of one installation: lock, checks, plan, transaction.
-fn renew_install(
+pub(crate) fn renew_install(
     install: &mut Install,
     args: &cli::RenewArgs,
     prompter: &mut dyn Prompter,
@@ -771,6 +823,18 @@ fn renew_install(
     report.downtime_ms = outcome.downtime_ms;
     report.error = outcome.error.map(|e| e.message);
     report.manual_steps = outcome.manual_steps;
+    if report.result == RenewResult::Renewed {
+        let protect: Vec<&Path> = report.backup.iter().map(PathBuf::as_path).collect();
+        let step = prune_backups(
+            &installed.file,
+            &backups_in,
+            args.keep_backups,
+            &protect,
+            audit,
+            prompter,
+        );
+        report.steps.push(step);
+    }
     if let (RenewResult::Renewed, KeySource::Pending(path, id)) =
         (report.result, &verified.material.key_source)
     {
@@ -918,6 +982,52 @@ fn csr(
     })
 }
 
+/// Removes the backups of `keystore` in `dir` beyond the newest `keep` (never those in `protect`), after a
+/// success; what it could not remove is a warning, not a failure of the renewal.
+fn prune_backups(
+    keystore: &KeystoreFile,
+    dir: &SafeDir,
+    keep: usize,
+    protect: &[&Path],
+    audit: &mut AuditLog,
+    prompter: &mut dyn Prompter,
+) -> Step {
+    let started = std::time::Instant::now();
+    let listed = match fsx::list_backups(dir, &keystore.base_name()) {
+        Ok(listed) => listed,
+        Err(e) => {
+            prompter.warn(&e.message);
+            Vec::new()
+        }
+    };
+    let going = crate::retention::beyond(&listed, keep, protect);
+    let (removed, errors) = crate::retention::remove(dir, &listed, &going);
+    for path in &removed {
+        audit.record("backup-removed", &[("backup", &path.shown().to_string())]);
+    }
+    for e in &errors {
+        prompter.warn(&format!("could not remove an old backup: {}", e.message));
+    }
+    let detail = if keep == 0 {
+        "--keep-backups 0: every backup is kept".to_string()
+    } else {
+        format!(
+            "kept the newest {keep}; overwrote and removed {} older{}",
+            removed.len(),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} could not be removed", errors.len())
+            }
+        )
+    };
+    Step {
+        name: "retention".into(),
+        ms: started.elapsed().as_millis() as u64,
+        detail: Some(detail),
+    }
+}
+
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.
 fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {
     let bytes = fsx::read_input(path, MAX_FILE_SIZE, "read the backup")?;
@@ -939,13 +1049,16 @@ fn open_listed_backup(
 fn backups(
     global: &GlobalArgs,
     dir: Option<&Path>,
+    keep: usize,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let file = KeystoreFile::open(&install.keystore)?;
     let dir = backup_dir(dir, &file)?;
-    let entries = fsx::list_backups(&dir, &file.base_name())?
+    let listed = fsx::list_backups(&dir, &file.base_name())?;
+    let going = crate::retention::next_to_go(&listed, keep);
+    let entries = listed
         .into_iter()
         .map(|b| {
             let opened = open_listed_backup(&dir, &b, &install).and_then(|(_, store)| {
@@ -961,6 +1074,7 @@ fn backups(
                 Err(e) => (None, Some(e.message)),
             };
             BackupEntry {
+                removed_by_next_renewal: going.contains(&b.path),
                 path: b.path,
                 created: rfc3339(b.created),
                 certificate,
@@ -1050,6 +1164,19 @@ fn rollback_command(
         &mut audit,
     );
     let downtime_ms = outcome.as_ref().ok().copied().flatten();
+    let mut steps = steps;
+    if outcome.is_ok() {
+        let mut protect = vec![backup.as_path()];
+        protect.extend(saved_current.as_deref());
+        steps.push(prune_backups(
+            &file,
+            &dir,
+            args.keep_backups,
+            &protect,
+            &mut audit,
+            prompter,
+        ));
+    }
     let (result, error, manual_steps, exit_code) = match outcome {
         Ok(_) => (RollbackResult::Restored, None, Vec::new(), 0),
         // The restore itself failed: it renames only as its last act, so the keystore is as it was.
@@ -1152,9 +1279,11 @@ fn demo_in(dir: &Path, global: &GlobalArgs, keep: bool, clock: Clock) -> Result<
             health_timeout: 120,
             no_health_check: true,
         },
+        from_hook: false,
         no_rollback: false,
         backup_dir: None,
         dry_run: false,
+        keep_backups: crate::retention::DEFAULT_KEEP,
     };
     let mut audit = AuditLog::open(&sandbox_global.log_file, "demo");
     let renew = renew_install(

@@ -114,6 +114,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create a realistic throwaway ICG installation under DIR
     Sandbox(SandboxArgs),
+    /// Renew with the newest material file dropped into DIR, then move it to DIR/done or DIR/failed with
+    /// its JSON result (exit codes as for renew)
+    Inbox(InboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +127,9 @@ pub struct StatusArgs {
     /// CRITICAL when the certificate expires within this many days (or has expired)
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub crit_days: i64,
+    /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -144,8 +150,8 @@ pub struct MaterialArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
-    /// [default: choose from the files found, on a terminal]
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, a PEM/DER certificate with --key, or
+    /// a directory holding one PEM key and its chain [default: choose from the files found, on a terminal]
     #[arg(value_name = "NEW")]
     pub new: Option<PathBuf>,
     #[command(flatten)]
@@ -185,10 +191,15 @@ pub struct RestartArgs {
 
 #[derive(Debug, Args)]
 pub struct RenewArgs {
-    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, or a PEM/DER certificate with --key
-    /// [default: choose from the files found, on a terminal]
+    /// New certificate material: JKS, PKCS#12, keystore.icg, PEM bundle, a PEM/DER certificate with --key, or
+    /// a directory holding one PEM key and its chain (an ACME client's) [default: choose from the files
+    /// found, on a terminal]
     #[arg(value_name = "NEW")]
     pub new: Option<PathBuf>,
+    /// Run as an ACME client's deploy hook: take NEW from RENEWED_LINEAGE (certbot) or CERT_KEY_PATH and
+    /// CERT_FULLCHAIN_PATH (acme.sh)
+    #[arg(long, conflicts_with_all = ["new", "key"])]
+    pub from_hook: bool,
     #[command(flatten)]
     pub material: MaterialArgs,
     #[command(flatten)]
@@ -202,6 +213,9 @@ pub struct RenewArgs {
     /// Run every check and show the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +228,9 @@ pub struct RollbackArgs {
     /// Where backups are [default: the keystore's own directory]
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +238,9 @@ pub struct BackupsArgs {
     /// Where backups are [default: the keystore's own directory]
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// Mark the backups the next renewal would remove when it keeps N (0: none)
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }
 
 #[derive(Debug, Args)]
@@ -260,4 +280,28 @@ pub struct DemoArgs {
     /// Keep the sandbox directory afterwards (its path is printed)
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// The drop folder: writable only by root (and --group)
+    #[arg(value_name = "DIR", default_value = "/var/lib/icg-renew/inbox")]
+    pub dir: PathBuf,
+    /// A group whose members may write to DIR too (name or number)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Take a file only when it has not changed for this many seconds (a copy in progress is left alone)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub settle: u64,
+    /// How long to wait for the newest file to settle before leaving it for the next run
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub restart: RestartArgs,
+    /// Where backups go [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    pub keep_backups: usize,
 }

@@ -312,6 +312,44 @@ impl SafeDir {
             && rustix::fs::unlinkat(&*self.fd, name, rustix::fs::AtFlags::empty()).is_ok()
     }
 
+    /// Overwrites the regular file `name` with zeros, flushes it, and removes it, all only while `name` is
+    /// the file `id` (never through a link): for files holding an old private key (pending key, backups).
+    /// `what` names the file in messages ("the pending key").
+    pub fn shred(&self, name: &OsStr, id: FileId, what: &str) -> Result<()> {
+        let path = self.join(name);
+        let fd = rustix::fs::openat(
+            &*self.fd,
+            name,
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| Error::io("open", &path, &e.into()))?;
+        let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
+        if stat.st_dev != id.dev || stat.st_ino != id.ino || !is_regular(&stat) {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} is no longer {what} icg-renew found: it was left alone; check it",
+                    path.shown()
+                ),
+            ));
+        }
+        let mut file = File::from(fd);
+        let zeros = vec![0u8; stat.st_size as usize];
+        file.write_all(&zeros)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("overwrite", &path, &e))?;
+        drop(file);
+        if self.remove_if(name, id) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot remove {}: it was renamed or replaced", path.shown()),
+            ))
+        }
+    }
+
     /// Flushes the directory's entries to disk.
     pub fn sync(&self) -> Result<()> {
         rustix::fs::fsync(&*self.fd)

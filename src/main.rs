@@ -46,6 +46,14 @@ fn main() {
                     },
                 );
             }
+            if is_status && !json {
+                ui::out(&format!(
+                    "{}\n",
+                    icg_renew::monitoring::unknown_line(
+                        "bad arguments; see icg-renew status --help"
+                    )
+                ));
+            }
             if json {
                 let message = e
                     .to_string()
@@ -148,9 +156,12 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     if json {
         ui::out(&format!("{}\n", ui::json_error(error)));
     } else if is_status {
-        // A monitoring system reads stdout: a status that cannot be read says so there (on a terminal,
-        // only there).
-        ui::out(&format!("UNKNOWN: {}\n", error.message));
+        // A monitoring system shows the first line of stdout as the service's status (on a terminal, the
+        // message is shown only there).
+        ui::out(&format!(
+            "{}\n",
+            icg_renew::monitoring::unknown_line(&error.message)
+        ));
     }
     use std::io::IsTerminal;
     if json || !is_status || !std::io::stdout().is_terminal() {

@@ -14,7 +14,6 @@ use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 
 pub const ALIAS: &str = "pending";
@@ -106,37 +105,7 @@ pub fn save(
 /// Overwrites the pending key file `id` with zeros, flushes, and removes it; a name that no longer holds
 /// that file is left alone.
 pub fn remove_securely(keystore: &KeystoreFile, id: FileId) -> Result<()> {
-    let name = name_for(keystore);
-    let path = keystore.dir.join(&name);
-    let fd = rustix::fs::openat(
-        &*keystore.dir.fd(),
-        &name,
-        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| Error::io("open", &path, &e.into()))?;
-    let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
-    if stat.st_dev != id.dev || stat.st_ino != id.ino {
-        return Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "{} is no longer the pending key icg-renew read: it was left alone; check it",
-                path.shown()
-            ),
-        ));
-    }
-    let mut file = std::fs::File::from(fd);
-    let zeros = vec![0u8; stat.st_size as usize];
-    file.write_all(&zeros)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("overwrite", &path, &e))?;
-    drop(file);
-    if keystore.dir.remove_if(&name, id) {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::Io,
-            format!("cannot remove {}: it was renamed or replaced", path.shown()),
-        ))
-    }
+    keystore
+        .dir
+        .shred(&name_for(keystore), id, "the pending key")
 }

@@ -164,6 +164,8 @@ pub struct BackupEntry {
     pub certificate: Option<CertSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Extension: the next successful renewal removes this backup (`--keep-backups`).
+    pub removed_by_next_renewal: bool,
 }
 
 /// `sandbox`.
@@ -187,6 +189,24 @@ pub struct DemoReport {
     pub kept: bool,
 }
 
+/// `inbox`: what the drop folder held and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxReport {
+    pub dir: PathBuf,
+    /// The material file renewed with (`None`: nothing was ready).
+    pub taken: Option<PathBuf>,
+    /// Where it was moved (`done/NAME` or `failed/NAME`) and its result document.
+    pub filed_as: Option<PathBuf>,
+    pub result_file: Option<PathBuf>,
+    /// Older material moved to `failed/` unused, newest first.
+    pub superseded: Vec<PathBuf>,
+    /// The newest file, left in place because it was still changing when the wait ran out.
+    pub still_being_written: Option<PathBuf>,
+    pub renew: Option<Box<RenewReport>>,
+    /// What stopped the renewal before it produced a report.
+    pub error: Option<String>,
+}
+
 /// Everything a command can answer.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -198,4 +218,5 @@ pub enum Output {
     Sandbox(SandboxReport),
     Csr(CsrReport),
     Demo(Box<DemoReport>),
+    Inbox(Box<InboxReport>),
 }

@@ -188,7 +188,17 @@ fn renews_a_jks_sandbox_and_the_gateway_serves_the_new_certificate() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["backup", "build", "write", "restart", "confirm"]);
+    assert_eq!(
+        steps,
+        [
+            "backup",
+            "build",
+            "write",
+            "restart",
+            "confirm",
+            "retention"
+        ]
+    );
 }
 
 #[test]

@@ -197,7 +197,7 @@ pub fn command_line(prefix: &str, command: &str) -> String {
 
 pub fn render(output: &Output) -> String {
     match output {
-        Output::Status(r) => status(r),
+        Output::Status(r) => format!("{}\n{}", crate::monitoring::summary_line(r), status(r)),
         Output::Verify(r) => verify(r),
         Output::Renew(r) => renew(r),
         Output::Rollback(r) => rollback(r),
@@ -205,6 +205,7 @@ pub fn render(output: &Output) -> String {
         Output::Sandbox(r) => sandbox(r),
         Output::Csr(r) => csr(r),
         Output::Demo(r) => demo(r),
+        Output::Inbox(r) => inbox(r),
     }
 }
 
@@ -652,7 +653,17 @@ fn backups(list: &[BackupEntry]) -> String {
     }
     let mut out = String::new();
     for b in list {
-        let _ = writeln!(out, "{}  (made {})", b.path.shown(), b.created);
+        let _ = writeln!(
+            out,
+            "{}  (made {}){}",
+            b.path.shown(),
+            b.created,
+            if b.removed_by_next_renewal {
+                "  [removed by the next renewal: --keep-backups]"
+            } else {
+                ""
+            }
+        );
         match (&b.certificate, &b.error) {
             (Some(c), _) => {
                 let _ = writeln!(
@@ -748,6 +759,42 @@ fn demo(r: &DemoReport) -> String {
         let _ = writeln!(
             out,
             "\nThe sandbox was removed (the undo line above has nothing left to undo). Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."
+        );
+    }
+    out
+}
+
+fn inbox(r: &InboxReport) -> String {
+    let mut out = String::new();
+    for older in &r.superseded {
+        let _ = writeln!(out, "Superseded by newer material: {}", older.shown());
+    }
+    if let Some(waiting) = &r.still_being_written {
+        let _ = writeln!(
+            out,
+            "Nothing taken: {} is still being written; it is taken once it has settled.",
+            waiting.shown()
+        );
+    }
+    match (&r.taken, &r.renew, &r.error) {
+        (None, _, _) if r.still_being_written.is_none() => {
+            let _ = writeln!(out, "No material in {}.", r.dir.shown());
+        }
+        (Some(taken), Some(renew_report), _) => {
+            let _ = writeln!(out, "Material {}", taken.shown());
+            out.push_str(&renew(renew_report));
+        }
+        (Some(taken), None, Some(error)) => {
+            let _ = writeln!(out, "Material {}: {error}", taken.shown());
+        }
+        _ => {}
+    }
+    if let (Some(filed), Some(result)) = (&r.filed_as, &r.result_file) {
+        let _ = writeln!(
+            out,
+            "Filed as {}, result in {}",
+            filed.shown(),
+            result.shown()
         );
     }
     out

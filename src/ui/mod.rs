@@ -39,6 +39,7 @@ pub fn json(output: &Output) -> String {
         Output::Sandbox(r) => serde_json::to_value(r),
         Output::Csr(r) => serde_json::to_value(r),
         Output::Demo(r) => serde_json::to_value(r),
+        Output::Inbox(r) => serde_json::to_value(r),
     };
     let text = value
         .and_then(|v| serde_json::to_string_pretty(&v))

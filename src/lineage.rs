@@ -1,0 +1,207 @@
+//! New material as a directory of PEM files, the way ACME clients leave it: certbot's lineage
+//! (`live/NAME/` with `privkey.pem`, `fullchain.pem`, `cert.pem`, `chain.pem`, each a symbolic link into
+//! `archive/NAME/`), acme.sh's domain directory (`NAME.key`, `fullchain.cer`, ...), the files `step ca renew`
+//! rewrites. Gathers the private keys and certificates of every file into one PEM text for `material`;
+//! other files (README, CSRs, configuration) contribute nothing.
+//!
+//! Symbolic links are followed only to a file inside the lineage's own configuration directory (for
+//! `…/live/NAME` the directory above `live`, else the directory itself), and only when every directory from
+//! there down to the file, and the file, belong to root (or the account running icg-renew) and no one else
+//! can write to them. A link anywhere else is refused, as for any other material. See docs/decisions.md.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsx;
+use crate::keystore::MAX_FILE_SIZE;
+use crate::shown::Shown;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Most entries looked at in a material directory.
+const MAX_ENTRIES: usize = 64;
+
+/// The private keys and certificates found in the files of `dir`, as one PEM text, each block once; and
+/// the names of the files that contributed.
+pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
+    let real_dir = fsx::real_path(dir)?;
+    let trust_root = trust_root(&real_dir);
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list the material directory", dir, &e))?
+        .take(MAX_ENTRIES + 1)
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::io("list the material directory", dir, &e))?;
+    if entries.len() > MAX_ENTRIES {
+        return Err(Error::unsupported(format!(
+            "{} holds more than {MAX_ENTRIES} entries; a material directory holds a key and its certificates: give the directory the ACME client writes",
+            dir.shown()
+        )));
+    }
+    entries.sort_by_key(|e| e.file_name());
+    let mut seen: Vec<String> = Vec::new();
+    let mut bundle = Vec::new();
+    let mut used = Vec::new();
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, &e))?;
+        let data = if meta.file_type().is_symlink() {
+            let target = linked_file(&path, &trust_root)?;
+            fsx::read_input(&target, MAX_FILE_SIZE, "read the new certificate material")?
+        } else if meta.is_file() {
+            fsx::read_input(&path, MAX_FILE_SIZE, "read the new certificate material")?
+        } else {
+            continue;
+        };
+        let mut contributed = false;
+        for block in pem_blocks(&data) {
+            let normal: String = block.split_whitespace().collect();
+            if !seen.contains(&normal) {
+                seen.push(normal);
+                bundle.extend_from_slice(block.as_bytes());
+                bundle.push(b'\n');
+            }
+            contributed = true;
+        }
+        if contributed {
+            used.push(name);
+        }
+        if bundle.len() as u64 > MAX_FILE_SIZE {
+            return Err(Error::corrupt(format!(
+                "the files in {} hold more than {} MiB of PEM: give the directory the ACME client writes",
+                dir.shown(),
+                MAX_FILE_SIZE / (1024 * 1024)
+            )));
+        }
+    }
+    if used.is_empty() {
+        return Err(Error::corrupt(format!(
+            "{} holds no PEM private key or certificate: give the directory the ACME client writes (certbot: /etc/letsencrypt/live/NAME)",
+            dir.shown()
+        )));
+    }
+    let keys = seen
+        .iter()
+        .filter(|b| b.contains("PRIVATEKEY-----"))
+        .count();
+    if keys > 1 {
+        return Err(Error::usage(format!(
+            "{} holds {keys} different private keys; a material directory must hold exactly one: give the certificate file as NEW and its key with --key",
+            dir.shown()
+        )));
+    }
+    Ok((bundle, used))
+}
+
+/// The directory links may lead into: certbot's configuration directory for a lineage `…/live/NAME`,
+/// else the material directory itself.
+fn trust_root(real_dir: &Path) -> PathBuf {
+    match real_dir.parent() {
+        Some(live) if live.file_name().is_some_and(|n| n == "live") => {
+            live.parent().unwrap_or(live).to_path_buf()
+        }
+        _ => real_dir.to_path_buf(),
+    }
+}
+
+/// The file a link in a material directory leads to, when the link rule allows it.
+fn linked_file(link: &Path, trust_root: &Path) -> Result<PathBuf> {
+    let refuse = |why: String| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} is a symbolic link {why}: icg-renew follows links in a material directory only within the ACME client's own directory {}, owned by root and writable by no one else; give the path of the file it points to",
+                link.shown(),
+                trust_root.shown()
+            ),
+        )
+    };
+    let target = std::fs::canonicalize(link).map_err(|e| Error::io("follow the link", link, &e))?;
+    let inside = target
+        .strip_prefix(trust_root)
+        .map_err(|_| refuse(format!("to {}, outside", target.shown())))?;
+    let mut current = trust_root.to_path_buf();
+    check_owner(&current).map_err(refuse)?;
+    for part in inside.components() {
+        current.push(part);
+        check_owner(&current).map_err(refuse)?;
+    }
+    Ok(target)
+}
+
+/// Whether only root (or the account running icg-renew) can change `path` (no links: it is canonical).
+fn check_owner(path: &Path) -> std::result::Result<(), String> {
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| format!("that cannot be inspected ({e})"))?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(format!(
+            "through {}, which belongs to uid {}",
+            path.shown(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "through {}, which others can write to",
+            path.shown()
+        ));
+    }
+    Ok(())
+}
+
+/// The PEM blocks of a private key or certificate in `data` (other blocks, such as requests, are left out).
+fn pem_blocks(data: &[u8]) -> Vec<&str> {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Vec::new();
+    };
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let Some(label_end) = after.find("-----") else {
+            break;
+        };
+        let label = &after[..label_end];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = after.find(&end_marker) else {
+            break;
+        };
+        let end = start + 11 + end + end_marker.len();
+        if label == "CERTIFICATE" || label.ends_with("PRIVATE KEY") {
+            blocks.push(&rest[start..end]);
+        }
+        rest = &rest[end..];
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_text_are_left_out_and_blocks_kept_whole() {
+        let text = b"hello\n-----BEGIN CERTIFICATE REQUEST-----\nAA\n-----END CERTIFICATE REQUEST-----\n-----BEGIN CERTIFICATE-----\nBB\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\nCC\n-----END EC PRIVATE KEY-----";
+        let blocks = pem_blocks(text);
+        assert_eq!(blocks.len(), 2);
+        assert!(
+            blocks[0].starts_with("-----BEGIN CERTIFICATE-----")
+                && blocks[0].ends_with("CERTIFICATE-----")
+        );
+        assert!(blocks[1].ends_with("-----END EC PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn the_trust_root_of_a_certbot_lineage_is_its_configuration_directory() {
+        assert_eq!(
+            trust_root(Path::new("/etc/le/live/gw")),
+            Path::new("/etc/le")
+        );
+        assert_eq!(
+            trust_root(Path::new("/root/.acme.sh/gw")),
+            Path::new("/root/.acme.sh/gw")
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! `status` as a monitoring plugin (Nagios, Icinga, Checkmk): the first line of its plain output is the
+//! summary those systems show, `STATE - text | perfdata`, in the plugin guidelines' format. Only text is
+//! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `app`.
+
+use crate::report::{State, StatusReport};
+
+/// The plugin state word of a status.
+pub fn state_word(state: State) -> &'static str {
+    match state {
+        State::Ok => "OK",
+        State::Warning => "WARNING",
+        State::Critical => "CRITICAL",
+    }
+}
+
+/// The first line of `status`: `OK - expires in 364 days (2027-12-01) | days_left=364;30;7`.
+///
+/// The performance data names the thresholds as the contract gives them (`;warn;crit` as plain numbers).
+pub fn summary_line(report: &StatusReport) -> String {
+    let days = report.certificate.days_left;
+    let date = report
+        .certificate
+        .not_after
+        .get(..10)
+        .unwrap_or(&report.certificate.not_after);
+    let text = if days < 0 {
+        format!("expired {} days ago ({date})", -days)
+    } else {
+        format!("expires in {days} days ({date})")
+    };
+    format!(
+        "{} - {} | days_left={days};{};{}",
+        state_word(report.state),
+        plugin_text(&text),
+        report.warn_days,
+        report.crit_days
+    )
+}
+
+/// The first line when `status` cannot judge the certificate: `UNKNOWN - <why>`, without performance data.
+pub fn unknown_line(message: &str) -> String {
+    format!("UNKNOWN - {}", plugin_text(message))
+}
+
+/// Text that is safe in a plugin's first line: one line, no `|` (it starts the performance data), no
+/// control characters (file names in messages come from outside).
+fn plugin_text(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| match c {
+            '|' => '/',
+            c if c.is_control() => '?',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_text_cannot_start_performance_data_or_a_second_line() {
+        let line = unknown_line("cannot read /tmp/a|b\u{1b}[31m\nsecond");
+        assert_eq!(line, "UNKNOWN - cannot read /tmp/a/b?[31m");
+    }
+}

@@ -1,0 +1,91 @@
+//! Backup retention (`--keep-backups N`): each backup holds an old private key, and unattended renewal would
+//! pile them up forever. After a successful renewal or rollback the backups of that keystore beyond the
+//! newest N are overwritten and removed, like the pending key; the ones the command just made or used stay.
+//! Works on the list `fsx::list_backups` returns and removes through the backups' directory descriptor.
+
+use crate::error::Error;
+use crate::fsx::{Backup, SafeDir};
+use std::path::{Path, PathBuf};
+
+/// `--keep-backups` when none is given.
+pub const DEFAULT_KEEP: usize = 10;
+
+/// The backups (newest first in `backups`) beyond the newest `keep`, except those in `protect`; none when
+/// `keep` is 0 (keep all).
+pub fn beyond(backups: &[Backup], keep: usize, protect: &[&Path]) -> Vec<PathBuf> {
+    if keep == 0 {
+        return Vec::new();
+    }
+    backups
+        .iter()
+        .skip(keep)
+        .map(|b| b.path.clone())
+        .filter(|p| !protect.contains(&p.as_path()))
+        .collect()
+}
+
+/// The backups that the next renewal would remove: it adds one backup, so those from position `keep` on
+/// after it, i.e. from `keep - 1` on now.
+pub fn next_to_go(backups: &[Backup], keep: usize) -> Vec<PathBuf> {
+    if keep == 0 {
+        return Vec::new();
+    }
+    backups
+        .iter()
+        .skip(keep - 1)
+        .map(|b| b.path.clone())
+        .collect()
+}
+
+/// Overwrites and removes each backup named in `paths` from `dir`, through its descriptor and only while the
+/// name holds the file listed; returns those removed and the errors of the others.
+pub fn remove(dir: &SafeDir, backups: &[Backup], paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    for backup in backups.iter().filter(|b| paths.contains(&b.path)) {
+        let Some((meta, true)) = dir.meta_of(&backup.name) else {
+            continue;
+        };
+        match dir.shred(&backup.name, meta.id, "the backup") {
+            Ok(()) => removed.push(backup.path.clone()),
+            Err(e) => errors.push(e),
+        }
+    }
+    (removed, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(n: usize) -> Vec<Backup> {
+        (0..n)
+            .map(|i| Backup {
+                path: PathBuf::from(format!("/b/{i}")),
+                name: format!("{i}").into(),
+                created: 1000 - i as i64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keeps_the_newest_and_the_protected_and_everything_at_zero() {
+        let backups = list(5);
+        assert_eq!(
+            beyond(&backups, 3, &[]),
+            vec![PathBuf::from("/b/3"), "/b/4".into()]
+        );
+        assert_eq!(
+            beyond(&backups, 3, &[Path::new("/b/4")]),
+            vec![PathBuf::from("/b/3")]
+        );
+        assert!(beyond(&backups, 0, &[]).is_empty());
+        assert!(beyond(&backups, 5, &[]).is_empty());
+        assert_eq!(
+            next_to_go(&backups, 3),
+            vec![PathBuf::from("/b/2"), "/b/3".into(), "/b/4".into()]
+        );
+        assert!(next_to_go(&backups, 0).is_empty());
+        assert!(next_to_go(&backups, 6).is_empty());
+    }
+}
