@@ -270,7 +270,7 @@ fn a_status_that_cannot_be_read_says_unknown_on_stdout() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.starts_with("UNKNOWN: "), "{stdout}");
+    assert!(stdout.starts_with("UNKNOWN - "), "{stdout}");
     // A doubled usg/usg gets the root it probably meant.
     assert!(
         stdout.contains(&format!(
