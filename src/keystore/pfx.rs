@@ -27,7 +27,6 @@ use zeroize::Zeroizing;
 
 const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
 const ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
-const KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.1");
 const SHROUDED_KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.2");
 const CERT_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.3");
 const SECRET_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.5");
@@ -97,15 +96,14 @@ impl PasswordForm {
 /// What kind of bag, as far as Java's keystore cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BagKind {
-    /// An unencrypted PKCS#8 key (keyBag).
-    Key,
     /// An encrypted PKCS#8 key (pkcs8ShroudedKeyBag).
     ShroudedKey,
     /// An X.509 certificate (its DER).
     Certificate(Vec<u8>),
     /// A secret key (Java's SecretKeyEntry).
     Secret,
-    /// Anything else (CRLs, nested SafeContents, other certificate types): kept, never looked into.
+    /// Anything else (unencrypted keyBags, which Java's keystore skips, CRLs, nested SafeContents, other
+    /// certificate types): kept, never looked into.
     Other,
 }
 
@@ -309,7 +307,6 @@ impl Bag {
             return Err(corrupt("a SafeBag is not a SEQUENCE with a [0] value"));
         }
         let kind = match id {
-            KEY_BAG => BagKind::Key,
             SHROUDED_KEY_BAG => BagKind::ShroudedKey,
             SECRET_BAG => BagKind::Secret,
             CERT_BAG => certificate_of(&value)?.map_or(BagKind::Other, BagKind::Certificate),
@@ -792,7 +789,6 @@ impl Pfx {
     pub fn decrypt_key(&self, at: BagRef, password: &Password) -> PfxResult<Zeroizing<Vec<u8>>> {
         let bag = self.bag(at);
         match bag.kind {
-            BagKind::Key => Ok(Zeroizing::new(bag.value.clone())),
             BagKind::ShroudedKey => {
                 let (algorithm, ciphertext) = shrouded_parts(&bag.value)?;
                 let scheme = Scheme::parse(&algorithm)?;
@@ -853,11 +849,10 @@ impl Pfx {
             .first()
             .ok_or_else(|| corrupt("key entry without certificate"))?;
         let mut updated = self.clone();
-        // The key bag: same type, same attributes, encrypted as before.
+        // The key bag: same attributes, encrypted as before.
         let old_key = self.bag(key_at);
-        let new_key = match old_key.kind {
-            BagKind::Key => Bag::build(KEY_BAG, BagKind::Key, pkcs8.to_vec(), old_key)?,
-            _ => {
+        let new_key = {
+            {
                 let (algorithm, _) = shrouded_parts(&old_key.value)?;
                 let scheme = Scheme::parse(&algorithm)?;
                 let (_, old_ciphertext) = shrouded_parts(&old_key.value)?;
@@ -1035,7 +1030,7 @@ fn certificate_names(cert: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Longest certificate chain followed from a key entry.
 const MAX_CHAIN: usize = 16;
 
-/// Java's entries over the bags, in the order `PKCS12KeyStore.engineLoad` makes them: every key bag
+/// Java's entries over the bags, in the order `PKCS12KeyStore.engineLoad` makes them: every shrouded key bag
 /// (with a localKeyID, or the only key) is a PrivateKeyEntry, every secret bag a SecretKeyEntry, every
 /// certificate bag with Java's trusted-usage attribute a trustedCertEntry (whatever other attributes it
 /// has: keytool adds a localKeyID to trusted entries when it saves such a store again). Aliases are the
@@ -1046,7 +1041,7 @@ const MAX_CHAIN: usize = 16;
 pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
     let key_count = pfx
         .bags()
-        .filter(|(_, b)| matches!(b.kind, BagKind::Key | BagKind::ShroudedKey))
+        .filter(|(_, b)| b.kind == BagKind::ShroudedKey)
         .count();
     let mut names = UnfriendlyNames::default();
     let mut entries: Vec<JavaEntry> = Vec::new();
@@ -1068,7 +1063,7 @@ pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
     let mut key_ids: Vec<(usize, Vec<u8>)> = Vec::new();
     for (at, bag) in pfx.bags() {
         match &bag.kind {
-            BagKind::Key | BagKind::ShroudedKey => {
+            BagKind::ShroudedKey => {
                 let id = match &bag.local_key_id {
                     Some(id) => id.clone(),
                     None if key_count == 1 => b"01".to_vec(),
