@@ -1167,6 +1167,81 @@ pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
 mod tests {
     use super::*;
 
+    fn shape(name: &str) -> (Vec<u8>, Password) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes");
+        let password = std::fs::read_to_string(dir.join("store.pass")).unwrap();
+        (
+            std::fs::read(dir.join(name)).unwrap(),
+            Password::new(password),
+        )
+    }
+
+    #[test]
+    fn a_trusted_certificate_with_a_local_key_id_is_a_trusted_entry() {
+        let (data, password) = shape("saved-twice.p12");
+        let pfx = Pfx::parse(&data, &password).unwrap();
+        let entries = java_entries(&pfx);
+        let root = entries
+            .iter()
+            .find(|e| e.alias == "root")
+            .expect("root is listed");
+        assert_eq!(root.kind, JavaEntryKind::TrustedCert);
+        assert_eq!(
+            pfx.bag(root.certs[0]).local_key_id.as_deref(),
+            Some(&b"01"[..])
+        );
+    }
+
+    /// Renewing an entry with its own key and chain leaves every other bag byte for byte, and every part
+    /// whose bags did not change as it was.
+    #[test]
+    fn a_rewrite_keeps_every_other_bag_byte_for_byte() {
+        for name in [
+            "saved-twice.p12",
+            "several-keys.p12",
+            "openssl-rc2.p12",
+            "vendor-attributes.p12",
+        ] {
+            let (data, password) = shape(name);
+            let pfx = Pfx::parse(&data, &password).unwrap();
+            let entries = java_entries(&pfx);
+            let server = entries.iter().find(|e| e.alias == "icg").unwrap();
+            let pkcs8 = pfx.decrypt_key(server.key.unwrap(), &password).unwrap();
+            let chain: Vec<Vec<u8>> = server
+                .certs
+                .iter()
+                .map(|&at| match &pfx.bag(at).kind {
+                    BagKind::Certificate(der) => der.clone(),
+                    _ => unreachable!(),
+                })
+                .collect();
+            let written = pfx
+                .with_replaced_entry(server, &entries, &pkcs8, &chain, &password, &password)
+                .unwrap();
+            let again = Pfx::parse(&written, &password).unwrap();
+            let mut mine: Vec<BagRef> = server.certs.clone();
+            mine.extend(server.key);
+            let written_bags: Vec<&[u8]> = again.bags().map(|(_, b)| b.der.as_slice()).collect();
+            for (at, bag) in pfx.bags().filter(|(at, _)| !mine.contains(at)) {
+                assert!(
+                    written_bags.contains(&bag.der.as_slice()),
+                    "{name}: bag {at:?} changed"
+                );
+            }
+            assert_eq!(java_entries(&again).len(), entries.len(), "{name}");
+            assert_eq!(
+                again.describe(),
+                pfx.describe(),
+                "{name}: algorithms changed"
+            );
+            let key = again.decrypt_key(
+                java_entries(&again)[0].key.unwrap_or(server.key.unwrap()),
+                &password,
+            );
+            assert!(key.is_ok(), "{name}");
+        }
+    }
+
     #[test]
     fn unfriendly_names_count_only_nameless_entries() {
         let mut names = UnfriendlyNames::default();

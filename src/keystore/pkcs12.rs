@@ -1,10 +1,10 @@
-//! PKCS#12 keystores the way Java reads and writes them, through `p12-keystore` (which keeps Java's
-//! trusted-certificate attribute and the aliases), with `openssl` (legacy provider loaded) as a read-only
-//! fallback for algorithms the crate does not know.
+//! The cost pre-check of PKCS#12 files and the algorithms of new ones.
 //!
-//! Before either library sees the file, `sniff_params` walks its outer structure to learn the encryption and
-//! MAC algorithms and iteration counts, so that a rewrite can use the same ones (Java 8 before 8u301 reads
-//! neither PBES2 nor an HMAC-SHA-256 MAC), and refuses absurd iteration counts that would stall the tool.
+//! Before any key derivation runs, `sniff_params` walks a file's outer structure to learn its encryption
+//! and MAC algorithms and iteration counts, and refuses absurd iteration counts, key derivations and MACs
+//! that Java never writes (they would stall the tool). Reading and rewriting an existing file is
+//! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
+//! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
 use crate::der::{self, Reader};
 use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
@@ -48,27 +48,6 @@ impl Pkcs12Params {
             mac: MacAlgorithm::HmacSha256,
             mac_iterations: 10_000,
         }
-    }
-
-    pub fn describe(&self) -> String {
-        let enc = match self.encryption {
-            EncryptionAlgorithm::PbeWithHmacSha256AndAes256 => "PBES2/AES-256",
-            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc => "PBE-SHA1-3DES",
-            EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc => "PBE-SHA1-RC2-40",
-            _ => "other",
-        };
-        let mac = match self.mac {
-            MacAlgorithm::HmacSha1 => "HMAC-SHA1",
-            MacAlgorithm::HmacSha224 => "HMAC-SHA224",
-            MacAlgorithm::HmacSha256 => "HMAC-SHA256",
-            MacAlgorithm::HmacSha384 => "HMAC-SHA384",
-            MacAlgorithm::HmacSha512 => "HMAC-SHA512",
-            _ => "HMAC-SHA512/t",
-        };
-        format!(
-            "{enc} ({} iterations), MAC {mac} ({} iterations)",
-            self.encryption_iterations, self.mac_iterations
-        )
     }
 }
 
@@ -315,6 +294,17 @@ mod tests {
         let data = hex("304a020103301106092a864886f70d010701a0040402300030323020300c06082a864886f70d020505000410000000000000000000000000000000000408000000000000000002047fffffff");
         let why = sniff_params(&data).unwrap_err();
         assert!(why.contains("MAC digest 1.2.840.113549.2.5"), "{why}");
+    }
+
+    #[test]
+    fn a_pbmac1_mac_is_named_as_the_mac_scheme_it_is() {
+        let data = hex("3049020103301106092a864886f70d010701a0040402300030313021300d06092a864886f70d01050e05000410000000000000000000000000000000000408000000000000000002020800");
+        let why = sniff_params(&data).unwrap_err();
+        assert!(
+            why.contains("MAC scheme is PBMAC1 (1.2.840.113549.1.5.14)"),
+            "{why}"
+        );
+        assert!(!why.contains("digest"), "{why}");
     }
 
     #[test]
