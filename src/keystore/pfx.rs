@@ -844,6 +844,9 @@ impl Pfx {
         key_password: &Password,
     ) -> PfxResult<Vec<u8>> {
         let key_at = entry.key.ok_or_else(|| corrupt("not a key entry"))?;
+        let Some(new_leaf) = chain.first() else {
+            return Err(corrupt("the new chain is empty"));
+        };
         let leaf_at = *entry
             .certs
             .first()
@@ -880,7 +883,7 @@ impl Pfx {
             .filter(|o| o.alias != entry.alias)
             .flat_map(|o| o.certs.iter().copied())
             .collect();
-        let mut new_bags = vec![Bag::certificate(&chain[0], self.bag(leaf_at))?];
+        let mut new_bags = vec![Bag::certificate(new_leaf, self.bag(leaf_at))?];
         for cert in &chain[1..] {
             new_bags.push(Bag::certificate(cert, &Bag::without_attributes())?);
         }
