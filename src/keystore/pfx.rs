@@ -499,6 +499,7 @@ impl Scheme {
             .find(|p| p.oid == oid)
             .ok_or_else(|| PfxError::Unsupported(format!("encryption algorithm {oid}")))?;
         let p = PbeParameter::from_der(&params).map_err(corrupt)?;
+        check_iterations(i64::from(p.iterations))?;
         Ok(Scheme::Pkcs12Pbe(
             pbe,
             p.salt.as_bytes().to_vec(),
@@ -655,6 +656,18 @@ impl Scheme {
             }
         }
     }
+}
+
+/// Keys inside encrypted parts are not seen by the pre-check (`pkcs12::sniff_params`): their iteration
+/// counts are bounded here, before any derivation runs.
+fn check_iterations(iterations: i64) -> PfxResult<()> {
+    let max = super::pkcs12::MAX_ITERATIONS;
+    if iterations < 1 || iterations as u64 > max {
+        return Err(PfxError::Unsupported(format!(
+            "an iteration count of {iterations}, outside 1..{max}"
+        )));
+    }
+    Ok(())
 }
 
 /// The SafeContents bytes of a list of bags.
