@@ -380,7 +380,9 @@ fn status_report(
     let certificate = CertSummary::of(installed.leaf(), clock);
     // Judged in seconds: "valid for more than N days" must not be decided by a rounded-down day count.
     let remaining = crate::cert::unix_time(installed.leaf().not_after()) - clock.now;
-    let state = if remaining <= crit_days.saturating_mul(86_400) {
+    // Not yet valid is as bad as expired: the gateway serves a certificate that clients refuse.
+    let not_yet_valid = crate::cert::unix_time(installed.leaf().not_before()) > clock.now;
+    let state = if not_yet_valid || remaining <= crit_days.saturating_mul(86_400) {
         State::Critical
     } else if remaining <= warn_days.saturating_mul(86_400) {
         State::Warning

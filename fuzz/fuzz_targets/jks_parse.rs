@@ -1,6 +1,6 @@
 //! The JKS reader: `jks::parse` with the fixture store password, key decryption of every protected key it
 //! finds, and `decrypt_key` on the raw input. Inputs are also tried with their store digest fixed up, so that
-//! mutations get past the integrity check. A store that parses must serialise back to the same bytes.
+//! mutations get past the integrity check. A store that parses must serialise back to the same bytes (up to its digest: what follows is ignored).
 #![no_main]
 
 use icg_renew::keystore::jks;
@@ -15,8 +15,9 @@ fn exercise(data: &[u8], password: &Password) {
                 let _ = jks::decrypt_key(blob, password);
             }
         }
+        // Bytes after the digest are ignored on reading, as Java ignores them, and not written back.
         assert!(
-            store.serialize(password, None) == data,
+            data.starts_with(&store.serialize(password, None)),
             "a parsed JKS store does not serialise back to its own bytes"
         );
     }

@@ -122,8 +122,9 @@ pub fn parse(data: &[u8], password: &Password) -> Result<JksStore, JksError> {
             "not a JKS keystore (no FEEDFEED header)".into(),
         ));
     }
-    let body = &data[..data.len() - DIGEST_LEN];
-    let mut cur = Cursor { data: body, pos: 4 };
+    // Read as Java's JavaKeyStore reads it: the entries, then the digest; bytes after the digest are
+    // ignored, as Java ignores them (docs/decisions.md, "JKS with bytes after its digest").
+    let mut cur = Cursor { data, pos: 4 };
     let version = cur.u32("version")?;
     if version != 1 && version != 2 {
         return Err(JksError::Corrupt(format!("unknown JKS version {version}")));
@@ -140,13 +141,14 @@ pub fn parse(data: &[u8], password: &Password) -> Result<JksStore, JksError> {
     for index in 0..count {
         entries.push(parse_entry(&mut cur, version, index)?);
     }
-    if cur.left() != 0 {
+    if cur.left() < DIGEST_LEN {
         return Err(JksError::Corrupt(format!(
-            "{} unexpected bytes after the last entry",
+            "the file ends {} bytes after the last entry, before the end of its {DIGEST_LEN}-byte digest",
             cur.left()
         )));
     }
-    if store_digest(password, body) != data[body.len()..] {
+    let body = &data[..cur.pos];
+    if store_digest(password, body) != data[body.len()..body.len() + DIGEST_LEN] {
         return Err(JksError::WrongPassword);
     }
     Ok(JksStore { version, entries })

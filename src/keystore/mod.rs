@@ -4,6 +4,7 @@
 //! It knows nothing of the ICG: paths only appear in error messages.
 
 pub mod jks;
+pub mod pfx;
 pub mod pkcs12;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -12,6 +13,7 @@ use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+use pfx::{JavaEntryKind, Pfx, PfxError};
 use pkcs12::Pkcs12Params;
 use std::path::Path;
 
@@ -65,13 +67,10 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 enum Backend {
     Jks(jks::JksStore),
+    /// Kept bag by bag, with Java's entries over the bags.
     Pkcs12 {
-        store: P12Store,
-        params: Option<Pkcs12Params>,
-    },
-    /// Read by OpenSSL: one key and its chain, but neither aliases nor trust attributes, so never rewritten.
-    OpensslOnly {
-        pkcs8: crate::secret::SecretBytes,
+        pfx: Box<Pfx>,
+        entries: Vec<pfx::JavaEntry>,
     },
 }
 
@@ -179,55 +178,52 @@ impl Keystore {
 
     fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
         let shown = path.shown();
-        let params = pkcs12::sniff_params(data).map_err(|why| {
+        // The cost pre-check: iteration counts and key derivations are judged before any is run.
+        pkcs12::sniff_params(data).map_err(|why| {
             Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}"))
         })?;
-        match p12_keystore::Pkcs12Archive::from_pkcs12(data, password.expose()) {
-            Ok(archive) => {
-                let store = pkcs12::link(archive).map_err(|why| {
-                    Error::unsupported(format!("{shown} holds {why}: check the file"))
-                })?;
-                Self::from_p12_store(store, params, path)
-            }
-            Err(p12_keystore::error::Error::MacError(_)) => Err(wrong_password(path)),
-            Err(first) => Self::load_pkcs12_with_openssl(data, password, path).map_err(|e| {
-                if e.kind == ErrorKind::WrongPassword {
-                    e
-                } else {
-                    Error::corrupt(format!(
-                        "{shown} is a PKCS#12 file that cannot be read ({first}): export it again"
-                    ))
-                }
-            }),
+        let parsed = Pfx::parse(data, password).map_err(|e| match e {
+            PfxError::WrongPassword => wrong_password(path),
+            PfxError::Unsupported(why) => Error::unsupported(format!(
+                "{shown} is a PKCS#12 file that uses {why}, which Java's keystore does not read: export it again with keytool -importkeystore -deststoretype PKCS12"
+            )),
+            PfxError::Corrupt(why) => Error::corrupt(format!(
+                "{shown} is a PKCS#12 file that cannot be read ({why}): restore it from a backup or export it again"
+            )),
+        })?;
+        let java = pfx::java_entries(&parsed);
+        let keys = java
+            .iter()
+            .filter(|e| e.kind == JavaEntryKind::PrivateKey)
+            .count();
+        if keys > pkcs12::MAX_KEY_ENTRIES {
+            return Err(Error::unsupported(format!(
+                "{shown} holds {keys} private keys, more than the {} a gateway keystore could need: check the file",
+                pkcs12::MAX_KEY_ENTRIES
+            )));
         }
-    }
-
-    fn from_p12_store(
-        store: P12Store,
-        params: Option<Pkcs12Params>,
-        path: &Path,
-    ) -> Result<Keystore> {
-        let mut entries = Vec::new();
-        for (alias, entry) in store.entries() {
-            let (kind, certs, der) = match entry {
-                KeyStoreEntry::PrivateKeyChain(chain) => (
+        let mut entries = Vec::with_capacity(java.len());
+        for entry in &java {
+            let der: Vec<Vec<u8>> = entry
+                .certs
+                .iter()
+                .filter_map(|&at| match &parsed.bag(at).kind {
+                    pfx::BagKind::Certificate(der) => Some(der.clone()),
+                    _ => None,
+                })
+                .collect();
+            let (kind, certs) = match entry.kind {
+                JavaEntryKind::PrivateKey => (
                     EntryKind::PrivateKey,
-                    chain
-                        .certs()
-                        .iter()
-                        .map(|c| to_x509(c, path))
+                    der.iter()
+                        .map(|d| to_x509(d, path))
                         .collect::<Result<Vec<_>>>()?,
-                    chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
                 ),
-                KeyStoreEntry::Certificate(cert) => (
-                    EntryKind::TrustedCert,
-                    Vec::new(),
-                    vec![cert.as_der().to_vec()],
-                ),
-                KeyStoreEntry::Secret(_) => (EntryKind::SecretKey, Vec::new(), Vec::new()),
+                JavaEntryKind::TrustedCert => (EntryKind::TrustedCert, Vec::new()),
+                JavaEntryKind::SecretKey => (EntryKind::SecretKey, Vec::new()),
             };
             entries.push(Entry {
-                alias: alias.clone(),
+                alias: entry.alias.clone(),
                 kind,
                 certs,
                 der,
@@ -236,44 +232,9 @@ impl Keystore {
         Ok(Keystore {
             format: Format::Pkcs12,
             entries,
-            backend: Backend::Pkcs12 { store, params },
-        })
-    }
-
-    fn load_pkcs12_with_openssl(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
-        pkcs12::load_legacy_provider();
-        let parsed = openssl::pkcs12::Pkcs12::from_der(data)
-            .and_then(|p| p.parse2(password.expose()))
-            .map_err(|e| {
-                // Only a failed MAC means a wrong password; anything else is an algorithm OpenSSL lacks
-                // or damage, and must not send the operator hunting for another password.
-                if e.errors().iter().any(|r| r.reason().is_some_and(|why| why.contains("mac verify"))) {
-                    wrong_password(path)
-                } else {
-                    Error::unsupported(format!("{} is a PKCS#12 file that cannot be read ({e}): export it again as PKCS#12 or PEM", path.shown()))
-                }
-            })?;
-        let (Some(pkey), Some(cert)) = (parsed.pkey, parsed.cert) else {
-            return Err(Error::unsupported(format!(
-                "{} holds no private key with a certificate",
-                path.shown()
-            )));
-        };
-        let pkcs8 = pkey
-            .private_key_to_pkcs8()
-            .map_err(|e| Error::corrupt(format!("{}: unusable private key: {e}", path.shown())))?;
-        let mut certs = vec![cert];
-        certs.extend(parsed.ca.into_iter().flatten());
-        Ok(Keystore {
-            format: Format::Pkcs12,
-            entries: vec![Entry {
-                alias: "1".into(),
-                kind: EntryKind::PrivateKey,
-                der: certs.iter().filter_map(|c| c.to_der().ok()).collect(),
-                certs,
-            }],
-            backend: Backend::OpensslOnly {
-                pkcs8: crate::secret::SecretBytes::new(pkcs8),
+            backend: Backend::Pkcs12 {
+                pfx: Box::new(parsed),
+                entries: java,
             },
         })
     }
@@ -361,25 +322,24 @@ impl Keystore {
                     .find(|e| e.alias == alias)
                     .and_then(|e| e.protected_key.as_deref())
                     .ok_or_else(not_found)?;
-                let pkcs8 = jks::decrypt_key(blob, key_password).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::WrongPassword,
-                        format!(
-                            "wrong key password for entry '{alias}' of {}: give the password that protects the key",
-                            path.shown()
-                        ),
-                    )
-                })?;
+                let pkcs8 = jks::decrypt_key(blob, key_password)
+                    .ok_or_else(|| wrong_key_password(alias, path))?;
                 PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key)
             }
-            Backend::Pkcs12 { store, .. } => match store.entry(alias) {
-                Some(KeyStoreEntry::PrivateKeyChain(chain)) => {
-                    PKey::private_key_from_pkcs8(chain.key().as_der()).map_err(bad_key)
-                }
-                _ => Err(not_found()),
-            },
-            Backend::OpensslOnly { pkcs8 } => {
-                PKey::private_key_from_pkcs8(pkcs8.expose()).map_err(bad_key)
+            Backend::Pkcs12 { pfx, entries } => {
+                let key_at = entries
+                    .iter()
+                    .find(|e| e.alias == alias)
+                    .and_then(|e| e.key)
+                    .ok_or_else(not_found)?;
+                let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
+                    PfxError::WrongPassword => wrong_key_password(alias, path),
+                    PfxError::Unsupported(why) | PfxError::Corrupt(why) => Error::corrupt(format!(
+                        "{}: the key of entry '{alias}' cannot be read ({why})",
+                        path.shown()
+                    )),
+                })?;
+                PKey::private_key_from_pkcs8(&pkcs8).map_err(bad_key)
             }
         }
     }
@@ -388,11 +348,7 @@ impl Keystore {
     pub fn protection(&self) -> String {
         match &self.backend {
             Backend::Jks(store) => format!("JKS version {}", store.version),
-            Backend::Pkcs12 {
-                params: Some(p), ..
-            } => format!("PKCS#12, {}", p.describe()),
-            Backend::Pkcs12 { params: None, .. } => "PKCS#12, algorithms not recognised".into(),
-            Backend::OpensslOnly { .. } => "PKCS#12 read by OpenSSL (legacy algorithms)".into(),
+            Backend::Pkcs12 { pfx, .. } => format!("PKCS#12, {}", pfx.describe()),
         }
     }
 
@@ -426,36 +382,32 @@ impl Keystore {
         );
         match &self.backend {
             Backend::Jks(store) => {
-                let protected = jks::encrypt_key(pkcs8.expose(), key_password).map_err(|e| failed(e.to_string()))?;
-                let entry = store.key_entry_bytes(alias, &protected, chain, timestamp_ms).map_err(failed)?;
+                let protected = jks::encrypt_key(pkcs8.expose(), key_password)
+                    .map_err(|e| failed(e.to_string()))?;
+                let entry = store
+                    .key_entry_bytes(alias, &protected, chain, timestamp_ms)
+                    .map_err(failed)?;
                 Ok(store.serialize(store_password, Some((alias, &entry))))
             }
-            Backend::Pkcs12 { store, params } => {
-                let Some(KeyStoreEntry::PrivateKeyChain(old)) = store.entry(alias) else {
-                    return Err(failed(format!("no key entry '{alias}'")));
-                };
-                let params = params.ok_or_else(|| {
-                    Error::unsupported(format!(
-                        "{}: its PKCS#12 algorithms are not recognised, so it cannot be rewritten faithfully; convert it with keytool -importkeystore first",
-                        path.shown()
-                    ))
-                })?;
-                let certs = chain
+            Backend::Pkcs12 { pfx, entries } => {
+                let entry = entries
                     .iter()
-                    .map(|c| c.to_der().map_err(|e| failed(e.to_string())).and_then(|d| Certificate::from_der(&d).map_err(|e| failed(e.to_string()))))
+                    .find(|e| e.alias == alias && e.kind == JavaEntryKind::PrivateKey)
+                    .ok_or_else(|| failed(format!("no key entry '{alias}'")))?;
+                let chain = chain
+                    .iter()
+                    .map(|c| c.to_der().map_err(|e| failed(e.to_string())))
                     .collect::<Result<Vec<_>>>()?;
-                let new_key = PrivateKey::from_der(pkcs8.expose()).map_err(|e| failed(e.to_string()))?;
-                let mut updated = store.clone();
-                updated.add_entry(
-                    alias,
-                    KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(old.local_key_id().clone(), new_key, certs)),
-                );
-                write_pkcs12(&updated, store_password, &params).map_err(failed)
+                pfx.with_replaced_entry(entry, entries, pkcs8.expose(), &chain, store_password, key_password)
+                    .map_err(|e| match e {
+                        PfxError::WrongPassword => wrong_key_password(alias, path),
+                        PfxError::Unsupported(why) => Error::unsupported(format!(
+                            "{}: cannot write it back faithfully ({why}); convert it with keytool -importkeystore -deststoretype PKCS12 first",
+                            path.shown()
+                        )),
+                        PfxError::Corrupt(why) => failed(why),
+                    })
             }
-            Backend::OpensslOnly { .. } => Err(Error::unsupported(format!(
-                "{} uses PKCS#12 algorithms that can be read but not written back faithfully: convert it with keytool -importkeystore -deststoretype PKCS12 first",
-                path.shown()
-            ))),
         }
     }
 
@@ -510,13 +462,23 @@ fn write_pkcs12(
         .map_err(|e| e.to_string())
 }
 
-fn to_x509(cert: &Certificate, path: &Path) -> Result<X509> {
-    X509::from_der(cert.as_der()).map_err(|_| {
+fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
+    X509::from_der(der).map_err(|_| {
         Error::corrupt(format!(
             "{} holds a certificate that is not valid X.509",
             path.shown()
         ))
     })
+}
+
+fn wrong_key_password(alias: &str, path: &Path) -> Error {
+    Error::new(
+        ErrorKind::WrongPassword,
+        format!(
+            "wrong key password for entry '{alias}' of {}: give the password that protects the key",
+            path.shown()
+        ),
+    )
 }
 
 fn wrong_password(path: &Path) -> Error {

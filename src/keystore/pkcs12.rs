@@ -1,17 +1,13 @@
-//! PKCS#12 keystores the way Java reads and writes them, through `p12-keystore` (which keeps Java's
-//! trusted-certificate attribute and the aliases), with `openssl` (legacy provider loaded) as a read-only
-//! fallback for algorithms the crate does not know.
+//! The cost pre-check of PKCS#12 files and the algorithms of new ones.
 //!
-//! Before either library sees the file, `sniff_params` walks its outer structure to learn the encryption and
-//! MAC algorithms and iteration counts, so that a rewrite can use the same ones (Java 8 before 8u301 reads
-//! neither PBES2 nor an HMAC-SHA-256 MAC), and refuses absurd iteration counts that would stall the tool.
+//! Before any key derivation runs, `sniff_params` walks a file's outer structure to learn its encryption
+//! and MAC algorithms and iteration counts, and refuses absurd iteration counts, key derivations and MACs
+//! that Java never writes (they would stall the tool). Reading and rewriting an existing file is
+//! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
+//! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
 use crate::der::{self, Reader};
-use p12_keystore::{
-    Certificate, CertificateBag, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm,
-    Pkcs12Archive, PrivateKeyChain,
-};
-use std::collections::HashMap;
+use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
 
 /// Highest PBE or MAC iteration count accepted. Java writes 10,000 (older Java 8: up to 100,000), OpenSSL
 /// 2,048; a million PBKDF2 rounds already take about half a second.
@@ -29,6 +25,8 @@ const OID_PBE_SHA_3DES: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C
 const OID_PBE_SHA_RC2_40: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x06];
 const OID_PBES2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D];
 const OID_PBKDF2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C];
+/// PBMAC1 (RFC 9579), a MAC scheme of its own (PBKDF2 and an HMAC), not a digest.
+const OID_PBMAC1: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0E];
 const OID_SHA1: &[u8] = &[0x2B, 0x0E, 0x03, 0x02, 0x1A];
 const OID_SHA2_PREFIX: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
 
@@ -50,27 +48,6 @@ impl Pkcs12Params {
             mac: MacAlgorithm::HmacSha256,
             mac_iterations: 10_000,
         }
-    }
-
-    pub fn describe(&self) -> String {
-        let enc = match self.encryption {
-            EncryptionAlgorithm::PbeWithHmacSha256AndAes256 => "PBES2/AES-256",
-            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc => "PBE-SHA1-3DES",
-            EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc => "PBE-SHA1-RC2-40",
-            _ => "other",
-        };
-        let mac = match self.mac {
-            MacAlgorithm::HmacSha1 => "HMAC-SHA1",
-            MacAlgorithm::HmacSha224 => "HMAC-SHA224",
-            MacAlgorithm::HmacSha256 => "HMAC-SHA256",
-            MacAlgorithm::HmacSha384 => "HMAC-SHA384",
-            MacAlgorithm::HmacSha512 => "HMAC-SHA512",
-            _ => "HMAC-SHA512/t",
-        };
-        format!(
-            "{enc} ({} iterations), MAC {mac} ({} iterations)",
-            self.encryption_iterations, self.mac_iterations
-        )
     }
 }
 
@@ -268,6 +245,12 @@ fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
             6 => MacAlgorithm::HmacSha512_256,
             _ => return None,
         }
+    } else if oid == OID_PBMAC1 {
+        found.refused.get_or_insert(format!(
+            "MAC scheme is PBMAC1 ({}), which the ICG's Java does not read (it reads HMAC with SHA-1 or SHA-2)",
+            der::oid_to_string(oid)
+        ));
+        return None;
     } else {
         found.refused.get_or_insert(format!(
             "MAC digest {} is not one Java writes (SHA-1 or SHA-2)",
@@ -281,110 +264,6 @@ fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
 
 /// Most private-key entries accepted in one PKCS#12 file (a gateway keystore has one or two).
 pub const MAX_KEY_ENTRIES: usize = 64;
-/// Longest certificate chain followed from a key entry.
-const MAX_CHAIN: usize = 16;
-
-/// Java's keystore view of decoded bags: each key with its certificate (same local key ID) and the chain
-/// of untrusted issuers above it, then every trusted certificate and secret key as its own entry, aliases
-/// from the friendly names (a repeated one gets `#2`, `#3`, as `p12-keystore` does). Done here rather
-/// than by `KeyStore::from_pkcs12`, whose linking is quadratic in the number of certificates: a 73 kB file
-/// of many keys and a long chain took 1.8 s and 100 MB, a 32 MiB one would never end. Lookups are by hash
-/// here, chains are at most 16 long, and at most 64 keys are accepted.
-pub fn link(archive: Pkcs12Archive) -> Result<KeyStore, String> {
-    if archive.keys.len() > MAX_KEY_ENTRIES {
-        return Err(format!(
-            "{} private keys, more than the {MAX_KEY_ENTRIES} a gateway keystore could need",
-            archive.keys.len()
-        ));
-    }
-    let by_key_id: HashMap<&[u8], &CertificateBag> = archive
-        .certs
-        .iter()
-        .filter_map(|c| c.local_key_id.as_deref().map(|id| (id, c)))
-        .collect();
-    let mut issuers: HashMap<&str, Vec<&Certificate>> = HashMap::new();
-    for bag in archive.certs.iter().filter(|c| !c.trusted) {
-        issuers
-            .entry(bag.cert.subject())
-            .or_default()
-            .push(&bag.cert);
-    }
-    let mut store = KeyStore::new();
-    for key in &archive.keys {
-        let Some(local_key_id) = &key.local_key_id else {
-            continue;
-        };
-        let Some(leaf) = by_key_id.get(local_key_id.as_ref()) else {
-            continue;
-        };
-        let mut chain = vec![leaf.cert.clone()];
-        while chain.len() < MAX_CHAIN {
-            let current = chain.last().expect("chain starts with the leaf");
-            if current.issuer() == current.subject() {
-                break;
-            }
-            let next = issuers
-                .get(current.issuer())
-                .and_then(|found| found.iter().find(|c| !chain.contains(c)));
-            match next {
-                Some(issuer) => chain.push((*issuer).clone()),
-                None => break,
-            }
-        }
-        let alias = key
-            .friendly_name
-            .clone()
-            .unwrap_or_else(|| leaf.cert.subject().to_string());
-        let entry = KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
-            local_key_id.clone(),
-            key.key.clone(),
-            chain,
-        ));
-        add_unique(&mut store, alias, entry);
-    }
-    for bag in archive
-        .certs
-        .iter()
-        .filter(|c| c.trusted && c.local_key_id.is_none())
-    {
-        let alias = bag
-            .friendly_name
-            .clone()
-            .unwrap_or_else(|| bag.cert.subject().to_string());
-        add_unique(
-            &mut store,
-            alias,
-            KeyStoreEntry::Certificate(bag.cert.clone()),
-        );
-    }
-    for secret in archive.secrets {
-        let alias = secret.friendly_name.clone().unwrap_or_else(|| {
-            secret
-                .key
-                .local_key_id()
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        });
-        add_unique(&mut store, alias, KeyStoreEntry::Secret(secret.key));
-    }
-    Ok(store)
-}
-
-fn add_unique(store: &mut KeyStore, alias: String, entry: KeyStoreEntry) {
-    if store.entry(&alias).is_none() {
-        store.add_entry(&alias, entry);
-        return;
-    }
-    let free = (2..)
-        .map(|n| format!("{alias}#{n}"))
-        .find(|candidate| store.entry(candidate).is_none());
-    if let Some(candidate) = free {
-        store.add_entry(&candidate, entry);
-    }
-}
-
 /// Loads the OpenSSL providers needed to read legacy PKCS#12 (RC2, RC4, 3DES) once per process.
 pub fn load_legacy_provider() {
     use std::sync::OnceLock;
@@ -415,6 +294,17 @@ mod tests {
         let data = hex("304a020103301106092a864886f70d010701a0040402300030323020300c06082a864886f70d020505000410000000000000000000000000000000000408000000000000000002047fffffff");
         let why = sniff_params(&data).unwrap_err();
         assert!(why.contains("MAC digest 1.2.840.113549.2.5"), "{why}");
+    }
+
+    #[test]
+    fn a_pbmac1_mac_is_named_as_the_mac_scheme_it_is() {
+        let data = hex("3049020103301106092a864886f70d010701a0040402300030313021300d06092a864886f70d01050e05000410000000000000000000000000000000000408000000000000000002020800");
+        let why = sniff_params(&data).unwrap_err();
+        assert!(
+            why.contains("MAC scheme is PBMAC1 (1.2.840.113549.1.5.14)"),
+            "{why}"
+        );
+        assert!(!why.contains("digest"), "{why}");
     }
 
     #[test]

@@ -458,6 +458,8 @@ fn status(r: &StatusReport) -> String {
         "\n{state}: the certificate {} (warning within {} days, critical within {}).",
         if r.certificate.days_left < 0 {
             format!("expired {} days ago", -r.certificate.days_left)
+        } else if r.state == State::Critical && r.certificate.days_left > r.crit_days {
+            format!("is not valid before {}", r.certificate.not_before)
         } else {
             format!("expires in {} days", r.certificate.days_left)
         },

@@ -1,0 +1,589 @@
+//! Keystores of every shape in `fixtures/shapes/` (made by keytool and openssl, see scripts/make-fixtures):
+//! icg-renew reads them as keytool lists them, `status` needs no key password, and a renewal (`--restart
+//! none`) changes the server entry and nothing else — as keytool lists the store, and for PKCS#12 as
+//! `openssl pkcs12 -info` shows every other bag, attributes included, and the algorithms of MAC and bags.
+
+mod common;
+mod sandbox;
+
+use assert_cmd::Command;
+use icg_renew::keystore::Keystore;
+use icg_renew::secret::Password;
+use openssl::hash::MessageDigest;
+use openssl::x509::X509;
+use sandbox::{assert_exit, json, succeed, write_secret};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+/// One keystore shape and how the ICG's configuration would name it.
+struct Shape {
+    file: &'static str,
+    /// The store password file in fixtures/shapes.
+    store_pass: &'static str,
+    /// `server.ssl.key-alias`, when the store has several keys.
+    key_alias: Option<&'static str>,
+    /// `server.ssl.key-password` file, when the key has its own password.
+    key_pass: Option<&'static str>,
+    /// The alias Java gives the server entry.
+    server: &'static str,
+}
+
+const fn shape(file: &'static str, server: &'static str) -> Shape {
+    Shape {
+        file,
+        store_pass: "store.pass",
+        key_alias: None,
+        key_pass: None,
+        server,
+    }
+}
+
+/// Every shape that is renewed (`not-yet-valid.p12` is only read: its certificate outlives the new one).
+const RENEWED: [Shape; 13] = [
+    shape("saved-twice.p12", "icg"),
+    shape("keytool-legacy.p12", "icg"),
+    Shape {
+        key_pass: Some("key.pass"),
+        ..shape("own-key-password.p12", "icg")
+    },
+    shape("no-friendly-name.p12", "1"),
+    shape("vendor-attributes.p12", "icg"),
+    Shape {
+        store_pass: "empty.pass",
+        ..shape("no-password.p12", "icg")
+    },
+    shape("no-mac.p12", "icg"),
+    shape("openssl-rc2.p12", "icg"),
+    shape("openssl-3des.p12", "icg"),
+    Shape {
+        key_alias: Some("icg"),
+        ..shape("several-keys.p12", "icg")
+    },
+    Shape {
+        key_alias: Some("icg"),
+        ..shape("several-keys.jks", "icg")
+    },
+    Shape {
+        key_alias: Some("icg"),
+        ..shape("trailing-bytes.jks", "icg")
+    },
+    shape("not-yet-valid.p12", "icg"),
+];
+
+fn shapes_dir() -> PathBuf {
+    common::fixture("shapes")
+}
+
+fn sha256(der: &[u8]) -> String {
+    openssl::hash::hash(MessageDigest::sha256(), der)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// An entry as keytool -list -v shows it: type, SHA-256 of every certificate, validity lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    kind: String,
+    sha256: Vec<String>,
+    validity: Vec<String>,
+}
+
+fn keytool_view(store: &Path, password_file: &Path) -> BTreeMap<String, Listed> {
+    let text = succeed(
+        Process::new("keytool")
+            .args(["-list", "-v", "-keystore"])
+            .arg(store)
+            .arg("-storepass:file")
+            .arg(password_file)
+            .env("LC_ALL", "C"),
+    );
+    let mut entries = BTreeMap::new();
+    let mut alias: Option<String> = None;
+    let mut current = Listed {
+        kind: String::new(),
+        sha256: Vec::new(),
+        validity: Vec::new(),
+    };
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("Alias name: ") {
+            if let Some(done) = alias.replace(name.to_string()) {
+                entries.insert(done, current.clone());
+            }
+            current = Listed {
+                kind: String::new(),
+                sha256: Vec::new(),
+                validity: Vec::new(),
+            };
+        } else if let Some(kind) = line.strip_prefix("Entry type: ") {
+            current.kind = kind.to_string();
+        } else if let Some(fp) = line.strip_prefix("SHA256: ") {
+            current.sha256.push(fp.to_string());
+        } else if line.starts_with("Valid from: ") {
+            current.validity.push(line.to_string());
+        }
+    }
+    if let Some(done) = alias {
+        entries.insert(done, current);
+    }
+    entries
+}
+
+/// The same view from icg-renew's own reader (no key is decrypted).
+fn tool_view(store: &Path, password: &str) -> BTreeMap<String, (String, Vec<String>)> {
+    let data = std::fs::read(store).unwrap();
+    let loaded = Keystore::load(&data, &Password::new(password.to_string()), store)
+        .unwrap_or_else(|e| panic!("{}: {}", store.display(), e.message));
+    loaded
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.alias.clone(),
+                (
+                    e.kind.name().to_string(),
+                    e.der.iter().map(|d| sha256(d)).collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A temporary installation: the keystore copy, its configuration, the passwords.
+struct Install {
+    dir: tempfile::TempDir,
+    keystore: PathBuf,
+    store_pass: PathBuf,
+}
+
+impl Install {
+    fn of(shape: &Shape) -> Install {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = dir.path().join(shape.file);
+        std::fs::copy(shapes_dir().join(shape.file), &keystore).unwrap();
+        let store_password = std::fs::read_to_string(shapes_dir().join(shape.store_pass)).unwrap();
+        let store_pass = dir.path().join("store.pass");
+        write_secret(&store_pass, &store_password);
+        let mut yaml = format!(
+            "server:\n  port: 8443\n  ssl:\n    key-store: file:{}\n    key-store-password: '{store_password}'\n",
+            keystore.display()
+        );
+        if let Some(alias) = shape.key_alias {
+            yaml += &format!("    key-alias: {alias}\n");
+        }
+        if let Some(file) = shape.key_pass {
+            let key_password = std::fs::read_to_string(shapes_dir().join(file)).unwrap();
+            yaml += &format!("    key-password: '{key_password}'\n");
+        }
+        write_secret(&dir.path().join("application-prod.yml"), &yaml);
+        Install {
+            dir,
+            keystore,
+            store_pass,
+        }
+    }
+
+    fn icg(&self) -> Command {
+        let mut cmd = Command::cargo_bin("icg-renew").unwrap();
+        cmd.arg("--config")
+            .arg(self.dir.path().join("application-prod.yml"))
+            .arg("--log-file")
+            .arg(self.dir.path().join("audit.log"))
+            .arg("--json")
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    fn keytool(&self) -> BTreeMap<String, Listed> {
+        keytool_view(&self.keystore, &self.store_pass)
+    }
+}
+
+fn new_material() -> PathBuf {
+    shapes_dir().join("new-bundle.pem")
+}
+
+/// The new chain's SHA-256 fingerprints, leaf first.
+fn new_chain() -> Vec<String> {
+    let pem = std::fs::read(new_material()).unwrap();
+    X509::stack_from_pem(&pem)
+        .unwrap()
+        .iter()
+        .map(|c| sha256(&c.to_der().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_shape_reads_as_keytool_lists_it() {
+    for shape in &RENEWED {
+        let store = shapes_dir().join(shape.file);
+        let password = std::fs::read_to_string(shapes_dir().join(shape.store_pass)).unwrap();
+        let listed: BTreeMap<String, (String, Vec<String>)> =
+            keytool_view(&store, &shapes_dir().join(shape.store_pass))
+                .into_iter()
+                .map(|(alias, e)| (alias, (e.kind, e.sha256)))
+                .collect();
+        assert!(!listed.is_empty(), "{}", shape.file);
+        assert_eq!(tool_view(&store, &password), listed, "{}", shape.file);
+    }
+}
+
+#[test]
+fn status_shows_the_server_entry_keytool_shows_without_any_key_password() {
+    for shape in &RENEWED {
+        let install = Install::of(&Shape {
+            key_pass: None,
+            ..*shape
+        });
+        let output = install.icg().arg("status").output().unwrap();
+        let expected = if shape.file == "not-yet-valid.p12" {
+            2
+        } else {
+            0
+        };
+        assert_exit(&output, expected);
+        let report = json(&output);
+        assert_eq!(report["alias"], shape.server, "{}", shape.file);
+        let chain: Vec<String> = report["chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["sha256"].as_str().unwrap().to_string())
+            .collect();
+        let listed = install.keytool();
+        assert_eq!(chain, listed[shape.server].sha256, "{}", shape.file);
+    }
+}
+
+#[test]
+fn a_not_yet_valid_certificate_is_critical() {
+    let install = Install::of(&shape("not-yet-valid.p12", "icg"));
+    let output = install.icg().arg("status").output().unwrap();
+    assert_exit(&output, 2);
+    assert_eq!(json(&output)["state"], "critical");
+}
+
+/// `openssl pkcs12 -info` of a PKCS#12: the algorithm lines (MAC and each bag's encryption) and the bags,
+/// each as its attribute lines and its PEM.
+struct OpensslInfo {
+    algorithms: Vec<String>,
+    bags: Vec<OpensslBag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct OpensslBag {
+    attributes: Vec<String>,
+    pem: String,
+}
+
+impl OpensslBag {
+    fn is_key(&self) -> bool {
+        self.pem.contains("PRIVATE KEY")
+    }
+
+    fn trusted(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.contains("2.16.840.1.113894.746875.1.1"))
+    }
+
+    fn local_key_id(&self) -> Option<&String> {
+        self.attributes.iter().find(|a| a.contains("localKeyID"))
+    }
+}
+
+fn openssl_info(store: &Path, password_file: &Path, keys: bool) -> OpensslInfo {
+    let output = Process::new("openssl")
+        .args(["pkcs12", "-info", "-legacy", "-in"])
+        .arg(store)
+        .arg("-passin")
+        .arg(if std::fs::read(password_file).unwrap().is_empty() {
+            "pass:".to_string()
+        } else {
+            format!("file:{}", password_file.display())
+        })
+        .args(if keys { ["-nodes"] } else { ["-nokeys"] })
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", store.display());
+    let algorithms = stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("MAC") || l.contains("Encrypted data") || l.starts_with("Shrouded Keybag")
+        })
+        .map(str::to_string)
+        .collect();
+    let mut bags = Vec::new();
+    let mut current: Option<OpensslBag> = None;
+    let mut in_pem = false;
+    for line in stdout.lines() {
+        if line.starts_with("Bag Attributes") {
+            bags.extend(current.take());
+            current = Some(OpensslBag {
+                attributes: vec![line.to_string()],
+                pem: String::new(),
+            });
+            in_pem = false;
+            continue;
+        }
+        let Some(bag) = current.as_mut() else {
+            continue;
+        };
+        if line.starts_with("-----BEGIN") {
+            in_pem = true;
+        }
+        if in_pem {
+            bag.pem.push_str(line);
+            bag.pem.push('\n');
+        } else if !line.starts_with("subject=") && !line.starts_with("issuer=") {
+            bag.attributes.push(line.to_string());
+        }
+        if line.starts_with("-----END") {
+            in_pem = false;
+        }
+    }
+    bags.extend(current);
+    OpensslInfo { algorithms, bags }
+}
+
+/// The bags that belong to the server entry: its leaf, its untrusted CA certificates, its key (same
+/// localKeyID as the leaf, or the only key).
+fn server_bags(info: &OpensslInfo, chain_pems: &[String]) -> Vec<OpensslBag> {
+    let leaf = info
+        .bags
+        .iter()
+        .find(|b| b.pem == chain_pems[0])
+        .expect("the server leaf is a bag");
+    let keys = info.bags.iter().filter(|b| b.is_key()).count();
+    info.bags
+        .iter()
+        .filter(|b| {
+            if b.is_key() {
+                keys == 1 || b.local_key_id().is_some() && b.local_key_id() == leaf.local_key_id()
+            } else {
+                chain_pems.contains(&b.pem) && (b.pem == chain_pems[0] || !b.trusted())
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+fn without(all: &[OpensslBag], some: &[OpensslBag]) -> Vec<OpensslBag> {
+    let mut rest: Vec<OpensslBag> = all.iter().filter(|b| !some.contains(b)).cloned().collect();
+    rest.sort();
+    rest
+}
+
+fn chain_pems(store: &Path, password: &str, alias: &str) -> Vec<String> {
+    let data = std::fs::read(store).unwrap();
+    let loaded = Keystore::load(&data, &Password::new(password.to_string()), store).unwrap();
+    loaded
+        .entry(alias)
+        .unwrap()
+        .der
+        .iter()
+        .map(|d| String::from_utf8(X509::from_der(d).unwrap().to_pem().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn renewing_each_shape_changes_the_server_entry_and_nothing_else() {
+    let new_fingerprints = new_chain();
+    let bundle = std::fs::read_to_string(new_material()).unwrap();
+    let new_key_pem = &bundle[bundle.find("-----BEGIN PRIVATE KEY-----").unwrap()..];
+    for shape in RENEWED.iter().filter(|s| s.file != "not-yet-valid.p12") {
+        let install = Install::of(shape);
+        let password = std::fs::read_to_string(&install.store_pass).unwrap();
+        let pkcs12 = shape.file.ends_with(".p12");
+        // openssl decrypts every key with the store password: not for a key with its own.
+        let keys = shape.key_pass.is_none();
+        let before_list = install.keytool();
+        let before = pkcs12.then(|| {
+            let old = chain_pems(&install.keystore, &password, shape.server);
+            let info = openssl_info(&install.keystore, &install.store_pass, keys);
+            (server_bags(&info, &old), info, old)
+        });
+
+        let output = install
+            .icg()
+            .arg("renew")
+            .arg(new_material())
+            .args(["--restart", "none", "--yes"])
+            .output()
+            .unwrap();
+        assert_exit(&output, 0);
+        assert_eq!(json(&output)["result"], "renewed", "{}", shape.file);
+
+        let after_list = install.keytool();
+        assert_eq!(
+            before_list.keys().collect::<Vec<_>>(),
+            after_list.keys().collect::<Vec<_>>(),
+            "{}: keytool's aliases changed",
+            shape.file
+        );
+        for (alias, entry) in &before_list {
+            if alias == shape.server {
+                assert_eq!(after_list[alias].kind, "PrivateKeyEntry");
+                assert_eq!(after_list[alias].sha256, new_fingerprints, "{}", shape.file);
+            } else {
+                assert_eq!(
+                    &after_list[alias], entry,
+                    "{}: entry {alias} changed",
+                    shape.file
+                );
+            }
+        }
+        let Some((old_server, before, old)) = before else {
+            continue;
+        };
+        let new = chain_pems(&install.keystore, &password, shape.server);
+        let after = openssl_info(&install.keystore, &install.store_pass, keys);
+        assert_eq!(
+            before.algorithms, after.algorithms,
+            "{}: algorithms changed",
+            shape.file
+        );
+        let new_server = server_bags(&after, &new);
+        assert_eq!(
+            without(&before.bags, &old_server),
+            without(&after.bags, &new_server),
+            "{}: a foreign bag changed",
+            shape.file
+        );
+        // The server's leaf and key keep their attributes (friendlyName, localKeyID, vendor attributes).
+        let leaf_attributes = |bags: &[OpensslBag], pem: &str| {
+            bags.iter()
+                .find(|b| b.pem == pem)
+                .map(|b| b.attributes.clone())
+        };
+        assert_eq!(
+            leaf_attributes(&old_server, &old[0]),
+            leaf_attributes(&new_server, &new[0]),
+            "{}: the leaf's attributes changed",
+            shape.file
+        );
+        let key_attributes = |bags: &[OpensslBag]| -> Vec<Vec<String>> {
+            bags.iter()
+                .filter(|b| b.is_key())
+                .map(|b| b.attributes.clone())
+                .collect()
+        };
+        assert_eq!(
+            key_attributes(&old_server),
+            key_attributes(&new_server),
+            "{}",
+            shape.file
+        );
+        if keys {
+            let key = new_server
+                .iter()
+                .find(|b| b.is_key())
+                .expect("the server key bag");
+            assert_eq!(key.pem.trim(), new_key_pem.trim(), "{}", shape.file);
+        }
+    }
+}
+
+#[test]
+fn a_key_with_its_own_password_needs_it_to_renew_and_nothing_changes_without() {
+    let own = RENEWED
+        .iter()
+        .find(|s| s.file == "own-key-password.p12")
+        .unwrap();
+    let install = Install::of(&Shape {
+        key_pass: None,
+        ..*own
+    });
+    let before = std::fs::read(&install.keystore).unwrap();
+    let output = install
+        .icg()
+        .arg("renew")
+        .arg(new_material())
+        .args(["--restart", "none", "--yes"])
+        .output()
+        .unwrap();
+    // The exit code of a wrong password (1), naming the setting that gives the key's own.
+    assert_exit(&output, 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.ssl.key-password"), "{stderr}");
+    assert_eq!(std::fs::read(&install.keystore).unwrap(), before);
+}
+
+/// The scenario: a sandbox's JKS converted by keytool to PKCS#12, one CA added by keytool (which
+/// gives the trusted `root` a localKeyID when it saves again), renewed: `root` must still be there.
+#[test]
+fn a_keytool_converted_sandbox_keeps_its_root_after_a_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("icg");
+    Command::cargo_bin("icg-renew")
+        .unwrap()
+        .arg("sandbox")
+        .arg(&root)
+        .assert()
+        .success();
+    let keys = root.join("usg/keys");
+    let yaml_path = root.join("usg/conf/application-prod.yml");
+    let yaml = std::fs::read_to_string(&yaml_path).unwrap();
+    let password = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("key-store-password:"))
+        .unwrap()
+        .trim()
+        .trim_matches('\'')
+        .to_string();
+    let pass = dir.path().join("store.pass");
+    write_secret(&pass, &password);
+    let p12 = keys.join("keystore.p12");
+    succeed(
+        Process::new("keytool")
+            .args(["-importkeystore", "-noprompt", "-srckeystore"])
+            .arg(keys.join("keystore.jks"))
+            .arg("-srcstorepass:file")
+            .arg(&pass)
+            .arg("-destkeystore")
+            .arg(&p12)
+            .args(["-deststoretype", "PKCS12", "-deststorepass:file"])
+            .arg(&pass),
+    );
+    succeed(
+        Process::new("keytool")
+            .args(["-importcert", "-noprompt", "-alias", "extra-ca", "-file"])
+            .arg(shapes_dir().join("root.pem"))
+            .arg("-keystore")
+            .arg(&p12)
+            .arg("-storepass:file")
+            .arg(&pass),
+    );
+    std::fs::write(&yaml_path, yaml.replace("keystore.jks", "keystore.p12")).unwrap();
+    let before = keytool_view(&p12, &pass);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        ["extra-ca", "icg", "root"],
+        "the scenario's store"
+    );
+    let output = Command::cargo_bin("icg-renew")
+        .unwrap()
+        .arg("--icg-root")
+        .arg(&root)
+        .arg("--log-file")
+        .arg(dir.path().join("audit.log"))
+        .args(["--json", "renew"])
+        .arg(root.join("new/keystore.icg"))
+        .args(["--restart", "none", "--yes"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let after = keytool_view(&p12, &pass);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        ["extra-ca", "icg", "root"]
+    );
+    assert_eq!(after["root"], before["root"]);
+    assert_eq!(after["extra-ca"], before["extra-ca"]);
+}
