@@ -10,9 +10,9 @@
 //! read half-written. Older material found beside the newest is moved to `failed/` as superseded, so that
 //! it is never installed after newer material.
 
-use crate::app::{self, Finished, Prompter};
 use crate::cert::{compact_utc, Clock};
 use crate::cli::{GlobalArgs, InboxArgs, MaterialArgs, RenewArgs};
+use crate::commands::{self, Finished, Prompter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::{InboxReport, Output, RenewResult};
 use crate::shown::Shown;
@@ -184,9 +184,9 @@ fn renew_with(
         dry_run: false,
         keep_backups: args.keep_backups,
     };
-    let mut install = app::resolve(global, prompter)?;
-    let mut audit = app::open_audit(global, "inbox", prompter);
-    app::renew_install(&mut install, &renew_args, prompter, &mut audit, clock)
+    let mut install = commands::resolve::resolve(global, prompter)?;
+    let mut audit = commands::resolve::open_audit(global, "inbox", prompter);
+    commands::renew::renew_install(&mut install, &renew_args, prompter, &mut audit, clock)
 }
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.

@@ -1,9 +1,9 @@
 //! The icg-renew binary: parse the arguments, call the library, print, exit with the contract's code.
 
 use clap::{CommandFactory, Parser};
-use icg_renew::app;
 use icg_renew::cert::Clock;
 use icg_renew::cli::Cli;
+use icg_renew::commands;
 use icg_renew::error::{Error, ErrorKind};
 use icg_renew::{renew, ui};
 use std::ffi::OsString;
@@ -88,13 +88,13 @@ fn main() {
                 .map(|(_, columns)| usize::from(columns)),
         );
     }
-    let mut prompter: Box<dyn app::Prompter> = if interactive {
+    let mut prompter: Box<dyn commands::Prompter> = if interactive {
         Box::new(ui::terminal::Terminal::default())
     } else {
         Box::new(ui::Plain(renew::Silent))
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        app::run(cli, prompter.as_mut(), Clock::system())
+        commands::run(cli, prompter.as_mut(), Clock::system())
     }));
     let code = match outcome {
         Ok(Ok(finished)) => {

@@ -1,6 +1,6 @@
 //! `status` as a monitoring plugin (Nagios, Icinga, Checkmk): the first line of its plain output is the
 //! summary those systems show, `STATE - text | perfdata`, in the plugin guidelines' format. Only text is
-//! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `app`.
+//! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `commands::status`.
 
 use crate::report::{State, StatusReport};
 

@@ -1,10 +1,10 @@
 //! Everything the operator sees: the renderers (human text and the contract's JSON) and the prompters that
-//! stand between `app` and a person. Decides nothing.
+//! stand between `commands` and a person. Decides nothing.
 
 pub mod human;
 pub mod terminal;
 
-use crate::app::Prompter;
+use crate::commands::Prompter;
 use crate::error::Error;
 use crate::renew::{self, Observer};
 use crate::report::Output;

@@ -2,9 +2,9 @@
 //! confirmation, which defaults to No) and indicatif progress, one line per step with its time, and a live
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
-use crate::app::Prompter;
 use crate::cert::CertSummary;
 use crate::checks::Status;
+use crate::commands::Prompter;
 use crate::interrupt;
 use crate::material::Candidate;
 use crate::renew::Observer;

@@ -1,0 +1,195 @@
+//! `renew`: lock, checks, plan, confirmation and the transaction, then retention and the pending key.
+
+use super::backups::prune_backups;
+use super::resolve::*;
+use super::verify::{check_material, material_path};
+use super::{Finished, Prompter};
+use crate::audit::AuditLog;
+use crate::cert::Clock;
+use crate::checks;
+use crate::cli::{self, GlobalArgs};
+use crate::error::{Error, ErrorKind, Result};
+use crate::install::Install;
+use crate::material::KeySource;
+use crate::pending;
+use crate::renew::{self, Transaction};
+use crate::report::*;
+use crate::shown::Shown;
+use std::path::{Path, PathBuf};
+
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: &cli::RenewArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let mut install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "renew", prompter);
+    let report = renew_install(&mut install, args, prompter, &mut audit, clock)?;
+    let exit_code = match report.result {
+        RenewResult::Renewed | RenewResult::DryRun => 0,
+        RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
+        RenewResult::RolledBack => ErrorKind::RolledBack.exit_code(),
+        RenewResult::RollbackFailed => ErrorKind::RollbackFailed.exit_code(),
+    };
+    Ok(Finished {
+        output: Output::Renew(Box::new(report)),
+        exit_code,
+    })
+}
+
+/// The whole renewal of one installation: lock, checks, plan, transaction.
+pub(crate) fn renew_install(
+    install: &mut Install,
+    args: &cli::RenewArgs,
+    prompter: &mut dyn Prompter,
+    audit: &mut AuditLog,
+    clock: Clock,
+) -> Result<RenewReport> {
+    let (file, _lock) = open_for_writing(install)?;
+    let backups_in = backup_dir(args.backup_dir.as_deref(), &file)?;
+    backups_in.check_private("the backup directory")?;
+    let installed = load_installed(install, prompter, Some(&file))?;
+    let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
+    let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
+    let confirm = confirm_settings(&args.restart, install.port, Some(&installed.root))?;
+    let plan = Plan {
+        keystore: installed.path.clone(),
+        format: installed.store.format.name(),
+        protection: installed.store.protection(),
+        alias: installed.alias.clone(),
+        backup_dir: backups_in.path.clone(),
+        restart: confirm.restart.describe(),
+        health_check: confirm.describe_health(),
+        rollback: !args.no_rollback,
+        undo: undo_command(
+            install,
+            &args.restart,
+            args.backup_dir.as_deref(),
+            &audit.path,
+        ),
+    };
+    let fingerprint_new = verified.report.new.sha256.clone();
+    let mut report = RenewReport {
+        verify: verified.report,
+        result: RenewResult::DryRun,
+        keystore: installed.path.clone(),
+        backup: None,
+        steps: Vec::new(),
+        downtime_ms: None,
+        error: None,
+        manual_steps: Vec::new(),
+        plan,
+    };
+    audit.record(
+        "checks",
+        &[
+            ("keystore", &installed.path.shown().to_string()),
+            (
+                "material",
+                &std::path::absolute(&new)
+                    .unwrap_or_else(|_| new.clone())
+                    .shown()
+                    .to_string(),
+            ),
+            ("old_sha256", &report.verify.current.sha256),
+            ("new_sha256", &fingerprint_new),
+            (
+                "compatible",
+                if report.verify.compatible {
+                    "yes"
+                } else {
+                    "no"
+                },
+            ),
+        ],
+    );
+    let Some(chain) = verified.verified_chain.filter(|_| report.verify.compatible) else {
+        report.result = RenewResult::Incompatible;
+        return Ok(report);
+    };
+    if args.dry_run {
+        return Ok(report);
+    }
+    if report
+        .verify
+        .checks
+        .iter()
+        .any(|c| c.status == checks::Status::Warn)
+        && !prompter.accept_warnings(&report.verify)
+    {
+        return Err(Error::new(
+            ErrorKind::Aborted,
+            "stopped at the warnings: nothing was changed",
+        ));
+    }
+    if !prompter.confirm_plan(&report.verify, &report.plan) {
+        return Err(Error::new(
+            ErrorKind::Aborted,
+            "not confirmed: nothing was changed",
+        ));
+    }
+    // The key password must open the installed key, or the rewritten entry would not open either.
+    installed_key(install, &installed)?;
+    let new_key = verified.material.key.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Incompatible,
+            "the new material has no private key",
+        )
+    })?;
+    let tx = Transaction {
+        installed: &installed,
+        store_password: install.store_password()?,
+        key_password: install.key_password()?,
+        new_key,
+        new_chain: &chain,
+        backup_dir: &backups_in,
+        confirm,
+        rollback: !args.no_rollback,
+    };
+    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
+    let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
+    report.result = outcome.result;
+    report.backup = outcome.backup;
+    report.steps = outcome.steps;
+    report.downtime_ms = outcome.downtime_ms;
+    report.error = outcome.error.map(|e| e.message);
+    report.manual_steps = outcome.manual_steps;
+    if report.result == RenewResult::Renewed {
+        let protect: Vec<&Path> = report.backup.iter().map(PathBuf::as_path).collect();
+        let step = prune_backups(
+            &installed.file,
+            &backups_in,
+            args.keep_backups,
+            &protect,
+            audit,
+            prompter,
+        );
+        report.steps.push(step);
+    }
+    if let (RenewResult::Renewed, KeySource::Pending(path, id)) =
+        (report.result, &verified.material.key_source)
+    {
+        let started = std::time::Instant::now();
+        let detail = match pending::remove_securely(&installed.file, *id) {
+            Ok(()) => format!(
+                "the pending key {} is installed now: overwritten and removed",
+                path.shown()
+            ),
+            Err(e) => {
+                prompter.warn(&e.message);
+                format!("could not remove the pending key: {}", e.message)
+            }
+        };
+        audit.record(
+            "pending-key-removed",
+            &[("path", &path.shown().to_string())],
+        );
+        report.steps.push(Step {
+            name: "forget-pending-key".into(),
+            ms: started.elapsed().as_millis() as u64,
+            detail: Some(detail),
+        });
+    }
+    Ok(report)
+}
