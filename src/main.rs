@@ -82,7 +82,7 @@ fn main() {
     }
     if !json {
         // Only a terminal has a width; text for a pipe or file is not wrapped.
-        ui::human::fit_to(
+        ui::layout::fit_to(
             console::Term::stdout()
                 .size_checked()
                 .map(|(_, columns)| usize::from(columns)),
@@ -106,7 +106,7 @@ fn main() {
                 } else {
                     ui::human::render(&finished.output)
                 };
-                ui::out(&ui::human::fit(&text));
+                ui::out(&ui::layout::fit(&text));
             }
             finished.exit_code
         }
@@ -165,7 +165,7 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     }
     use std::io::IsTerminal;
     if json || !is_status || !std::io::stdout().is_terminal() {
-        let line = ui::human::fit(&format!("icg-renew: {}\n", error.message));
+        let line = ui::layout::fit(&format!("icg-renew: {}\n", error.message));
         ui::err_line(line.trim_end());
     }
     if is_status {

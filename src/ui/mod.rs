@@ -1,7 +1,9 @@
 //! Everything the operator sees: the renderers (human text and the contract's JSON) and the prompters that
 //! stand between `commands` and a person. Decides nothing.
 
+pub mod compare;
 pub mod human;
+pub mod layout;
 pub mod terminal;
 
 use crate::commands::Prompter;
@@ -65,7 +67,7 @@ impl Prompter for Plain {
     }
     fn warn(&mut self, message: &str) {
         // Wrapped only when a terminal shows it (`--yes` at a console); one line in a log or pipe.
-        let line = human::fit(&format!("icg-renew: warning: {message}\n"));
+        let line = layout::fit(&format!("icg-renew: warning: {message}\n"));
         err_line(line.trim_end());
     }
 }
