@@ -11,9 +11,10 @@
 //! it is never installed after newer material.
 
 use crate::cert::{compact_utc, Clock};
-use crate::cli::{GlobalArgs, InboxArgs, MaterialArgs, RenewArgs};
+use crate::cli::{GlobalArgs, InboxArgs};
 use crate::commands::{self, Finished, Prompter};
 use crate::error::{Error, ErrorKind, Result};
+use crate::material::MaterialSource;
 use crate::report::{InboxReport, Output, RenewResult};
 use crate::shown::Shown;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -171,22 +172,21 @@ fn renew_with(
             )));
         }
     }
-    let renew_args = RenewArgs {
+    let request = commands::renew::Request {
         new: Some(material.to_path_buf()),
-        from_hook: false,
-        material: MaterialArgs {
-            new_password_file: password_file.map(Path::to_path_buf),
-            ..MaterialArgs::default()
+        material: MaterialSource {
+            password_file: password_file.map(Path::to_path_buf),
+            ..MaterialSource::default()
         },
-        restart: args.restart.clone(),
-        no_rollback: false,
+        restart: args.restart.plan(),
+        rollback: true,
         backup_dir: args.backup_dir.clone(),
         dry_run: false,
         keep_backups: args.keep_backups,
     };
     let mut install = commands::resolve::resolve(global, prompter)?;
     let mut audit = commands::resolve::open_audit(global, "inbox", prompter);
-    commands::renew::renew_install(&mut install, &renew_args, prompter, &mut audit, clock)
+    commands::renew::renew_install(&mut install, &request, prompter, &mut audit, clock)
 }
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.

@@ -30,6 +30,16 @@ pub struct MaterialOptions {
     pub alias: Option<String>,
 }
 
+/// Where the parts of new material come from, as the operator named them; the password file is read (and
+/// its mode judged) when the material is opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaterialSource {
+    pub key: Option<PathBuf>,
+    pub chain: Option<PathBuf>,
+    pub password_file: Option<PathBuf>,
+    pub alias: Option<String>,
+}
+
 /// Loaded new material.
 #[derive(Debug)]
 pub struct Material {

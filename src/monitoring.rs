@@ -4,6 +4,11 @@
 
 use crate::report::{State, StatusReport};
 
+/// `status --warn-days` unless given: WARNING within this many days of expiry.
+pub const DEFAULT_WARN_DAYS: i64 = 30;
+/// `status --crit-days` unless given: CRITICAL within this many days of expiry.
+pub const DEFAULT_CRIT_DAYS: i64 = 7;
+
 /// The plugin state word of a status.
 pub fn state_word(state: State) -> &'static str {
     match state {

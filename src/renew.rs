@@ -12,7 +12,7 @@ use crate::installed::Installed;
 use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
 use crate::report::{RenewResult, Step};
 use crate::secret::Password;
-use crate::service::{self, Observation, Restart};
+use crate::service::{self, HealthCheck, Observation, Restart, RestartPlan};
 use crate::shown::{self, Shown};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -51,20 +51,27 @@ pub struct Confirm {
 }
 
 impl Confirm {
-    pub fn describe_health(&self) -> String {
+    /// How the restart and the confirmation are planned from `plan` for the ICG on `port`.
+    pub fn from_plan(plan: &RestartPlan, port: u16, anchor: Option<&X509>) -> Result<Confirm> {
+        Ok(Confirm {
+            health_timeout: plan.health_check.then_some(plan.timeout),
+            restart_timeout: plan.timeout,
+            restart: plan.restart()?,
+            port,
+            anchor: anchor.cloned(),
+        })
+    }
+
+    /// What confirms the restart.
+    pub fn health_check(&self) -> HealthCheck {
         match (&self.restart, self.health_timeout) {
-            (Restart::None, _) => "skipped: no restart".into(),
-            (_, None) => "skipped (--no-health-check)".into(),
-            (_, Some(t)) => format!(
-                "TLS to 127.0.0.1:{} must serve the new certificate and /usg/check-status answer 200, within {} s{}",
-                self.port,
-                t.as_secs(),
-                if self.anchor.is_some() {
-                    "; then TLS 1.3 and 1.2 clients trusting only the installed root must accept it"
-                } else {
-                    ""
-                }
-            ),
+            (Restart::None, _) => HealthCheck::NoRestart,
+            (_, None) => HealthCheck::Skipped,
+            (_, Some(timeout)) => HealthCheck::Within {
+                port: self.port,
+                timeout,
+                verifying: self.anchor.is_some(),
+            },
         }
     }
 }

@@ -33,13 +33,90 @@ pub enum Restart {
     None,
 }
 
-/// The contract's `--restart` choices.
+/// The contract's `--restart` choices (the command line parses into this enum directly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartChoice {
+    /// The systemd unit when systemd knows it, else the SysV script.
     Auto,
     Systemd,
     Sysv,
     None,
+}
+
+/// The ICG's systemd unit unless the operator names another.
+pub const DEFAULT_UNIT: &str = "icg-server.service";
+/// How long to wait for the ICG to serve the certificate unless the operator says otherwise.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How the operator asked the ICG to be restarted and confirmed, resolved from the options once; turned
+/// into a [`Restart`] (which may ask systemd) only when a command needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartPlan {
+    pub choice: RestartChoice,
+    pub unit: String,
+    /// Overrides `choice` when set.
+    pub command: Option<String>,
+    /// Bounds the confirmation, and the restart command when there is no confirmation.
+    pub timeout: Duration,
+    /// Whether to confirm that the ICG serves the certificate after the restart.
+    pub health_check: bool,
+}
+
+impl RestartPlan {
+    /// No restart and no confirmation: for a sandbox, where no ICG runs.
+    pub fn none() -> RestartPlan {
+        RestartPlan {
+            choice: RestartChoice::None,
+            unit: DEFAULT_UNIT.into(),
+            command: None,
+            timeout: DEFAULT_HEALTH_TIMEOUT,
+            health_check: false,
+        }
+    }
+
+    /// The restart this plan means on this host.
+    pub fn restart(&self) -> Result<Restart> {
+        Restart::choose(self.choice, &self.unit, self.command.as_deref())
+    }
+}
+
+/// What confirms a restart, as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// Nothing is restarted, so nothing is confirmed.
+    NoRestart,
+    /// The operator turned the confirmation off.
+    Skipped,
+    /// The served certificate and /usg/check-status, within `timeout`; with `verifying`, then the
+    /// verifying TLS 1.3 and 1.2 handshakes.
+    Within {
+        port: u16,
+        timeout: Duration,
+        verifying: bool,
+    },
+}
+
+impl HealthCheck {
+    /// The confirmation in the plan's words.
+    pub fn describe(&self) -> String {
+        match self {
+            HealthCheck::NoRestart => "skipped: no restart".into(),
+            HealthCheck::Skipped => "skipped (--no-health-check)".into(),
+            HealthCheck::Within {
+                port,
+                timeout,
+                verifying,
+            } => format!(
+                "TLS to 127.0.0.1:{port} must serve the new certificate and /usg/check-status answer 200, within {} s{}",
+                timeout.as_secs(),
+                if *verifying {
+                    "; then TLS 1.3 and 1.2 clients trusting only the installed root must accept it"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
 }
 
 impl Restart {

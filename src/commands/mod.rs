@@ -85,16 +85,20 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
     let global = &cli.global;
     match cli.command {
         Command::Status(args) => status::run(global, &args, prompter, clock),
-        Command::Verify(args) => {
-            verify::run(global, args.new.as_deref(), &args.material, prompter, clock)
-        }
+        Command::Verify(args) => verify::run(
+            global,
+            args.new.as_deref(),
+            &args.material.source(),
+            prompter,
+            clock,
+        ),
         Command::Renew(mut args) => {
             if args.from_hook {
                 let found = crate::hook::from_environment()?;
                 args.new = Some(found.new);
                 args.material.key = found.key;
             }
-            renew::run(global, &args, prompter, clock)
+            renew::run(global, &renew::Request::from_args(&args), prompter, clock)
         }
         Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
         Command::Backups(args) => backups::run(
@@ -105,7 +109,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
             clock,
         ),
         Command::Sandbox(args) => sandbox::run(&args, clock),
-        Command::Demo(args) => demo::run(global, args.keep, clock),
+        Command::Demo(args) => demo::run(args.keep, clock),
         Command::Csr(args) => csr::run(global, &args, prompter, clock),
         Command::Inbox(args) => crate::inbox::run(global, &args, prompter, clock),
     }

@@ -10,16 +10,49 @@ use crate::checks;
 use crate::cli::{self, GlobalArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::install::Install;
-use crate::material::KeySource;
+use crate::material::{KeySource, MaterialSource};
 use crate::pending;
-use crate::renew::{self, Transaction};
+use crate::renew::{self, Confirm, Transaction};
 use crate::report::*;
+use crate::service::RestartPlan;
 use crate::shown::Shown;
 use std::path::{Path, PathBuf};
 
+/// A renewal as asked for, its options resolved into values: what `renew`, `inbox` and `demo` run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The new material [default: chosen from the files found, when someone can be asked].
+    pub new: Option<PathBuf>,
+    pub material: MaterialSource,
+    pub restart: RestartPlan,
+    /// On failure after the rename, restore the backup (else leave the new keystore in place).
+    pub rollback: bool,
+    /// Where backups go [default: the keystore's own directory].
+    pub backup_dir: Option<PathBuf>,
+    /// Check and plan only.
+    pub dry_run: bool,
+    /// After success, keep this many backups of the keystore (0: all).
+    pub keep_backups: usize,
+}
+
+impl Request {
+    /// The `renew` options as values.
+    pub(crate) fn from_args(args: &cli::RenewArgs) -> Request {
+        Request {
+            new: args.new.clone(),
+            material: args.material.source(),
+            restart: args.restart.plan(),
+            rollback: !args.no_rollback,
+            backup_dir: args.backup_dir.clone(),
+            dry_run: args.dry_run,
+            keep_backups: args.keep_backups,
+        }
+    }
+}
+
 pub(crate) fn run(
     global: &GlobalArgs,
-    args: &cli::RenewArgs,
+    args: &Request,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
@@ -41,7 +74,7 @@ pub(crate) fn run(
 /// The whole renewal of one installation: lock, checks, plan, transaction.
 pub(crate) fn renew_install(
     install: &mut Install,
-    args: &cli::RenewArgs,
+    args: &Request,
     prompter: &mut dyn Prompter,
     audit: &mut AuditLog,
     clock: Clock,
@@ -52,16 +85,16 @@ pub(crate) fn renew_install(
     let installed = load_installed(install, prompter, Some(&file))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
-    let confirm = confirm_settings(&args.restart, install.port, Some(&installed.root))?;
+    let confirm = Confirm::from_plan(&args.restart, install.port, Some(&installed.root))?;
     let plan = Plan {
         keystore: installed.path.clone(),
         format: installed.store.format.name(),
         protection: installed.store.protection(),
         alias: installed.alias.clone(),
         backup_dir: backups_in.path.clone(),
-        restart: confirm.restart.describe(),
-        health_check: confirm.describe_health(),
-        rollback: !args.no_rollback,
+        restart: confirm.restart.clone(),
+        health_check: confirm.health_check(),
+        rollback: args.rollback,
         undo: undo_command(
             install,
             &args.restart,
@@ -145,7 +178,7 @@ pub(crate) fn renew_install(
         new_chain: &chain,
         backup_dir: &backups_in,
         confirm,
-        rollback: !args.no_rollback,
+        rollback: args.rollback,
     };
     crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
     let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;

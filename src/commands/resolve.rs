@@ -5,25 +5,23 @@
 use super::Prompter;
 use crate::audit::AuditLog;
 use crate::cert::{CertSummary, Clock};
-use crate::cli::{self, GlobalArgs, RestartArgs, RestartMode};
+use crate::cli::{self, GlobalArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsx::{self, KeystoreFile, SafeDir};
 use crate::install::{self, Install, Locate};
 use crate::installed::Installed;
 use crate::keystore::Keystore;
-use crate::renew::Confirm;
 use crate::secret::Password;
-use crate::service::{Restart, RestartChoice};
+use crate::service::{self, RestartChoice, RestartPlan};
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
-use openssl::x509::X509;
 use std::path::Path;
-use std::time::Duration;
 
 pub(crate) fn env_password(name: &str) -> Option<Password> {
     std::env::var(name).ok().map(Password::new)
 }
 
+/// The global options that find the installation, as the library's value.
 pub(crate) fn locate(global: &GlobalArgs) -> Locate {
     Locate {
         icg_root: global.icg_root.clone(),
@@ -59,7 +57,12 @@ pub(crate) fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
 
 /// Resolves the installation, asking the prompter to choose when several are found.
 pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Result<Install> {
-    let install = install::resolve(&locate(global), &mut |found| {
+    resolve_located(&locate(global), prompter)
+}
+
+/// Resolves the installation the values in `locate` name.
+pub(crate) fn resolve_located(locate: &Locate, prompter: &mut dyn Prompter) -> Result<Install> {
+    let install = install::resolve(locate, &mut |found| {
         prompter.choose_installation(found).ok_or_else(|| {
             Error::usage(format!(
                 "several ICG installations found ({}): choose one with --icg-root DIR",
@@ -71,7 +74,7 @@ pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Resul
             ))
         })
     })
-    .map_err(|e| icg_root_hint(e, global.icg_root.as_deref()))?;
+    .map_err(|e| icg_root_hint(e, locate.icg_root.as_deref()))?;
     for warning in &install.warnings {
         prompter.warn(warning);
     }
@@ -122,7 +125,7 @@ pub(crate) fn location_args(install: &Install) -> Vec<std::ffi::OsString> {
 /// sandbox. Every word is shell-quoted.
 pub(crate) fn undo_command(
     install: &Install,
-    restart: &RestartArgs,
+    restart: &RestartPlan,
     backup_dir: Option<&Path>,
     log_file: &Path,
 ) -> String {
@@ -137,23 +140,20 @@ pub(crate) fn undo_command(
     if let Some(dir) = backup_dir {
         push("--backup-dir", dir.as_os_str().to_os_string());
     }
-    match (
-        &restart.restart_command,
-        restart.restart.to_possible_value(),
-    ) {
+    match (&restart.command, restart.choice.to_possible_value()) {
         (Some(cmd), _) => push("--restart-command", cmd.into()),
-        (None, Some(mode)) if restart.restart != RestartMode::Auto => {
+        (None, Some(mode)) if restart.choice != RestartChoice::Auto => {
             push("--restart", mode.get_name().into())
         }
         _ => {}
     }
-    if restart.service != cli::DEFAULT_SERVICE {
-        push("--service", restart.service.clone().into());
+    if restart.unit != service::DEFAULT_UNIT {
+        push("--service", restart.unit.clone().into());
     }
     if log_file != Path::new(cli::DEFAULT_LOG_FILE) {
         push("--log-file", log_file.as_os_str().to_os_string());
     }
-    if restart.no_health_check && restart.restart != RestartMode::None {
+    if !restart.health_check && restart.choice != RestartChoice::None {
         words.push("--no-health-check".into());
     }
     format!(
@@ -251,30 +251,6 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
                 e
             }
         })
-}
-
-/// How to restart and confirm; `anchor` is the root the verifying handshakes trust (`None`: no such
-/// handshakes, for a restored certificate).
-pub(crate) fn confirm_settings(
-    args: &RestartArgs,
-    port: u16,
-    anchor: Option<&X509>,
-) -> Result<Confirm> {
-    let choice = match args.restart {
-        RestartMode::Auto => RestartChoice::Auto,
-        RestartMode::Systemd => RestartChoice::Systemd,
-        RestartMode::Sysv => RestartChoice::Sysv,
-        RestartMode::None => RestartChoice::None,
-    };
-    let restart = Restart::choose(choice, &args.service, args.restart_command.as_deref())?;
-    let timeout = Duration::from_secs(args.health_timeout);
-    Ok(Confirm {
-        health_timeout: (!args.no_health_check).then_some(timeout),
-        restart_timeout: timeout,
-        restart,
-        port,
-        anchor: anchor.cloned(),
-    })
 }
 
 /// Where backups go: `--backup-dir` opened once, or the keystore's own directory.

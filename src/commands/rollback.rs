@@ -7,6 +7,7 @@ use crate::cert::{CertSummary, Clock};
 use crate::cli::{self, GlobalArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsx::{self, KeystoreFile};
+use crate::renew::Confirm;
 use crate::renew::{self};
 use crate::report::*;
 use crate::shown::Shown;
@@ -51,7 +52,7 @@ pub(crate) fn run(
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
-    let confirm = confirm_settings(&args.restart, install.port, None)?;
+    let confirm = Confirm::from_plan(&args.restart.plan(), install.port, None)?;
     // The keystore being replaced is saved first, so that a rollback can be undone too (after a renewal
     // with a key made by `csr`, it holds the only copy of that key).
     crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);

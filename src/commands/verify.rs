@@ -4,13 +4,13 @@ use super::resolve::*;
 use super::{Finished, Prompter};
 use crate::cert::{rfc3339, CertSummary, Clock};
 use crate::checks;
-use crate::cli::{GlobalArgs, MaterialArgs};
+use crate::cli::GlobalArgs;
 use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self};
+use crate::fsx;
 use crate::install::{self, Install};
 use crate::installed::Installed;
 use crate::keystore::MAX_FILE_SIZE;
-use crate::material::{self, KeySource, Material, MaterialOptions};
+use crate::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
 use crate::pending;
 use crate::report::*;
 use crate::shown::Shown;
@@ -57,8 +57,8 @@ pub(crate) fn material_path(
 
 /// The material options, and a warning when `--new-password-file` is readable by others (as for the store
 /// password file).
-pub(crate) fn material_options(args: &MaterialArgs) -> Result<(MaterialOptions, Option<String>)> {
-    let (password, warning) = match &args.new_password_file {
+pub(crate) fn material_options(args: &MaterialSource) -> Result<(MaterialOptions, Option<String>)> {
+    let (password, warning) = match &args.password_file {
         Some(file) => {
             let (password, warning) = install::read_password_file(file)?;
             (Some(password), warning)
@@ -134,7 +134,7 @@ pub(crate) fn check_material(
     install: &Install,
     installed: &Installed,
     new: &Path,
-    args: &MaterialArgs,
+    args: &MaterialSource,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Verified> {
@@ -187,7 +187,7 @@ pub(crate) fn check_material(
 pub(crate) fn run(
     global: &GlobalArgs,
     new: Option<&Path>,
-    args: &MaterialArgs,
+    args: &MaterialSource,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {

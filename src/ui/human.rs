@@ -5,6 +5,7 @@ use super::compare::*;
 use super::layout::*;
 use crate::checks::Status;
 use crate::report::*;
+use crate::service::Restart;
 use crate::shown::Shown;
 use std::fmt::Write;
 
@@ -129,11 +130,11 @@ pub fn plan(p: &Plan) -> String {
             ),
         ),
         ("Backup to", p.backup_dir.shown().to_string()),
-        ("Restart", p.restart.clone()),
-        ("Confirm", p.health_check.clone()),
+        ("Restart", p.restart.describe()),
+        ("Confirm", p.health_check.describe()),
         (
             "On failure",
-            if p.rollback && p.restart.starts_with("none") {
+            if p.rollback && p.restart == Restart::None {
                 "restore the backup".into()
             } else if p.rollback {
                 "restore the backup and restart".into()

@@ -10,7 +10,7 @@ use crate::material::Candidate;
 use crate::renew::Observer;
 use crate::report::{Plan, Step, VerifyReport};
 use crate::secret::Password;
-use crate::service::Observation;
+use crate::service::{Observation, Restart};
 use crate::shown::Shown;
 use crate::ui::{err_line, human, layout};
 use console::style;
@@ -301,7 +301,7 @@ impl Prompter for Terminal {
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
         err_line(&human::plan(plan));
-        if plan.restart.starts_with("none") {
+        if plan.restart == Restart::None {
             err_line(&layout::paragraph(
                 "The ICG is not restarted: it serves the new certificate after its next restart.",
                 2,
@@ -312,7 +312,7 @@ impl Prompter for Terminal {
                 2,
             ));
         }
-        let question = if plan.restart.starts_with("none") {
+        let question = if plan.restart == Restart::None {
             "Replace the keystore now?"
         } else {
             "Replace the keystore and restart the ICG now?"
