@@ -1,8 +1,8 @@
-//! `backups`: the backups of the installed keystore, and the retention applied after a success.
+//! `backups`: the backups of the installed keystore, with the certificate each holds and which ones the
+//! next renewal's retention removes; and opening a backup for `rollback`.
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::audit::AuditLog;
 use crate::cert::{rfc3339, CertSummary, Clock};
 use crate::cli::GlobalArgs;
 use crate::error::Result;
@@ -10,54 +10,7 @@ use crate::fsx::{self, KeystoreFile, SafeDir};
 use crate::install::Install;
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
 use crate::report::*;
-use crate::shown::Shown;
 use std::path::Path;
-
-/// Removes the backups of `keystore` in `dir` beyond the newest `keep` (never those in `protect`), after a
-/// success; what it could not remove is a warning, not a failure of the renewal.
-pub(crate) fn prune_backups(
-    keystore: &KeystoreFile,
-    dir: &SafeDir,
-    keep: usize,
-    protect: &[&Path],
-    audit: &mut AuditLog,
-    prompter: &mut dyn Prompter,
-) -> Step {
-    let started = std::time::Instant::now();
-    let listed = match fsx::list_backups(dir, &keystore.base_name()) {
-        Ok(listed) => listed,
-        Err(e) => {
-            prompter.warn(&e.message);
-            Vec::new()
-        }
-    };
-    let going = crate::retention::beyond(&listed, keep, protect);
-    let (removed, errors) = crate::retention::remove(dir, &listed, &going);
-    for path in &removed {
-        audit.record("backup-removed", &[("backup", &path.shown().to_string())]);
-    }
-    for e in &errors {
-        prompter.warn(&format!("could not remove an old backup: {}", e.message));
-    }
-    let detail = if keep == 0 {
-        "--keep-backups 0: every backup is kept".to_string()
-    } else {
-        format!(
-            "kept the newest {keep}; overwrote and removed {} older{}",
-            removed.len(),
-            if errors.is_empty() {
-                String::new()
-            } else {
-                format!(", {} could not be removed", errors.len())
-            }
-        )
-    };
-    Step {
-        name: "retention".into(),
-        ms: started.elapsed().as_millis() as u64,
-        detail: Some(detail),
-    }
-}
 
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.
 pub(crate) fn open_backup(path: &Path, install: &Install) -> Result<(Vec<u8>, Keystore)> {

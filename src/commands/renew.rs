@@ -1,6 +1,5 @@
 //! `renew`: lock, checks, plan, confirmation and the transaction, then retention and the pending key.
 
-use super::backups::prune_backups;
 use super::resolve::*;
 use super::verify::{check_material, material_path};
 use super::{Finished, Prompter};
@@ -11,7 +10,6 @@ use crate::cli::{self, GlobalArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::install::Install;
 use crate::material::{KeySource, MaterialSource};
-use crate::pending;
 use crate::renew::{self, Confirm, Transaction};
 use crate::report::*;
 use crate::service::RestartPlan;
@@ -71,7 +69,7 @@ pub(crate) fn run(
     })
 }
 
-/// The whole renewal of one installation: lock, checks, plan, transaction.
+/// The whole renewal of one installation: lock, checks, plan, questions, transaction.
 pub(crate) fn renew_install(
     install: &mut Install,
     args: &Request,
@@ -102,7 +100,6 @@ pub(crate) fn renew_install(
             &audit.path,
         ),
     };
-    let fingerprint_new = verified.report.new.sha256.clone();
     let mut report = RenewReport {
         verify: verified.report,
         result: RenewResult::DryRun,
@@ -114,29 +111,7 @@ pub(crate) fn renew_install(
         manual_steps: Vec::new(),
         plan,
     };
-    audit.record(
-        "checks",
-        &[
-            ("keystore", &installed.path.shown().to_string()),
-            (
-                "material",
-                &std::path::absolute(&new)
-                    .unwrap_or_else(|_| new.clone())
-                    .shown()
-                    .to_string(),
-            ),
-            ("old_sha256", &report.verify.current.sha256),
-            ("new_sha256", &fingerprint_new),
-            (
-                "compatible",
-                if report.verify.compatible {
-                    "yes"
-                } else {
-                    "no"
-                },
-            ),
-        ],
-    );
+    audit_checks(audit, &installed.path, &new, &report.verify);
     let Some(chain) = verified.verified_chain.filter(|_| report.verify.compatible) else {
         report.result = RenewResult::Incompatible;
         return Ok(report);
@@ -144,6 +119,66 @@ pub(crate) fn renew_install(
     if args.dry_run {
         return Ok(report);
     }
+    ask_before_changing(prompter, &report)?;
+    // The key password must open the installed key, or the rewritten entry would not open either.
+    installed_key(install, &installed)?;
+    let new_key = verified.material.key.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Incompatible,
+            "the new material has no private key",
+        )
+    })?;
+    let tx = Transaction {
+        installed: &installed,
+        store_password: install.store_password()?,
+        key_password: install.key_password()?,
+        new_key,
+        new_chain: &chain,
+        backup_dir: &backups_in,
+        confirm,
+        rollback: args.rollback,
+        keep_backups: args.keep_backups,
+        pending_key: match &verified.material.key_source {
+            KeySource::Pending(path, id) => Some((path.as_path(), *id)),
+            _ => None,
+        },
+    };
+    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
+    let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
+    for warning in &outcome.warnings {
+        prompter.warn(warning);
+    }
+    report.result = outcome.result;
+    report.backup = outcome.backup;
+    report.steps = outcome.steps;
+    report.downtime_ms = outcome.downtime_ms;
+    report.error = outcome.error.map(|e| e.message);
+    report.manual_steps = outcome.manual_steps;
+    Ok(report)
+}
+
+/// The checks' verdict in the audit log, whatever follows.
+fn audit_checks(audit: &mut AuditLog, keystore: &Path, new: &Path, verify: &VerifyReport) {
+    audit.record(
+        "checks",
+        &[
+            ("keystore", &keystore.shown().to_string()),
+            (
+                "material",
+                &std::path::absolute(new)
+                    .unwrap_or_else(|_| new.to_path_buf())
+                    .shown()
+                    .to_string(),
+            ),
+            ("old_sha256", &verify.current.sha256),
+            ("new_sha256", &verify.new.sha256),
+            ("compatible", if verify.compatible { "yes" } else { "no" }),
+        ],
+    );
+}
+
+/// The operator accepts the warnings, if any, and confirms the plan; else nothing changes.
+fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Result<()> {
     if report
         .verify
         .checks
@@ -162,67 +197,5 @@ pub(crate) fn renew_install(
             "not confirmed: nothing was changed",
         ));
     }
-    // The key password must open the installed key, or the rewritten entry would not open either.
-    installed_key(install, &installed)?;
-    let new_key = verified.material.key.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Incompatible,
-            "the new material has no private key",
-        )
-    })?;
-    let tx = Transaction {
-        installed: &installed,
-        store_password: install.store_password()?,
-        key_password: install.key_password()?,
-        new_key,
-        new_chain: &chain,
-        backup_dir: &backups_in,
-        confirm,
-        rollback: args.rollback,
-    };
-    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
-    let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
-    report.result = outcome.result;
-    report.backup = outcome.backup;
-    report.steps = outcome.steps;
-    report.downtime_ms = outcome.downtime_ms;
-    report.error = outcome.error.map(|e| e.message);
-    report.manual_steps = outcome.manual_steps;
-    if report.result == RenewResult::Renewed {
-        let protect: Vec<&Path> = report.backup.iter().map(PathBuf::as_path).collect();
-        let step = prune_backups(
-            &installed.file,
-            &backups_in,
-            args.keep_backups,
-            &protect,
-            audit,
-            prompter,
-        );
-        report.steps.push(step);
-    }
-    if let (RenewResult::Renewed, KeySource::Pending(path, id)) =
-        (report.result, &verified.material.key_source)
-    {
-        let started = std::time::Instant::now();
-        let detail = match pending::remove_securely(&installed.file, *id) {
-            Ok(()) => format!(
-                "the pending key {} is installed now: overwritten and removed",
-                path.shown()
-            ),
-            Err(e) => {
-                prompter.warn(&e.message);
-                format!("could not remove the pending key: {}", e.message)
-            }
-        };
-        audit.record(
-            "pending-key-removed",
-            &[("path", &path.shown().to_string())],
-        );
-        report.steps.push(Step {
-            name: "forget-pending-key".into(),
-            ms: started.elapsed().as_millis() as u64,
-            detail: Some(detail),
-        });
-    }
-    Ok(report)
+    Ok(())
 }
