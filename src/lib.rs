@@ -14,7 +14,6 @@ pub mod error;
 pub mod failpoint;
 pub mod fsx;
 pub mod hook;
-pub mod inbox;
 pub mod install;
 pub mod installed;
 pub mod interrupt;

@@ -5,6 +5,7 @@
 pub(crate) mod backups;
 pub(crate) mod csr;
 pub(crate) mod demo;
+pub(crate) mod inbox;
 pub(crate) mod renew;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
@@ -111,6 +112,6 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         Command::Sandbox(args) => sandbox::run(&args, clock),
         Command::Demo(args) => demo::run(args.keep, clock),
         Command::Csr(args) => csr::run(global, &args, prompter, clock),
-        Command::Inbox(args) => crate::inbox::run(global, &args, prompter, clock),
+        Command::Inbox(args) => inbox::run(global, &args, prompter, clock),
     }
 }

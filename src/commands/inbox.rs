@@ -10,9 +10,11 @@
 //! read half-written. Older material found beside the newest is moved to `failed/` as superseded, so that
 //! it is never installed after newer material.
 
+use super::renew::{renew_install, Request};
+use super::resolve::{open_audit, resolve};
+use super::{Finished, Prompter};
 use crate::cert::{compact_utc, Clock};
 use crate::cli::{GlobalArgs, InboxArgs};
-use crate::commands::{self, Finished, Prompter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::material::MaterialSource;
 use crate::report::{InboxReport, Output, RenewResult};
@@ -172,7 +174,7 @@ fn renew_with(
             )));
         }
     }
-    let request = commands::renew::Request {
+    let request = Request {
         new: Some(material.to_path_buf()),
         material: MaterialSource {
             password_file: password_file.map(Path::to_path_buf),
@@ -184,9 +186,9 @@ fn renew_with(
         dry_run: false,
         keep_backups: args.keep_backups,
     };
-    let mut install = commands::resolve::resolve(global, prompter)?;
-    let mut audit = commands::resolve::open_audit(global, "inbox", prompter);
-    commands::renew::renew_install(&mut install, &request, prompter, &mut audit, clock)
+    let mut install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "inbox", prompter);
+    renew_install(&mut install, &request, prompter, &mut audit, clock)
 }
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.
