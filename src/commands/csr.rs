@@ -48,12 +48,12 @@ pub(crate) fn run(
     let key = key_type.generate()?;
     let request = crate::csr::request(&key, installed.leaf())?;
     let placeholder = crate::csr::placeholder(&key, installed.leaf(), clock.now)?;
-    let pem = request
-        .to_pem()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
-    let der = request
-        .to_der()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")))?;
+    let pem = request.to_pem().map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
+    })?;
+    let der = request.to_der().map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
+    })?;
 
     crate::interrupt::set_phase(crate::interrupt::Phase::Writing);
     if let Some(old) = &existing {
