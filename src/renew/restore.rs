@@ -10,7 +10,7 @@ use crate::fsx::{self, FileId, FileMeta, KeystoreFile, SafeDir};
 use crate::report::RollbackResult;
 use crate::service::Restart;
 use crate::shown::{self, Shown};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Puts `backup_bytes` back as the keystore (same atomic procedure, through the keystore's directory, and
@@ -100,23 +100,7 @@ pub fn restore_backup(
     let keystore = r.file.configured.shown();
     clean_up_stale_temps(r.file, audit);
     crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
-    let (current, current_meta) = r.file.read()?;
-    let saved_current = if current == r.backup_bytes {
-        None
-    } else {
-        let saved = fsx::make_backup(
-            r.backup_dir,
-            &r.file.base_name(),
-            &current,
-            &current_meta,
-            clock.now,
-        )?;
-        audit.record(
-            "backup",
-            &[("keystore", &keystore), ("backup", &saved.path.shown())],
-        );
-        Some(saved.path)
-    };
+    let (saved_current, current_meta) = save_current(r, audit, clock)?;
     audit.record(
         "rollback",
         &[
@@ -197,6 +181,34 @@ pub fn restore_backup(
         manual_steps,
         warnings,
     })
+}
+
+/// Saves the keystore about to be replaced in the backup directory, unless it already equals the backup;
+/// returns the copy's path and the keystore's metadata as read.
+fn save_current(
+    r: &Restoration<'_>,
+    audit: &mut AuditLog,
+    clock: Clock,
+) -> Result<(Option<PathBuf>, FileMeta)> {
+    let (current, current_meta) = r.file.read()?;
+    if current == r.backup_bytes {
+        return Ok((None, current_meta));
+    }
+    let saved = fsx::make_backup(
+        r.backup_dir,
+        &r.file.base_name(),
+        &current,
+        &current_meta,
+        clock.now,
+    )?;
+    audit.record(
+        "backup",
+        &[
+            ("keystore", &r.file.configured.shown()),
+            ("backup", &saved.path.shown()),
+        ],
+    );
+    Ok((Some(saved.path), current_meta))
 }
 
 /// The exact commands an operator runs to put the backup back by hand, every word shell-quoted: the copy
