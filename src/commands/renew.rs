@@ -57,16 +57,20 @@ pub(crate) fn run(
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "renew", prompter);
     let report = renew_install(&mut install, args, prompter, &mut audit, clock)?;
-    let exit_code = match report.result {
+    Ok(Finished {
+        exit_code: exit_code(report.result),
+        output: Output::Renew(Box::new(report)),
+    })
+}
+
+/// The exit code of a renewal's result.
+pub(crate) fn exit_code(result: RenewResult) -> i32 {
+    match result {
         RenewResult::Renewed | RenewResult::DryRun => 0,
         RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
         RenewResult::RolledBack => ErrorKind::RolledBack.exit_code(),
         RenewResult::RollbackFailed => ErrorKind::RollbackFailed.exit_code(),
-    };
-    Ok(Finished {
-        output: Output::Renew(Box::new(report)),
-        exit_code,
-    })
+    }
 }
 
 /// The whole renewal of one installation: lock, checks, plan, questions, transaction.
