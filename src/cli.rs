@@ -1,8 +1,11 @@
 //! The command line of the contract (`docs/cli.md`) as clap definitions: commands,
 //! options, environment variables and help text. Touches nothing on disk.
 
+use crate::material::MaterialSource;
+use crate::service::{self, RestartChoice, RestartPlan};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The contract's exit codes of every command but `status`, as `--help` (and so the man pages) list them.
 macro_rules! exit_codes {
@@ -36,8 +39,6 @@ macro_rules! status_exit_codes {
 
 /// The audit log when `--log-file` is not given.
 pub const DEFAULT_LOG_FILE: &str = "/var/log/icg-renew.log";
-/// The systemd unit when `--service` is not given.
-pub const DEFAULT_SERVICE: &str = "icg-server.service";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,10 +123,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// WARNING when the certificate expires within this many days
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    #[arg(long, value_name = "DAYS", default_value_t = crate::monitoring::DEFAULT_WARN_DAYS)]
     pub warn_days: i64,
     /// CRITICAL when the certificate expires within this many days (or has expired)
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    #[arg(long, value_name = "DAYS", default_value_t = crate::monitoring::DEFAULT_CRIT_DAYS)]
     pub crit_days: i64,
     /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
     #[arg(long, value_name = "FILE")]
@@ -158,35 +159,75 @@ pub struct VerifyArgs {
     pub material: MaterialArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RestartMode {
-    /// The systemd unit when systemd knows it, else /etc/init.d/tomcat
-    Auto,
-    /// systemctl restart of the unit --service names (default icg-server.service)
-    Systemd,
-    /// /etc/init.d/tomcat restart (ICG 2.x without systemd)
-    Sysv,
-    /// Do not restart (the ICG keeps serving the old certificate until it is restarted)
-    None,
+impl MaterialArgs {
+    /// The options as the library's value.
+    pub fn source(&self) -> MaterialSource {
+        MaterialSource {
+            key: self.key.clone(),
+            chain: self.chain.clone(),
+            password_file: self.new_password_file.clone(),
+            alias: self.alias.clone(),
+        }
+    }
+}
+
+/// `--restart` parses straight into the library's enum; the help of each value is here.
+impl ValueEnum for RestartChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            RestartChoice::Auto,
+            RestartChoice::Systemd,
+            RestartChoice::Sysv,
+            RestartChoice::None,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            RestartChoice::Auto => PossibleValue::new("auto")
+                .help("The systemd unit when systemd knows it, else /etc/init.d/tomcat"),
+            RestartChoice::Systemd => PossibleValue::new("systemd")
+                .help("systemctl restart of the unit --service names (default icg-server.service)"),
+            RestartChoice::Sysv => PossibleValue::new("sysv")
+                .help("/etc/init.d/tomcat restart (ICG 2.x without systemd)"),
+            RestartChoice::None => PossibleValue::new("none").help(
+                "Do not restart (the ICG keeps serving the old certificate until it is restarted)",
+            ),
+        })
+    }
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct RestartArgs {
     /// How to restart the ICG
-    #[arg(long, value_enum, default_value_t = RestartMode::Auto)]
-    pub restart: RestartMode,
+    #[arg(long, value_enum, default_value_t = RestartChoice::Auto)]
+    pub restart: RestartChoice,
     /// systemd unit of the ICG
-    #[arg(long, value_name = "UNIT", default_value = DEFAULT_SERVICE)]
+    #[arg(long, value_name = "UNIT", default_value = service::DEFAULT_UNIT)]
     pub service: String,
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]
     pub restart_command: Option<String>,
     /// How long to wait for the ICG to serve the certificate (also bounds the restart command)
-    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "SECONDS", default_value_t = service::DEFAULT_HEALTH_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub health_timeout: u64,
     /// Do not confirm that the ICG serves the certificate after the restart
     #[arg(long)]
     pub no_health_check: bool,
+}
+
+impl RestartArgs {
+    /// The options as the library's value.
+    pub fn plan(&self) -> RestartPlan {
+        RestartPlan {
+            choice: self.restart,
+            unit: self.service.clone(),
+            command: self.restart_command.clone(),
+            timeout: Duration::from_secs(self.health_timeout),
+            health_check: !self.no_health_check,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

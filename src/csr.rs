@@ -76,6 +76,7 @@ fn ssl(e: openssl::error::ErrorStack) -> Error {
         ErrorKind::Io,
         format!("OpenSSL failed while making the key or request: {e}"),
     )
+    .caused_by(e)
 }
 
 /// The Subject Alternative Name of the installed certificate (its CN as a DNS name where it has none).

@@ -64,12 +64,15 @@ impl ErrorKind {
     }
 }
 
-/// An error with its kind and a one-line message for the operator.
-#[derive(Debug, Clone, thiserror::Error)]
+/// An error with its kind, a one-line message for the operator, and the lower-level error it reports when
+/// there is one (`std::error::Error::source`; the message already says what the operator needs).
+#[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -79,7 +82,14 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, with `cause` as its source.
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(cause));
+        self
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -112,10 +122,16 @@ impl Error {
         } else {
             err.to_string()
         };
+        // The OS error is kept as the source (by its number, which is all an `io::Error` can be rebuilt from).
+        let cause = match err.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code),
+            None => std::io::Error::new(err.kind(), err.to_string()),
+        };
         Self::new(
             kind,
             format!("cannot {doing} {}: {detail} ({hint})", path.shown()),
         )
+        .caused_by(cause)
     }
 
     /// Prefix the message with more context while keeping the kind.
@@ -128,4 +144,23 @@ impl Error {
 /// EFBIG, the errno of a write past RLIMIT_FSIZE (27 on Linux).
 fn libc_efbig() -> i32 {
     rustix::io::Errno::FBIG.raw_os_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_io_error_keeps_the_os_error_as_its_source() {
+        let os = std::io::Error::from_raw_os_error(13);
+        let error = Error::io("read", Path::new("/etc/shadow"), &os);
+        assert_eq!(error.kind, ErrorKind::Io);
+        let source = error.source().expect("a source");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.raw_os_error(), Some(13));
+        assert!(Error::usage("x").source().is_none());
+    }
 }

@@ -1,20 +1,19 @@
 //! icg-renew: renew the TLS certificate of an IGEL Cloud Gateway on the gateway host itself.
 //!
 //! The library holds every decision and knows nothing of terminals; `main.rs` only parses arguments, calls
-//! [`app::run`] and turns the outcome into an exit code. See `docs/architecture.md` for the layers and the data flow.
+//! [`commands::run`] and turns the outcome into an exit code. See `docs/architecture.md` for the layers and the data flow.
 
-pub mod app;
 pub mod audit;
 pub mod cert;
 pub mod checks;
 pub mod cli;
+pub mod commands;
 pub mod csr;
 pub mod der;
 pub mod error;
 pub mod failpoint;
 pub mod fsx;
 pub mod hook;
-pub mod inbox;
 pub mod install;
 pub mod installed;
 pub mod interrupt;

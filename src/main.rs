@@ -1,9 +1,9 @@
 //! The icg-renew binary: parse the arguments, call the library, print, exit with the contract's code.
 
 use clap::{CommandFactory, Parser};
-use icg_renew::app;
 use icg_renew::cert::Clock;
 use icg_renew::cli::Cli;
+use icg_renew::commands;
 use icg_renew::error::{Error, ErrorKind};
 use icg_renew::{renew, ui};
 use std::ffi::OsString;
@@ -12,6 +12,45 @@ use std::ffi::OsString;
 const STATUS_UNKNOWN: i32 = 3;
 
 fn main() {
+    guard_the_process();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(refuse_arguments(&e, &args)),
+    };
+    let is_status = matches!(cli.command, icg_renew::cli::Command::Status(_));
+    let json = cli.global.json;
+    use std::io::IsTerminal;
+    let interactive = !json
+        && !cli.global.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
+    set_up_the_terminal(json);
+    let mut prompter: Box<dyn commands::Prompter> = if interactive {
+        Box::new(ui::terminal::Terminal::default())
+    } else {
+        Box::new(ui::Plain(renew::Silent))
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        commands::run(cli, prompter.as_mut(), Clock::system())
+    }));
+    let code = match outcome {
+        Ok(Ok(finished)) => {
+            print_answer(&finished.output, json, interactive);
+            finished.exit_code
+        }
+        Ok(Err(error)) => report_error(&error, json, is_status),
+        Err(_) => report_error(
+            &Error::new(ErrorKind::Io, "internal error; see the message above"),
+            json,
+            is_status,
+        ),
+    };
+    std::process::exit(code);
+}
+
+/// No core dumps, a panic reported in one line, a file-size limit survived, and signals watched.
+fn guard_the_process() {
     icg_renew::secret::forbid_core_dumps();
     std::panic::set_hook(Box::new(|info| {
         let place = info
@@ -24,100 +63,78 @@ fn main() {
     }));
     icg_renew::interrupt::survive_file_size_limit();
     icg_renew::interrupt::watch();
-    let args: Vec<OsString> = std::env::args_os().collect();
+}
+
+/// Arguments clap could not parse (or `--help`, `--version`): prints what the contract says and returns the
+/// exit code (0 for help and version, 3 for `status`, else 2).
+fn refuse_arguments(e: &clap::Error, args: &[OsString]) -> i32 {
     let json = args.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let is_status = subcommand_word(&args).is_some_and(|w| w == "status");
-            use clap::error::ErrorKind as Clap;
-            if matches!(
-                e.kind(),
-                Clap::DisplayHelp
-                    | Clap::DisplayVersion
-                    | Clap::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
-                let _ = e.print();
-                std::process::exit(
-                    if e.kind() == Clap::DisplayHelpOnMissingArgumentOrSubcommand {
-                        2
-                    } else {
-                        0
-                    },
-                );
-            }
-            if is_status && !json {
-                ui::out(&format!(
-                    "{}\n",
-                    icg_renew::monitoring::unknown_line(
-                        "bad arguments; see icg-renew status --help"
-                    )
-                ));
-            }
-            if json {
-                let message = e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("usage error")
-                    .trim_start_matches("error: ")
-                    .to_string();
-                ui::out(&format!("{}\n", ui::json_error(&Error::usage(message))));
-            } else {
-                let _ = e.print();
-            }
-            std::process::exit(if is_status { STATUS_UNKNOWN } else { 2 });
-        }
-    };
-    let is_status = matches!(cli.command, icg_renew::cli::Command::Status(_));
-    let json = cli.global.json;
-    use std::io::IsTerminal;
-    let interactive = !json
-        && !cli.global.yes
-        && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal();
+    let is_status = subcommand_word(args).is_some_and(|w| w == "status");
+    use clap::error::ErrorKind as Clap;
+    if matches!(
+        e.kind(),
+        Clap::DisplayHelp | Clap::DisplayVersion | Clap::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == Clap::DisplayHelpOnMissingArgumentOrSubcommand {
+            2
+        } else {
+            0
+        };
+    }
+    if is_status && !json {
+        ui::out(&format!(
+            "{}\n",
+            icg_renew::monitoring::unknown_line("bad arguments; see icg-renew status --help")
+        ));
+    }
+    if json {
+        let message = e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("usage error")
+            .trim_start_matches("error: ")
+            .to_string();
+        ui::out(&format!("{}\n", ui::json_error(&Error::usage(message))));
+    } else {
+        let _ = e.print();
+    }
+    if is_status {
+        STATUS_UNKNOWN
+    } else {
+        2
+    }
+}
+
+/// Colours off for `NO_COLOR` and JSON; text wrapped to the terminal's width when there is one.
+fn set_up_the_terminal(json: bool) {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || json {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
     if !json {
         // Only a terminal has a width; text for a pipe or file is not wrapped.
-        ui::human::fit_to(
+        ui::layout::fit_to(
             console::Term::stdout()
                 .size_checked()
                 .map(|(_, columns)| usize::from(columns)),
         );
     }
-    let mut prompter: Box<dyn app::Prompter> = if interactive {
-        Box::new(ui::terminal::Terminal::default())
+}
+
+/// A command's answer on stdout: JSON, or the human text (shorter after the prompts showed most of it).
+fn print_answer(output: &icg_renew::report::Output, json: bool, interactive: bool) {
+    if json {
+        ui::out(&format!("{}\n", ui::json(output)));
     } else {
-        Box::new(ui::Plain(renew::Silent))
-    };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        app::run(cli, prompter.as_mut(), Clock::system())
-    }));
-    let code = match outcome {
-        Ok(Ok(finished)) => {
-            if json {
-                ui::out(&format!("{}\n", ui::json(&finished.output)));
-            } else {
-                let text = if interactive {
-                    ui::human::render_after_prompts(&finished.output)
-                } else {
-                    ui::human::render(&finished.output)
-                };
-                ui::out(&ui::human::fit(&text));
-            }
-            finished.exit_code
-        }
-        Ok(Err(error)) => report_error(&error, json, is_status),
-        Err(_) => report_error(
-            &Error::new(ErrorKind::Io, "internal error; see the message above"),
-            json,
-            is_status,
-        ),
-    };
-    std::process::exit(code);
+        let text = if interactive {
+            ui::human::render_after_prompts(output)
+        } else {
+            ui::human::render(output)
+        };
+        ui::out(&ui::layout::fit(&text));
+    }
 }
 
 /// The command word of an argument list that clap could not parse: the first argument that is neither an
@@ -165,7 +182,7 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     }
     use std::io::IsTerminal;
     if json || !is_status || !std::io::stdout().is_terminal() {
-        let line = ui::human::fit(&format!("icg-renew: {}\n", error.message));
+        let line = ui::layout::fit(&format!("icg-renew: {}\n", error.message));
         ui::err_line(line.trim_end());
     }
     if is_status {

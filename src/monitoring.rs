@@ -1,8 +1,13 @@
 //! `status` as a monitoring plugin (Nagios, Icinga, Checkmk): the first line of its plain output is the
 //! summary those systems show, `STATE - text | perfdata`, in the plugin guidelines' format. Only text is
-//! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `app`.
+//! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `commands::status`.
 
 use crate::report::{State, StatusReport};
+
+/// `status --warn-days` unless given: WARNING within this many days of expiry.
+pub const DEFAULT_WARN_DAYS: i64 = 30;
+/// `status --crit-days` unless given: CRITICAL within this many days of expiry.
+pub const DEFAULT_CRIT_DAYS: i64 = 7;
 
 /// The plugin state word of a status.
 pub fn state_word(state: State) -> &'static str {
@@ -25,6 +30,10 @@ pub fn summary_line(report: &StatusReport) -> String {
         .unwrap_or(&report.certificate.not_after);
     let text = if days < 0 {
         format!("expired {} days ago ({date})", -days)
+    } else if report.state == State::Critical && days > report.crit_days {
+        // Critical although far from expiry: not valid yet.
+        let from = &report.certificate.not_before;
+        format!("not valid before {}", from.get(..10).unwrap_or(from))
     } else {
         format!("expires in {days} days ({date})")
     };
@@ -60,6 +69,44 @@ fn plugin_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(days_left: i64, state: State) -> StatusReport {
+        let certificate = crate::cert::CertSummary {
+            subject: "CN=icg.example.com".into(),
+            issuer: "CN=Root".into(),
+            serial: "01".into(),
+            not_before: "2123-01-01T00:00:00Z".into(),
+            not_after: "2124-01-01T00:00:00Z".into(),
+            days_left,
+            sha256: "AB".into(),
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+            is_ca: false,
+        };
+        StatusReport {
+            keystore: "/k".into(),
+            format: "jks",
+            alias: "icg".into(),
+            chain: vec![certificate.clone()],
+            certificate,
+            state,
+            pending: None,
+            warn_days: 30,
+            crit_days: 7,
+        }
+    }
+
+    #[test]
+    fn a_certificate_not_yet_valid_is_named_so_in_the_summary() {
+        assert_eq!(
+            summary_line(&report(35_000, State::Critical)),
+            "CRITICAL - not valid before 2123-01-01 | days_left=35000;30;7"
+        );
+        assert_eq!(
+            summary_line(&report(5, State::Critical)),
+            "CRITICAL - expires in 5 days (2124-01-01) | days_left=5;30;7"
+        );
+    }
 
     #[test]
     fn unknown_text_cannot_start_performance_data_or_a_second_line() {

@@ -3,7 +3,8 @@
 
 use crate::cert::CertSummary;
 use crate::checks::Check;
-use serde::Serialize;
+use crate::service::{HealthCheck, Restart};
+use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,8 +123,10 @@ pub struct Plan {
     pub protection: String,
     pub alias: String,
     pub backup_dir: PathBuf,
-    pub restart: String,
-    pub health_check: String,
+    #[serde(serialize_with = "describe_restart")]
+    pub restart: Restart,
+    #[serde(serialize_with = "describe_health_check")]
+    pub health_check: HealthCheck,
     pub rollback: bool,
     /// The command that undoes the renewal, less the backup's path.
     pub undo: String,
@@ -219,4 +222,17 @@ pub enum Output {
     Csr(CsrReport),
     Demo(Box<DemoReport>),
     Inbox(Box<InboxReport>),
+}
+
+/// The plan's restart in the contract's JSON: the command, shell-quoted, or `none (…)`.
+fn describe_restart<S: Serializer>(restart: &Restart, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&restart.describe())
+}
+
+/// The plan's confirmation in the contract's JSON: what must be seen, or why nothing is checked.
+fn describe_health_check<S: Serializer>(
+    health: &HealthCheck,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&health.describe())
 }

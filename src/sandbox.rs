@@ -61,6 +61,7 @@ fn ssl_error(e: openssl::error::ErrorStack) -> Error {
         ErrorKind::Io,
         format!("OpenSSL failed while building the sandbox: {e}"),
     )
+    .caused_by(e)
 }
 
 fn name(common_name: &str, org: &str) -> Result<openssl::x509::X509Name> {

@@ -1,10 +1,12 @@
 //! Everything the operator sees: the renderers (human text and the contract's JSON) and the prompters that
-//! stand between `app` and a person. Decides nothing.
+//! stand between `commands` and a person. Decides nothing.
 
+pub mod compare;
 pub mod human;
+pub mod layout;
 pub mod terminal;
 
-use crate::app::Prompter;
+use crate::commands::Prompter;
 use crate::error::Error;
 use crate::renew::{self, Observer};
 use crate::report::Output;
@@ -65,7 +67,7 @@ impl Prompter for Plain {
     }
     fn warn(&mut self, message: &str) {
         // Wrapped only when a terminal shows it (`--yes` at a console); one line in a log or pipe.
-        let line = human::fit(&format!("icg-renew: warning: {message}\n"));
+        let line = layout::fit(&format!("icg-renew: warning: {message}\n"));
         err_line(line.trim_end());
     }
 }

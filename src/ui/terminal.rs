@@ -2,17 +2,17 @@
 //! confirmation, which defaults to No) and indicatif progress, one line per step with its time, and a live
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
-use crate::app::Prompter;
 use crate::cert::CertSummary;
 use crate::checks::Status;
+use crate::commands::Prompter;
 use crate::interrupt;
 use crate::material::Candidate;
 use crate::renew::Observer;
 use crate::report::{Plan, Step, VerifyReport};
 use crate::secret::Password;
-use crate::service::Observation;
+use crate::service::{Observation, Restart};
 use crate::shown::Shown;
-use crate::ui::{err_line, human};
+use crate::ui::{err_line, human, layout};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
@@ -94,7 +94,7 @@ impl Observer for Progress {
         } else {
             style("✔").green().bold()
         };
-        let line = human::hanging(
+        let line = layout::hanging(
             &format!("  {mark} {:<10} {:>6} ms  ", step.name, step.ms),
             step.detail.as_deref().unwrap_or(""),
             26,
@@ -142,7 +142,7 @@ impl Prompter for Terminal {
     }
 
     fn warn(&mut self, message: &str) {
-        let line = human::hanging(
+        let line = layout::hanging(
             &format!("{} ", style("warning:").yellow().bold()),
             message,
             2,
@@ -175,15 +175,15 @@ impl Prompter for Terminal {
         };
         self.installed = Some(
             [
-                human::hanging(
+                layout::hanging(
                     &format!("{} ", style("Installed certificate in").bold()),
                     &keystore.shown().to_string(),
                     2,
                 ),
-                human::paragraph(&c.subject, 2),
-                human::hanging("  names: ", &names.join(", "), 9),
-                human::hanging("  issued by ", &c.issuer, 4),
-                human::paragraph(&format!("expires {} ({expires})", c.not_after), 2),
+                layout::paragraph(&c.subject, 2),
+                layout::hanging("  names: ", &names.join(", "), 9),
+                layout::hanging("  issued by ", &c.issuer, 4),
+                layout::paragraph(&format!("expires {} ({expires})", c.not_after), 2),
             ]
             .concat(),
         );
@@ -223,7 +223,7 @@ impl Prompter for Terminal {
         let chosen = answered(chosen)??;
         if let Some(c) = candidates.get(chosen) {
             err_line(
-                human::hanging(
+                layout::hanging(
                     &format!("{} New material: ", style("✔").green()),
                     &c.path.display().to_string(),
                     2,
@@ -277,7 +277,7 @@ impl Prompter for Terminal {
             .filter(|c| c.status == Status::Warn)
             .all(|check| {
                 // The reason on its own wrapped lines; the question short enough for any terminal.
-                let reason = human::hanging(
+                let reason = layout::hanging(
                     &format!("{} {}: ", style("WARN").yellow().bold(), check.id),
                     &check.detail,
                     4,
@@ -301,18 +301,18 @@ impl Prompter for Terminal {
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
         err_line(&human::plan(plan));
-        if plan.restart.starts_with("none") {
-            err_line(&human::paragraph(
+        if plan.restart == Restart::None {
+            err_line(&layout::paragraph(
                 "The ICG is not restarted: it serves the new certificate after its next restart.",
                 2,
             ));
         } else {
-            err_line(&human::paragraph(
+            err_line(&layout::paragraph(
                 &format!("Expected interruption: {EXPECTED_START}."),
                 2,
             ));
         }
-        let question = if plan.restart.starts_with("none") {
+        let question = if plan.restart == Restart::None {
             "Replace the keystore now?"
         } else {
             "Replace the keystore and restart the ICG now?"

@@ -10,11 +10,14 @@
 //! read half-written. Older material found beside the newest is moved to `failed/` as superseded, so that
 //! it is never installed after newer material.
 
-use crate::app::{self, Finished, Prompter};
+use super::renew::{exit_code, renew_install, Request};
+use super::resolve::{open_audit, resolve};
+use super::{Finished, Prompter};
 use crate::cert::{compact_utc, Clock};
-use crate::cli::{GlobalArgs, InboxArgs, MaterialArgs, RenewArgs};
+use crate::cli::{GlobalArgs, InboxArgs};
 use crate::error::{Error, ErrorKind, Result};
-use crate::report::{InboxReport, Output, RenewResult};
+use crate::material::MaterialSource;
+use crate::report::{InboxReport, Output};
 use crate::shown::Shown;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -90,49 +93,11 @@ pub fn run(
     };
 
     report.taken = Some(newest.path.clone());
-    let password_file = password_beside(&newest.path);
-    // Another icg-renew holding the keystore is waited for (up to --wait), not a reason to file the material.
-    let mut attempt = renew_with(
-        global,
-        args,
-        &newest.path,
-        password_file.as_deref(),
-        prompter,
-        clock,
-    );
-    while matches!(&attempt, Err(e) if e.kind == ErrorKind::Locked)
-        && waited_since.elapsed() < Duration::from_secs(args.wait)
-    {
-        std::thread::sleep(POLL);
-        attempt = renew_with(
-            global,
-            args,
-            &newest.path,
-            password_file.as_deref(),
-            prompter,
-            clock,
-        );
-    }
-    if let Err(e) = &attempt {
-        if e.kind == ErrorKind::Locked {
-            return Err(Error::new(
-                ErrorKind::Locked,
-                format!(
-                    "{}; {} stays in the drop folder for the next run",
-                    e.message,
-                    newest.path.shown()
-                ),
-            ));
-        }
-    }
+    let attempt =
+        renew_waiting_for_the_lock(global, args, &newest.path, waited_since, prompter, clock)?;
     let (outcome, exit_code) = match attempt {
         Ok(renewed) => {
-            let code = match renewed.result {
-                RenewResult::Renewed | RenewResult::DryRun => 0,
-                RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
-                RenewResult::RolledBack => ErrorKind::RolledBack.exit_code(),
-                RenewResult::RollbackFailed => ErrorKind::RollbackFailed.exit_code(),
-            };
+            let code = exit_code(renewed.result);
             let json = crate::ui::json(&Output::Renew(Box::new(renewed.clone())));
             report.renew = Some(Box::new(renewed));
             (json, code)
@@ -150,6 +115,51 @@ pub fn run(
         output: Output::Inbox(Box::new(report)),
         exit_code,
     })
+}
+
+/// The renewal of one dropped file; another icg-renew holding the keystore is waited for (up to `--wait`,
+/// counted from `waited_since`), not a reason to file the material: `Err` then, and the file stays.
+fn renew_waiting_for_the_lock(
+    global: &GlobalArgs,
+    args: &InboxArgs,
+    material: &Path,
+    waited_since: std::time::Instant,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Result<crate::report::RenewReport>> {
+    let password_file = password_beside(material);
+    let mut attempt = renew_with(
+        global,
+        args,
+        material,
+        password_file.as_deref(),
+        prompter,
+        clock,
+    );
+    while matches!(&attempt, Err(e) if e.kind == ErrorKind::Locked)
+        && waited_since.elapsed() < Duration::from_secs(args.wait)
+    {
+        std::thread::sleep(POLL);
+        attempt = renew_with(
+            global,
+            args,
+            material,
+            password_file.as_deref(),
+            prompter,
+            clock,
+        );
+    }
+    match attempt {
+        Err(e) if e.kind == ErrorKind::Locked => Err(Error::new(
+            ErrorKind::Locked,
+            format!(
+                "{}; {} stays in the drop folder for the next run",
+                e.message,
+                material.shown()
+            ),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// The renewal of one dropped file, exactly as `renew --yes NEW [--new-password-file NAME.password]`.
@@ -171,22 +181,21 @@ fn renew_with(
             )));
         }
     }
-    let renew_args = RenewArgs {
+    let request = Request {
         new: Some(material.to_path_buf()),
-        from_hook: false,
-        material: MaterialArgs {
-            new_password_file: password_file.map(Path::to_path_buf),
-            ..MaterialArgs::default()
+        material: MaterialSource {
+            password_file: password_file.map(Path::to_path_buf),
+            ..MaterialSource::default()
         },
-        restart: args.restart.clone(),
-        no_rollback: false,
+        restart: args.restart.plan(),
+        rollback: true,
         backup_dir: args.backup_dir.clone(),
         dry_run: false,
         keep_backups: args.keep_backups,
     };
-    let mut install = app::resolve(global, prompter)?;
-    let mut audit = app::open_audit(global, "inbox", prompter);
-    app::renew_install(&mut install, &renew_args, prompter, &mut audit, clock)
+    let mut install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "inbox", prompter);
+    renew_install(&mut install, &request, prompter, &mut audit, clock)
 }
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.

@@ -1,0 +1,91 @@
+//! `demo`: a sandbox in a private temporary directory and a complete renewal in it.
+
+use super::renew::{renew_install, Request};
+use super::resolve::*;
+use super::sandbox::sandbox_report;
+use super::status::status_report;
+use super::{Defaults, Finished};
+use crate::audit::AuditLog;
+use crate::cert::Clock;
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+use crate::install::Locate;
+use crate::installed::Installed;
+use crate::material::MaterialSource;
+use crate::monitoring::{DEFAULT_CRIT_DAYS, DEFAULT_WARN_DAYS};
+use crate::renew;
+use crate::report::*;
+use crate::sandbox;
+use crate::service::RestartPlan;
+use std::path::Path;
+
+/// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.
+pub(crate) fn run(keep: bool, clock: Clock) -> Result<Finished> {
+    use std::os::unix::fs::PermissionsExt;
+    // A new directory, private to this user (tempfile's default mode follows the umask), removed when dropped
+    // unless kept.
+    let dir = tempfile::Builder::new()
+        .prefix("icg-renew-demo-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| Error::io("create a directory in", &std::env::temp_dir(), &e))?;
+    let result = demo_in(dir.path(), keep, clock);
+    if keep {
+        let _ = dir.keep();
+    }
+    result
+}
+
+pub(crate) fn demo_in(dir: &Path, keep: bool, clock: Clock) -> Result<Finished> {
+    let made = sandbox::create(dir, false, crate::install::DEFAULT_PORT, clock.now)?;
+    let located = Locate {
+        icg_root: Some(made.root.clone()),
+        ..locate(&GlobalArgs::default())
+    };
+    let log_file = made.root.join("icg-renew.log");
+    let mut install = resolve_located(&located, &mut Defaults(renew::Silent))?;
+    let before = status_report(
+        &Installed::load(&install, None)?,
+        DEFAULT_WARN_DAYS,
+        DEFAULT_CRIT_DAYS,
+        clock,
+    );
+    let args = Request {
+        new: Some(made.new_material.clone()),
+        material: MaterialSource::default(),
+        restart: RestartPlan::none(),
+        rollback: true,
+        backup_dir: None,
+        dry_run: false,
+        keep_backups: crate::retention::DEFAULT_KEEP,
+    };
+    let mut audit = AuditLog::open(&log_file, "demo");
+    let renew = renew_install(
+        &mut install,
+        &args,
+        &mut Defaults(renew::Silent),
+        &mut audit,
+        clock,
+    )?;
+    let after = status_report(
+        &Installed::load(&install, None)?,
+        DEFAULT_WARN_DAYS,
+        DEFAULT_CRIT_DAYS,
+        clock,
+    );
+    let exit_code = if renew.result == RenewResult::Renewed {
+        0
+    } else {
+        1
+    };
+    Ok(Finished {
+        output: Output::Demo(Box::new(DemoReport {
+            sandbox: sandbox_report(&made),
+            before,
+            renew,
+            after,
+            kept: keep,
+        })),
+        exit_code,
+    })
+}

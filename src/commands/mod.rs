@@ -1,0 +1,117 @@
+//! The commands: each turns its arguments into values (installation, material, plan), calls the library,
+//! and returns what to show and the exit code. Asks the operator only through `Prompter`, so the same code
+//! runs interactively, under `--yes` and under `--json`.
+
+pub(crate) mod backups;
+pub(crate) mod csr;
+pub(crate) mod demo;
+pub(crate) mod inbox;
+pub(crate) mod renew;
+pub(crate) mod resolve;
+pub(crate) mod rollback;
+pub(crate) mod sandbox;
+pub(crate) mod status;
+pub(crate) mod verify;
+
+use crate::cert::{CertSummary, Clock};
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+use crate::material::Candidate;
+use crate::renew::{Observer, Silent};
+use crate::report::{Output, Plan, VerifyReport};
+use crate::secret::Password;
+use std::path::{Path, PathBuf};
+
+/// What the operator is asked and shown, when there is someone to ask. The provided methods are the
+/// non-interactive answers: ask nothing, take the defaults, show nothing.
+pub trait Prompter {
+    /// The transaction's progress.
+    fn observer(&mut self) -> &mut dyn Observer;
+    /// Whether there is a person to ask.
+    fn interactive(&self) -> bool {
+        false
+    }
+    /// Something the operator should know that is not an error.
+    fn warn(&mut self, _message: &str) {}
+    /// Choose one of several installations.
+    fn choose_installation(&mut self, _found: &[PathBuf]) -> Option<PathBuf> {
+        None
+    }
+    /// The installed certificate, shown as soon as it is known.
+    fn show_installed(&mut self, _keystore: &Path, _certificate: &CertSummary) {}
+    /// Choose the new material among files found (or type a path).
+    fn choose_material(&mut self, _candidates: &[Candidate]) -> Option<PathBuf> {
+        None
+    }
+    /// A hidden password prompt.
+    fn password(&mut self, _prompt: &str) -> Option<Password> {
+        None
+    }
+    /// The checks start (`true`) or end (`false`): time for a spinner.
+    fn checks_running(&mut self, _running: bool) {}
+    /// The checks' outcome, before any question about it.
+    fn show_checks(&mut self, _report: &VerifyReport) {}
+    /// Accept the warnings of a compatible report.
+    fn accept_warnings(&mut self, _report: &VerifyReport) -> bool {
+        true
+    }
+    /// A yes/no question; the non-interactive answer is no.
+    fn confirm(&mut self, _question: &str) -> bool {
+        false
+    }
+    /// Confirm the plan before anything changes.
+    fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
+        true
+    }
+}
+
+/// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.
+pub struct Defaults(pub Silent);
+
+impl Prompter for Defaults {
+    fn observer(&mut self) -> &mut dyn Observer {
+        &mut self.0
+    }
+}
+
+/// A command's answer and its exit code.
+#[derive(Debug)]
+pub struct Finished {
+    pub output: Output,
+    pub exit_code: i32,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Status(args) => status::run(global, &args, prompter, clock),
+        Command::Verify(args) => verify::run(
+            global,
+            args.new.as_deref(),
+            &args.material.source(),
+            prompter,
+            clock,
+        ),
+        Command::Renew(mut args) => {
+            if args.from_hook {
+                let found = crate::hook::from_environment()?;
+                args.new = Some(found.new);
+                args.material.key = found.key;
+            }
+            renew::run(global, &renew::Request::from_args(&args), prompter, clock)
+        }
+        Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
+        Command::Backups(args) => backups::run(
+            global,
+            args.backup_dir.as_deref(),
+            args.keep_backups,
+            prompter,
+            clock,
+        ),
+        Command::Sandbox(args) => sandbox::run(&args, clock),
+        Command::Demo(args) => demo::run(args.keep, clock),
+        Command::Csr(args) => csr::run(global, &args, prompter, clock),
+        Command::Inbox(args) => inbox::run(global, &args, prompter, clock),
+    }
+}

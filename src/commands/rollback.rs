@@ -1,0 +1,79 @@
+//! `rollback`: put a backup back, restart and confirm.
+
+use super::backups::{open_backup, open_listed_backup};
+use super::resolve::*;
+use super::{Finished, Prompter};
+use crate::cert::{CertSummary, Clock};
+use crate::cli::{self, GlobalArgs};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsx::{self};
+use crate::renew::{self, Confirm, Restoration};
+use crate::report::*;
+use crate::shown::Shown;
+
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: &cli::RollbackArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "rollback", prompter);
+    let (file, _lock) = open_for_writing(&install)?;
+    let dir = backup_dir(args.backup_dir.as_deref(), &file)?;
+    dir.check_private("the backup directory")?;
+    let (backup, (bytes, store)) = match &args.backup {
+        Some(path) => (path.clone(), open_backup(path, &install)?),
+        None => {
+            let newest = fsx::list_backups(&dir, &file.base_name())?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
+                            install.keystore.shown(),
+                            dir.path.shown()
+                        ),
+                    )
+                })?;
+            let opened = open_listed_backup(&dir, &newest, &install)?;
+            (newest.path, opened)
+        }
+    };
+    let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
+    let leaf = entry.certs[0].clone();
+    let fingerprint = crate::cert::sha256_fingerprint(&leaf);
+    let restoration = Restoration {
+        file: &file,
+        backup: &backup,
+        backup_bytes: &bytes,
+        fingerprint: &fingerprint,
+        backup_dir: &dir,
+        confirm: Confirm::from_plan(&args.restart.plan(), install.port, None)?,
+        keep_backups: args.keep_backups,
+    };
+    let outcome = renew::restore_backup(&restoration, prompter.observer(), &mut audit, clock)?;
+    for warning in &outcome.warnings {
+        prompter.warn(warning);
+    }
+    let exit_code = match outcome.result {
+        RollbackResult::Restored => 0,
+        RollbackResult::Failed => ErrorKind::RollbackFailed.exit_code(),
+    };
+    Ok(Finished {
+        output: Output::Rollback(RollbackReport {
+            result: outcome.result,
+            keystore: install.keystore.clone(),
+            backup,
+            downtime_ms: outcome.downtime_ms,
+            saved_current: outcome.backup,
+            certificate: Some(CertSummary::of(&leaf, clock)),
+            steps: outcome.steps,
+            error: outcome.error.map(|e| e.message),
+            manual_steps: outcome.manual_steps,
+        }),
+        exit_code,
+    })
+}

@@ -1,0 +1,127 @@
+//! `status`: the installed certificate's state in the monitoring convention, and the pending request of `csr`.
+
+use super::resolve::*;
+use super::{Finished, Prompter};
+use crate::cert::{rfc3339, CertSummary, Clock};
+use crate::cli::{self, GlobalArgs};
+use crate::error::Result;
+use crate::install::Install;
+use crate::installed::Installed;
+use crate::pending;
+use crate::report::*;
+
+pub(crate) fn status_report(
+    installed: &Installed,
+    warn_days: i64,
+    crit_days: i64,
+    clock: Clock,
+) -> StatusReport {
+    let certificate = CertSummary::of(installed.leaf(), clock);
+    // Judged in seconds: "valid for more than N days" must not be decided by a rounded-down day count.
+    let remaining = crate::cert::unix_time(installed.leaf().not_after()) - clock.now;
+    // Not yet valid is as bad as expired: the gateway serves a certificate that clients refuse.
+    let not_yet_valid = crate::cert::unix_time(installed.leaf().not_before()) > clock.now;
+    let state = if not_yet_valid || remaining <= crit_days.saturating_mul(86_400) {
+        State::Critical
+    } else if remaining <= warn_days.saturating_mul(86_400) {
+        State::Warning
+    } else {
+        State::Ok
+    };
+    StatusReport {
+        keystore: installed.path.clone(),
+        format: installed.store.format.name(),
+        alias: installed.alias.clone(),
+        certificate,
+        chain: summaries(&installed.full_chain(), clock),
+        state,
+        pending: None,
+        warn_days,
+        crit_days,
+    }
+}
+
+/// `status`: errors are UNKNOWN (3) in the monitoring convention, which `main` applies. With
+/// `--prometheus FILE` the outcome is written there too, UNKNOWN included; failing to write it is a warning.
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: &cli::StatusArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let result = status_of_keystore(global, args, prompter, clock);
+    if let Some(file) = &args.prometheus {
+        let metrics = match &result {
+            Ok(Finished {
+                output: Output::Status(report),
+                exit_code,
+            }) => crate::metrics::Metrics::of(
+                report,
+                *exit_code,
+                crate::metrics::last_renewal(&global.log_file, &report.keystore),
+            ),
+            _ => crate::metrics::Metrics {
+                certificate: None,
+                status: 3,
+                last_renewal: None,
+            },
+        };
+        let text = metrics.render();
+        if let Err(e) =
+            crate::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
+        {
+            prompter.warn(&e.message);
+        }
+    }
+    result
+}
+
+pub(crate) fn status_of_keystore(
+    global: &GlobalArgs,
+    args: &cli::StatusArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let mut install = resolve(global, prompter)?;
+    let installed = load_installed(&mut install, prompter, None)?;
+    let mut report = status_report(&installed, args.warn_days, args.crit_days, clock);
+    report.pending = pending_info(&install, &installed, prompter);
+    let exit_code = match report.state {
+        State::Ok => 0,
+        State::Warning => 1,
+        State::Critical => 2,
+    };
+    Ok(Finished {
+        output: Output::Status(report),
+        exit_code,
+    })
+}
+
+/// What `status` says about a pending request; a pending key file that cannot be read is a warning.
+pub(crate) fn pending_info(
+    install: &Install,
+    installed: &Installed,
+    prompter: &mut dyn Prompter,
+) -> Option<PendingInfo> {
+    let loaded = install
+        .store_password()
+        .and_then(|pw| pending::load(&installed.file, pw));
+    match loaded {
+        Ok(Some(p)) => {
+            let (dns_names, ip_addresses) =
+                crate::cert::subject_alt_names(&p.placeholder).unwrap_or_default();
+            Some(PendingInfo {
+                path: p.path,
+                created: rfc3339(p.created),
+                subject: crate::cert::name_to_string(p.placeholder.subject_name()),
+                dns_names,
+                ip_addresses,
+            })
+        }
+        Ok(None) => None,
+        Err(e) => {
+            prompter.warn(&e.message);
+            None
+        }
+    }
+}

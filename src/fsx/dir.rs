@@ -1,0 +1,286 @@
+//! A directory resolved once and held open ([`SafeDir`]): every read, exclusive create, removal and
+//! overwrite in it goes through its descriptor and never follows a link.
+
+use super::{is_regular, real_path, running_as_root, FileId, FileMeta};
+use crate::error::{Error, ErrorKind, Result};
+use crate::shown::Shown;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A directory resolved once and held open: every file operation on it goes through the descriptor with
+/// `*at` calls that never follow a link, so renaming or re-linking anything on the way to it afterwards
+/// cannot redirect them. `path` is only for messages and printed commands.
+#[derive(Debug, Clone)]
+pub struct SafeDir {
+    pub(super) fd: std::sync::Arc<rustix::fd::OwnedFd>,
+    pub path: PathBuf,
+}
+
+impl SafeDir {
+    /// Resolves `dir` (following links, once) and opens it by walking from `/`, one component at a time,
+    /// never through a link: the descriptor is the directory the resolved name held.
+    pub fn open(dir: &Path) -> Result<SafeDir> {
+        use rustix::fs::{openat, Mode, OFlags, CWD};
+        let real = real_path(dir)?;
+        let walk = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let failed = |e: rustix::io::Errno| Error::io("open the directory", &real, &e.into());
+        // The way down needs only search permission (O_PATH), as a lookup by path would.
+        let mut fd = openat(CWD, "/", walk, Mode::empty()).map_err(failed)?;
+        let names: Vec<&OsStr> = real
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        if let Some((last, way)) = names.split_last() {
+            for name in way {
+                fd = openat(&fd, *name, walk, Mode::empty()).map_err(failed)?;
+            }
+            // The directory itself is opened for reading (listing, fsync); where only search is allowed
+            // (a non-root `status` through a 0711 directory), a path descriptor still serves every lookup.
+            let read = walk.difference(OFlags::PATH) | OFlags::RDONLY;
+            fd = match openat(&fd, *last, read, Mode::empty()) {
+                Err(rustix::io::Errno::ACCESS) => openat(&fd, *last, walk, Mode::empty()),
+                other => other,
+            }
+            .map_err(failed)?;
+        } else {
+            fd = openat(
+                CWD,
+                "/",
+                walk.difference(OFlags::PATH) | OFlags::RDONLY,
+                Mode::empty(),
+            )
+            .map_err(failed)?;
+        }
+        Ok(SafeDir {
+            fd: std::sync::Arc::new(fd),
+            path: real,
+        })
+    }
+
+    /// The open directory, for `*at` calls of modules that keep their own files in it.
+    pub fn fd(&self) -> std::sync::Arc<rustix::fd::OwnedFd> {
+        self.fd.clone()
+    }
+
+    /// The path of `name` in this directory, for messages.
+    pub fn join(&self, name: &OsStr) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Refuses, when running as root, a directory that an account other than root could change: owned by
+    /// another uid, group-writable with a group other than root's, or writable by everyone. Such an
+    /// account could swap the files icg-renew works on, which the descriptor cannot prevent.
+    pub fn check_private(&self, role: &str) -> Result<()> {
+        if !running_as_root() {
+            return Ok(());
+        }
+        let stat = rustix::fs::fstat(&*self.fd)
+            .map_err(|e| Error::io("inspect", &self.path, &e.into()))?;
+        let shown = self.path.shown();
+        let refuse = |why: String| Err(Error::new(ErrorKind::Unsupported, why));
+        if stat.st_mode & 0o002 != 0 {
+            return refuse(format!("{role} {shown} is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory"));
+        }
+        if stat.st_uid != 0 {
+            return refuse(format!("{role} {shown} belongs to uid {}, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory", stat.st_uid));
+        }
+        if stat.st_mode & 0o020 != 0 && stat.st_gid != 0 {
+            return refuse(format!("{role} {shown} is writable by group {}, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory", stat.st_gid));
+        }
+        Ok(())
+    }
+
+    /// What `name` is now, without following a link; `None` when nothing is there.
+    pub fn meta_of(&self, name: &OsStr) -> Option<(FileMeta, bool)> {
+        rustix::fs::statat(&*self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .ok()
+            .map(|s| (FileMeta::of(&s), is_regular(&s)))
+    }
+
+    /// Whether `name` still is the file `id`.
+    pub fn holds(&self, name: &OsStr, id: FileId) -> bool {
+        self.meta_of(name).is_some_and(|(m, _)| m.id == id)
+    }
+
+    /// Reads the regular file `name` (never through a link), at most `max` bytes, with what it was.
+    pub fn read(&self, name: &OsStr, max: u64, doing: &str) -> Result<(Vec<u8>, FileMeta)> {
+        use rustix::fs::{openat, Mode, OFlags};
+        let path = self.join(name);
+        let fd = openat(
+            &*self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            if e == rustix::io::Errno::LOOP {
+                Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "cannot {doing} {}: it is a symbolic link now, which icg-renew does not follow a second time; run it again",
+                        path.shown()
+                    ),
+                )
+            } else {
+                Error::io(doing, &path, &e.into())
+            }
+        })?;
+        let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io(doing, &path, &e.into()))?;
+        if !is_regular(&stat) {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot {doing} {}: it is not a regular file; give the path of a file",
+                    path.shown()
+                ),
+            ));
+        }
+        let file = File::from(fd);
+        let data = read_limited(file, stat.st_size as u64, max, doing, &path)?;
+        Ok((data, FileMeta::of(&stat)))
+    }
+
+    /// Creates `name` exclusively (never through a link), mode exactly 0600, writes `data` and flushes it.
+    pub(super) fn create_new(
+        &self,
+        name: &OsStr,
+        data: &[u8],
+        doing: &str,
+    ) -> Result<(File, FileId)> {
+        use rustix::fs::{openat, Mode, OFlags};
+        let path = self.join(name);
+        let fd = openat(
+            &*self.fd,
+            name,
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| Error::io(doing, &path, &e.into()))?;
+        let id = rustix::fs::fstat(&fd)
+            .map(|s| FileMeta::of(&s).id)
+            .map_err(|e| Error::io(doing, &path, &e.into()))?;
+        let mut file = File::from(fd);
+        // The umask may have narrowed the mode further; never widened it. Make it exactly 0600.
+        let written = rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o600))
+            .map_err(std::io::Error::from)
+            .and_then(|()| file.write_all(data))
+            .and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            drop(file);
+            self.remove_if(name, id);
+            return Err(Error::io(doing, &path, &e));
+        }
+        Ok((file, id))
+    }
+
+    /// Creates `name` exclusively with mode 0600, writes and flushes it, and flushes the directory.
+    pub fn write_private(&self, name: &OsStr, data: &[u8], doing: &str) -> Result<FileId> {
+        let (_, id) = self.create_new(name, data, doing)?;
+        self.sync()?;
+        Ok(id)
+    }
+
+    /// Removes `name` if it still is the file `id`; whether it did.
+    pub fn remove_if(&self, name: &OsStr, id: FileId) -> bool {
+        self.holds(name, id)
+            && rustix::fs::unlinkat(&*self.fd, name, rustix::fs::AtFlags::empty()).is_ok()
+    }
+
+    /// Overwrites the regular file `name` with zeros, flushes it, and removes it, all only while `name` is
+    /// the file `id` (never through a link): for files holding an old private key (pending key, backups).
+    /// `what` names the file in messages ("the pending key").
+    pub fn shred(&self, name: &OsStr, id: FileId, what: &str) -> Result<()> {
+        let path = self.join(name);
+        let fd = rustix::fs::openat(
+            &*self.fd,
+            name,
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| Error::io("open", &path, &e.into()))?;
+        let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
+        if stat.st_dev != id.dev || stat.st_ino != id.ino || !is_regular(&stat) {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} is no longer {what} icg-renew found: it was left alone; check it",
+                    path.shown()
+                ),
+            ));
+        }
+        let mut file = File::from(fd);
+        let zeros = vec![0u8; stat.st_size as usize];
+        file.write_all(&zeros)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("overwrite", &path, &e))?;
+        drop(file);
+        if self.remove_if(name, id) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot remove {}: it was renamed or replaced", path.shown()),
+            ))
+        }
+    }
+
+    /// Flushes the directory's entries to disk.
+    pub fn sync(&self) -> Result<()> {
+        rustix::fs::fsync(&*self.fd)
+            .map_err(|e| Error::io("flush the directory", &self.path, &e.into()))
+    }
+
+    /// The names in the directory (`.` and `..` left out).
+    pub(super) fn names(&self) -> Result<Vec<OsString>> {
+        use std::os::unix::ffi::OsStrExt;
+        let fd = rustix::fs::openat(
+            &*self.fd,
+            ".",
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| Error::io("list", &self.path, &e.into()))?;
+        let dir = rustix::fs::Dir::read_from(&fd)
+            .map_err(|e| Error::io("list", &self.path, &e.into()))?;
+        Ok(dir
+            .flatten()
+            .map(|entry| OsStr::from_bytes(entry.file_name().to_bytes()).to_os_string())
+            .filter(|name| name != "." && name != "..")
+            .collect())
+    }
+}
+
+/// Reads at most `max` bytes from an open regular file of `len` bytes.
+pub(super) fn read_limited(
+    file: File,
+    len: u64,
+    max: u64,
+    doing: &str,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    if len > max {
+        return Err(Error::corrupt(format!(
+            "cannot {doing} {}: it is {len} bytes, more than the {} MiB limit; check the path",
+            path.shown(),
+            max / (1024 * 1024)
+        )));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    file.take(max + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(doing, path, &e))?;
+    if data.len() as u64 > max {
+        return Err(Error::corrupt(format!(
+            "cannot {doing} {}: it grew past the size limit",
+            path.shown()
+        )));
+    }
+    Ok(data)
+}

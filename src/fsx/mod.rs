@@ -1,0 +1,334 @@
+//! File-system mechanics with the safety properties the contract promises: bounded reads that refuse
+//! anything but a regular file; the keystore's directory resolved once and opened, with every later step
+//! (lock, exclusive 0600 temp file, read-back, rename, owner and mode, backup, removal) done relative to that
+//! descriptor and checked against the (device, inode) that was read; fsync of file and directory; atomic
+//! replacement that keeps owner, group, mode and SELinux label; timestamped backups. Knows nothing of
+//! keystore formats. See docs/decisions.md, "Root on a shared gateway", for the layouts it refuses.
+//!
+//! Here: bounded reads of plain files, file identity, operator output files. [`SafeDir`] is in `dir`, the
+//! keystore file and its lock in `keystore_file`, backups in `backup`.
+
+mod backup;
+mod dir;
+mod keystore_file;
+
+pub use backup::{list_backups, make_backup, Backup};
+pub use dir::SafeDir;
+pub use keystore_file::{KeystoreFile, KeystoreLock};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::shown::Shown;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+const O_NONBLOCK: i32 = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+const O_NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+const SELINUX_XATTR: &str = "security.selinux";
+const TEMP_MARK: &str = ".icg-renew-";
+
+/// Reads a whole regular file of at most `max` bytes, following symbolic links (the keystore and the ICG's
+/// configuration may be links). Directories, FIFOs and devices are refused without blocking; `doing` words
+/// the error ("read the keystore").
+pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
+    read_regular(path, max, doing, O_NONBLOCK)
+}
+
+/// Like `read_bounded`, but a symbolic link is refused too: for files an operator hands over (new material,
+/// keys, password files, backups), so that a link planted in a shared directory cannot redirect the read.
+pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
+    read_regular(path, max, doing, O_NONBLOCK | O_NOFOLLOW).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot {doing} {}: it is a symbolic link; give the path of the file it points to", path.shown()),
+            )
+        } else {
+            e
+        }
+    })
+}
+
+fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8>> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| Error::io(doing, path, &e))?;
+    let meta = file.metadata().map_err(|e| Error::io(doing, path, &e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else if meta.file_type().is_fifo_like() {
+            "a FIFO or socket"
+        } else {
+            "a device or special file"
+        };
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot {doing} {}: it is {what}, not a regular file; give the path of a file",
+                path.shown()
+            ),
+        ));
+    }
+    if meta.len() > max {
+        return Err(Error::corrupt(format!(
+            "cannot {doing} {}: it is {} bytes, more than the {} MiB limit; check the path",
+            path.shown(),
+            meta.len(),
+            max / (1024 * 1024)
+        )));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(max + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(doing, path, &e))?;
+    if data.len() as u64 > max {
+        return Err(Error::corrupt(format!(
+            "cannot {doing} {}: it grew past the size limit",
+            path.shown()
+        )));
+    }
+    Ok(data)
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo() || self.is_socket()
+    }
+}
+
+/// What identifies a file: the same (device, inode) is the same file, whatever names point at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// A file as it was found: identity, owner, group and permission bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    pub id: FileId,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+impl FileMeta {
+    pub(super) fn of(stat: &rustix::fs::Stat) -> FileMeta {
+        FileMeta {
+            id: FileId {
+                dev: stat.st_dev,
+                ino: stat.st_ino,
+            },
+            uid: stat.st_uid,
+            gid: stat.st_gid,
+            mode: stat.st_mode & 0o7777,
+        }
+    }
+}
+
+fn is_regular(stat: &rustix::fs::Stat) -> bool {
+    rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
+}
+
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+/// The file a path finally names (following symbolic links), resolved once.
+pub fn real_path(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, &e))
+}
+
+/// Permission bits of a file, if it can be inspected.
+pub fn mode_of(path: &Path) -> Option<u32> {
+    std::fs::metadata(path).ok().map(|m| m.mode() & 0o7777)
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("flush the directory", dir, &e))
+}
+
+/// Creates `path` (an operator's output file) exclusively, never through a link, mode 0600; writes and
+/// flushes it and its directory.
+pub fn write_private_file(path: &Path, data: &[u8], doing: &str) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io(doing, path, &e))?;
+    let result = file
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(data))
+        .and_then(|()| file.sync_all());
+    if let Err(e) = result {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(Error::io(doing, path, &e));
+    }
+    fsync_dir(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
+}
+
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keystore".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_fifo_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = read_bounded(&fifo, 1024, "read").unwrap_err();
+        assert!(err.message.contains("FIFO"), "{}", err.message);
+        let err = read_bounded(dir.path(), 1024, "read").unwrap_err();
+        assert!(err.message.contains("directory"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_an_oversized_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![0u8; 2048]).unwrap();
+        assert!(read_bounded(&path, 1024, "read")
+            .unwrap_err()
+            .message
+            .contains("limit"));
+        assert_eq!(read_bounded(&path, 4096, "read").unwrap().len(), 2048);
+    }
+
+    fn sandbox_keystore(dir: &Path) -> KeystoreFile {
+        let keystore = dir.join("keystore.jks");
+        std::fs::write(&keystore, b"old").unwrap();
+        KeystoreFile::open(&keystore).unwrap()
+    }
+
+    #[test]
+    fn backups_are_listed_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = sandbox_keystore(dir.path());
+        let (_, meta) = file.read().unwrap();
+        let first = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_000).unwrap();
+        let second = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_000).unwrap();
+        let third = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_060).unwrap();
+        assert!(first.path.ends_with("keystore.jks.20010909T014640Z.bak"));
+        assert!(second.path.ends_with("keystore.jks.20010909T014640Z-1.bak"));
+        assert_eq!(mode_of(&first.path), Some(0o600));
+        let listed: Vec<PathBuf> = list_backups(&file.dir, "keystore.jks")
+            .unwrap()
+            .into_iter()
+            .map(|b| b.path)
+            .collect();
+        assert_eq!(listed, vec![third.path, second.path, first.path]);
+    }
+
+    #[test]
+    fn replacement_keeps_the_link_and_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.p12");
+        let link = dir.path().join("keystore.jks");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let file = KeystoreFile::open(&link).unwrap();
+        let (_, meta) = file.read().unwrap();
+        let new_id = file
+            .replace(meta.id, &meta, b"new", &|back| {
+                assert_eq!(back, b"new");
+                Ok(())
+            })
+            .unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(mode_of(&target), Some(0o640));
+        assert!(file.dir.holds(&file.name, new_id));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_keystore_renamed_away_after_the_read_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = sandbox_keystore(dir.path());
+        let (_, meta) = file.read().unwrap();
+        std::fs::rename(dir.path().join("keystore.jks"), dir.path().join("moved")).unwrap();
+        std::fs::write(dir.path().join("keystore.jks"), b"other").unwrap();
+        let err = file
+            .replace(meta.id, &meta, b"new", &|_| Ok(()))
+            .unwrap_err();
+        assert!(
+            err.message.contains("no longer the file"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("keystore.jks")).unwrap(),
+            b"other"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_failed_verification_leaves_the_original_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = sandbox_keystore(dir.path());
+        let (_, meta) = file.read().unwrap();
+        let err = file
+            .replace(meta.id, &meta, b"new", &|_| {
+                Err(Error::corrupt("read-back differs"))
+            })
+            .unwrap_err();
+        assert_eq!(err.message, "read-back differs");
+        assert_eq!(
+            std::fs::read(dir.path().join("keystore.jks")).unwrap(),
+            b"old"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = sandbox_keystore(dir.path());
+        let _held = file.lock().unwrap();
+        // flock locks belong to the open file description, so a second open in this process conflicts too.
+        let err = file.lock().unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Locked);
+        assert!(
+            err.message
+                .contains(&format!("process {}", std::process::id())),
+            "{}",
+            err.message
+        );
+    }
+}
