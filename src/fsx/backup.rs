@@ -16,9 +16,12 @@ pub struct Backup {
     pub created: UnixTime,
 }
 
-/// Writes `data` to `<keystore name>.<YYYYMMDDTHHMMSSZ>.bak` in `dir` (with `-N` before `.bak` when that
-/// name is taken), created exclusively through the directory's descriptor: mode 0600, owner and group of
-/// `like` (the keystore it copies), flushed with its directory.
+/// How many backups of one keystore one second can hold.
+const MAX_PER_SECOND: u32 = 100;
+
+/// Writes `data` to `<keystore name>.<YYYYMMDDTHHMMSSZ>.bak` in `dir` (with `-N` before `.bak`, N above
+/// every number taken in that second), created exclusively through the directory's descriptor: mode 0600,
+/// owner and group of `like` (the keystore it copies), flushed with its directory.
 pub fn make_backup(
     dir: &SafeDir,
     keystore_name: &str,
@@ -27,12 +30,21 @@ pub fn make_backup(
     now: UnixTime,
 ) -> Result<Backup> {
     let stamp = compact_utc(now);
-    for n in 0..100 {
-        let name = OsString::from(if n == 0 {
+    let name_of = |n: u32| {
+        OsString::from(if n == 0 {
             format!("{keystore_name}.{stamp}.bak")
         } else {
             format!("{keystore_name}.{stamp}-{n}.bak")
-        });
+        })
+    };
+    // The number goes after the highest one taken in this second, never into a gap that retention left:
+    // backups of one second are ordered by it, and a reused low number would make the newest look oldest.
+    let first_free = (0..MAX_PER_SECOND)
+        .filter(|n| dir.meta_of(&name_of(*n)).is_some())
+        .max()
+        .map_or(0, |n| n + 1);
+    for n in first_free..MAX_PER_SECOND {
+        let name = name_of(n);
         if dir.meta_of(&name).is_some() {
             continue;
         }
