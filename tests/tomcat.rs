@@ -86,7 +86,6 @@ fn sandbox_ca(install: &Sandbox) -> Issued {
 /// New material: a leaf from `ca` for the sandbox's names with `key_usage`, as a PEM bundle with its root.
 fn material(dir: &Path, ca: &Issued, name: &str, key_type: KeyType, key_usage: &str) -> PathBuf {
     let lines = pki::leaf_extensions(SANDBOX_SANS, key_usage, "serverAuth,clientAuth");
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let leaf = pki::issue(dir, ca, name, "icg.sandbox.test", key_type, 400, &lines);
     let bundle = dir.join(format!("{name}-bundle.pem"));
     pki::bundle(&leaf, &[&ca.cert], &bundle);
@@ -176,7 +175,6 @@ fn custom_install(
         "digitalSignature,keyEncipherment",
         "serverAuth",
     );
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let leaf = pki::issue(
         pki_dir,
         &ca,

@@ -23,7 +23,6 @@ fn assert_check(check: &Check, id: &str, status: Status) {
 
 fn leaf(dir: &Path, ca: &Issued, key_type: KeyType, key_usage: &str, eku: &str) -> Issued {
     let lines = leaf_extensions(SANS, key_usage, eku);
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     issue(dir, ca, "leaf", "icg.example.test", key_type, 365, &lines)
 }
 
@@ -178,7 +177,6 @@ fn sandbox_material(
         key_usage,
         eku,
     );
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let made = issue(
         install.dir(),
         &ca,
