@@ -258,6 +258,17 @@ pub fn json(output: &Output) -> Value {
     })
 }
 
+/// The ids of the checks a JSON report lists as failed, in its order.
+pub fn failed_checks(report: &Value) -> Vec<&str> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}
+
 /// Asserts the exit code of a run; the failure message shows its stderr.
 pub fn assert_exit(output: &Output, code: i32) {
     assert_eq!(
