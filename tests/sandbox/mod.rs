@@ -171,6 +171,16 @@ impl Sandbox {
         cmd
     }
 
+    /// `--json renew` of the sandbox's new material, `--restart none --yes`, given two minutes at most.
+    pub fn renew_json(&self) -> Command {
+        let mut cmd = self.icg_json();
+        cmd.arg("renew")
+            .arg(self.material())
+            .args(["--restart", "none", "--yes"])
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
     /// The names of the files in the keys directory, sorted.
     pub fn files_in_keys(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join("usg/keys"))
