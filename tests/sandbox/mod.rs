@@ -171,6 +171,16 @@ impl Sandbox {
         cmd
     }
 
+    /// Plain `renew` of the sandbox's new material with `--restart none` (no terminal, so no question).
+    pub fn renew_without_restart(&self) -> Output {
+        self.icg()
+            .arg("renew")
+            .arg(self.material())
+            .args(["--restart", "none"])
+            .output()
+            .unwrap()
+    }
+
     /// `--json renew` of the sandbox's new material, `--restart none --yes`, given two minutes at most.
     pub fn renew_json(&self) -> Command {
         let mut cmd = self.icg_json();
