@@ -193,13 +193,13 @@ impl Sandbox {
 
     /// The names of the files in the keys directory, sorted.
     pub fn files_in_keys(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join("usg/keys"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        sorted_names_in(&self.root.join("usg/keys"))
+    }
+
+    /// The installed certificate's `days_left`, as `status --json` reports it.
+    pub fn days_left(&self) -> i64 {
+        let status = json(&self.icg_json().arg("status").output().unwrap());
+        status["certificate"]["days_left"].as_i64().unwrap()
     }
 
     /// The backups (`*.bak`) in the keys directory, sorted.
@@ -265,6 +265,17 @@ pub fn succeed(cmd: &mut Process) -> String {
 pub fn write_secret(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn sorted_names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Parses stdout as exactly one JSON document; the panic shows stdout and stderr.
