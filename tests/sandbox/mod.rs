@@ -181,6 +181,16 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// `--yes renew OPTIONS… MATERIAL`, plain output.
+    pub fn renew_yes(&self, options: &[&str], material: &Path) -> Output {
+        self.icg()
+            .args(["--yes", "renew"])
+            .args(options)
+            .arg(material)
+            .output()
+            .unwrap()
+    }
+
     /// `--json renew` of the sandbox's new material, `--restart none --yes`, given two minutes at most.
     pub fn renew_json(&self) -> Command {
         let mut cmd = self.icg_json();
