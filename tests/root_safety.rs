@@ -52,6 +52,27 @@ fn sandbox_on_the_dead_port(root: &Path) {
         .args(["--port", &DEAD_PORT.to_string()]));
 }
 
+/// A temp dir holding a sandbox installation in `icg/` whose service port nothing serves, and that path.
+fn dead_port_sandbox() -> (tempfile::TempDir, PathBuf) {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("icg");
+    sandbox_on_the_dead_port(&root);
+    (base, root)
+}
+
+/// `yaml` with its `key-store:` line's value replaced by `value`.
+fn with_key_store(yaml: &str, value: &str) -> String {
+    yaml.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("key-store:") {
+                format!("    key-store: {value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
 /// icg-renew on the installation at `root`, its audit log in `base`, no terminal on stdin.
 fn icg_on(root: &Path, base: &Path) -> Command {
     let mut cmd = Command::new(binary());
@@ -193,16 +214,7 @@ impl Gateway {
         let yaml = std::fs::read_to_string(&yaml_path).unwrap();
         let keystore = keys.join("keystore.jks");
         let link = conf.join("keystore-link");
-        let yaml: String = yaml
-            .lines()
-            .map(|l| {
-                if l.trim_start().starts_with("key-store:") {
-                    format!("    key-store: file:{}\n", link.display())
-                } else {
-                    format!("{l}\n")
-                }
-            })
-            .collect();
+        let yaml = with_key_store(&yaml, &format!("file:{}", link.display()));
         std::fs::write(&yaml_path, yaml).unwrap();
         std::os::unix::fs::symlink(&keystore, &link).unwrap();
         let chown =
@@ -316,6 +328,18 @@ impl Gateway {
         )
     }
 
+    /// `renew --restart none` while `flipper` attacks: every flip happened, the renewal succeeded and
+    /// the real keystore holds the new certificate `new_fp`.
+    fn renew_under_attack(&self, flipper: Flipper, new_fp: &str) {
+        let output = self.renew(&["--restart", "none"]);
+        flipper.assert_fired();
+        assert_exit(&output, 0);
+        assert!(
+            self.keytool_fingerprints().contains(new_fp),
+            "keystore not renewed"
+        );
+    }
+
     /// SHA-256 fingerprints (keytool's spelling) of the certificates in the keystore, as keytool lists them.
     fn keytool_fingerprints(&self) -> String {
         let out = run(Command::new("keytool")
@@ -399,13 +423,7 @@ fn renew_with_the_link_flipped_at_the_backup_renews_the_real_keystore_only() {
         gw.rule("create", ".bak", &gw.decoy.path),
         gw.rule("create", ".icg-renew-", &gw.keystore()),
     ]);
-    let output = gw.renew(&["--restart", "none"]);
-    flipper.assert_fired();
-    assert_exit(&output, 0);
-    assert!(
-        gw.keytool_fingerprints().contains(&new_fp),
-        "keystore not renewed"
-    );
+    gw.renew_under_attack(flipper, &new_fp);
     assert_eq!(
         std::fs::metadata(gw.keystore()).unwrap().uid(),
         gw.account.uid
@@ -421,13 +439,7 @@ fn renew_with_the_link_flipped_at_the_temp_file_renews_the_real_keystore_only() 
     let gw = Gateway::new();
     let new_fp = gw.new_fingerprint();
     let flipper = gw.attack(&[gw.rule("create", ".icg-renew-", &gw.decoy.path)]);
-    let output = gw.renew(&["--restart", "none"]);
-    flipper.assert_fired();
-    assert_exit(&output, 0);
-    assert!(
-        gw.keytool_fingerprints().contains(&new_fp),
-        "keystore not renewed"
-    );
+    gw.renew_under_attack(flipper, &new_fp);
     gw.decoy.assert_untouched();
 }
 
@@ -591,28 +603,19 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
     else {
         return;
     };
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    sandbox_on_the_dead_port(&root);
+    let (base, root) = dead_port_sandbox();
     let keystore = root.join("usg/keys").join(HOSTILE_NAME);
     std::fs::rename(root.join("usg/keys/keystore.jks"), &keystore).unwrap();
     let yaml_path = root.join("usg/conf/application-prod.yml");
-    let yaml: String = std::fs::read_to_string(&yaml_path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("key-store:") {
-                let quoted = keystore
-                    .display()
-                    .to_string()
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n");
-                format!("    key-store: \"file:{quoted}\"\n")
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
+    let quoted = keystore
+        .display()
+        .to_string()
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let yaml = with_key_store(
+        &std::fs::read_to_string(&yaml_path).unwrap(),
+        &format!("\"file:{quoted}\""),
+    );
     std::fs::write(&yaml_path, yaml).unwrap();
     // icg-renew is on the PATH of the runs (so they print the bare name), and a stub of it is on the PATH of
     // the pasted commands.
@@ -817,9 +820,7 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
     else {
         return;
     };
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    sandbox_on_the_dead_port(&root);
+    let (base, root) = dead_port_sandbox();
     let work = base.path().join("cwd");
     std::fs::create_dir(&work).unwrap();
     let started = base.path().join("restart-started");
@@ -907,9 +908,7 @@ fn a_new_password_file_readable_by_others_is_warned_about() {
 #[test]
 fn a_keystore_replaced_after_the_rename_is_not_restored_over_and_exits_5_with_manual_steps() {
     let _one = one_at_a_time();
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    sandbox_on_the_dead_port(&root);
+    let (base, root) = dead_port_sandbox();
     let keystore = root.join("usg/keys/keystore.jks");
     // The "restart" swaps another file in under the keystore's name (a copy: another inode), then fails.
     let swap = format!(
