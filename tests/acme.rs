@@ -39,6 +39,25 @@ fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+/// `openssl req` in `dir` with a new P-256 key, unencrypted in `key_file`, and `args`.
+fn openssl_req_with_a_new_ec_key(dir: &Path, key_file: &str, args: &[&str]) {
+    succeed(
+        Command::new("openssl")
+            .current_dir(dir)
+            .args([
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                key_file,
+            ])
+            .args(args),
+    );
+}
+
 /// A pebble process with its own throwaway TLS CA, stopped when dropped.
 struct Pebble {
     child: Child,
@@ -49,37 +68,24 @@ impl Pebble {
     /// Makes the CA and pebble's `localhost`/`127.0.0.1` certificate (once), writes the config, starts pebble.
     fn start(dir: &Path) -> Pebble {
         if !dir.join("tls-ca.pem").exists() {
-            succeed(Command::new("openssl").current_dir(dir).args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
+            openssl_req_with_a_new_ec_key(
+                dir,
                 "tls-ca.key",
-                "-out",
-                "tls-ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=pebble TLS test CA",
-            ]));
-            succeed(Command::new("openssl").current_dir(dir).args([
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
+                &[
+                    "-x509",
+                    "-out",
+                    "tls-ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=pebble TLS test CA",
+                ],
+            );
+            openssl_req_with_a_new_ec_key(
+                dir,
                 "pebble.key",
-                "-out",
-                "pebble.csr",
-                "-subj",
-                "/CN=localhost",
-            ]));
+                &["-out", "pebble.csr", "-subj", "/CN=localhost"],
+            );
             std::fs::write(
                 dir.join("pebble.ext"),
                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
@@ -417,8 +423,10 @@ fn certbot_renews_the_keystore_through_its_deploy_hook_and_a_new_root_is_refused
     drop(pebble);
 }
 
-/// A sandbox's new material split the way ACME clients store it: the key, the leaf, the CA certificates.
-fn split_material(sandbox: &Sandbox) -> (String, String, String) {
+/// A new sandbox, and its new material split the way ACME clients store it: the key, the leaf, the CA
+/// certificates.
+fn sandbox_and_split_material() -> (Sandbox, String, String, String) {
+    let sandbox = Sandbox::new();
     let bundle = std::fs::read_to_string(sandbox.root().join("new/new-bundle.pem")).unwrap();
     let blocks: Vec<String> = bundle
         .split_inclusive("-----\n")
@@ -436,25 +444,49 @@ fn split_material(sandbox: &Sandbox) -> (String, String, String) {
         .iter()
         .filter(|b| b.contains("CERTIFICATE"))
         .collect();
-    (
-        key,
-        certs[0].clone(),
-        certs[1..].iter().map(|c| c.as_str()).collect(),
-    )
+    let leaf = certs[0].clone();
+    let cas = certs[1..].iter().map(|c| c.as_str()).collect();
+    (sandbox, key, leaf, cas)
+}
+
+/// A new directory `name` in the sandbox's directory, for material as a client leaves it.
+fn material_dir(sandbox: &Sandbox, name: &str) -> PathBuf {
+    let dir = sandbox.dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `renew --yes --restart none` of the material in `dir`, run by `icg` (the sandbox's plain or JSON command).
+fn renew_dir(mut icg: assert_cmd::Command, dir: &Path) -> Output {
+    icg.args(["renew", "--yes", "--restart", "none"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// The sandbox's `renew --yes --from-hook --restart none`, its environment still to set.
+fn renew_from_hook(sandbox: &Sandbox) -> assert_cmd::Command {
+    let mut icg = sandbox.icg();
+    icg.args(["renew", "--yes", "--from-hook", "--restart", "none"]);
+    icg
+}
+
+/// Renews from `dir`, asserts the refusal (exit 1) and returns what it said on stderr.
+fn refusal_of(sandbox: &Sandbox, dir: &Path) -> String {
+    let refused = renew_dir(sandbox.icg(), dir);
+    assert_exit(&refused, 1);
+    String::from_utf8_lossy(&refused.stderr).into_owned()
 }
 
 fn renewed_to_a_year(sandbox: &Sandbox) -> bool {
-    let status = json(&sandbox.icg_json().arg("status").output().unwrap());
-    status["certificate"]["days_left"].as_i64().unwrap() > 300
+    sandbox.days_left() > 300
 }
 
 #[test]
 fn acme_sh_reloadcmd_variables_name_the_key_and_the_full_chain() {
-    let sandbox = Sandbox::new();
-    let (key, leaf, cas) = split_material(&sandbox);
+    let (sandbox, key, leaf, cas) = sandbox_and_split_material();
     // acme.sh's domain directory, with the files and variables it documents for --reloadcmd.
-    let domain = sandbox.dir().join("acme.sh/icg.sandbox.test_ecc");
-    std::fs::create_dir_all(&domain).unwrap();
+    let domain = material_dir(&sandbox, "acme.sh/icg.sandbox.test_ecc");
     write_secret(&domain.join("icg.sandbox.test.key"), &key);
     std::fs::write(domain.join("icg.sandbox.test.cer"), &leaf).unwrap();
     std::fs::write(domain.join("ca.cer"), &cas).unwrap();
@@ -464,9 +496,7 @@ fn acme_sh_reloadcmd_variables_name_the_key_and_the_full_chain() {
         "Le_Domain='icg.sandbox.test'\n",
     )
     .unwrap();
-    let output = sandbox
-        .icg()
-        .args(["renew", "--yes", "--from-hook", "--restart", "none"])
+    let output = renew_from_hook(&sandbox)
         .env("Le_Domain", "icg.sandbox.test")
         .env("CERT_PATH", domain.join("icg.sandbox.test.cer"))
         .env("CERT_KEY_PATH", domain.join("icg.sandbox.test.key"))
@@ -481,20 +511,13 @@ fn acme_sh_reloadcmd_variables_name_the_key_and_the_full_chain() {
 
 #[test]
 fn step_ca_renew_files_in_a_directory_are_material() {
-    let sandbox = Sandbox::new();
-    let (key, leaf, cas) = split_material(&sandbox);
+    let (sandbox, key, leaf, cas) = sandbox_and_split_material();
     // `step ca renew DIR/cert.crt DIR/key.key` rewrites the bundle (leaf and intermediates) and keeps the key.
-    let dir = sandbox.dir().join("step");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = material_dir(&sandbox, "step");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(dir.join("cert.crt"), format!("{leaf}{cas}")).unwrap();
     write_secret(&dir.join("key.key"), &key);
-    let output = sandbox
-        .icg_json()
-        .args(["renew", "--yes", "--restart", "none"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = renew_dir(sandbox.icg_json(), &dir);
     assert_exit(&output, 0);
     let report = json(&output);
     assert_eq!(report["result"], "renewed");
@@ -509,9 +532,7 @@ fn step_ca_renew_files_in_a_directory_are_material() {
 fn from_hook_without_any_variable_is_a_usage_error_naming_them() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let output = sandbox
-        .icg()
-        .args(["renew", "--yes", "--from-hook", "--restart", "none"])
+    let output = renew_from_hook(&sandbox)
         .env_remove("RENEWED_LINEAGE")
         .env_remove("CERT_KEY_PATH")
         .env_remove("CERT_FULLCHAIN_PATH")
@@ -554,17 +575,8 @@ fn lineage_in(base: &Path, key: &str, leaf: &str, cas: &str) -> PathBuf {
 
 #[test]
 fn links_are_followed_only_inside_a_lineage_that_only_root_can_change() {
-    let sandbox = Sandbox::new();
-    let (key, leaf, cas) = split_material(&sandbox);
+    let (sandbox, key, leaf, cas) = sandbox_and_split_material();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let renew_dir = |dir: &Path| {
-        sandbox
-            .icg()
-            .args(["renew", "--yes", "--restart", "none"])
-            .arg(dir)
-            .output()
-            .unwrap()
-    };
 
     // A link out of the lineage (here: to the sandbox's own material) is refused.
     let outside = sandbox.dir().join("outside");
@@ -576,9 +588,7 @@ fn links_are_followed_only_inside_a_lineage_that_only_root_can_change() {
         live.join("fullchain.pem"),
     )
     .unwrap();
-    let refused = renew_dir(&live);
-    assert_exit(&refused, 1);
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refusal_of(&sandbox, &live);
     assert!(
         stderr.contains("fullchain.pem is a symbolic link") && stderr.contains("outside"),
         "{stderr}"
@@ -592,9 +602,7 @@ fn links_are_followed_only_inside_a_lineage_that_only_root_can_change() {
         std::fs::Permissions::from_mode(0o777),
     )
     .unwrap();
-    let refused = renew_dir(&live);
-    assert_exit(&refused, 1);
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refusal_of(&sandbox, &live);
     assert!(stderr.contains("others can write to"), "{stderr}");
     assert_eq!(
         std::fs::read(sandbox.keystore()).unwrap(),
@@ -605,9 +613,7 @@ fn links_are_followed_only_inside_a_lineage_that_only_root_can_change() {
     // The same layout, private, renews; so does certbot's RENEWED_LINEAGE pointing at it.
     let good = sandbox.dir().join("good");
     let live = lineage_in(&good, &key, &leaf, &cas);
-    let output = sandbox
-        .icg()
-        .args(["renew", "--yes", "--from-hook", "--restart", "none"])
+    let output = renew_from_hook(&sandbox)
         .env("RENEWED_LINEAGE", &live)
         .output()
         .unwrap();
@@ -617,10 +623,8 @@ fn links_are_followed_only_inside_a_lineage_that_only_root_can_change() {
 
 #[test]
 fn a_directory_with_two_private_keys_is_refused() {
-    let sandbox = Sandbox::new();
-    let (key, leaf, cas) = split_material(&sandbox);
-    let dir = sandbox.dir().join("two-keys");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (sandbox, key, leaf, cas) = sandbox_and_split_material();
+    let dir = material_dir(&sandbox, "two-keys");
     write_secret(&dir.join("a.key"), &key);
     let other = succeed(Command::new("openssl").args([
         "genpkey",
@@ -631,12 +635,7 @@ fn a_directory_with_two_private_keys_is_refused() {
     ]));
     write_secret(&dir.join("b.key"), &other);
     std::fs::write(dir.join("fullchain.pem"), format!("{leaf}{cas}")).unwrap();
-    let output = sandbox
-        .icg()
-        .args(["renew", "--yes", "--restart", "none"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = renew_dir(sandbox.icg(), &dir);
     assert_exit(&output, 2);
     assert!(String::from_utf8_lossy(&output.stderr).contains("2 different private keys"));
 }

@@ -8,13 +8,8 @@ use sandbox::{assert_exit, json, Sandbox};
 use std::path::PathBuf;
 
 fn renew(sandbox: &Sandbox, extra: &[&str]) {
-    let output = sandbox
-        .icg()
-        .args(["--yes", "renew", "--restart", "none"])
-        .args(extra)
-        .arg(sandbox.material())
-        .output()
-        .unwrap();
+    let options = [&["--restart", "none"], extra].concat();
+    let output = sandbox.renew_yes(&options, &sandbox.material());
     assert_exit(&output, 0);
 }
 

@@ -37,15 +37,17 @@ impl SServer {
             .spawn()
             .unwrap();
         let server = SServer(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "s_server did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(port, Duration::from_secs(10), "s_server did not listen");
         server
+    }
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`; fails with `failure` after `limit`.
+fn wait_until_listening(port: u16, limit: Duration, failure: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < limit, "{failure}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -67,46 +69,57 @@ fn fingerprint(issued: &Issued) -> String {
 
 fn leaf(dir: &Path, ca: &Issued, key_type: KeyType, key_usage: &str, eku: &str) -> Issued {
     let lines = leaf_extensions("DNS:icg.example.test,IP:127.0.0.1", key_usage, eku);
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     issue(dir, ca, "leaf", "icg.example.test", key_type, 365, &lines)
+}
+
+/// A gateway on 127.0.0.1:`port` (`openssl s_server` with `extra`) serving a leaf for icg.example.test
+/// issued by a root of its own.
+struct Gateway {
+    _server: SServer,
+    ca: Issued,
+    leaf: Issued,
+    dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    fn serve(port: u16, key_type: KeyType, key_usage: &str, eku: &str, extra: &[&str]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = root(dir.path(), "root");
+        let leaf = leaf(dir.path(), &ca, key_type, key_usage, eku);
+        let server = SServer::start(dir.path(), &leaf, port, extra);
+        Gateway {
+            _server: server,
+            ca,
+            leaf,
+            dir,
+        }
+    }
 }
 
 #[test]
 fn a_good_chain_is_accepted_with_tls_1_3_and_1_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root(dir.path(), "root");
-    let good = leaf(
-        dir.path(),
-        &ca,
-        KeyType::Ec,
-        "digitalSignature",
-        "serverAuth",
-    );
-    let _server = SServer::start(dir.path(), &good, 18410, &[]);
+    let gw = Gateway::serve(18410, KeyType::Ec, "digitalSignature", "serverAuth", &[]);
     assert_eq!(
-        service::probe(18410, &fingerprint(&good), Some(&ca.x509())),
+        service::probe(18410, &fingerprint(&gw.leaf), Some(&gw.ca.x509())),
         Observation::Good
     );
     assert_eq!(
-        service::verify_as_a_device(18410, &ca.x509()).unwrap(),
+        service::verify_as_a_device(18410, &gw.ca.x509()).unwrap(),
         ["TLS 1.3", "TLS 1.2"]
     );
 }
 
 #[test]
 fn a_tls_1_2_only_gateway_is_accepted_with_tls_1_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root(dir.path(), "root");
-    let good = leaf(
-        dir.path(),
-        &ca,
+    let gw = Gateway::serve(
+        18411,
         KeyType::Rsa,
         "digitalSignature,keyEncipherment",
         "serverAuth",
+        &["-tls1_2"],
     );
-    let _server = SServer::start(dir.path(), &good, 18411, &["-tls1_2"]);
     assert_eq!(
-        service::verify_as_a_device(18411, &ca.x509()).unwrap(),
+        service::verify_as_a_device(18411, &gw.ca.x509()).unwrap(),
         ["TLS 1.2"]
     );
 }
@@ -135,20 +148,17 @@ fn assert_refused(port: u16, served: &Issued, anchor: &Issued, why: &str) {
 
 #[test]
 fn a_chain_from_another_root_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root(dir.path(), "root");
-    let other = root(dir.path(), "other");
-    let good = leaf(
-        dir.path(),
-        &ca,
+    let gw = Gateway::serve(
+        18412,
         KeyType::Rsa,
         "digitalSignature,keyEncipherment",
         "serverAuth",
+        &[],
     );
-    let _server = SServer::start(dir.path(), &good, 18412, &[]);
+    let other = root(gw.dir.path(), "other");
     assert_refused(
         18412,
-        &good,
+        &gw.leaf,
         &other,
         "does not verify up to the installed root",
     );
@@ -156,32 +166,20 @@ fn a_chain_from_another_root_is_refused() {
 
 #[test]
 fn a_client_auth_only_certificate_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root(dir.path(), "root");
-    let client = leaf(
-        dir.path(),
-        &ca,
+    let gw = Gateway::serve(
+        18413,
         KeyType::Rsa,
         "digitalSignature,keyEncipherment",
         "clientAuth",
+        &[],
     );
-    let _server = SServer::start(dir.path(), &client, 18413, &[]);
-    assert_refused(18413, &client, &ca, "purpose");
+    assert_refused(18413, &gw.leaf, &gw.ca, "purpose");
 }
 
 #[test]
 fn an_rsa_certificate_that_may_not_sign_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root(dir.path(), "root");
-    let no_sign = leaf(
-        dir.path(),
-        &ca,
-        KeyType::Rsa,
-        "keyEncipherment",
-        "serverAuth",
-    );
-    let _server = SServer::start(dir.path(), &no_sign, 18414, &[]);
-    assert_refused(18414, &no_sign, &ca, "digitalSignature");
+    let gw = Gateway::serve(18414, KeyType::Rsa, "keyEncipherment", "serverAuth", &[]);
+    assert_refused(18414, &gw.leaf, &gw.ca, "digitalSignature");
 }
 
 // A refusal in the confirmation is a failed renewal: rolled back, exit 4.
@@ -194,12 +192,12 @@ const SANDBOX_SANS: &str =
 
 /// Renews `install` (whose root is `ca`) with a leaf from a new intermediate, behind a gateway that serves
 /// the keystore's leaf without its intermediates (tests/tomcat/leaf-only-server.sh) on `port`. Asserts that
-/// the keystore is as before afterwards; returns the exit code and the JSON report.
+/// the renewal was rolled back with exit 4 and the keystore is as before afterwards; returns the JSON report.
 fn renew_behind_a_leaf_only_gateway(
     install: &sandbox::Sandbox,
     ca: &Issued,
     port: u16,
-) -> (i32, serde_json::Value) {
+) -> serde_json::Value {
     let inter = issue(
         install.dir(),
         ca,
@@ -217,7 +215,6 @@ fn renew_behind_a_leaf_only_gateway(
         "digitalSignature,keyEncipherment",
         "serverAuth",
     );
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let new = issue(
         install.dir(),
         &inter,
@@ -242,14 +239,7 @@ fn renew_behind_a_leaf_only_gateway(
     let start = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
     assert!(start.success());
     let _server = KillOnDrop(state.join("pid"));
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the gateway did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_listening(port, Duration::from_secs(20), "the gateway did not start");
     let before = std::fs::read(install.keystore()).unwrap();
     let output = install
         .icg_json()
@@ -260,7 +250,9 @@ fn renew_behind_a_leaf_only_gateway(
         .unwrap();
     let report = sandbox::json(&output);
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
-    (output.status.code().unwrap(), report)
+    assert_eq!(output.status.code().unwrap(), 4, "{report}");
+    assert_eq!(report["result"], "rolled-back");
+    report
 }
 
 #[test]
@@ -271,9 +263,7 @@ fn a_gateway_that_serves_the_new_leaf_without_its_intermediate_is_rolled_back_wi
         cert: install.root().join("ca/root-ca.pem"),
         key: install.root().join("ca/root-ca.key"),
     };
-    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
-    assert_eq!(code, 4, "{report}");
-    assert_eq!(report["result"], "rolled-back");
+    let report = renew_behind_a_leaf_only_gateway(&install, &ca, port);
     let error = report["error"].as_str().unwrap();
     assert!(error.contains("verifying client refuses"), "{error}");
     assert!(error.contains("installed root"), "{error}");
@@ -300,9 +290,7 @@ fn a_refused_renewal_of_an_expired_certificate_still_rolls_back_with_exit_4() {
         "Store-pw-13",
     );
     let install = sandbox::Sandbox::around_keystore(&keystore, "Store-pw-13", port);
-    let (code, report) = renew_behind_a_leaf_only_gateway(&install, &ca, port);
-    assert_eq!(code, 4, "{report}");
-    assert_eq!(report["result"], "rolled-back");
+    let report = renew_behind_a_leaf_only_gateway(&install, &ca, port);
     assert!(
         report["current"]["days_left"].as_i64().unwrap() < 0,
         "{report}"

@@ -208,13 +208,7 @@ fn every_try_line_and_the_undo_line_work_as_printed_without_the_binary_on_path()
 #[test]
 fn a_renewal_without_restart_says_so_in_the_plan_and_logs_no_empty_downtime() {
     let sandbox = Sandbox::new();
-    let output = sandbox
-        .icg()
-        .arg("renew")
-        .arg(sandbox.material())
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
+    let output = sandbox.renew_without_restart();
     let all = text(&output);
     assert_eq!(output.status.code(), Some(0), "{all}");
     let on_failure = all
@@ -230,13 +224,7 @@ fn a_renewal_without_restart_says_so_in_the_plan_and_logs_no_empty_downtime() {
 #[test]
 fn a_dry_run_with_a_warning_does_not_say_every_check_passed() {
     let sandbox = Sandbox::new();
-    let renewed = sandbox
-        .icg()
-        .arg("renew")
-        .arg(sandbox.material())
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
+    let renewed = sandbox.renew_without_restart();
     assert_eq!(renewed.status.code(), Some(0), "{}", text(&renewed));
     // The backup holds the old certificate, which expires before the installed one: `newer` warns.
     let backup = sandbox.backups().remove(0);

@@ -32,6 +32,13 @@ fn spawn(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> PtySession {
     spawn_command(cmd, Some(TIMEOUT_MS)).unwrap()
 }
 
+/// `renew MATERIAL OPTIONS…` on the terminal, in the installation's directory.
+fn spawn_renew(sandbox: &Sandbox, material: &Path, options: &[&str]) -> PtySession {
+    let mut args = vec!["renew", material.to_str().unwrap()];
+    args.extend(options);
+    spawn(sandbox, sandbox.root(), &args)
+}
+
 /// Waits for `prompt`, gives the prompt time to read single keys, then types `keys`.
 fn answer(session: &mut PtySession, prompt: &str, keys: &str) -> String {
     let before = session.exp_string(prompt).unwrap();
@@ -63,11 +70,7 @@ fn ctrl_c_at_the_final_prompt_says_nothing_was_changed_within_a_second() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
     let material = sandbox.material();
-    let mut p = spawn(
-        &sandbox,
-        sandbox.root(),
-        &["renew", material.to_str().unwrap(), "--restart", "none"],
-    );
+    let mut p = spawn_renew(&sandbox, &material, &["--restart", "none"]);
     p.exp_string("Replace the keystore now?").unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let (took, _) = interrupt(&mut p, "Interrupted: nothing was changed.");
@@ -84,16 +87,10 @@ fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_fini
     let material = sandbox.material();
     let marker = sandbox.dir().join("restart-finished");
     let restart = format!("sleep 4 && touch {}", marker.display());
-    let mut p = spawn(
+    let mut p = spawn_renew(
         &sandbox,
-        sandbox.root(),
-        &[
-            "renew",
-            material.to_str().unwrap(),
-            "--restart-command",
-            &restart,
-            "--no-health-check",
-        ],
+        &material,
+        &["--restart-command", &restart, "--no-health-check"],
     );
     answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
     p.exp_string("Restarting the ICG").unwrap();
@@ -230,23 +227,15 @@ fn rollback_lists_its_steps_once_on_a_terminal() {
 #[test]
 fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
     let sandbox = Sandbox::new();
-    let renewed = sandbox
-        .icg()
-        .arg("renew")
-        .arg(sandbox.material())
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
+    let renewed = sandbox.renew_without_restart();
     assert_eq!(renewed.status.code(), Some(0));
     let installed = std::fs::read(sandbox.keystore()).unwrap();
     // The backup holds the older certificate: `newer` warns.
     let backup = sandbox.backups().remove(0);
-    let mut p = spawn(
+    let mut p = spawn_renew(
         &sandbox,
-        sandbox.root(),
+        &backup,
         &[
-            "renew",
-            backup.to_str().unwrap(),
             "--new-password-file",
             sandbox.password_file().to_str().unwrap(),
             "--restart",

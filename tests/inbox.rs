@@ -5,7 +5,7 @@
 
 mod sandbox;
 
-use sandbox::{assert_exit, json, succeed, write_secret, Sandbox};
+use sandbox::{assert_exit, json, sorted_names_in, succeed, write_secret, Sandbox};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,12 +19,21 @@ fn inbox_dir(sandbox: &Sandbox, mode: u32) -> PathBuf {
     dir
 }
 
-fn run_inbox(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> Output {
-    sandbox
-        .icg_json()
-        .arg("inbox")
+/// `inbox DIR --restart none --settle SETTLE --wait WAIT`, run by `icg` (the sandbox's plain or JSON command).
+fn inbox(
+    mut icg: assert_cmd::Command,
+    dir: &Path,
+    settle: &str,
+    wait: &str,
+) -> assert_cmd::Command {
+    icg.arg("inbox")
         .arg(dir)
-        .args(["--restart", "none", "--settle", "1", "--wait", "20"])
+        .args(["--restart", "none", "--settle", settle, "--wait", wait]);
+    icg
+}
+
+fn run_inbox(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> Output {
+    inbox(sandbox.icg_json(), dir, "1", "20")
         .args(extra)
         .timeout(Duration::from_secs(60))
         .output()
@@ -33,21 +42,6 @@ fn run_inbox(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> Output {
 
 fn result_of(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn days_left(sandbox: &Sandbox) -> i64 {
-    let status = json(&sandbox.icg_json().arg("status").output().unwrap());
-    status["certificate"]["days_left"].as_i64().unwrap()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -59,15 +53,15 @@ fn good_material_renews_and_is_filed_in_done_with_its_result() {
     assert_exit(&output, 0);
     let report = json(&output);
     assert_eq!(report["renew"]["result"], "renewed");
-    assert_eq!(names_in(&dir), ["done"]);
+    assert_eq!(sorted_names_in(&dir), ["done"]);
     assert_eq!(
-        names_in(&dir.join("done")),
+        sorted_names_in(&dir.join("done")),
         ["keystore.icg", "keystore.icg.json"]
     );
     let result = result_of(&dir.join("done/keystore.icg.json"));
     assert_eq!(result["result"], "renewed");
     assert_eq!(result["keystore"], sandbox.keystore().display().to_string());
-    assert!(days_left(&sandbox) > 300);
+    assert!(sandbox.days_left() > 300);
     assert_eq!(sandbox.backups().len(), 1);
     assert!(sandbox.keytool_list().status.success());
     let log = std::fs::read_to_string(sandbox.log()).unwrap();
@@ -91,7 +85,10 @@ fn incompatible_material_is_filed_in_failed_and_changes_nothing() {
     .unwrap();
     let output = run_inbox(&sandbox, &dir, &[]);
     assert_exit(&output, 3);
-    assert_eq!(names_in(&dir.join("failed")), ["gw.pem", "gw.pem.json"]);
+    assert_eq!(
+        sorted_names_in(&dir.join("failed")),
+        ["gw.pem", "gw.pem.json"]
+    );
     let result = result_of(&dir.join("failed/gw.pem.json"));
     assert_eq!(result["result"], "incompatible");
     assert!(result["checks"]
@@ -132,35 +129,23 @@ fn a_file_still_being_written_is_not_taken_until_it_has_settled() {
         }
     });
     std::thread::sleep(Duration::from_millis(200));
-    let output = sandbox
-        .icg_json()
-        .arg("inbox")
-        .arg(&dir)
-        .args(["--restart", "none", "--settle", "2", "--wait", "2"])
-        .output()
-        .unwrap();
+    let output = inbox(sandbox.icg_json(), &dir, "2", "2").output().unwrap();
     assert_exit(&output, 0);
     let report = json(&output);
     assert_eq!(report["still_being_written"], target.display().to_string());
     assert!(report["taken"].is_null());
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
     writer.join().unwrap();
-    assert_eq!(names_in(&dir), ["keystore.icg"], "left in place");
+    assert_eq!(sorted_names_in(&dir), ["keystore.icg"], "left in place");
 
     // Once complete and settled, it is taken whole.
-    let output = sandbox
-        .icg_json()
-        .arg("inbox")
-        .arg(&dir)
-        .args(["--restart", "none", "--settle", "2", "--wait", "20"])
-        .output()
-        .unwrap();
+    let output = inbox(sandbox.icg_json(), &dir, "2", "20").output().unwrap();
     assert_exit(&output, 0);
     assert_eq!(
         result_of(&dir.join("done/keystore.icg.json"))["result"],
         "renewed"
     );
-    assert!(days_left(&sandbox) > 300);
+    assert!(sandbox.days_left() > 300);
 }
 
 #[test]
@@ -191,17 +176,17 @@ fn a_password_beside_the_material_opens_it_and_must_be_private() {
         "{result}"
     );
     assert!(dir.join("failed/open.p12.password").exists());
-    assert!(days_left(&sandbox) < 30);
+    assert!(sandbox.days_left() < 30);
 
     std::fs::copy(&p12, dir.join("gw.p12")).unwrap();
     write_secret(&dir.join("gw.p12.password"), "drop-secret\n");
     let output = run_inbox(&sandbox, &dir, &[]);
     assert_exit(&output, 0);
     assert_eq!(
-        names_in(&dir.join("done")),
+        sorted_names_in(&dir.join("done")),
         ["gw.p12", "gw.p12.json", "gw.p12.password"]
     );
-    assert!(days_left(&sandbox) > 300);
+    assert!(sandbox.days_left() > 300);
     let result = std::fs::read_to_string(dir.join("done/gw.p12.json")).unwrap();
     assert!(!result.contains("drop-secret"));
 }
@@ -256,7 +241,7 @@ fn a_folder_others_can_write_to_and_a_second_run_are_refused() {
     drop(held);
     let output = run_inbox(&sandbox, &dir, &["--group", &gid]);
     assert_exit(&output, 0);
-    assert!(days_left(&sandbox) > 300);
+    assert!(sandbox.days_left() > 300);
 }
 
 #[test]
@@ -272,16 +257,10 @@ fn a_keystore_locked_by_another_icg_renew_is_waited_for_and_the_material_kept() 
         .open(sandbox.root().join("usg/keys/.keystore.jks.lock"))
         .unwrap();
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-    let output = sandbox
-        .icg()
-        .arg("inbox")
-        .arg(&dir)
-        .args(["--restart", "none", "--settle", "0", "--wait", "2"])
-        .output()
-        .unwrap();
+    let output = inbox(sandbox.icg(), &dir, "0", "2").output().unwrap();
     assert_exit(&output, 1);
     assert!(String::from_utf8_lossy(&output.stderr).contains("stays in the drop folder"));
-    assert_eq!(names_in(&dir), ["keystore.icg"]);
+    assert_eq!(sorted_names_in(&dir), ["keystore.icg"]);
 
     // Released while the inbox waits: it renews.
     let releaser = std::thread::spawn(move || {
@@ -291,5 +270,5 @@ fn a_keystore_locked_by_another_icg_renew_is_waited_for_and_the_material_kept() 
     let output = run_inbox(&sandbox, &dir, &[]);
     releaser.join().unwrap();
     assert_exit(&output, 0);
-    assert!(days_left(&sandbox) > 300);
+    assert!(sandbox.days_left() > 300);
 }

@@ -5,10 +5,11 @@
 //! runs under `catch_unwind`: a panic in it is reported, never taken for an answer.
 
 mod common;
+mod sandbox;
 
-use assert_cmd::Command;
 use icg_renew::keystore::jks::{self, JksStore};
 use icg_renew::secret::Password;
+use sandbox::Sandbox;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -130,36 +131,11 @@ fn both_readers_agree_on_every_jks_fixture() {
 
 #[test]
 fn both_readers_agree_on_a_sandbox_jks_before_and_after_a_renewal() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("icg");
-    Command::cargo_bin("icg-renew")
-        .unwrap()
-        .arg("sandbox")
-        .arg(&root)
-        .assert()
-        .success();
-    let keystore = root.join("usg/keys/keystore.jks");
-    let yaml = std::fs::read_to_string(root.join("usg/conf/application-prod.yml")).unwrap();
-    let password = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("key-store-password:"))
-        .unwrap()
-        .trim()
-        .trim_matches('\'')
-        .to_string();
+    let sandbox = Sandbox::new();
+    let keystore = sandbox.keystore();
+    let password = sandbox.password();
     assert!(compare(&keystore, &password));
-    Command::cargo_bin("icg-renew")
-        .unwrap()
-        .arg("--icg-root")
-        .arg(&root)
-        .arg("--log-file")
-        .arg(dir.path().join("audit.log"))
-        .args(["--json", "renew"])
-        .arg(root.join("new/keystore.icg"))
-        .args(["--restart", "none", "--yes"])
-        .timeout(std::time::Duration::from_secs(120))
-        .assert()
-        .success();
+    sandbox.renew_json().assert().success();
     assert!(compare(&keystore, &password));
     // And a wrong password is refused by both.
     assert!(!compare(&keystore, "not the password"));

@@ -11,7 +11,7 @@ use icg_renew::keystore::Keystore;
 use icg_renew::secret::Password;
 use openssl::hash::MessageDigest;
 use openssl::x509::X509;
-use sandbox::{assert_exit, json, succeed, write_secret};
+use sandbox::{assert_exit, json, succeed, write_secret, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -195,6 +195,16 @@ impl Install {
             .arg("--json")
             .timeout(std::time::Duration::from_secs(120));
         cmd
+    }
+
+    /// `renew` of the new material, `--restart none --yes`.
+    fn renew(&self) -> std::process::Output {
+        self.icg()
+            .arg("renew")
+            .arg(new_material())
+            .args(["--restart", "none", "--yes"])
+            .output()
+            .unwrap()
     }
 
     fn keytool(&self) -> BTreeMap<String, Listed> {
@@ -409,13 +419,7 @@ fn renewing_each_shape_changes_the_server_entry_and_nothing_else() {
             (server_bags(&info, &old), info, old)
         });
 
-        let output = install
-            .icg()
-            .arg("renew")
-            .arg(new_material())
-            .args(["--restart", "none", "--yes"])
-            .output()
-            .unwrap();
+        let output = install.renew();
         assert_exit(&output, 0);
         assert_eq!(json(&output)["result"], "renewed", "{}", shape.file);
 
@@ -500,13 +504,7 @@ fn a_key_with_its_own_password_needs_it_to_renew_and_nothing_changes_without() {
         ..*own
     });
     let before = std::fs::read(&install.keystore).unwrap();
-    let output = install
-        .icg()
-        .arg("renew")
-        .arg(new_material())
-        .args(["--restart", "none", "--yes"])
-        .output()
-        .unwrap();
+    let output = install.renew();
     // The exit code of a wrong password (1), naming the setting that gives the key's own.
     assert_exit(&output, 1);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -518,26 +516,11 @@ fn a_key_with_its_own_password_needs_it_to_renew_and_nothing_changes_without() {
 /// gives the trusted `root` a localKeyID when it saves again), renewed: `root` must still be there.
 #[test]
 fn a_keytool_converted_sandbox_keeps_its_root_after_a_renewal() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("icg");
-    Command::cargo_bin("icg-renew")
-        .unwrap()
-        .arg("sandbox")
-        .arg(&root)
-        .assert()
-        .success();
-    let keys = root.join("usg/keys");
-    let yaml_path = root.join("usg/conf/application-prod.yml");
+    let sandbox = Sandbox::new();
+    let keys = sandbox.root().join("usg/keys");
+    let yaml_path = sandbox.root().join("usg/conf/application-prod.yml");
     let yaml = std::fs::read_to_string(&yaml_path).unwrap();
-    let password = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("key-store-password:"))
-        .unwrap()
-        .trim()
-        .trim_matches('\'')
-        .to_string();
-    let pass = dir.path().join("store.pass");
-    write_secret(&pass, &password);
+    let pass = sandbox.password_file();
     let p12 = keys.join("keystore.p12");
     succeed(
         Process::new("keytool")
@@ -566,18 +549,7 @@ fn a_keytool_converted_sandbox_keeps_its_root_after_a_renewal() {
         ["extra-ca", "icg", "root"],
         "the scenario's store"
     );
-    let output = Command::cargo_bin("icg-renew")
-        .unwrap()
-        .arg("--icg-root")
-        .arg(&root)
-        .arg("--log-file")
-        .arg(dir.path().join("audit.log"))
-        .args(["--json", "renew"])
-        .arg(root.join("new/keystore.icg"))
-        .args(["--restart", "none", "--yes"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
+    let output = sandbox.renew_json().output().unwrap();
     assert_exit(&output, 0);
     let after = keytool_view(&p12, &pass);
     assert_eq!(

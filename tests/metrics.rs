@@ -221,12 +221,7 @@ fn status_that_cannot_read_the_keystore_says_unknown_on_the_first_line() {
 }
 
 fn renew(sandbox: &Sandbox, material: &Path) -> i32 {
-    let output = sandbox
-        .icg()
-        .args(["--yes", "renew", "--restart", "none"])
-        .arg(material)
-        .output()
-        .unwrap();
+    let output = sandbox.renew_yes(&["--restart", "none"], material);
     output.status.code().unwrap()
 }
 
@@ -328,71 +323,75 @@ fn prometheus_metrics_say_unknown_when_the_keystore_cannot_be_read() {
 fn the_daily_check_wrapper_writes_the_metrics_file_when_asked_to() {
     let sandbox = Sandbox::new();
     let file = sandbox.dir().join("node-exporter.prom");
-    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/icg-renew-check");
-    let output = std::process::Command::new("sh")
-        .arg(&wrapper)
-        .args(["--log-file"])
-        .arg(sandbox.log())
-        .env("ICG_RENEW", env!("CARGO_BIN_EXE_icg-renew"))
-        .env("ICG_ROOT", sandbox.root())
-        .env("ICG_RENEW_PROMETHEUS_FILE", &file)
-        .output()
-        .unwrap();
-    assert_exit(&output, 1);
-    let log = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        log.lines()
-            .next()
-            .unwrap()
-            .starts_with("<4>WARNING - expires in "),
-        "{log}"
+    daily_check(
+        sandbox.root(),
+        &file,
+        Some(&sandbox.log()),
+        1,
+        "<4>WARNING - expires in ",
     );
-    let samples = parse_exposition(&std::fs::read_to_string(&file).unwrap());
-    assert_eq!(samples["icg_renew_status"], 1.0);
 
     // No installation: UNKNOWN first, at priority err, and the metrics say 3.
-    let output = std::process::Command::new("sh")
-        .arg(&wrapper)
+    daily_check(
+        &sandbox.dir().join("nowhere"),
+        &file,
+        None,
+        3,
+        "<3>UNKNOWN - ",
+    );
+}
+
+/// Runs packaging/icg-renew-check on the installation `root` (with `--log-file` when given), writing the
+/// metrics to `file`; asserts its exit code `status`, the start of its first line, and `status` as the
+/// metrics' `icg_renew_status`.
+fn daily_check(root: &Path, file: &Path, log_file: Option<&Path>, status: i32, first: &str) {
+    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/icg-renew-check");
+    let mut check = std::process::Command::new("sh");
+    check.arg(&wrapper);
+    if let Some(log_file) = log_file {
+        check.arg("--log-file").arg(log_file);
+    }
+    let output = check
         .env("ICG_RENEW", env!("CARGO_BIN_EXE_icg-renew"))
-        .env("ICG_ROOT", sandbox.dir().join("nowhere"))
-        .env("ICG_RENEW_PROMETHEUS_FILE", &file)
+        .env("ICG_ROOT", root)
+        .env("ICG_RENEW_PROMETHEUS_FILE", file)
         .output()
         .unwrap();
-    assert_exit(&output, 3);
+    assert_exit(&output, status);
     let log = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        log.lines().next().unwrap().starts_with("<3>UNKNOWN - "),
-        "{log}"
-    );
-    let samples = parse_exposition(&std::fs::read_to_string(&file).unwrap());
-    assert_eq!(samples["icg_renew_status"], 3.0);
+    assert!(log.lines().next().unwrap().starts_with(first), "{log}");
+    let samples = parse_exposition(&std::fs::read_to_string(file).unwrap());
+    assert_eq!(samples["icg_renew_status"], f64::from(status));
+}
+
+/// Asserts that `check` panics (rejects) on each of `bad`.
+fn assert_rejects<T>(check: fn(&str) -> T, bad: &[&str]) {
+    for bad in bad {
+        assert!(std::panic::catch_unwind(|| check(bad)).is_err(), "{bad}");
+    }
 }
 
 #[test]
 fn the_grammar_checks_reject_what_they_should() {
-    for bad in [
-        "OK: expires | days_left=3;30;7",
-        "OK - a | b | days_left=3",
-        "OK - text | days_left=three;30;7",
-        "OK - text | days_left=3;x;7",
-    ] {
-        assert!(
-            std::panic::catch_unwind(|| parse_plugin_line(bad)).is_err(),
-            "{bad}"
-        );
-    }
-    for bad in [
-        "no_type 1\n",
-        "# TYPE a gauge\na 1",
-        "# TYPE a gauge\na{x=1} 1\n",
-        "# TYPE a gauge\na 1\na 2\n",
-        "# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"y\"} 2\n",
-    ] {
-        assert!(
-            std::panic::catch_unwind(|| parse_exposition(bad)).is_err(),
-            "{bad}"
-        );
-    }
+    assert_rejects(
+        parse_plugin_line,
+        &[
+            "OK: expires | days_left=3;30;7",
+            "OK - a | b | days_left=3",
+            "OK - text | days_left=three;30;7",
+            "OK - text | days_left=3;x;7",
+        ],
+    );
+    assert_rejects(
+        parse_exposition,
+        &[
+            "no_type 1\n",
+            "# TYPE a gauge\na 1",
+            "# TYPE a gauge\na{x=1} 1\n",
+            "# TYPE a gauge\na 1\na 2\n",
+            "# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"y\"} 2\n",
+        ],
+    );
 }
 
 #[test]
@@ -404,18 +403,10 @@ fn a_rolled_back_renewal_is_the_last_result() {
         "test -e '{0}' || {{ touch '{0}'; exit 1; }}",
         flag.display()
     );
-    let output = sandbox
-        .icg()
-        .args([
-            "--yes",
-            "renew",
-            "--no-health-check",
-            "--restart-command",
-            &restart,
-        ])
-        .arg(sandbox.material())
-        .output()
-        .unwrap();
+    let output = sandbox.renew_yes(
+        &["--no-health-check", "--restart-command", &restart],
+        &sandbox.material(),
+    );
     assert_exit(&output, 4);
     let file = sandbox.dir().join("icg-renew.prom");
     let samples = metrics(&sandbox, &file, 1);

@@ -8,12 +8,12 @@
 //! (read back by keytool). Tests that need root skip with a visible message otherwise; they run one at a
 //! time (one account name, and the machine's two cores).
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "icgsvc11";
@@ -26,17 +26,70 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-/// `true` when the test must skip, after saying so.
-fn skip_unless_root(test: &str) -> bool {
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The turn of a test that needs root, or `None` (after saying so) when the test must skip.
+fn one_root_test_at_a_time(test: &str) -> Option<MutexGuard<'static, ()>> {
+    let one = one_at_a_time();
     if !is_root() {
         eprintln!("SKIPPED {test}: needs root (a real service account and root-owned files); CI runs as root");
-        return true;
+        return None;
     }
-    false
+    Some(one)
 }
 
 fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("icg-renew")
+}
+
+/// A sandbox installation at `root` whose service port nothing serves.
+fn sandbox_on_the_dead_port(root: &Path) {
+    run(Command::new(binary())
+        .arg("sandbox")
+        .arg(root)
+        .args(["--port", &DEAD_PORT.to_string()]));
+}
+
+/// A temp dir holding a sandbox installation in `icg/` whose service port nothing serves, and that path.
+fn dead_port_sandbox() -> (tempfile::TempDir, PathBuf) {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("icg");
+    sandbox_on_the_dead_port(&root);
+    (base, root)
+}
+
+/// `yaml` with its `key-store:` line's value replaced by `value`.
+fn with_key_store(yaml: &str, value: &str) -> String {
+    yaml.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("key-store:") {
+                format!("    key-store: {value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// icg-renew on the installation at `root`, its audit log in `base`, no terminal on stdin.
+fn icg_on(root: &Path, base: &Path) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.arg("--icg-root")
+        .arg(root)
+        .arg("--log-file")
+        .arg(base.join("audit.log"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The names in `dir`, in the order the directory lists them.
+fn names_in(dir: &Path) -> Vec<OsString> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -131,12 +184,8 @@ impl Decoy {
             self.meta,
             "decoy owner or mode changed"
         );
-        let names: Vec<String> = std::fs::read_dir(&self.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
         assert_eq!(
-            names,
+            names_in(&self.dir),
             vec!["authorized_keys"],
             "files appeared beside the decoy"
         );
@@ -157,10 +206,7 @@ impl Gateway {
         std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let account = Account::create();
         let root = base.path().join("icg");
-        run(Command::new(binary())
-            .arg("sandbox")
-            .arg(&root)
-            .args(["--port", &DEAD_PORT.to_string()]));
+        sandbox_on_the_dead_port(&root);
         let conf = root.join("usg/conf");
         let keys = root.join("usg/keys");
         let yaml_path = conf.join("application-prod.yml");
@@ -168,16 +214,7 @@ impl Gateway {
         let yaml = std::fs::read_to_string(&yaml_path).unwrap();
         let keystore = keys.join("keystore.jks");
         let link = conf.join("keystore-link");
-        let yaml: String = yaml
-            .lines()
-            .map(|l| {
-                if l.trim_start().starts_with("key-store:") {
-                    format!("    key-store: file:{}\n", link.display())
-                } else {
-                    format!("{l}\n")
-                }
-            })
-            .collect();
+        let yaml = with_key_store(&yaml, &format!("file:{}", link.display()));
         std::fs::write(&yaml_path, yaml).unwrap();
         std::os::unix::fs::symlink(&keystore, &link).unwrap();
         let chown =
@@ -237,14 +274,24 @@ impl Gateway {
 
     /// icg-renew on this installation, plain output (the text a person reads and pastes from).
     fn icg(&self) -> Command {
-        let mut cmd = Command::new(binary());
-        cmd.arg("--icg-root")
-            .arg(self.root())
-            .arg("--log-file")
-            .arg(self.base.path().join("audit.log"))
-            .arg("--yes")
-            .stdin(Stdio::null());
+        let mut cmd = icg_on(&self.root(), self.base.path());
+        cmd.arg("--yes");
         cmd
+    }
+
+    /// The sandbox's new material.
+    fn new_material(&self) -> PathBuf {
+        self.root().join("new/keystore.icg")
+    }
+
+    /// `renew` of the new material with `options`.
+    fn renew(&self, options: &[&str]) -> Output {
+        self.icg()
+            .arg("renew")
+            .arg(self.new_material())
+            .args(options)
+            .output()
+            .unwrap()
     }
 
     /// Starts the flipper as the service account with `rules` on the keys directory, once it watches.
@@ -281,6 +328,18 @@ impl Gateway {
         )
     }
 
+    /// `renew --restart none` while `flipper` attacks: every flip happened, the renewal succeeded and
+    /// the real keystore holds the new certificate `new_fp`.
+    fn renew_under_attack(&self, flipper: Flipper, new_fp: &str) {
+        let output = self.renew(&["--restart", "none"]);
+        flipper.assert_fired();
+        assert_exit(&output, 0);
+        assert!(
+            self.keytool_fingerprints().contains(new_fp),
+            "keystore not renewed"
+        );
+    }
+
     /// SHA-256 fingerprints (keytool's spelling) of the certificates in the keystore, as keytool lists them.
     fn keytool_fingerprints(&self) -> String {
         let out = run(Command::new("keytool")
@@ -296,7 +355,7 @@ impl Gateway {
             .icg()
             .arg("--json")
             .arg("verify")
-            .arg(self.root().join("new/keystore.icg"))
+            .arg(self.new_material())
             .output()
             .unwrap();
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -338,6 +397,11 @@ fn exit_code(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
 
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(exit_code(output), code, "{}", describe(output));
+}
+
 fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -349,10 +413,9 @@ fn describe(output: &Output) -> String {
 
 #[test]
 fn renew_with_the_link_flipped_at_the_backup_renews_the_real_keystore_only() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("renew_with_the_link_flipped_at_the_backup") {
+    let Some(_one) = one_root_test_at_a_time("renew_with_the_link_flipped_at_the_backup") else {
         return;
-    }
+    };
     let gw = Gateway::new();
     let new_fp = gw.new_fingerprint();
     // At the backup's creation the link goes to the decoy; at the temp file's creation, back again.
@@ -360,19 +423,7 @@ fn renew_with_the_link_flipped_at_the_backup_renews_the_real_keystore_only() {
         gw.rule("create", ".bak", &gw.decoy.path),
         gw.rule("create", ".icg-renew-", &gw.keystore()),
     ]);
-    let output = gw
-        .icg()
-        .arg("renew")
-        .arg(gw.root().join("new/keystore.icg"))
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
-    flipper.assert_fired();
-    assert_eq!(exit_code(&output), 0, "{}", describe(&output));
-    assert!(
-        gw.keytool_fingerprints().contains(&new_fp),
-        "keystore not renewed"
-    );
+    gw.renew_under_attack(flipper, &new_fp);
     assert_eq!(
         std::fs::metadata(gw.keystore()).unwrap().uid(),
         gw.account.uid
@@ -382,48 +433,30 @@ fn renew_with_the_link_flipped_at_the_backup_renews_the_real_keystore_only() {
 
 #[test]
 fn renew_with_the_link_flipped_at_the_temp_file_renews_the_real_keystore_only() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("renew_with_the_link_flipped_at_the_temp_file") {
+    let Some(_one) = one_root_test_at_a_time("renew_with_the_link_flipped_at_the_temp_file") else {
         return;
-    }
+    };
     let gw = Gateway::new();
     let new_fp = gw.new_fingerprint();
     let flipper = gw.attack(&[gw.rule("create", ".icg-renew-", &gw.decoy.path)]);
-    let output = gw
-        .icg()
-        .arg("renew")
-        .arg(gw.root().join("new/keystore.icg"))
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
-    flipper.assert_fired();
-    assert_eq!(exit_code(&output), 0, "{}", describe(&output));
-    assert!(
-        gw.keytool_fingerprints().contains(&new_fp),
-        "keystore not renewed"
-    );
+    gw.renew_under_attack(flipper, &new_fp);
     gw.decoy.assert_untouched();
 }
 
 #[test]
 fn automatic_rollback_with_the_link_flipped_at_the_rename_restores_the_real_keystore_only() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("automatic_rollback_with_the_link_flipped_at_the_rename") {
+    let Some(_one) =
+        one_root_test_at_a_time("automatic_rollback_with_the_link_flipped_at_the_rename")
+    else {
         return;
-    }
+    };
     let gw = Gateway::new();
     let before = std::fs::read(gw.keystore()).unwrap();
     let flipper = gw.attack(&[gw.rule("moved", "keystore.jks", &gw.decoy.path)]);
     // Nothing serves the port: the health check fails, the backup goes back, the check fails again.
-    let output = gw
-        .icg()
-        .arg("renew")
-        .arg(gw.root().join("new/keystore.icg"))
-        .args(["--restart-command", "true", "--health-timeout", "2"])
-        .output()
-        .unwrap();
+    let output = gw.renew(&["--restart-command", "true", "--health-timeout", "2"]);
     flipper.assert_fired();
-    assert_eq!(exit_code(&output), 5, "{}", describe(&output));
+    assert_exit(&output, 5);
     assert_eq!(
         std::fs::read(gw.keystore()).unwrap(),
         before,
@@ -436,20 +469,13 @@ fn automatic_rollback_with_the_link_flipped_at_the_rename_restores_the_real_keys
 
 #[test]
 fn rollback_with_the_link_flipped_at_the_backup_restores_the_real_keystore_only() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("rollback_with_the_link_flipped_at_the_backup") {
+    let Some(_one) = one_root_test_at_a_time("rollback_with_the_link_flipped_at_the_backup") else {
         return;
-    }
+    };
     let gw = Gateway::new();
     let before = std::fs::read(gw.keystore()).unwrap();
-    let renewed = gw
-        .icg()
-        .arg("renew")
-        .arg(gw.root().join("new/keystore.icg"))
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
-    assert_eq!(exit_code(&renewed), 0, "{}", describe(&renewed));
+    let renewed = gw.renew(&["--restart", "none"]);
+    assert_exit(&renewed, 0);
     // `rollback` saves the renewed keystore first: that backup's creation is the moment of the flip.
     let flipper = gw.attack(&[gw.rule("create", ".bak", &gw.decoy.path)]);
     let output = gw
@@ -458,17 +484,16 @@ fn rollback_with_the_link_flipped_at_the_backup_restores_the_real_keystore_only(
         .output()
         .unwrap();
     flipper.assert_fired();
-    assert_eq!(exit_code(&output), 0, "{}", describe(&output));
+    assert_exit(&output, 0);
     assert_eq!(std::fs::read(gw.keystore()).unwrap(), before);
     gw.decoy.assert_untouched();
 }
 
 #[test]
 fn csr_with_the_link_flipped_at_the_lock_keeps_the_pending_key_beside_the_real_keystore() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("csr_with_the_link_flipped_at_the_lock") {
+    let Some(_one) = one_root_test_at_a_time("csr_with_the_link_flipped_at_the_lock") else {
         return;
-    }
+    };
     let gw = Gateway::new();
     let flipper = gw.attack(&[gw.rule("create", ".lock", &gw.decoy.path)]);
     let output = gw
@@ -479,7 +504,7 @@ fn csr_with_the_link_flipped_at_the_lock_keeps_the_pending_key_beside_the_real_k
         .output()
         .unwrap();
     flipper.assert_fired();
-    assert_eq!(exit_code(&output), 0, "{}", describe(&output));
+    assert_exit(&output, 0);
     let pending = gw.keys().join("keystore-link.pending.p12");
     let meta = std::fs::symlink_metadata(&pending).unwrap();
     assert!(meta.file_type().is_file());
@@ -489,18 +514,14 @@ fn csr_with_the_link_flipped_at_the_lock_keeps_the_pending_key_beside_the_real_k
 
 #[test]
 fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("a_group_writable_keys_directory_is_refused") {
+    let Some(_one) = one_root_test_at_a_time("a_group_writable_keys_directory_is_refused") else {
         return;
-    }
+    };
     let gw = Gateway::new();
     std::os::unix::fs::chown(gw.keys(), Some(0), Some(gw.account.gid)).unwrap();
     std::fs::set_permissions(gw.keys(), std::fs::Permissions::from_mode(0o775)).unwrap();
     let before = std::fs::read(gw.keystore()).unwrap();
-    let names_before: Vec<_> = std::fs::read_dir(gw.keys())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names_before = names_in(&gw.keys());
     for args in [
         vec!["renew", "NEW", "--restart", "none"],
         vec!["rollback", "--restart", "none"],
@@ -509,7 +530,7 @@ fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
         let args: Vec<std::ffi::OsString> = args
             .iter()
             .map(|a| match *a {
-                "NEW" => gw.root().join("new/keystore.icg").into_os_string(),
+                "NEW" => gw.new_material().into_os_string(),
                 "OUT" => gw.base.path().join("request.csr").into_os_string(),
                 other => other.into(),
             })
@@ -524,12 +545,9 @@ fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
         );
     }
     assert_eq!(std::fs::read(gw.keystore()).unwrap(), before);
-    let names_after: Vec<_> = std::fs::read_dir(gw.keys())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
     assert_eq!(
-        names_after, names_before,
+        names_in(&gw.keys()),
+        names_before,
         "files appeared in the refused directory"
     );
     gw.decoy.assert_untouched();
@@ -537,22 +555,16 @@ fn a_group_writable_keys_directory_is_refused_before_anything_is_written() {
 
 #[test]
 fn a_link_that_another_account_controls_is_refused() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("a_link_that_another_account_controls_is_refused") {
+    let Some(_one) = one_root_test_at_a_time("a_link_that_another_account_controls_is_refused")
+    else {
         return;
-    }
+    };
     let gw = Gateway::new();
     // The keystore belongs to root now: the service account's link may no longer choose it.
     std::os::unix::fs::chown(gw.keystore(), Some(0), Some(0)).unwrap();
     let before = std::fs::read(gw.keystore()).unwrap();
-    let output = gw
-        .icg()
-        .arg("renew")
-        .arg(gw.root().join("new/keystore.icg"))
-        .args(["--restart", "none"])
-        .output()
-        .unwrap();
-    assert_eq!(exit_code(&output), 1, "{}", describe(&output));
+    let output = gw.renew(&["--restart", "none"]);
+    assert_exit(&output, 1);
     assert!(
         text(&output.stderr).contains("reached through a link"),
         "{}",
@@ -587,35 +599,23 @@ fn printed_commands(stdout: &str) -> Vec<String> {
 
 #[test]
 fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("every_printed_command_runs_exactly_as_printed") {
+    let Some(_one) = one_root_test_at_a_time("every_printed_command_runs_exactly_as_printed")
+    else {
         return;
-    }
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    run(Command::new(binary())
-        .arg("sandbox")
-        .arg(&root)
-        .args(["--port", &DEAD_PORT.to_string()]));
+    };
+    let (base, root) = dead_port_sandbox();
     let keystore = root.join("usg/keys").join(HOSTILE_NAME);
     std::fs::rename(root.join("usg/keys/keystore.jks"), &keystore).unwrap();
     let yaml_path = root.join("usg/conf/application-prod.yml");
-    let yaml: String = std::fs::read_to_string(&yaml_path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("key-store:") {
-                let quoted = keystore
-                    .display()
-                    .to_string()
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n");
-                format!("    key-store: \"file:{quoted}\"\n")
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
+    let quoted = keystore
+        .display()
+        .to_string()
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let yaml = with_key_store(
+        &std::fs::read_to_string(&yaml_path).unwrap(),
+        &format!("\"file:{quoted}\""),
+    );
     std::fs::write(&yaml_path, yaml).unwrap();
     // icg-renew is on the PATH of the runs (so they print the bare name), and a stub of it is on the PATH of
     // the pasted commands.
@@ -624,14 +624,8 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
     std::os::unix::fs::symlink(binary(), installed_dir.join("icg-renew")).unwrap();
     let run_path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", installed_dir.display());
     let icg = || {
-        let mut cmd = Command::new(binary());
-        cmd.env("PATH", &run_path)
-            .arg("--icg-root")
-            .arg(&root)
-            .arg("--log-file")
-            .arg(base.path().join("audit.log"))
-            .arg("--yes")
-            .stdin(Stdio::null());
+        let mut cmd = icg_on(&root, base.path());
+        cmd.env("PATH", &run_path).arg("--yes");
         cmd
     };
     let material = root.join("new/keystore.icg");
@@ -672,10 +666,7 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
                 .output()
                 .unwrap();
         }
-        let planted: Vec<_> = std::fs::read_dir(&markers)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let planted = names_in(&markers);
         assert!(
             planted.is_empty(),
             "a printed command ran code from the name: {planted:?} ({commands:?})"
@@ -690,7 +681,7 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         .args(["--restart-command", "exit 1", "--no-rollback"])
         .output()
         .unwrap();
-    assert_eq!(exit_code(&failed), 5, "{}", describe(&failed));
+    assert_exit(&failed, 5);
     assert_ne!(std::fs::read(&keystore).unwrap(), original);
     let commands = paste(&failed);
     assert!(
@@ -714,7 +705,7 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
         .args(["--restart-command", "true 'a b'", "--no-health-check"])
         .output()
         .unwrap();
-    assert_eq!(exit_code(&renewed), 0, "{}", describe(&renewed));
+    assert_exit(&renewed, 0);
     let commands = paste(&renewed);
     assert!(
         commands.iter().any(|c| c.contains("rollback")),
@@ -769,10 +760,10 @@ fn every_printed_command_runs_exactly_as_printed_whatever_the_keystore_is_called
 
 #[test]
 fn status_of_a_root_only_file_that_is_no_keystore_shows_none_of_its_bytes() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("status_of_a_root_only_file_that_is_no_keystore") {
+    let Some(_one) = one_root_test_at_a_time("status_of_a_root_only_file_that_is_no_keystore")
+    else {
         return;
-    }
+    };
     let base = tempfile::tempdir().unwrap();
     let secret = base.path().join("shadow");
     std::fs::write(
@@ -814,10 +805,7 @@ fn status_of_a_root_only_file_that_is_no_keystore_shows_none_of_its_bytes() {
             "{args:?} does not say what the file looks like: {all}"
         );
     }
-    let names: Vec<String> = std::fs::read_dir(base.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let names = names_in(base.path());
     assert!(
         names
             .iter()
@@ -828,16 +816,11 @@ fn status_of_a_root_only_file_that_is_no_keystore_shows_none_of_its_bytes() {
 
 #[test]
 fn sigquit_during_the_restart_wait_leaves_no_core_file() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if skip_unless_root("sigquit_during_the_restart_wait_leaves_no_core_file") {
+    let Some(_one) = one_root_test_at_a_time("sigquit_during_the_restart_wait_leaves_no_core_file")
+    else {
         return;
-    }
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    run(Command::new(binary())
-        .arg("sandbox")
-        .arg(&root)
-        .args(["--port", &DEAD_PORT.to_string()]));
+    };
+    let (base, root) = dead_port_sandbox();
     let work = base.path().join("cwd");
     std::fs::create_dir(&work).unwrap();
     let started = base.path().join("restart-started");
@@ -891,10 +874,7 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
             "note: core_pattern pipes to {pattern:?}; only the process's own limits were checked"
         );
     }
-    let cores: Vec<_> = std::fs::read_dir(&work)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let cores = names_in(&work);
     assert!(cores.is_empty(), "a core file was left: {cores:?}");
 }
 
@@ -910,16 +890,11 @@ fn a_new_password_file_readable_by_others_is_warned_about() {
     let password = base.path().join("new.pass");
     std::fs::write(&password, "whatever").unwrap();
     std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let output = Command::new(binary())
-        .arg("--icg-root")
-        .arg(&root)
-        .arg("--log-file")
-        .arg(base.path().join("audit.log"))
+    let output = icg_on(&root, base.path())
         .arg("verify")
         .arg(root.join("new/keystore.icg"))
         .arg("--new-password-file")
         .arg(&password)
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     let stderr = text(&output.stderr);
@@ -932,31 +907,21 @@ fn a_new_password_file_readable_by_others_is_warned_about() {
 
 #[test]
 fn a_keystore_replaced_after_the_rename_is_not_restored_over_and_exits_5_with_manual_steps() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let base = tempfile::tempdir().unwrap();
-    let root = base.path().join("icg");
-    run(Command::new(binary())
-        .arg("sandbox")
-        .arg(&root)
-        .args(["--port", &DEAD_PORT.to_string()]));
+    let _one = one_at_a_time();
+    let (base, root) = dead_port_sandbox();
     let keystore = root.join("usg/keys/keystore.jks");
     // The "restart" swaps another file in under the keystore's name (a copy: another inode), then fails.
     let swap = format!(
         "cp {k} {k}.other && printf swapped >> {k}.other && mv {k}.other {k}; exit 1",
         k = keystore.display()
     );
-    let output = Command::new(binary())
-        .arg("--icg-root")
-        .arg(&root)
-        .arg("--log-file")
-        .arg(base.path().join("audit.log"))
+    let output = icg_on(&root, base.path())
         .args(["--yes", "renew"])
         .arg(root.join("new/keystore.icg"))
         .args(["--restart-command", &swap])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(exit_code(&output), 5, "{}", describe(&output));
+    assert_exit(&output, 5);
     let stdout = text(&output.stdout);
     assert!(
         stdout.contains("no longer the file"),

@@ -10,7 +10,7 @@ mod sandbox;
 #[path = "tomcat/mod.rs"]
 mod tomcat_instance;
 
-use sandbox::{json, succeed, Options, Sandbox};
+use sandbox::{failed_checks, json, succeed, Options, Sandbox};
 use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -37,13 +37,15 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-macro_rules! root_only {
-    () => {
+/// The case's turn (see `one_at_a_time`); returns from the test, after saying so, when not root.
+macro_rules! root_case_turn {
+    () => {{
         if !is_root() {
             eprintln!("SKIPPED: the Tomcat tests need root (keystores and a service account as on a gateway)");
             return;
         }
-    };
+        one_at_a_time()
+    }};
 }
 
 /// Ports of case `n`: HTTPS, Tomcat's shutdown port.
@@ -86,7 +88,6 @@ fn sandbox_ca(install: &Sandbox) -> Issued {
 /// New material: a leaf from `ca` for the sandbox's names with `key_usage`, as a PEM bundle with its root.
 fn material(dir: &Path, ca: &Issued, name: &str, key_type: KeyType, key_usage: &str) -> PathBuf {
     let lines = pki::leaf_extensions(SANDBOX_SANS, key_usage, "serverAuth,clientAuth");
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let leaf = pki::issue(dir, ca, name, "icg.sandbox.test", key_type, 400, &lines);
     let bundle = dir.join(format!("{name}-bundle.pem"));
     pki::bundle(&leaf, &[&ca.cert], &bundle);
@@ -127,18 +128,71 @@ fn summary(case: &str, code: i32, report: &Value, served: &str, wall: Duration) 
     );
 }
 
+/// A run of icg-renew against Tomcat as a case sees it, its summary line printed.
+struct Case {
+    code: i32,
+    output: Output,
+    report: Value,
+    /// What Tomcat serves afterwards (`served_name`).
+    served: String,
+    wall: Duration,
+}
+
+/// Runs `run` as case `case` against the Tomcat on `port`, which served `old` before; `new` is the new
+/// certificate's fingerprint, or `None` for the one the JSON report names.
+fn run_case(
+    case: &str,
+    port: u16,
+    old: &str,
+    new: Option<&str>,
+    run: impl FnOnce() -> Output,
+) -> Case {
+    let started = Instant::now();
+    let output = run();
+    let wall = started.elapsed();
+    let report = json(&output);
+    let new = match new {
+        Some(new) => new.to_string(),
+        None => report["new"]["sha256"].as_str().unwrap().to_string(),
+    };
+    let served = served_name(port, old, &new);
+    let code = exit_code(&output);
+    summary(case, code, &report, &served, wall);
+    Case {
+        code,
+        output,
+        report,
+        served,
+        wall,
+    }
+}
+
+/// Asserts that the audit log has an `action` line with the report's `downtime`.
+fn assert_audited_with_downtime(install: &Sandbox, action: &str, downtime: u64) {
+    let audit = std::fs::read_to_string(install.log()).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains(&format!("action={action}"))
+                && l.contains(&format!("downtime_ms={downtime}"))),
+        "{audit}"
+    );
+}
+
 /// Asserts a renewal that held: exit 0, the new certificate served, a downtime within the run.
 fn assert_renewed(case: &str, install: &Sandbox, tomcat: &Tomcat, material: &Path) -> Value {
     let old = served_fingerprint(tomcat.port).expect("Tomcat serves before the renewal");
-    let started = Instant::now();
-    let output = renew(install, tomcat, material);
-    let wall = started.elapsed();
-    let report = json(&output);
-    let new = report["new"]["sha256"].as_str().unwrap().to_string();
-    let served = served_name(tomcat.port, &old, &new);
-    summary(case, exit_code(&output), &report, &served, wall);
+    let Case {
+        code,
+        output,
+        report,
+        served,
+        wall,
+    } = run_case(case, tomcat.port, &old, None, || {
+        renew(install, tomcat, material)
+    });
     assert_eq!(
-        exit_code(&output),
+        code,
         0,
         "{report}\n{}\n{}",
         String::from_utf8_lossy(&output.stderr),
@@ -152,11 +206,7 @@ fn assert_renewed(case: &str, install: &Sandbox, tomcat: &Tomcat, material: &Pat
         downtime > 0 && (downtime as u128) < wall.as_millis(),
         "{downtime} ms in {wall:?}"
     );
-    let audit = std::fs::read_to_string(install.log()).unwrap();
-    assert!(
-        audit.lines().any(|l| l.contains("action=renewed") && l.contains(&format!("downtime_ms={downtime}"))),
-        "{audit}"
-    );
+    assert_audited_with_downtime(install, "renewed", downtime);
     report
 }
 
@@ -176,7 +226,6 @@ fn custom_install(
         "digitalSignature,keyEncipherment",
         "serverAuth",
     );
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let leaf = pki::issue(
         pki_dir,
         &ca,
@@ -213,56 +262,62 @@ fn yml(install: &Sandbox) -> PathBuf {
     install.root().join("usg/conf/application-prod.yml")
 }
 
-#[test]
-fn jks_renewal_then_rollback() {
-    root_only!();
-    let _serial = one_at_a_time();
-    let (port, shutdown) = ports(0);
-    let install = Sandbox::create(Options {
+/// A sandbox installation with a JKS keystore whose gateway port is `port`.
+fn jks_sandbox(port: u16) -> Sandbox {
+    Sandbox::create(Options {
         port,
         pkcs12: false,
-    });
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
+    })
+}
+
+/// Case `n`'s installation (JKS) behind its started Tomcat.
+fn jks_behind_tomcat(n: u16) -> (Sandbox, Tomcat) {
+    let (port, shutdown) = ports(n);
+    let install = jks_sandbox(port);
+    let tomcat = started_tomcat(&install, shutdown, None);
+    (install, tomcat)
+}
+
+/// Tomcat configured from `install`'s YAML (run as `account`, or root), started.
+fn started_tomcat(install: &Sandbox, shutdown: u16, account: Option<&str>) -> Tomcat {
+    let tomcat = Tomcat::create(&yml(install), shutdown, account);
     tomcat.start();
+    tomcat
+}
+
+#[test]
+fn jks_renewal_then_rollback() {
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat(0);
+    let port = tomcat.port;
     let old = served_fingerprint(port).unwrap();
     let report = assert_renewed("jks", &install, &tomcat, &install.material());
     let new = report["new"]["sha256"].as_str().unwrap().to_string();
 
-    let started = Instant::now();
-    let output = rollback(&install, &tomcat);
-    let back = json(&output);
-    let served = served_name(port, &old, &new);
-    summary(
-        "rollback",
-        exit_code(&output),
-        &back,
-        &served,
-        started.elapsed(),
-    );
-    assert_eq!(exit_code(&output), 0, "{back}\n{}", tomcat.log());
-    assert_eq!(back["result"], "restored");
-    assert_eq!(served, "the old certificate");
-    let downtime = back["downtime_ms"]
+    let back = run_case("rollback", port, &old, Some(&new), || {
+        rollback(&install, &tomcat)
+    });
+    assert_eq!(back.code, 0, "{}\n{}", back.report, tomcat.log());
+    assert_eq!(back.report["result"], "restored");
+    assert_eq!(back.served, "the old certificate");
+    let downtime = back.report["downtime_ms"]
         .as_u64()
         .expect("rollback's downtime_ms");
-    assert!(downtime > 0 && (downtime as u128) < started.elapsed().as_millis());
+    assert!(downtime > 0 && (downtime as u128) < back.wall.as_millis());
 }
 
 #[test]
 fn pkcs12_renewal() {
-    root_only!();
-    let _serial = one_at_a_time();
+    let _serial = root_case_turn!();
     let (port, shutdown) = ports(1);
     let install = Sandbox::create(Options { port, pkcs12: true });
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
-    tomcat.start();
+    let tomcat = started_tomcat(&install, shutdown, None);
     assert_renewed("pkcs12", &install, &tomcat, &install.material());
 }
 
 #[test]
 fn jks_with_a_separate_key_password_and_alias() {
-    root_only!();
-    let _serial = one_at_a_time();
+    let _serial = root_case_turn!();
     let (port, shutdown) = ports(2);
     let pki_dir = tempfile::tempdir().unwrap();
     let (install, ca) = custom_install(
@@ -272,8 +327,7 @@ fn jks_with_a_separate_key_password_and_alias() {
         "JKS",
         Some("Key-pw-other"),
     );
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
-    tomcat.start();
+    let tomcat = started_tomcat(&install, shutdown, None);
     let new = material(
         pki_dir.path(),
         &ca,
@@ -299,13 +353,11 @@ fn jks_with_a_separate_key_password_and_alias() {
 
 #[test]
 fn ec_to_ec_in_pkcs12() {
-    root_only!();
-    let _serial = one_at_a_time();
+    let _serial = root_case_turn!();
     let (port, shutdown) = ports(3);
     let pki_dir = tempfile::tempdir().unwrap();
     let (install, ca) = custom_install(pki_dir.path(), port, KeyType::Ec, "PKCS12", None);
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
-    tomcat.start();
+    let tomcat = started_tomcat(&install, shutdown, None);
     let new = material(
         pki_dir.path(),
         &ca,
@@ -322,15 +374,9 @@ fn ec_to_ec_in_pkcs12() {
 
 #[test]
 fn a_certificate_clients_refuse_stops_with_exit_3_before_any_change() {
-    root_only!();
-    let _serial = one_at_a_time();
-    let (port, shutdown) = ports(4);
-    let install = Sandbox::create(Options {
-        port,
-        pkcs12: false,
-    });
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
-    tomcat.start();
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat(4);
+    let port = tomcat.port;
     let old = served_fingerprint(port).unwrap();
     let pid = tomcat.pid();
     let before = std::fs::read(install.keystore()).unwrap();
@@ -341,27 +387,17 @@ fn a_certificate_clients_refuse_stops_with_exit_3_before_any_change() {
         KeyType::Rsa,
         "keyEncipherment",
     );
-    let started = Instant::now();
-    let output = renew(&install, &tomcat, &refused);
-    let report = json(&output);
-    let served = served_name(port, &old, "");
-    summary(
-        "refused-key-usage",
-        exit_code(&output),
-        &report,
-        &served,
-        started.elapsed(),
-    );
-    assert_eq!(exit_code(&output), 3, "{report}");
+    let Case {
+        code,
+        report,
+        served,
+        ..
+    } = run_case("refused-key-usage", port, &old, Some(""), || {
+        renew(&install, &tomcat, &refused)
+    });
+    assert_eq!(code, 3, "{report}");
     assert_eq!(report["result"], "incompatible");
-    let failed: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "fail")
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["key-usage"]);
+    assert_eq!(failed_checks(&report), ["key-usage"]);
     assert!(report["downtime_ms"].is_null());
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
     assert!(install.backups().is_empty());
@@ -371,32 +407,22 @@ fn a_certificate_clients_refuse_stops_with_exit_3_before_any_change() {
 
 #[test]
 fn a_restart_that_fails_once_rolls_back_with_exit_4() {
-    root_only!();
-    let _serial = one_at_a_time();
-    let (port, shutdown) = ports(5);
-    let install = Sandbox::create(Options {
-        port,
-        pkcs12: false,
-    });
-    let tomcat = Tomcat::create(&yml(&install), shutdown, None);
-    tomcat.start();
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat(5);
+    let port = tomcat.port;
     let old = served_fingerprint(port).unwrap();
     let before = std::fs::read(install.keystore()).unwrap();
     tomcat.fail_next_restart();
-    let started = Instant::now();
-    let output = renew(&install, &tomcat, &install.material());
-    let wall = started.elapsed();
-    let report = json(&output);
-    let new = report["new"]["sha256"].as_str().unwrap().to_string();
-    let served = served_name(port, &old, &new);
-    summary(
-        "restart-fails-once",
-        exit_code(&output),
-        &report,
-        &served,
+    let Case {
+        code,
+        report,
+        served,
         wall,
-    );
-    assert_eq!(exit_code(&output), 4, "{report}\n{}", tomcat.log());
+        ..
+    } = run_case("restart-fails-once", port, &old, None, || {
+        renew(&install, &tomcat, &install.material())
+    });
+    assert_eq!(code, 4, "{report}\n{}", tomcat.log());
     assert_eq!(report["result"], "rolled-back");
     assert_eq!(served, "the old certificate");
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
@@ -416,14 +442,7 @@ fn a_restart_that_fails_once_rolls_back_with_exit_4() {
         "downtime {downtime} ms < {after} ms of steps from the first restart on"
     );
     assert!((downtime as u128) < wall.as_millis());
-    let audit = std::fs::read_to_string(install.log()).unwrap();
-    assert!(
-        audit
-            .lines()
-            .any(|l| l.contains("action=rolled-back")
-                && l.contains(&format!("downtime_ms={downtime}"))),
-        "{audit}"
-    );
+    assert_audited_with_downtime(&install, "rolled-back", downtime);
 }
 
 /// Creates the service account for the test and removes it afterwards.
@@ -451,14 +470,10 @@ impl Drop for Account {
 
 #[test]
 fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
-    root_only!();
-    let _serial = one_at_a_time();
+    let _serial = root_case_turn!();
     let (port, shutdown) = ports(6);
     let account = Account::create(SERVICE_ACCOUNT);
-    let install = Sandbox::create(Options {
-        port,
-        pkcs12: false,
-    });
+    let install = jks_sandbox(port);
     // As on a gateway: root's directories the account can enter, a keystore the account owns (0640).
     for dir in [
         install.dir(),
@@ -476,8 +491,7 @@ fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
     );
     std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o640)).unwrap();
     let owner = std::fs::metadata(&keystore).unwrap().uid();
-    let tomcat = Tomcat::create(&yml(&install), shutdown, Some(account.0));
-    tomcat.start();
+    let tomcat = started_tomcat(&install, shutdown, Some(account.0));
     let tomcat_uid = std::fs::metadata(format!("/proc/{}", tomcat.pid().unwrap()))
         .unwrap()
         .uid();

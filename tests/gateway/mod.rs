@@ -3,9 +3,10 @@
 //! systemd would. Only ever listens on 127.0.0.1.
 #![allow(dead_code)]
 
-use openssl::hash::MessageDigest;
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use std::net::TcpStream;
+#[path = "../common/served.rs"]
+mod served;
+pub use served::served_fingerprint;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -126,31 +127,4 @@ impl Drop for Gateway {
             let _ = Command::new("kill").arg(pid.trim()).status();
         }
     }
-}
-
-pub fn served_fingerprint(port: u16) -> Option<String> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut builder = SslConnector::builder(SslMethod::tls_client()).ok()?;
-    builder.set_verify(SslVerifyMode::NONE);
-    let connector = builder.build();
-    let tls = connector
-        .configure()
-        .ok()?
-        .verify_hostname(false)
-        .use_server_name_indication(false)
-        .connect("127.0.0.1", stream)
-        .ok()?;
-    let digest = tls
-        .ssl()
-        .peer_certificate()?
-        .digest(MessageDigest::sha256())
-        .ok()?;
-    Some(
-        digest
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
 }

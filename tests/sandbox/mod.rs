@@ -171,15 +171,45 @@ impl Sandbox {
         cmd
     }
 
+    /// Plain `renew` of the sandbox's new material with `--restart none` (no terminal, so no question).
+    pub fn renew_without_restart(&self) -> Output {
+        self.icg()
+            .arg("renew")
+            .arg(self.material())
+            .args(["--restart", "none"])
+            .output()
+            .unwrap()
+    }
+
+    /// `--yes renew OPTIONS… MATERIAL`, plain output.
+    pub fn renew_yes(&self, options: &[&str], material: &Path) -> Output {
+        self.icg()
+            .args(["--yes", "renew"])
+            .args(options)
+            .arg(material)
+            .output()
+            .unwrap()
+    }
+
+    /// `--json renew` of the sandbox's new material, `--restart none --yes`, given two minutes at most.
+    pub fn renew_json(&self) -> Command {
+        let mut cmd = self.icg_json();
+        cmd.arg("renew")
+            .arg(self.material())
+            .args(["--restart", "none", "--yes"])
+            .timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
     /// The names of the files in the keys directory, sorted.
     pub fn files_in_keys(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join("usg/keys"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        sorted_names_in(&self.root.join("usg/keys"))
+    }
+
+    /// The installed certificate's `days_left`, as `status --json` reports it.
+    pub fn days_left(&self) -> i64 {
+        let status = json(&self.icg_json().arg("status").output().unwrap());
+        status["certificate"]["days_left"].as_i64().unwrap()
     }
 
     /// The backups (`*.bak`) in the keys directory, sorted.
@@ -247,6 +277,17 @@ pub fn write_secret(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
+/// The names of the files in `dir`, sorted.
+pub fn sorted_names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Parses stdout as exactly one JSON document; the panic shows stdout and stderr.
 pub fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -256,6 +297,17 @@ pub fn json(output: &Output) -> Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// The ids of the checks a JSON report lists as failed, in its order.
+pub fn failed_checks(report: &Value) -> Vec<&str> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
 }
 
 /// Asserts the exit code of a run; the failure message shows its stderr.

@@ -41,40 +41,44 @@ fn openssl(args: &[&str], dir: &Path) {
 
 fn new_key(dir: &Path, name: &str, key_type: KeyType) -> PathBuf {
     let key = format!("{name}.key");
-    match key_type {
-        KeyType::Rsa => openssl(
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                &key,
-            ],
-            dir,
-        ),
-        KeyType::Ec => openssl(
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                &key,
-            ],
-            dir,
-        ),
-    }
+    let (algorithm, option) = match key_type {
+        KeyType::Rsa => ("RSA", "rsa_keygen_bits:2048"),
+        KeyType::Ec => ("EC", "ec_paramgen_curve:P-256"),
+    };
+    openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            algorithm,
+            "-pkeyopt",
+            option,
+            "-out",
+            &key,
+        ],
+        dir,
+    );
     dir.join(key)
+}
+
+/// Runs `openssl` in `dir` with `args` writing the certificate `name` (`-out <name>.pem`), whose key is `key`.
+fn certificate(dir: &Path, name: &str, key: PathBuf, args: &[&str]) -> Issued {
+    let cert = format!("{name}.pem");
+    let mut args = args.to_vec();
+    args.extend(["-out", &cert]);
+    openssl(&args, dir);
+    Issued {
+        cert: dir.join(cert),
+        key,
+    }
 }
 
 /// A self-signed root CA `name` in `dir`.
 pub fn root(dir: &Path, name: &str) -> Issued {
     let key = new_key(dir, name, KeyType::Rsa);
-    let cert = format!("{name}.pem");
-    openssl(
+    certificate(
+        dir,
+        name,
+        key,
         &[
             "req",
             "-x509",
@@ -89,27 +93,20 @@ pub fn root(dir: &Path, name: &str) -> Issued {
             "basicConstraints=critical,CA:TRUE",
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
-            "-out",
-            &cert,
         ],
-        dir,
-    );
-    Issued {
-        cert: dir.join(cert),
-        key,
-    }
+    )
 }
 
 /// A certificate `name` signed by `issuer`, valid from yesterday for `days`, with the extension lines
 /// `extensions` (openssl's x509v3 configuration syntax, one per entry).
-pub fn issue(
+pub fn issue<S: AsRef<str>>(
     dir: &Path,
     issuer: &Issued,
     name: &str,
     cn: &str,
     key_type: KeyType,
     days: u32,
-    extensions: &[&str],
+    extensions: &[S],
 ) -> Issued {
     let key = new_key(dir, name, key_type);
     let csr = format!("{name}.csr");
@@ -127,9 +124,15 @@ pub fn issue(
         dir,
     );
     let ext_file = format!("{name}.ext");
-    std::fs::write(dir.join(&ext_file), extensions.join("\n") + "\n").unwrap();
-    let cert = format!("{name}.pem");
-    openssl(
+    let lines: String = extensions
+        .iter()
+        .map(|l| format!("{}\n", l.as_ref()))
+        .collect();
+    std::fs::write(dir.join(&ext_file), lines).unwrap();
+    certificate(
+        dir,
+        name,
+        key,
         &[
             "x509",
             "-req",
@@ -146,15 +149,8 @@ pub fn issue(
             &ext_file,
             "-set_serial",
             &format!("0x{:x}", serial()),
-            "-out",
-            &cert,
         ],
-        dir,
-    );
-    Issued {
-        cert: dir.join(cert),
-        key,
-    }
+    )
 }
 
 /// A fresh serial number, so that two certificates made in the same second differ.
