@@ -1,7 +1,7 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
 //! path and type, passwords, key alias and port. Reads only; never writes.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
 use crate::secret::Password;
 use crate::shown::Shown;
@@ -83,13 +83,13 @@ pub struct Install {
 
 impl Install {
     pub fn store_password(&self) -> Result<&Password> {
-        self.store_password.as_ref().map(|(p, _)| p).ok_or_else(|| {
-            Error::new(ErrorKind::PasswordNeeded, format!(
-                "no password for {}: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD",
-                self.keystore.shown()
-            ),
-            )
-        })
+        self.store_password
+            .as_ref()
+            .map(|(p, _)| p)
+            .ok_or_else(|| Error::PasswordNeeded {
+                file: self.keystore.clone(),
+                which: PasswordFor::Keystore,
+            })
     }
 
     pub fn key_password(&self) -> Result<&Password> {
@@ -268,9 +268,9 @@ pub fn parse_config(text: &str) -> Result<IcgConfig> {
     };
     let password = |key: &str| -> Result<Option<Password>> {
         match get(key)? {
-            Some(value) if value.contains("${") => Err(Error::unsupported(format!(
-                "{key} uses a ${{...}} placeholder, which this tool does not resolve; pass --store-password-file FILE"
-            ))),
+            Some(value) if value.contains("${") => Err(Error::PasswordPlaceholder {
+                setting: key.to_string(),
+            }),
             value => Ok(value.map(Password::new)),
         }
     };
@@ -424,13 +424,14 @@ mod tests {
     fn refuses_classpath_and_placeholders() {
         let err =
             parse_config("server:\n  ssl:\n    key-store: classpath:keystore.jks\n").unwrap_err();
-        assert!(err.message.contains("not supported"), "{}", err.message);
+        assert!(err.to_string().contains("not supported"), "{err}");
+        // The library says which setting holds a placeholder; the command layer names the option.
         let err = parse_config("server:\n  ssl:\n    key-store-password: ${PW}\n").unwrap_err();
         assert!(
-            err.message.contains("--store-password-file"),
-            "{}",
-            err.message
+            matches!(&err, Error::PasswordPlaceholder { setting } if setting == "server.ssl.key-store-password"),
+            "{err}"
         );
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
     }
 
     #[test]
@@ -439,12 +440,12 @@ mod tests {
         let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n";
         assert!(parse_config(laughs)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("aliases"));
         let deep = "- ".repeat(5000) + "x\n";
         assert!(parse_config(&deep)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("nests deeper"));
         let flow = "[".repeat(5000);
         assert!(parse_config(&flow).is_err());

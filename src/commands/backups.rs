@@ -55,7 +55,7 @@ pub(crate) fn run(
             });
             let (certificate, error) = match opened {
                 Ok(c) => (Some(c), None),
-                Err(e) => (None, Some(e.message)),
+                Err(e) => (None, Some(super::hint::message(&e))),
             };
             BackupEntry {
                 removed_by_next_renewal: going.contains(&b.path),

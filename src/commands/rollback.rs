@@ -71,7 +71,7 @@ pub(crate) fn run(
             saved_current: outcome.backup,
             certificate: Some(CertSummary::of(&leaf, clock)),
             steps: outcome.steps,
-            error: outcome.error.map(|e| e.message),
+            error: outcome.error.map(|e| super::hint::message(&e)),
             manual_steps: outcome.manual_steps,
         }),
         exit_code,

@@ -7,7 +7,7 @@ pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, PasswordFor, Result};
 use crate::secret::Password;
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
@@ -482,13 +482,10 @@ fn wrong_key_password(alias: &str, path: &Path) -> Error {
 }
 
 fn wrong_password(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::WrongPassword,
-        format!(
-            "wrong password for {}: the password given does not open it; pass the right one with --store-password-file (only if you are sure it is right: the file was changed since it was written; compare it with a backup)",
-            path.shown()
-        ),
-    )
+    Error::WrongPassword {
+        file: path.to_path_buf(),
+        which: PasswordFor::Keystore,
+    }
 }
 
 /// Aliases for a one-line message: the first ten, and how many more.

@@ -12,7 +12,7 @@ pub use candidates::{
     CANDIDATE_EXTENSIONS,
 };
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
 use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
@@ -97,13 +97,10 @@ impl Material {
 }
 
 fn needs_password(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::PasswordNeeded,
-        format!(
-            "{} is protected by a password: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
-            path.shown()
-        ),
-    )
+    Error::PasswordNeeded {
+        file: path.to_path_buf(),
+        which: PasswordFor::Material,
+    }
 }
 
 /// Loads new material from `path`: a file, or a directory of PEM files as an ACME client writes it.
@@ -213,20 +210,22 @@ fn from_keystore(
                 );
                 return Ok((format, key, entry.certs.clone()));
             }
-            Err(e) if matches!(e.kind, ErrorKind::WrongPassword | ErrorKind::PasswordNeeded) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WrongPassword | ErrorKind::PasswordNeeded
+                ) =>
+            {
                 last_error = Some(e)
             }
             Err(e) => return Err(e),
         }
     }
     match (last_error, &options.password) {
-        (Some(_), Some(_)) => Err(Error::new(
-            ErrorKind::WrongPassword,
-            format!(
-                "wrong password for {}: the password given does not open it; pass the right one with --new-password-file",
-                path.shown()
-            ),
-        )),
+        (Some(_), Some(_)) => Err(Error::WrongPassword {
+            file: path.to_path_buf(),
+            which: PasswordFor::Material,
+        }),
         _ => Err(needs_password(path)),
     }
 }
@@ -409,10 +408,10 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
     });
     result.map_err(|_| {
         if encrypted && password.is_some() {
-            Error::new(
-                ErrorKind::WrongPassword,
-                format!("wrong password for the encrypted key {}: pass the right one with --new-password-file", path.shown()),
-            )
+            Error::WrongPassword {
+                file: path.to_path_buf(),
+                which: PasswordFor::EncryptedKey,
+            }
         } else if encrypted {
             needs_password(path)
         } else {
