@@ -98,6 +98,40 @@ pub enum Error {
     /// A configuration `setting` holds a placeholder for the keystore password that this tool does not resolve.
     #[error("{setting} uses a ${{...}} placeholder, which this tool does not resolve")]
     PasswordPlaceholder { setting: String },
+    /// Another icg-renew holds the lock of `keystore` (the lock file `lock`; `holder` is its process id when
+    /// the lock file names one).
+    #[error("{} is being changed by another icg-renew ({} holds {}): wait for it to finish", keystore.shown(), holder_text(holder.as_deref()), lock.shown())]
+    Locked {
+        keystore: PathBuf,
+        holder: Option<String>,
+        lock: PathBuf,
+    },
+    /// `file` is none of the material formats this tool reads (`what` describes its first bytes).
+    #[error("{} is not certificate material this tool knows ({what}): export the certificate and key from the UMS as PKCS#12 or PEM", file.shown())]
+    NotMaterial { file: PathBuf, what: String },
+    /// `file` holds a private key and a separate key file was given too.
+    #[error("{} already holds a private key", file.shown())]
+    KeyGivenTwice { file: PathBuf },
+    /// New material holds `count` private keys where it must hold one (`directory`: an ACME client's directory).
+    #[error("{}", several_keys_text(file, *count, *directory))]
+    SeveralKeys {
+        file: PathBuf,
+        count: usize,
+        directory: bool,
+    },
+    /// No ICG installation at `default_config` nor under `searched` (down to `depth` levels).
+    #[error("no ICG installation found: {} does not exist and none was found under {} (searched {depth} levels deep)", default_config.shown(), searched.iter().map(|p| p.shown()).collect::<Vec<_>>().join(", "))]
+    NoInstallation {
+        default_config: PathBuf,
+        searched: Vec<PathBuf>,
+        depth: usize,
+    },
+    /// The configuration `config` names no keystore.
+    #[error("{} sets no server.ssl.key-store: add it", config.as_deref().map(|p| p.shown()).unwrap_or_default())]
+    NoKeystoreSetting { config: Option<PathBuf> },
+    /// `server.ssl.key-store` is a placeholder (`location`, shortened for the message) this tool does not resolve.
+    #[error("server.ssl.key-store '{location}' uses a placeholder")]
+    KeystorePlaceholder { location: String },
     /// An error with more context in front (`prefix: message`), keeping its kind.
     #[error("{prefix}: {inner}")]
     Context {
@@ -136,6 +170,11 @@ impl Error {
             Error::WrongPassword { .. } => ErrorKind::WrongPassword,
             Error::PasswordNeeded { .. } => ErrorKind::PasswordNeeded,
             Error::PasswordPlaceholder { .. } => ErrorKind::Unsupported,
+            Error::Locked { .. } => ErrorKind::Locked,
+            Error::NotMaterial { .. } => ErrorKind::Corrupt,
+            Error::KeyGivenTwice { .. } | Error::SeveralKeys { .. } => ErrorKind::Usage,
+            Error::NoInstallation { .. } | Error::NoKeystoreSetting { .. } => ErrorKind::NotFound,
+            Error::KeystorePlaceholder { .. } => ErrorKind::Unsupported,
             Error::Context { inner, .. } => inner.kind(),
             Error::Other { kind, .. } => *kind,
         }
@@ -200,6 +239,27 @@ fn io_hint(err: &std::io::Error) -> &'static str {
         std::io::ErrorKind::StorageFull => "the disk is full: free some space and try again",
         std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only",
         _ => "check the file and try again",
+    }
+}
+
+fn holder_text(holder: Option<&str>) -> String {
+    match holder {
+        Some(pid) => format!("process {pid}"),
+        None => "another process".to_string(),
+    }
+}
+
+fn several_keys_text(file: &Path, count: usize, directory: bool) -> String {
+    if directory {
+        format!(
+            "{} holds {count} different private keys; a material directory must hold exactly one",
+            file.shown()
+        )
+    } else {
+        format!(
+            "{} holds {count} private keys; a bundle must hold exactly one",
+            file.shown()
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
 //! path and type, passwords, key alias and port. Reads only; never writes.
 
-use crate::error::{Error, ErrorKind, PasswordFor, Result};
+use crate::error::{Error, PasswordFor, Result};
 use crate::fsx;
 use crate::secret::Password;
 use crate::shown::Shown;
@@ -127,13 +127,11 @@ pub fn resolve(
                 let found = discover(SEARCH_ROOTS.iter().map(Path::new), SEARCH_DEPTH);
                 let root = match found.len() {
                     0 => {
-                        return Err(Error::new(
-                            ErrorKind::NotFound,
-                            format!(
-                                "no ICG installation found: {DEFAULT_ROOT}/{CONFIG_RELATIVE} does not exist and none was found under {} (searched {SEARCH_DEPTH} levels deep); pass --icg-root DIR or --config FILE",
-                                SEARCH_ROOTS.join(", ")
-                            ),
-                        ))
+                        return Err(Error::NoInstallation {
+                            default_config: Path::new(DEFAULT_ROOT).join(CONFIG_RELATIVE),
+                            searched: SEARCH_ROOTS.iter().map(PathBuf::from).collect(),
+                            depth: SEARCH_DEPTH,
+                        })
                     }
                     1 => found[0].clone(),
                     _ => choose(&found)?,
@@ -158,16 +156,9 @@ pub fn resolve(
         (Some(path), _) => path.clone(),
         (None, Some(path)) => resolve_relative(path, config_path.as_deref()),
         (None, None) => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "{} sets no server.ssl.key-store: add it, or pass --keystore FILE",
-                    config_path
-                        .as_deref()
-                        .map(|p| p.shown().to_string())
-                        .unwrap_or_default()
-                ),
-            ))
+            return Err(Error::NoKeystoreSetting {
+                config: config_path.clone(),
+            })
         }
     };
 
@@ -332,9 +323,9 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
         .or_else(|| location.strip_prefix("file:"))
         .unwrap_or(location);
     if path.contains("${") {
-        return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{shown_location}' uses a placeholder; pass --keystore FILE"
-        )));
+        return Err(Error::KeystorePlaceholder {
+            location: shown_location,
+        });
     }
     Ok(PathBuf::from(path))
 }
@@ -393,6 +384,7 @@ pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn reads_nested_settings_and_strips_file_prefix() {

@@ -30,8 +30,23 @@ pub fn message(error: &Error) -> String {
             ..
         } => format!("{error}: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD"),
         Error::PasswordPlaceholder { .. } => format!("{error}; pass --store-password-file FILE"),
+        Error::NotMaterial { .. } => {
+            format!("{error}, or pass the certificate with --key and --chain")
+        }
+        Error::KeyGivenTwice { .. } => {
+            format!("{error}: leave out --key, or give the certificate alone")
+        }
+        Error::SeveralKeys {
+            directory: false, ..
+        } => format!("{error}: split it and pass the key with --key"),
+        Error::SeveralKeys {
+            directory: true, ..
+        } => format!("{error}: give the certificate file as NEW and its key with --key"),
+        Error::NoInstallation { .. } => format!("{error}; pass --icg-root DIR or --config FILE"),
+        Error::NoKeystoreSetting { .. } => format!("{error}, or pass --keystore FILE"),
+        Error::KeystorePlaceholder { .. } => format!("{error}; pass --keystore FILE"),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
-        Error::Io { .. } | Error::Other { .. } => error.to_string(),
+        Error::Io { .. } | Error::Locked { .. } | Error::Other { .. } => error.to_string(),
     }
 }
 
@@ -60,5 +75,75 @@ mod tests {
             message(&placeholder),
             "/opt/icg/application-prod.yml: server.ssl.key-store-password uses a ${...} placeholder, which this tool does not resolve; pass --store-password-file FILE"
         );
+    }
+
+    /// Each typed error, rendered for the operator, reads exactly as the message the library used to format
+    /// itself; its `Display` (the library's part) names no option.
+    #[test]
+    fn each_hint_gives_the_contract_text_and_the_library_names_no_option() {
+        let file = || PathBuf::from("/m/new.pem");
+        let cases = [
+            (
+                Error::WrongPassword { file: PathBuf::from("/k.jks"), which: PasswordFor::Keystore },
+                "wrong password for /k.jks: the password given does not open it; pass the right one with --store-password-file (only if you are sure it is right: the file was changed since it was written; compare it with a backup)",
+            ),
+            (
+                Error::WrongPassword { file: file(), which: PasswordFor::Material },
+                "wrong password for /m/new.pem: the password given does not open it; pass the right one with --new-password-file",
+            ),
+            (
+                Error::WrongPassword { file: file(), which: PasswordFor::EncryptedKey },
+                "wrong password for the encrypted key /m/new.pem: pass the right one with --new-password-file",
+            ),
+            (
+                Error::PasswordNeeded { file: file(), which: PasswordFor::Material },
+                "/m/new.pem is protected by a password: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
+            ),
+            (
+                Error::Locked { keystore: PathBuf::from("/k.jks"), holder: Some("42".into()), lock: PathBuf::from("/k.jks.lock") },
+                "/k.jks is being changed by another icg-renew (process 42 holds /k.jks.lock): wait for it to finish",
+            ),
+            (
+                Error::Locked { keystore: PathBuf::from("/k.jks"), holder: None, lock: PathBuf::from("/k.jks.lock") },
+                "/k.jks is being changed by another icg-renew (another process holds /k.jks.lock): wait for it to finish",
+            ),
+            (
+                Error::NotMaterial { file: file(), what: "empty".into() },
+                "/m/new.pem is not certificate material this tool knows (empty): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
+            ),
+            (
+                Error::KeyGivenTwice { file: file() },
+                "/m/new.pem already holds a private key: leave out --key, or give the certificate alone",
+            ),
+            (
+                Error::SeveralKeys { file: file(), count: 2, directory: false },
+                "/m/new.pem holds 2 private keys; a bundle must hold exactly one: split it and pass the key with --key",
+            ),
+            (
+                Error::SeveralKeys { file: PathBuf::from("/m"), count: 3, directory: true },
+                "/m holds 3 different private keys; a material directory must hold exactly one: give the certificate file as NEW and its key with --key",
+            ),
+            (
+                Error::NoInstallation {
+                    default_config: PathBuf::from("/opt/IGEL/icg/usg/conf/application-prod.yml"),
+                    searched: vec![PathBuf::from("/opt"), PathBuf::from("/srv")],
+                    depth: 6,
+                },
+                "no ICG installation found: /opt/IGEL/icg/usg/conf/application-prod.yml does not exist and none was found under /opt, /srv (searched 6 levels deep); pass --icg-root DIR or --config FILE",
+            ),
+            (
+                Error::NoKeystoreSetting { config: Some(PathBuf::from("/c.yml")) },
+                "/c.yml sets no server.ssl.key-store: add it, or pass --keystore FILE",
+            ),
+            (
+                Error::KeystorePlaceholder { location: "${KS}".into() },
+                "server.ssl.key-store '${KS}' uses a placeholder; pass --keystore FILE",
+            ),
+        ];
+        for (error, shown) in cases {
+            assert_eq!(message(&error), shown);
+            assert!(!error.to_string().contains("--"), "{error}");
+            assert!(!error.to_string().contains("ICG_RENEW_"), "{error}");
+        }
     }
 }

@@ -140,11 +140,10 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
             vec![cert],
         )
     } else {
-        return Err(Error::corrupt(format!(
-            "{} is not certificate material this tool knows ({}): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
-            path.shown(),
-            keystore::describe_bytes(data)
-        )));
+        return Err(Error::NotMaterial {
+            file: path.to_path_buf(),
+            what: keystore::describe_bytes(data),
+        });
     };
     let key_source = match (&key, &options.key) {
         (None, _) => KeySource::None,
@@ -341,17 +340,18 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
         [] => separate_key(options)?,
         [block] => {
             if options.key.is_some() {
-                return Err(Error::usage(format!(
-                    "{shown} already holds a private key: leave out --key, or give the certificate alone"
-                )));
+                return Err(Error::KeyGivenTwice {
+                    file: path.to_path_buf(),
+                });
             }
             Some(pem_key(&block.text, path, options.password.as_ref())?)
         }
         many => {
-            return Err(Error::usage(format!(
-                "{shown} holds {} private keys; a bundle must hold exactly one: split it and pass the key with --key",
-                many.len()
-            )))
+            return Err(Error::SeveralKeys {
+                file: path.to_path_buf(),
+                count: many.len(),
+                directory: false,
+            })
         }
     };
     let format = if keys.is_empty() {
