@@ -78,6 +78,15 @@ pub enum PasswordFor {
     EncryptedKey,
 }
 
+/// Where the alias of the server entry comes from, for the fix of an alias that finds no entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasFrom {
+    /// The command line (the command layer names the option).
+    CommandLine,
+    /// A setting or file, described as the operator fixes it ("server.ssl.key-alias in FILE").
+    Setting(String),
+}
+
 /// An error: its variant says what failed and carries the facts; `Display` is the operator's one line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -132,6 +141,21 @@ pub enum Error {
     /// `server.ssl.key-store` is a placeholder (`location`, shortened for the message) this tool does not resolve.
     #[error("server.ssl.key-store '{location}' uses a placeholder")]
     KeystorePlaceholder { location: String },
+    /// `file` has no private-key entry `alias` (`has`: the aliases it has, listed for the message).
+    #[error("{} has no private-key entry '{alias}' (it has: {has}){}", file.shown(), fix_with(": fix", from))]
+    NoSuchEntry {
+        file: PathBuf,
+        alias: String,
+        has: String,
+        from: AliasFrom,
+    },
+    /// `file` holds several private-key entries (`has`) and no alias chose one.
+    #[error("{} holds several private-key entries ({has}){}", file.shown(), fix_with(": choose one with", from))]
+    SeveralEntries {
+        file: PathBuf,
+        has: String,
+        from: AliasFrom,
+    },
     /// An error with more context in front (`prefix: message`), keeping its kind.
     #[error("{prefix}: {inner}")]
     Context {
@@ -171,6 +195,8 @@ impl Error {
             Error::PasswordNeeded { .. } => ErrorKind::PasswordNeeded,
             Error::PasswordPlaceholder { .. } => ErrorKind::Unsupported,
             Error::Locked { .. } => ErrorKind::Locked,
+            Error::NoSuchEntry { .. } => ErrorKind::NotFound,
+            Error::SeveralEntries { .. } => ErrorKind::Usage,
             Error::NotMaterial { .. } => ErrorKind::Corrupt,
             Error::KeyGivenTwice { .. } | Error::SeveralKeys { .. } => ErrorKind::Usage,
             Error::NoInstallation { .. } | Error::NoKeystoreSetting { .. } => ErrorKind::NotFound,
@@ -239,6 +265,14 @@ fn io_hint(err: &std::io::Error) -> &'static str {
         std::io::ErrorKind::StorageFull => "the disk is full: free some space and try again",
         std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only",
         _ => "check the file and try again",
+    }
+}
+
+/// `" {verb} {setting}"` when the alias comes from a setting; nothing for the command line (the hint adds it).
+fn fix_with(verb: &str, from: &AliasFrom) -> String {
+    match from {
+        AliasFrom::CommandLine => String::new(),
+        AliasFrom::Setting(setting) => format!("{verb} {setting}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
 //! path and type, passwords, key alias and port. Reads only; never writes.
 
-use crate::error::{Error, PasswordFor, Result};
+use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::fsx;
 use crate::secret::Password;
 use crate::shown::Shown;
@@ -99,12 +99,12 @@ impl Install {
         }
     }
 
-    /// How to name the alias option in messages: the configuration key when a configuration is in use.
-    pub fn alias_option(&self) -> String {
-        match &self.config_path {
+    /// Where the server alias is set, for the fix of an alias that finds no entry: the configuration key.
+    pub fn alias_from(&self) -> AliasFrom {
+        AliasFrom::Setting(match &self.config_path {
             Some(p) => format!("server.ssl.key-alias in {}", p.shown()),
             None => "server.ssl.key-alias in application-prod.yml".into(),
-        }
+        })
     }
 }
 

@@ -46,11 +46,8 @@ pub(crate) fn run(
         .into_iter()
         .map(|b| {
             let opened = open_listed_backup(&dir, &b, &install).and_then(|(_, store)| {
-                let entry = store.server_entry(
-                    install.alias.as_deref(),
-                    &b.path,
-                    &install.alias_option(),
-                )?;
+                let entry =
+                    store.server_entry(install.alias.as_deref(), &b.path, &install.alias_from())?;
                 Ok(CertSummary::of(&entry.certs[0], clock))
             });
             let (certificate, error) = match opened {

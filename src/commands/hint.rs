@@ -2,7 +2,7 @@
 //! about and name no option; this adds the option (or environment variable) that gives it, so the text the
 //! operator reads is the contract's.
 
-use crate::error::{Error, PasswordFor};
+use crate::error::{AliasFrom, Error, PasswordFor};
 
 /// The error's one-line message as the operator sees it, with the command-line fix where there is one.
 pub fn message(error: &Error) -> String {
@@ -45,8 +45,20 @@ pub fn message(error: &Error) -> String {
         Error::NoInstallation { .. } => format!("{error}; pass --icg-root DIR or --config FILE"),
         Error::NoKeystoreSetting { .. } => format!("{error}, or pass --keystore FILE"),
         Error::KeystorePlaceholder { .. } => format!("{error}; pass --keystore FILE"),
+        Error::NoSuchEntry {
+            from: AliasFrom::CommandLine,
+            ..
+        } => format!("{error}: fix --alias"),
+        Error::SeveralEntries {
+            from: AliasFrom::CommandLine,
+            ..
+        } => format!("{error}: choose one with --alias"),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
-        Error::Io { .. } | Error::Locked { .. } | Error::Other { .. } => error.to_string(),
+        Error::Io { .. }
+        | Error::Locked { .. }
+        | Error::NoSuchEntry { .. }
+        | Error::SeveralEntries { .. }
+        | Error::Other { .. } => error.to_string(),
     }
 }
 
@@ -138,6 +150,23 @@ mod tests {
             (
                 Error::KeystorePlaceholder { location: "${KS}".into() },
                 "server.ssl.key-store '${KS}' uses a placeholder; pass --keystore FILE",
+            ),
+            (
+                Error::NoSuchEntry { file: file(), alias: "web".into(), has: "tomcat".into(), from: AliasFrom::CommandLine },
+                "/m/new.pem has no private-key entry 'web' (it has: tomcat): fix --alias",
+            ),
+            (
+                Error::NoSuchEntry {
+                    file: PathBuf::from("/k.jks"),
+                    alias: "web".into(),
+                    has: "tomcat".into(),
+                    from: AliasFrom::Setting("server.ssl.key-alias in /c.yml".into()),
+                },
+                "/k.jks has no private-key entry 'web' (it has: tomcat): fix server.ssl.key-alias in /c.yml",
+            ),
+            (
+                Error::SeveralEntries { file: file(), has: "a, b".into(), from: AliasFrom::CommandLine },
+                "/m/new.pem holds several private-key entries (a, b): choose one with --alias",
             ),
         ];
         for (error, shown) in cases {

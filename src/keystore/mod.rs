@@ -7,7 +7,7 @@ pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
 
-use crate::error::{Error, ErrorKind, PasswordFor, Result};
+use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::secret::Password;
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
@@ -258,7 +258,7 @@ impl Keystore {
         &self,
         alias: Option<&str>,
         path: &Path,
-        alias_option: &str,
+        alias_from: &AliasFrom,
     ) -> Result<&Entry> {
         let keys = self.key_aliases();
         if let Some(wanted) = alias {
@@ -266,16 +266,11 @@ impl Keystore {
                 .entries
                 .iter()
                 .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "{} has no private-key entry '{}' (it has: {}): fix {alias_option}",
-                            path.shown(),
-                            crate::shown::short(wanted, 64),
-                            list_or_none(&keys)
-                        ),
-                    )
+                .ok_or_else(|| Error::NoSuchEntry {
+                    file: path.to_path_buf(),
+                    alias: crate::shown::short(wanted, 64),
+                    has: list_or_none(&keys),
+                    from: alias_from.clone(),
                 });
         }
         match keys.as_slice() {
@@ -287,11 +282,11 @@ impl Keystore {
                     path.shown()
                 ),
             )),
-            many => Err(Error::usage(format!(
-                "{} holds several private-key entries ({}): choose one with {alias_option}",
-                path.shown(),
-                list_or_none(many)
-            ))),
+            many => Err(Error::SeveralEntries {
+                file: path.to_path_buf(),
+                has: list_or_none(many),
+                from: alias_from.clone(),
+            }),
         }
     }
 

@@ -12,7 +12,7 @@ pub use candidates::{
     CANDIDATE_EXTENSIONS,
 };
 
-use crate::error::{Error, ErrorKind, PasswordFor, Result};
+use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
 use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
@@ -200,7 +200,8 @@ fn from_keystore(
     for password in &candidates {
         match Keystore::load(data, password, path) {
             Ok(store) => {
-                let entry = store.server_entry(options.alias.as_deref(), path, "--alias")?;
+                let entry =
+                    store.server_entry(options.alias.as_deref(), path, &AliasFrom::CommandLine)?;
                 let key = store.private_key(&entry.alias, password, path)?;
                 let format = format!(
                     "{} keystore, entry '{}'",
