@@ -141,6 +141,34 @@ pub enum Error {
     /// `server.ssl.key-store` is a placeholder (`location`, shortened for the message) this tool does not resolve.
     #[error("server.ssl.key-store '{location}' uses a placeholder")]
     KeystorePlaceholder { location: String },
+    /// The JKS keystore `file` is damaged (`why`).
+    #[error("{} is a damaged JKS keystore ({why}): restore it from a backup", file.shown())]
+    DamagedJks { file: PathBuf, why: String },
+    /// The PKCS#12 file `file` cannot be read (`why`).
+    #[error("{} is a PKCS#12 file that cannot be read ({why}): restore it from a backup or export it again", file.shown())]
+    DamagedPkcs12 { file: PathBuf, why: String },
+    /// The PKCS#12 file `file` asks for more work than is accepted before its password is tried (`why`).
+    #[error("{}: refusing a PKCS#12 file whose {why}", file.shown())]
+    CostlyPkcs12 { file: PathBuf, why: String },
+    /// The PKCS#12 file `file` uses an algorithm or form (`why`) that Java's keystore does not read.
+    #[error("{} is a PKCS#12 file that uses {why}, which Java's keystore does not read: export it again with keytool -importkeystore -deststoretype PKCS12", file.shown())]
+    UnsupportedPkcs12 { file: PathBuf, why: String },
+    /// `file` is a JCEKS keystore.
+    #[error("{} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12", file.shown())]
+    Jceks { file: PathBuf },
+    /// `file` is no keystore (`what` describes its first bytes).
+    #[error("{} is not a JKS or PKCS#12 keystore ({what}): check the path", file.shown())]
+    NotAKeystore { file: PathBuf, what: String },
+    /// `file` holds `keys` private keys, more than `max`.
+    #[error("{} holds {keys} private keys, more than the {max} a gateway keystore could need: check the file", file.shown())]
+    TooManyKeys {
+        file: PathBuf,
+        keys: usize,
+        max: usize,
+    },
+    /// The key password does not open the key of entry `alias` in `file`.
+    #[error("wrong key password for entry '{alias}' of {}: give the password that protects the key", file.shown())]
+    WrongKeyPassword { file: PathBuf, alias: String },
     /// `file` has no private-key entry `alias` (`has`: the aliases it has, listed for the message).
     #[error("{} has no private-key entry '{alias}' (it has: {has}){}", file.shown(), fix_with(": fix", from))]
     NoSuchEntry {
@@ -196,6 +224,14 @@ impl Error {
             Error::PasswordPlaceholder { .. } => ErrorKind::Unsupported,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::NoSuchEntry { .. } => ErrorKind::NotFound,
+            Error::DamagedJks { .. }
+            | Error::DamagedPkcs12 { .. }
+            | Error::CostlyPkcs12 { .. }
+            | Error::NotAKeystore { .. } => ErrorKind::Corrupt,
+            Error::UnsupportedPkcs12 { .. } | Error::Jceks { .. } | Error::TooManyKeys { .. } => {
+                ErrorKind::Unsupported
+            }
+            Error::WrongKeyPassword { .. } => ErrorKind::WrongPassword,
             Error::SeveralEntries { .. } => ErrorKind::Usage,
             Error::NotMaterial { .. } => ErrorKind::Corrupt,
             Error::KeyGivenTwice { .. } | Error::SeveralKeys { .. } => ErrorKind::Usage,

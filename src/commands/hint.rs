@@ -56,6 +56,14 @@ pub fn message(error: &Error) -> String {
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
         Error::Io { .. }
         | Error::Locked { .. }
+        | Error::DamagedJks { .. }
+        | Error::DamagedPkcs12 { .. }
+        | Error::CostlyPkcs12 { .. }
+        | Error::UnsupportedPkcs12 { .. }
+        | Error::Jceks { .. }
+        | Error::NotAKeystore { .. }
+        | Error::TooManyKeys { .. }
+        | Error::WrongKeyPassword { .. }
         | Error::NoSuchEntry { .. }
         | Error::SeveralEntries { .. }
         | Error::Other { .. } => error.to_string(),
@@ -167,6 +175,18 @@ mod tests {
             (
                 Error::SeveralEntries { file: file(), has: "a, b".into(), from: AliasFrom::CommandLine },
                 "/m/new.pem holds several private-key entries (a, b): choose one with --alias",
+            ),
+            (
+                Error::DamagedJks { file: PathBuf::from("/k.jks"), why: "truncated".into() },
+                "/k.jks is a damaged JKS keystore (truncated): restore it from a backup",
+            ),
+            (
+                Error::NotAKeystore { file: PathBuf::from("/k.jks"), what: "empty".into() },
+                "/k.jks is not a JKS or PKCS#12 keystore (empty): check the path",
+            ),
+            (
+                Error::WrongKeyPassword { file: PathBuf::from("/k.p12"), alias: "tomcat".into() },
+                "wrong key password for entry 'tomcat' of /k.p12: give the password that protects the key",
             ),
         ];
         for (error, shown) in cases {
