@@ -79,9 +79,9 @@ mod tests {
             (PathBuf::from("/f"), Some(PathBuf::from("/k")))
         );
         let none = find(env(&[("RENEWED_LINEAGE", "")])).unwrap_err();
-        assert_eq!(none.kind.exit_code(), 2);
+        assert_eq!(none.kind().exit_code(), 2);
         for name in ["RENEWED_LINEAGE", "CERT_KEY_PATH", "CERT_FULLCHAIN_PATH"] {
-            assert!(none.message.contains(name), "{}", none.message);
+            assert!(none.to_string().contains(name), "{none}");
         }
         assert!(find(env(&[("CERT_KEY_PATH", "/k")])).is_err());
     }

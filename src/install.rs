@@ -1,7 +1,7 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
 //! path and type, passwords, key alias and port. Reads only; never writes.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::fsx;
 use crate::secret::Password;
 use crate::shown::Shown;
@@ -83,13 +83,13 @@ pub struct Install {
 
 impl Install {
     pub fn store_password(&self) -> Result<&Password> {
-        self.store_password.as_ref().map(|(p, _)| p).ok_or_else(|| {
-            Error::new(ErrorKind::PasswordNeeded, format!(
-                "no password for {}: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD",
-                self.keystore.shown()
-            ),
-            )
-        })
+        self.store_password
+            .as_ref()
+            .map(|(p, _)| p)
+            .ok_or_else(|| Error::PasswordNeeded {
+                file: self.keystore.clone(),
+                which: PasswordFor::Keystore,
+            })
     }
 
     pub fn key_password(&self) -> Result<&Password> {
@@ -99,12 +99,12 @@ impl Install {
         }
     }
 
-    /// How to name the alias option in messages: the configuration key when a configuration is in use.
-    pub fn alias_option(&self) -> String {
-        match &self.config_path {
+    /// Where the server alias is set, for the fix of an alias that finds no entry: the configuration key.
+    pub fn alias_from(&self) -> AliasFrom {
+        AliasFrom::Setting(match &self.config_path {
             Some(p) => format!("server.ssl.key-alias in {}", p.shown()),
             None => "server.ssl.key-alias in application-prod.yml".into(),
-        }
+        })
     }
 }
 
@@ -127,13 +127,11 @@ pub fn resolve(
                 let found = discover(SEARCH_ROOTS.iter().map(Path::new), SEARCH_DEPTH);
                 let root = match found.len() {
                     0 => {
-                        return Err(Error::new(
-                            ErrorKind::NotFound,
-                            format!(
-                                "no ICG installation found: {DEFAULT_ROOT}/{CONFIG_RELATIVE} does not exist and none was found under {} (searched {SEARCH_DEPTH} levels deep); pass --icg-root DIR or --config FILE",
-                                SEARCH_ROOTS.join(", ")
-                            ),
-                        ))
+                        return Err(Error::NoInstallation {
+                            default_config: Path::new(DEFAULT_ROOT).join(CONFIG_RELATIVE),
+                            searched: SEARCH_ROOTS.iter().map(PathBuf::from).collect(),
+                            depth: SEARCH_DEPTH,
+                        })
                     }
                     1 => found[0].clone(),
                     _ => choose(&found)?,
@@ -158,16 +156,9 @@ pub fn resolve(
         (Some(path), _) => path.clone(),
         (None, Some(path)) => resolve_relative(path, config_path.as_deref()),
         (None, None) => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "{} sets no server.ssl.key-store: add it, or pass --keystore FILE",
-                    config_path
-                        .as_deref()
-                        .map(|p| p.shown().to_string())
-                        .unwrap_or_default()
-                ),
-            ))
+            return Err(Error::NoKeystoreSetting {
+                config: config_path.clone(),
+            })
         }
     };
 
@@ -268,9 +259,9 @@ pub fn parse_config(text: &str) -> Result<IcgConfig> {
     };
     let password = |key: &str| -> Result<Option<Password>> {
         match get(key)? {
-            Some(value) if value.contains("${") => Err(Error::unsupported(format!(
-                "{key} uses a ${{...}} placeholder, which this tool does not resolve; pass --store-password-file FILE"
-            ))),
+            Some(value) if value.contains("${") => Err(Error::PasswordPlaceholder {
+                setting: key.to_string(),
+            }),
             value => Ok(value.map(Password::new)),
         }
     };
@@ -332,9 +323,9 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
         .or_else(|| location.strip_prefix("file:"))
         .unwrap_or(location);
     if path.contains("${") {
-        return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{shown_location}' uses a placeholder; pass --keystore FILE"
-        )));
+        return Err(Error::KeystorePlaceholder {
+            location: shown_location,
+        });
     }
     Ok(PathBuf::from(path))
 }
@@ -393,6 +384,7 @@ pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn reads_nested_settings_and_strips_file_prefix() {
@@ -424,13 +416,14 @@ mod tests {
     fn refuses_classpath_and_placeholders() {
         let err =
             parse_config("server:\n  ssl:\n    key-store: classpath:keystore.jks\n").unwrap_err();
-        assert!(err.message.contains("not supported"), "{}", err.message);
+        assert!(err.to_string().contains("not supported"), "{err}");
+        // The library says which setting holds a placeholder; the command layer names the option.
         let err = parse_config("server:\n  ssl:\n    key-store-password: ${PW}\n").unwrap_err();
         assert!(
-            err.message.contains("--store-password-file"),
-            "{}",
-            err.message
+            matches!(&err, Error::PasswordPlaceholder { setting } if setting == "server.ssl.key-store-password"),
+            "{err}"
         );
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
     }
 
     #[test]
@@ -439,12 +432,12 @@ mod tests {
         let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n";
         assert!(parse_config(laughs)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("aliases"));
         let deep = "- ".repeat(5000) + "x\n";
         assert!(parse_config(&deep)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("nests deeper"));
         let flow = "[".repeat(5000);
         assert!(parse_config(&flow).is_err());

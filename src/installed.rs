@@ -37,7 +37,7 @@ impl Installed {
         };
         let (bytes, read) = file.read()?;
         let store = Keystore::load(&bytes, install.store_password()?, &path)?;
-        let entry = store.server_entry(install.alias.as_deref(), &path, &install.alias_option())?;
+        let entry = store.server_entry(install.alias.as_deref(), &path, &install.alias_from())?;
         let alias = entry.alias.clone();
         let chain = entry.certs.clone();
         if chain.is_empty() {

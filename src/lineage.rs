@@ -86,10 +86,11 @@ pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
         .filter(|b| b.contains("PRIVATEKEY-----"))
         .count();
     if keys > 1 {
-        return Err(Error::usage(format!(
-            "{} holds {keys} different private keys; a material directory must hold exactly one: give the certificate file as NEW and its key with --key",
-            dir.shown()
-        )));
+        return Err(Error::SeveralKeys {
+            file: dir.to_path_buf(),
+            count: keys,
+            directory: true,
+        });
     }
     Ok((bundle, used))
 }

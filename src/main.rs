@@ -170,6 +170,7 @@ fn options_taking_a_value() -> Vec<String> {
 }
 
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
+    let message = commands::hint::message(error);
     if json {
         ui::out(&format!("{}\n", ui::json_error(error)));
     } else if is_status {
@@ -177,18 +178,18 @@ fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
         // message is shown only there).
         ui::out(&format!(
             "{}\n",
-            icg_renew::monitoring::unknown_line(&error.message)
+            icg_renew::monitoring::unknown_line(&message)
         ));
     }
     use std::io::IsTerminal;
     if json || !is_status || !std::io::stdout().is_terminal() {
-        let line = ui::layout::fit(&format!("icg-renew: {}\n", error.message));
+        let line = ui::layout::fit(&format!("icg-renew: {message}\n"));
         ui::err_line(line.trim_end());
     }
     if is_status {
         STATUS_UNKNOWN
     } else {
-        error.kind.exit_code()
+        error.kind().exit_code()
     }
 }
 

@@ -6,7 +6,7 @@
 //! ([`KeystoreFile`]), never through a path looked up again.
 
 use crate::cert::UnixTime;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{AliasFrom, Error, ErrorKind, Result};
 use crate::fsx::{FileId, KeystoreFile};
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
@@ -50,7 +50,11 @@ pub fn load(keystore: &KeystoreFile, store_password: &Password) -> Result<Option
         .dir
         .read(&name, MAX_FILE_SIZE, "read the pending key")?;
     let store = Keystore::load(&bytes, store_password, &path)?;
-    let entry = store.server_entry(Some(ALIAS), &path, "the pending key file")?;
+    let entry = store.server_entry(
+        Some(ALIAS),
+        &path,
+        &AliasFrom::Setting("the pending key file".into()),
+    )?;
     let placeholder = entry.certs.first().cloned().ok_or_else(|| {
         Error::corrupt(format!(
             "{} holds no certificate: run icg-renew csr again",

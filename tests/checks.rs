@@ -42,7 +42,7 @@ fn installed_leaf() -> X509 {
 /// New material as the tool loads it.
 fn material(name: &str) -> Material {
     material::load(&fixture(name), &MaterialOptions::default())
-        .unwrap_or_else(|e| panic!("{name}: {}", e.message))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn assert_check(check: &Check, id: &str, status: Status) {

@@ -136,7 +136,7 @@ fn keytool_view(store: &Path, password_file: &Path) -> BTreeMap<String, Listed> 
 fn tool_view(store: &Path, password: &str) -> BTreeMap<String, (String, Vec<String>)> {
     let data = std::fs::read(store).unwrap();
     let loaded = Keystore::load(&data, &Password::new(password.to_string()), store)
-        .unwrap_or_else(|e| panic!("{}: {}", store.display(), e.message));
+        .unwrap_or_else(|e| panic!("{}: {e}", store.display()));
     loaded
         .entries
         .iter()

@@ -42,7 +42,7 @@ fn exercise(data: &[u8], password: &Password) {
         };
         if let Ok(rewritten) = store.with_replaced_key(&new, password, password, path) {
             let reloaded = Keystore::load(&rewritten, password, path).unwrap_or_else(|e| {
-                panic!("a rewritten keystore does not load again: {}", e.message)
+                panic!("a rewritten keystore does not load again: {e}")
             });
             let again = reloaded
                 .private_key(alias, password, path)

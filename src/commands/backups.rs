@@ -46,16 +46,13 @@ pub(crate) fn run(
         .into_iter()
         .map(|b| {
             let opened = open_listed_backup(&dir, &b, &install).and_then(|(_, store)| {
-                let entry = store.server_entry(
-                    install.alias.as_deref(),
-                    &b.path,
-                    &install.alias_option(),
-                )?;
+                let entry =
+                    store.server_entry(install.alias.as_deref(), &b.path, &install.alias_from())?;
                 Ok(CertSummary::of(&entry.certs[0], clock))
             });
             let (certificate, error) = match opened {
                 Ok(c) => (Some(c), None),
-                Err(e) => (None, Some(e.message)),
+                Err(e) => (None, Some(super::hint::message(&e))),
             };
             BackupEntry {
                 removed_by_next_renewal: going.contains(&b.path),

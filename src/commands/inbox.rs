@@ -103,8 +103,8 @@ pub fn run(
             (json, code)
         }
         Err(e) => {
-            report.error = Some(e.message.clone());
-            (crate::ui::json_error(&e), e.kind.exit_code())
+            report.error = Some(super::hint::message(&e));
+            (crate::ui::json_error(&e), e.kind().exit_code())
         }
     };
     let outcome_dir = if exit_code == 0 { "done" } else { "failed" };
@@ -136,7 +136,7 @@ fn renew_waiting_for_the_lock(
         prompter,
         clock,
     );
-    while matches!(&attempt, Err(e) if e.kind == ErrorKind::Locked)
+    while matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked)
         && waited_since.elapsed() < Duration::from_secs(args.wait)
     {
         std::thread::sleep(POLL);
@@ -150,11 +150,11 @@ fn renew_waiting_for_the_lock(
         );
     }
     match attempt {
-        Err(e) if e.kind == ErrorKind::Locked => Err(Error::new(
+        Err(e) if e.kind() == ErrorKind::Locked => Err(Error::new(
             ErrorKind::Locked,
             format!(
                 "{}; {} stays in the drop folder for the next run",
-                e.message,
+                super::hint::message(&e),
                 material.shown()
             ),
         )),

@@ -5,6 +5,7 @@
 pub(crate) mod backups;
 pub(crate) mod csr;
 pub(crate) mod demo;
+pub mod hint;
 pub(crate) mod inbox;
 pub(crate) mod renew;
 pub(crate) mod resolve;

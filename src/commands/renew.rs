@@ -156,7 +156,7 @@ pub(crate) fn renew_install(
     report.backup = outcome.backup;
     report.steps = outcome.steps;
     report.downtime_ms = outcome.downtime_ms;
-    report.error = outcome.error.map(|e| e.message);
+    report.error = outcome.error.map(|e| super::hint::message(&e));
     report.manual_steps = outcome.manual_steps;
     Ok(report)
 }

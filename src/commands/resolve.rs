@@ -44,10 +44,10 @@ pub(crate) fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
         .and_then(Path::parent);
     match meant {
         Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::new(
-            error.kind,
+            error.kind(),
             format!(
                 "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
-                error.message,
+                super::hint::message(&error),
                 crate::shown::quote(meant.as_os_str())
             ),
         ),
@@ -177,11 +177,13 @@ pub(crate) fn with_password_retries<T>(
     for _ in 0..PASSWORD_TRIES {
         match &result {
             Err(e)
-                if matches!(e.kind, ErrorKind::WrongPassword | ErrorKind::PasswordNeeded)
-                    && prompter.interactive() =>
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WrongPassword | ErrorKind::PasswordNeeded
+                ) && prompter.interactive() =>
             {
-                if e.kind == ErrorKind::WrongPassword {
-                    prompter.warn(&e.message);
+                if e.kind() == ErrorKind::WrongPassword {
+                    prompter.warn(&super::hint::message(e));
                 }
             }
             _ => return result,
@@ -235,12 +237,12 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
         .store
         .private_key(&installed.alias, install.key_password()?, &installed.path)
         .map_err(|e| {
-            if e.kind == ErrorKind::WrongPassword {
+            if e.kind() == ErrorKind::WrongPassword {
                 Error::new(
-                    e.kind,
+                    e.kind(),
                     format!(
                         "{}; set server.ssl.key-password in {}",
-                        e.message,
+                        super::hint::message(&e),
                         install
                             .config_path
                             .as_deref()

@@ -42,7 +42,7 @@ pub(crate) fn run(
             (newest.path, opened)
         }
     };
-    let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_option())?;
+    let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_from())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = crate::cert::sha256_fingerprint(&leaf);
     let restoration = Restoration {
@@ -71,7 +71,7 @@ pub(crate) fn run(
             saved_current: outcome.backup,
             certificate: Some(CertSummary::of(&leaf, clock)),
             steps: outcome.steps,
-            error: outcome.error.map(|e| e.message),
+            error: outcome.error.map(|e| super::hint::message(&e)),
             manual_steps: outcome.manual_steps,
         }),
         exit_code,

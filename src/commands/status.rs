@@ -70,7 +70,7 @@ pub(crate) fn run(
         if let Err(e) =
             crate::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
         {
-            prompter.warn(&e.message);
+            prompter.warn(&super::hint::message(&e));
         }
     }
     result
@@ -120,7 +120,7 @@ pub(crate) fn pending_info(
         }
         Ok(None) => None,
         Err(e) => {
-            prompter.warn(&e.message);
+            prompter.warn(&super::hint::message(&e));
             None
         }
     }

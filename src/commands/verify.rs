@@ -108,7 +108,7 @@ pub(crate) fn is_installed_keystore(new: &Path, installed: &Installed) -> bool {
 pub(crate) fn installed_keystore_hint(error: Error, new: &Path, is_installed: bool) -> Error {
     if !is_installed
         || !matches!(
-            error.kind,
+            error.kind(),
             ErrorKind::PasswordNeeded | ErrorKind::WrongPassword
         )
     {

@@ -78,7 +78,7 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
     let prefix = format!("{keystore_name}.");
     let mut backups: Vec<(Backup, u32)> = dir
         .names()
-        .map_err(|e| Error::new(e.kind, format!("cannot list backups: {}", e.message)))?
+        .map_err(|e| Error::new(e.kind(), format!("cannot list backups: {}", e)))?
         .into_iter()
         .filter_map(|name| {
             let text = name.to_string_lossy().into_owned();

@@ -142,19 +142,13 @@ impl KeystoreFile {
             let mut holder = String::new();
             let _ = Read::by_ref(&mut file).take(32).read_to_string(&mut holder);
             let holder = holder.trim();
-            let who = if !holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()) {
-                format!("process {holder}")
-            } else {
-                "another process".to_string()
-            };
-            return Err(Error::new(
-                ErrorKind::Locked,
-                format!(
-                    "{} is being changed by another icg-renew ({who} holds {}): wait for it to finish",
-                    self.configured.shown(),
-                    path.shown()
-                ),
-            ));
+            let holder = (!holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| holder.to_string());
+            return Err(Error::Locked {
+                keystore: self.configured.clone(),
+                holder,
+                lock: path.to_path_buf(),
+            });
         }
         file.set_len(0)
             .and_then(|()| write!(file, "{}", std::process::id()))

@@ -208,9 +208,9 @@ mod tests {
         )
         .unwrap();
         let err = read_bounded(&fifo, 1024, "read").unwrap_err();
-        assert!(err.message.contains("FIFO"), "{}", err.message);
+        assert!(err.to_string().contains("FIFO"), "{err}");
         let err = read_bounded(dir.path(), 1024, "read").unwrap_err();
-        assert!(err.message.contains("directory"), "{}", err.message);
+        assert!(err.to_string().contains("directory"), "{err}");
     }
 
     #[test]
@@ -220,7 +220,7 @@ mod tests {
         std::fs::write(&path, vec![0u8; 2048]).unwrap();
         assert!(read_bounded(&path, 1024, "read")
             .unwrap_err()
-            .message
+            .to_string()
             .contains("limit"));
         assert_eq!(read_bounded(&path, 4096, "read").unwrap().len(), 2048);
     }
@@ -286,11 +286,7 @@ mod tests {
         let err = file
             .replace(meta.id, &meta, b"new", &|_| Ok(()))
             .unwrap_err();
-        assert!(
-            err.message.contains("no longer the file"),
-            "{}",
-            err.message
-        );
+        assert!(err.to_string().contains("no longer the file"), "{err}");
         assert_eq!(
             std::fs::read(dir.path().join("keystore.jks")).unwrap(),
             b"other"
@@ -308,7 +304,7 @@ mod tests {
                 Err(Error::corrupt("read-back differs"))
             })
             .unwrap_err();
-        assert_eq!(err.message, "read-back differs");
+        assert_eq!(err.to_string(), "read-back differs");
         assert_eq!(
             std::fs::read(dir.path().join("keystore.jks")).unwrap(),
             b"old"
@@ -323,12 +319,11 @@ mod tests {
         let _held = file.lock().unwrap();
         // flock locks belong to the open file description, so a second open in this process conflicts too.
         let err = file.lock().unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Locked);
+        assert_eq!(err.kind(), ErrorKind::Locked);
         assert!(
-            err.message
+            err.to_string()
                 .contains(&format!("process {}", std::process::id())),
-            "{}",
-            err.message
+            "{err}"
         );
     }
 }

@@ -7,7 +7,7 @@ pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::secret::Password;
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
@@ -130,28 +130,28 @@ impl Keystore {
 
     /// Loads a keystore of either format; `path` is only used in messages.
     pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
-        let shown = path.shown();
         if jks::looks_like_jks(data) {
             return match jks::parse(data, password) {
                 Ok(store) => Ok(Self::from_jks(store)),
                 Err(jks::JksError::WrongPassword) => Err(wrong_password(path)),
-                Err(jks::JksError::Corrupt(why)) => Err(Error::corrupt(format!(
-                    "{shown} is a damaged JKS keystore ({why}): restore it from a backup"
-                ))),
+                Err(jks::JksError::Corrupt(why)) => Err(Error::DamagedJks {
+                    file: path.to_path_buf(),
+                    why: why.to_string(),
+                }),
             };
         }
         if data.starts_with(&jks::JCEKS_MAGIC) {
-            return Err(Error::unsupported(format!(
-                "{shown} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12"
-            )));
+            return Err(Error::Jceks {
+                file: path.to_path_buf(),
+            });
         }
         if pkcs12::looks_like_pkcs12(data) {
             return Self::load_pkcs12(data, password, path);
         }
-        Err(Error::corrupt(format!(
-            "{shown} is not a JKS or PKCS#12 keystore ({}): check the path",
-            describe_bytes(data)
-        )))
+        Err(Error::NotAKeystore {
+            file: path.to_path_buf(),
+            what: describe_bytes(data),
+        })
     }
 
     fn from_jks(store: jks::JksStore) -> Keystore {
@@ -177,19 +177,21 @@ impl Keystore {
     }
 
     fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
-        let shown = path.shown();
         // The cost pre-check: iteration counts and key derivations are judged before any is run.
-        pkcs12::sniff_params(data).map_err(|why| {
-            Error::corrupt(format!("{shown}: refusing a PKCS#12 file whose {why}"))
+        pkcs12::sniff_params(data).map_err(|why| Error::CostlyPkcs12 {
+            file: path.to_path_buf(),
+            why: why.to_string(),
         })?;
         let parsed = Pfx::parse(data, password).map_err(|e| match e {
             PfxError::WrongPassword => wrong_password(path),
-            PfxError::Unsupported(why) => Error::unsupported(format!(
-                "{shown} is a PKCS#12 file that uses {why}, which Java's keystore does not read: export it again with keytool -importkeystore -deststoretype PKCS12"
-            )),
-            PfxError::Corrupt(why) => Error::corrupt(format!(
-                "{shown} is a PKCS#12 file that cannot be read ({why}): restore it from a backup or export it again"
-            )),
+            PfxError::Unsupported(why) => Error::UnsupportedPkcs12 {
+                file: path.to_path_buf(),
+                why: why.to_string(),
+            },
+            PfxError::Corrupt(why) => Error::DamagedPkcs12 {
+                file: path.to_path_buf(),
+                why: why.to_string(),
+            },
         })?;
         let java = pfx::java_entries(&parsed);
         let keys = java
@@ -197,10 +199,11 @@ impl Keystore {
             .filter(|e| e.kind == JavaEntryKind::PrivateKey)
             .count();
         if keys > pkcs12::MAX_KEY_ENTRIES {
-            return Err(Error::unsupported(format!(
-                "{shown} holds {keys} private keys, more than the {} a gateway keystore could need: check the file",
-                pkcs12::MAX_KEY_ENTRIES
-            )));
+            return Err(Error::TooManyKeys {
+                file: path.to_path_buf(),
+                keys,
+                max: pkcs12::MAX_KEY_ENTRIES,
+            });
         }
         let mut entries = Vec::with_capacity(java.len());
         for entry in &java {
@@ -258,7 +261,7 @@ impl Keystore {
         &self,
         alias: Option<&str>,
         path: &Path,
-        alias_option: &str,
+        alias_from: &AliasFrom,
     ) -> Result<&Entry> {
         let keys = self.key_aliases();
         if let Some(wanted) = alias {
@@ -266,16 +269,11 @@ impl Keystore {
                 .entries
                 .iter()
                 .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "{} has no private-key entry '{}' (it has: {}): fix {alias_option}",
-                            path.shown(),
-                            crate::shown::short(wanted, 64),
-                            list_or_none(&keys)
-                        ),
-                    )
+                .ok_or_else(|| Error::NoSuchEntry {
+                    file: path.to_path_buf(),
+                    alias: crate::shown::short(wanted, 64),
+                    has: list_or_none(&keys),
+                    from: alias_from.clone(),
                 });
         }
         match keys.as_slice() {
@@ -287,11 +285,11 @@ impl Keystore {
                     path.shown()
                 ),
             )),
-            many => Err(Error::usage(format!(
-                "{} holds several private-key entries ({}): choose one with {alias_option}",
-                path.shown(),
-                list_or_none(many)
-            ))),
+            many => Err(Error::SeveralEntries {
+                file: path.to_path_buf(),
+                has: list_or_none(many),
+                from: alias_from.clone(),
+            }),
         }
     }
 
@@ -472,23 +470,17 @@ fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
 }
 
 fn wrong_key_password(alias: &str, path: &Path) -> Error {
-    Error::new(
-        ErrorKind::WrongPassword,
-        format!(
-            "wrong key password for entry '{alias}' of {}: give the password that protects the key",
-            path.shown()
-        ),
-    )
+    Error::WrongKeyPassword {
+        file: path.to_path_buf(),
+        alias: alias.to_string(),
+    }
 }
 
 fn wrong_password(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::WrongPassword,
-        format!(
-            "wrong password for {}: the password given does not open it; pass the right one with --store-password-file (only if you are sure it is right: the file was changed since it was written; compare it with a backup)",
-            path.shown()
-        ),
-    )
+    Error::WrongPassword {
+        file: path.to_path_buf(),
+        which: PasswordFor::Keystore,
+    }
 }
 
 /// Aliases for a one-line message: the first ten, and how many more.

@@ -12,7 +12,7 @@ pub use candidates::{
     CANDIDATE_EXTENSIONS,
 };
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
 use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
@@ -97,13 +97,10 @@ impl Material {
 }
 
 fn needs_password(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::PasswordNeeded,
-        format!(
-            "{} is protected by a password: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD",
-            path.shown()
-        ),
-    )
+    Error::PasswordNeeded {
+        file: path.to_path_buf(),
+        which: PasswordFor::Material,
+    }
 }
 
 /// Loads new material from `path`: a file, or a directory of PEM files as an ACME client writes it.
@@ -143,11 +140,10 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
             vec![cert],
         )
     } else {
-        return Err(Error::corrupt(format!(
-            "{} is not certificate material this tool knows ({}): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
-            path.shown(),
-            keystore::describe_bytes(data)
-        )));
+        return Err(Error::NotMaterial {
+            file: path.to_path_buf(),
+            what: keystore::describe_bytes(data),
+        });
     };
     let key_source = match (&key, &options.key) {
         (None, _) => KeySource::None,
@@ -204,7 +200,8 @@ fn from_keystore(
     for password in &candidates {
         match Keystore::load(data, password, path) {
             Ok(store) => {
-                let entry = store.server_entry(options.alias.as_deref(), path, "--alias")?;
+                let entry =
+                    store.server_entry(options.alias.as_deref(), path, &AliasFrom::CommandLine)?;
                 let key = store.private_key(&entry.alias, password, path)?;
                 let format = format!(
                     "{} keystore, entry '{}'",
@@ -213,20 +210,22 @@ fn from_keystore(
                 );
                 return Ok((format, key, entry.certs.clone()));
             }
-            Err(e) if matches!(e.kind, ErrorKind::WrongPassword | ErrorKind::PasswordNeeded) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WrongPassword | ErrorKind::PasswordNeeded
+                ) =>
+            {
                 last_error = Some(e)
             }
             Err(e) => return Err(e),
         }
     }
     match (last_error, &options.password) {
-        (Some(_), Some(_)) => Err(Error::new(
-            ErrorKind::WrongPassword,
-            format!(
-                "wrong password for {}: the password given does not open it; pass the right one with --new-password-file",
-                path.shown()
-            ),
-        )),
+        (Some(_), Some(_)) => Err(Error::WrongPassword {
+            file: path.to_path_buf(),
+            which: PasswordFor::Material,
+        }),
         _ => Err(needs_password(path)),
     }
 }
@@ -342,17 +341,18 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
         [] => separate_key(options)?,
         [block] => {
             if options.key.is_some() {
-                return Err(Error::usage(format!(
-                    "{shown} already holds a private key: leave out --key, or give the certificate alone"
-                )));
+                return Err(Error::KeyGivenTwice {
+                    file: path.to_path_buf(),
+                });
             }
             Some(pem_key(&block.text, path, options.password.as_ref())?)
         }
         many => {
-            return Err(Error::usage(format!(
-                "{shown} holds {} private keys; a bundle must hold exactly one: split it and pass the key with --key",
-                many.len()
-            )))
+            return Err(Error::SeveralKeys {
+                file: path.to_path_buf(),
+                count: many.len(),
+                directory: false,
+            })
         }
     };
     let format = if keys.is_empty() {
@@ -409,10 +409,10 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
     });
     result.map_err(|_| {
         if encrypted && password.is_some() {
-            Error::new(
-                ErrorKind::WrongPassword,
-                format!("wrong password for the encrypted key {}: pass the right one with --new-password-file", path.shown()),
-            )
+            Error::WrongPassword {
+                file: path.to_path_buf(),
+                which: PasswordFor::EncryptedKey,
+            }
         } else if encrypted {
             needs_password(path)
         } else {

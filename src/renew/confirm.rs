@@ -40,7 +40,10 @@ pub(super) fn restart_and_confirm(
         ),
         Err(e) => audit.record(
             "restart-failed",
-            &[("how", &confirm.restart.describe()), ("error", &e.message)],
+            &[
+                ("how", &confirm.restart.describe()),
+                ("error", &e.to_string()),
+            ],
         ),
     }
     output?;

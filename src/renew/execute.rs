@@ -237,8 +237,8 @@ fn forget_pending_key(
             path.shown()
         ),
         Err(e) => {
-            warnings.push(e.message.clone());
-            format!("could not remove the pending key: {}", e.message)
+            warnings.push(e.to_string());
+            format!("could not remove the pending key: {}", e)
         }
     };
     audit.record(
@@ -267,7 +267,7 @@ fn fall_back(
         "failed",
         &[
             ("keystore", &installed.path.shown().to_string()),
-            ("error", &failure.message),
+            ("error", &failure.to_string()),
         ],
     );
     if !tx.rollback {
@@ -281,7 +281,7 @@ fn fall_back(
                 ErrorKind::RollbackFailed,
                 format!(
                     "{}; the new keystore was left in place (--no-rollback)",
-                    failure.message
+                    failure
                 ),
             )),
             manual_steps: manual,
@@ -307,7 +307,7 @@ fn fall_back(
                 ErrorKind::RolledBack,
                 format!(
                     "{}; the old keystore was restored and is served again",
-                    failure.message
+                    failure
                 ),
             ),
             Vec::new(),
@@ -316,10 +316,7 @@ fn fall_back(
             RenewResult::RollbackFailed,
             Error::new(
                 ErrorKind::RollbackFailed,
-                format!(
-                    "{}; then the rollback failed too: {}",
-                    failure.message, e.message
-                ),
+                format!("{}; then the rollback failed too: {}", failure, e),
             ),
             manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart),
         ),
@@ -371,7 +368,8 @@ fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Resul
     };
     let temp = installed.file.path();
     let temp = temp.as_path();
-    let store = Keystore::load(bytes, tx.store_password, temp).map_err(|e| differs(&e.message))?;
+    let store =
+        Keystore::load(bytes, tx.store_password, temp).map_err(|e| differs(&e.to_string()))?;
     if store.format != installed.store.format {
         return Err(differs("format changed"));
     }
@@ -388,7 +386,7 @@ fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Resul
     }
     let key = store
         .private_key(&installed.alias, tx.key_password, temp)
-        .map_err(|e| differs(&e.message))?;
+        .map_err(|e| differs(&e.to_string()))?;
     if !key.public_eq(tx.new_key) {
         return Err(differs("server key differs"));
     }

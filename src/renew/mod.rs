@@ -137,7 +137,7 @@ impl Steps<'_> {
         let (value, detail, ok) = match outcome {
             Ok((value, detail)) => (Ok(value), detail, true),
             Err(e) => {
-                let message = e.message.clone();
+                let message = e.to_string();
                 (Err(e), Some(message), false)
             }
         };
@@ -222,7 +222,7 @@ fn retain_backups(
     let listed = match fsx::list_backups(dir, &file.base_name()) {
         Ok(listed) => listed,
         Err(e) => {
-            warnings.push(e.message);
+            warnings.push(e.to_string());
             Vec::new()
         }
     };
@@ -232,7 +232,7 @@ fn retain_backups(
         audit.record("backup-removed", &[("backup", &path.shown().to_string())]);
     }
     for e in &errors {
-        warnings.push(format!("could not remove an old backup: {}", e.message));
+        warnings.push(format!("could not remove an old backup: {}", e));
     }
     let detail = if keep == 0 {
         "--keep-backups 0: every backup is kept".to_string()

@@ -144,17 +144,17 @@ pub fn restore_backup(
         Err(e) if steps.done.last().is_some_and(|s| s.name == "restore") => {
             audit.record(
                 "rollback-failed",
-                &[("keystore", &keystore), ("error", &e.message)],
+                &[("keystore", &keystore), ("error", &e.to_string())],
             );
             return Err(Error::new(
-                e.kind,
-                format!("{}; the keystore was not changed", e.message),
+                e.kind(),
+                format!("{}; the keystore was not changed", e),
             ));
         }
         Err(e) => (
             RollbackResult::Failed,
             None,
-            Some(Error::new(ErrorKind::RollbackFailed, e.message)),
+            Some(Error::new(ErrorKind::RollbackFailed, e.to_string())),
             manual_restore_steps(r.backup, r.file, &current_meta, &r.confirm.restart),
         ),
     };

@@ -54,7 +54,7 @@ pub fn json(output: &Output) -> String {
 /// The JSON error document of the contract.
 pub fn json_error(error: &Error) -> String {
     crate::shown::json(
-        &serde_json::json!({ "error": error.message, "kind": error.kind.name() }).to_string(),
+        &serde_json::json!({ "error": crate::commands::hint::message(error), "kind": error.kind().name() }).to_string(),
     )
 }
 
