@@ -1,0 +1,224 @@
+//! SafeBags at the byte level: what Java reads from a bag (kind, friendlyName, localKeyID, trusted
+//! usage), the certificate inside a CertBag, SafeContents encoding and decoding, and the small DER
+//! helpers the rest of the PKCS#12 codec builds on. Every bag keeps its exact bytes.
+
+use super::{corrupt, PfxResult};
+use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetString};
+use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+
+pub(super) const SHROUDED_KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.2");
+const CERT_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.3");
+const SECRET_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.5");
+const X509_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.22.1");
+const FRIENDLY_NAME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.20");
+const LOCAL_KEY_ID: Oid = Oid::new_unwrap("1.2.840.113549.1.9.21");
+/// Java's "trusted key usage" attribute: a certificate bag carrying it is a trustedCertEntry.
+const JAVA_TRUSTED_USAGE: Oid = Oid::new_unwrap("2.16.840.1.113894.746875.1.1");
+
+/// What kind of bag, as far as Java's keystore cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BagKind {
+    /// An encrypted PKCS#8 key (pkcs8ShroudedKeyBag).
+    ShroudedKey,
+    /// An X.509 certificate (its DER).
+    Certificate(Vec<u8>),
+    /// A secret key (Java's SecretKeyEntry).
+    Secret,
+    /// Anything else (unencrypted keyBags, which Java's keystore skips, CRLs, nested SafeContents, other
+    /// certificate types): kept, never looked into.
+    Other,
+}
+
+/// One SafeBag: its exact bytes and what Java reads from it.
+#[derive(Debug, Clone)]
+pub struct Bag {
+    /// The whole SafeBag as found (or as written for the new server entry).
+    pub der: Vec<u8>,
+    pub kind: BagKind,
+    /// The bag value (the content of `[0]`), DER.
+    pub(super) value: Vec<u8>,
+    /// The `bagAttributes` SET as found, DER.
+    attributes: Option<Vec<u8>>,
+    pub friendly_name: Option<String>,
+    pub local_key_id: Option<Vec<u8>>,
+    pub trusted: bool,
+}
+
+/// The elements of a DER SEQUENCE, each as its exact bytes.
+pub(super) fn sequence_items(tlv: &[u8]) -> der::Result<Vec<&[u8]>> {
+    let seq = AnyRef::from_der(tlv)?;
+    if seq.tag() != Tag::Sequence {
+        return Err(Tag::Sequence.value_error().into());
+    }
+    let mut reader = SliceReader::new(seq.value())?;
+    let mut items = Vec::new();
+    while !reader.is_finished() {
+        items.push(reader.tlv_bytes()?);
+    }
+    Ok(items)
+}
+
+pub(super) fn tlv(tag: Tag, content: &[u8]) -> PfxResult<Vec<u8>> {
+    AnyRef::new(tag, content)
+        .and_then(|any| any.to_der())
+        .map_err(corrupt)
+}
+
+pub(super) fn context_0(content: &[u8]) -> PfxResult<Vec<u8>> {
+    tlv(
+        Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber(0),
+        },
+        content,
+    )
+}
+
+impl Bag {
+    fn parse(der: &[u8]) -> PfxResult<Bag> {
+        let outer = AnyRef::from_der(der).map_err(corrupt)?;
+        let mut reader = SliceReader::new(outer.value()).map_err(corrupt)?;
+        let id: Oid = reader.decode().map_err(corrupt)?;
+        let explicit: AnyRef<'_> = reader.decode().map_err(corrupt)?;
+        let value = explicit.value().to_vec();
+        let attributes = if reader.is_finished() {
+            None
+        } else {
+            Some(reader.tlv_bytes().map_err(corrupt)?.to_vec())
+        };
+        reader.finish().map_err(corrupt)?;
+        if outer.tag() != Tag::Sequence
+            || explicit.tag()
+                != (Tag::ContextSpecific {
+                    constructed: true,
+                    number: TagNumber(0),
+                })
+        {
+            return Err(corrupt("a SafeBag is not a SEQUENCE with a [0] value"));
+        }
+        let kind = match id {
+            SHROUDED_KEY_BAG => BagKind::ShroudedKey,
+            SECRET_BAG => BagKind::Secret,
+            CERT_BAG => certificate_of(&value)?.map_or(BagKind::Other, BagKind::Certificate),
+            _ => BagKind::Other,
+        };
+        let mut bag = Bag {
+            der: der.to_vec(),
+            kind,
+            value,
+            attributes,
+            friendly_name: None,
+            local_key_id: None,
+            trusted: false,
+        };
+        if let Some(set) = &bag.attributes {
+            let set = set.clone();
+            bag.read_attributes(&set)?;
+        }
+        Ok(bag)
+    }
+
+    fn read_attributes(&mut self, set: &[u8]) -> PfxResult<()> {
+        let set = AnyRef::from_der(set).map_err(corrupt)?;
+        let mut reader = SliceReader::new(set.value()).map_err(corrupt)?;
+        while !reader.is_finished() {
+            let attribute: AnyRef<'_> = reader.decode().map_err(corrupt)?;
+            let mut fields = SliceReader::new(attribute.value()).map_err(corrupt)?;
+            let oid: Oid = fields.decode().map_err(corrupt)?;
+            let values: AnyRef<'_> = fields.decode().map_err(corrupt)?;
+            let first = SliceReader::new(values.value()).ok().and_then(|mut r| {
+                (!r.is_finished())
+                    .then(|| r.decode::<AnyRef<'_>>().ok())
+                    .flatten()
+            });
+            match (oid, first) {
+                (FRIENDLY_NAME, Some(name)) if name.tag() == Tag::BmpString => {
+                    let units = name
+                        .value()
+                        .chunks(2)
+                        .map(|pair| u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+                    self.friendly_name = Some(
+                        char::decode_utf16(units)
+                            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                            .collect(),
+                    );
+                }
+                (LOCAL_KEY_ID, Some(id)) if id.tag() == Tag::OctetString => {
+                    self.local_key_id = Some(id.value().to_vec());
+                }
+                (JAVA_TRUSTED_USAGE, _) => self.trusted = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A new bag of type `id` holding `value`, with the attribute SET `attributes` as found elsewhere.
+    pub(super) fn build(id: Oid, kind: BagKind, value: Vec<u8>, template: &Bag) -> PfxResult<Bag> {
+        let mut body = id.to_der().map_err(corrupt)?;
+        body.extend(context_0(&value)?);
+        if let Some(attributes) = &template.attributes {
+            body.extend(attributes);
+        }
+        Ok(Bag {
+            der: tlv(Tag::Sequence, &body)?,
+            kind,
+            value,
+            attributes: template.attributes.clone(),
+            friendly_name: template.friendly_name.clone(),
+            local_key_id: template.local_key_id.clone(),
+            trusted: template.trusted,
+        })
+    }
+
+    pub(super) fn certificate(cert_der: &[u8], template: &Bag) -> PfxResult<Bag> {
+        let mut cert_bag = X509_CERTIFICATE.to_der().map_err(corrupt)?;
+        cert_bag.extend(context_0(&tlv(Tag::OctetString, cert_der)?)?);
+        let value = tlv(Tag::Sequence, &cert_bag)?;
+        Bag::build(
+            CERT_BAG,
+            BagKind::Certificate(cert_der.to_vec()),
+            value,
+            template,
+        )
+    }
+
+    pub(super) fn without_attributes() -> Bag {
+        Bag {
+            der: Vec::new(),
+            kind: BagKind::Other,
+            value: Vec::new(),
+            attributes: None,
+            friendly_name: None,
+            local_key_id: None,
+            trusted: false,
+        }
+    }
+}
+
+/// The X.509 certificate of a CertBag value, `None` for other certificate types.
+fn certificate_of(cert_bag: &[u8]) -> PfxResult<Option<Vec<u8>>> {
+    let seq = AnyRef::from_der(cert_bag).map_err(corrupt)?;
+    let mut reader = SliceReader::new(seq.value()).map_err(corrupt)?;
+    let id: Oid = reader.decode().map_err(corrupt)?;
+    let explicit: AnyRef<'_> = reader.decode().map_err(corrupt)?;
+    if id != X509_CERTIFICATE {
+        return Ok(None);
+    }
+    let octets = OctetString::from_der(explicit.value()).map_err(corrupt)?;
+    Ok(Some(octets.as_bytes().to_vec()))
+}
+
+/// The SafeContents bytes of a list of bags.
+pub(super) fn safe_contents(bags: &[Bag]) -> PfxResult<Vec<u8>> {
+    let body: Vec<u8> = bags.iter().flat_map(|b| b.der.iter().copied()).collect();
+    tlv(Tag::Sequence, &body)
+}
+
+pub(super) fn parse_bags(safe_contents: &[u8]) -> PfxResult<Vec<Bag>> {
+    sequence_items(safe_contents)
+        .map_err(corrupt)?
+        .into_iter()
+        .map(Bag::parse)
+        .collect()
+}
