@@ -19,10 +19,10 @@ fn exercise(data: &[u8], password: &Password) {
         return;
     };
     let protection = store.protection();
-    let _ = store.server_entry(None, path, "--alias");
+    let _ = store.server_entry(None, path, &icg_renew::error::AliasFrom::CommandLine);
     let aliases: Vec<String> = store.key_aliases().iter().map(|a| a.to_string()).collect();
     for alias in &aliases {
-        let _ = store.server_entry(Some(&alias.to_ascii_uppercase()), path, "--alias");
+        let _ = store.server_entry(Some(&alias.to_ascii_uppercase()), path, &icg_renew::error::AliasFrom::CommandLine);
         let Ok(key) = store.private_key(alias, password, path) else {
             continue;
         };
@@ -46,7 +46,7 @@ fn exercise(data: &[u8], password: &Password) {
             });
             let again = reloaded
                 .private_key(alias, password, path)
-                .unwrap_or_else(|e| panic!("the rewritten key entry cannot be read: {}", e.message));
+                .unwrap_or_else(|e| panic!("the rewritten key entry cannot be read: {e}"));
             assert!(again.public_eq(&key), "the rewritten key entry holds another key");
         }
     }

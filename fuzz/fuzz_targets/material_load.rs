@@ -20,7 +20,7 @@ fn installed() -> &'static (Vec<X509>, X509) {
         let path = Path::new("fixtures/installed-rsa.jks");
         let store = Keystore::load(include_bytes!("../../fixtures/installed-rsa.jks"), &store_password(), path)
             .expect("installed fixture loads");
-        let chain = store.server_entry(None, path, "--alias").expect("server entry").certs.clone();
+        let chain = store.server_entry(None, path, &icg_renew::error::AliasFrom::CommandLine).expect("server entry").certs.clone();
         let root = X509::from_pem(include_bytes!("../../fixtures/root.pem")).expect("root fixture");
         (chain, root)
     })
