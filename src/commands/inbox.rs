@@ -128,19 +128,8 @@ fn renew_waiting_for_the_lock(
     clock: Clock,
 ) -> Result<Result<crate::report::RenewReport>> {
     let password_file = password_beside(material);
-    let mut attempt = renew_with(
-        global,
-        args,
-        material,
-        password_file.as_deref(),
-        prompter,
-        clock,
-    );
-    while matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked)
-        && waited_since.elapsed() < Duration::from_secs(args.wait)
-    {
-        std::thread::sleep(POLL);
-        attempt = renew_with(
+    let attempt = loop {
+        let attempt = renew_with(
             global,
             args,
             material,
@@ -148,7 +137,12 @@ fn renew_waiting_for_the_lock(
             prompter,
             clock,
         );
-    }
+        let locked = matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked);
+        if !locked || waited_since.elapsed() >= Duration::from_secs(args.wait) {
+            break attempt;
+        }
+        std::thread::sleep(POLL);
+    };
     match attempt {
         Err(e) if e.kind() == ErrorKind::Locked => Err(Error::new(
             ErrorKind::Locked,

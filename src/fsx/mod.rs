@@ -19,7 +19,7 @@ pub use keystore_file::{KeystoreFile, KeystoreLock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shown::Shown;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,7 @@ pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
 }
 
 fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8>> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(flags)
         .open(path)
@@ -73,26 +73,7 @@ fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8
             ),
         ));
     }
-    if meta.len() > max {
-        return Err(Error::corrupt(format!(
-            "cannot {doing} {}: it is {} bytes, more than the {} MiB limit; check the path",
-            path.shown(),
-            meta.len(),
-            max / (1024 * 1024)
-        )));
-    }
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    Read::by_ref(&mut file)
-        .take(max + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::io(doing, path, &e))?;
-    if data.len() as u64 > max {
-        return Err(Error::corrupt(format!(
-            "cannot {doing} {}: it grew past the size limit",
-            path.shown()
-        )));
-    }
-    Ok(data)
+    dir::read_limited(file, meta.len(), max, doing, path)
 }
 
 trait FifoLike {
