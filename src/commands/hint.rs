@@ -2,7 +2,7 @@
 //! about and name no option; this adds the option (or environment variable) that gives it, so the text the
 //! operator reads is the contract's.
 
-use crate::error::{AliasFrom, Error, PasswordFor};
+use icg_renew::error::{AliasFrom, Error, PasswordFor};
 
 /// The error's one-line message as the operator sees it, with the command-line fix where there is one.
 pub fn message(error: &Error) -> String {
@@ -90,7 +90,7 @@ mod tests {
             setting: "server.ssl.key-store-password".into(),
         }
         .context("/opt/icg/application-prod.yml");
-        assert_eq!(placeholder.kind(), crate::error::ErrorKind::Unsupported);
+        assert_eq!(placeholder.kind(), icg_renew::error::ErrorKind::Unsupported);
         assert_eq!(
             message(&placeholder),
             "/opt/icg/application-prod.yml: server.ssl.key-store-password uses a ${...} placeholder, which this tool does not resolve; pass --store-password-file FILE"

@@ -13,12 +13,12 @@
 use super::renew::{exit_code, renew_install, Request};
 use super::resolve::{open_audit, resolve};
 use super::{Finished, Prompter};
-use crate::cert::{compact_utc, Clock};
 use crate::cli::{GlobalArgs, InboxArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::material::MaterialSource;
-use crate::report::{InboxReport, Output};
-use crate::shown::Shown;
+use icg_renew::cert::{compact_utc, Clock};
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::material::MaterialSource;
+use icg_renew::report::{InboxReport, Output};
+use icg_renew::shown::Shown;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -126,7 +126,7 @@ fn renew_waiting_for_the_lock(
     waited_since: std::time::Instant,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<Result<crate::report::RenewReport>> {
+) -> Result<Result<icg_renew::report::RenewReport>> {
     let password_file = password_beside(material);
     let attempt = loop {
         let attempt = renew_with(
@@ -164,7 +164,7 @@ fn renew_with(
     password_file: Option<&Path>,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<crate::report::RenewReport> {
+) -> Result<icg_renew::report::RenewReport> {
     if let Some(file) = password_file {
         let meta = std::fs::symlink_metadata(file).map_err(|e| Error::io("inspect", file, &e))?;
         if !meta.is_file() || meta.mode() & 0o077 != 0 {
@@ -338,7 +338,7 @@ fn file_away(
     {
         target = target_dir.join(format!("{}.{}", file.name, compact_utc(clock.now)));
     }
-    crate::outfile::replace(
+    icg_renew::outfile::replace(
         &result_path(&target),
         format!("{result}\n").as_bytes(),
         0o640,

@@ -3,13 +3,13 @@
 use super::backups::{open_backup, open_listed_backup};
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{CertSummary, Clock};
 use crate::cli::{self, GlobalArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self};
-use crate::renew::{self, Confirm, Restoration};
-use crate::report::*;
-use crate::shown::Shown;
+use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::fsx::{self};
+use icg_renew::renew::{self, Confirm, LockedKeystore, Restoration};
+use icg_renew::report::*;
+use icg_renew::shown::Shown;
 
 pub(crate) fn run(
     global: &GlobalArgs,
@@ -19,8 +19,9 @@ pub(crate) fn run(
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
-    let (file, _lock) = open_for_writing(&install)?;
-    let dir = backup_dir(args.backup_dir.as_deref(), &file)?;
+    let keystore = LockedKeystore::open(&install.keystore)?;
+    let file = keystore.file();
+    let dir = backup_dir(args.backup_dir.as_deref(), file)?;
     dir.check_private("the backup directory")?;
     let (backup, (bytes, store)) = match &args.backup {
         Some(path) => (path.clone(), open_backup(path, &install)?),
@@ -44,9 +45,9 @@ pub(crate) fn run(
     };
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_from())?;
     let leaf = entry.certs[0].clone();
-    let fingerprint = crate::cert::sha256_fingerprint(&leaf);
+    let fingerprint = icg_renew::cert::sha256_fingerprint(&leaf);
     let restoration = Restoration {
-        file: &file,
+        keystore: &keystore,
         backup: &backup,
         backup_bytes: &bytes,
         fingerprint: &fingerprint,

@@ -2,18 +2,18 @@
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{rfc3339, CertSummary, Clock};
-use crate::checks;
 use crate::cli::GlobalArgs;
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx;
-use crate::install::{self, Install};
-use crate::installed::Installed;
-use crate::keystore::MAX_FILE_SIZE;
-use crate::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
-use crate::pending;
-use crate::report::*;
-use crate::shown::Shown;
+use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use icg_renew::checks;
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::fsx;
+use icg_renew::install::{self, Install};
+use icg_renew::installed::Installed;
+use icg_renew::keystore::MAX_FILE_SIZE;
+use icg_renew::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
+use icg_renew::pending;
+use icg_renew::report::*;
+use icg_renew::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use std::path::{Path, PathBuf};
 
