@@ -7,7 +7,7 @@ mod ui;
 use clap::{CommandFactory, Parser};
 use cli::Cli;
 use icg_renew::cert::Clock;
-use icg_renew::error::{Error, ErrorKind};
+use icg_renew::error::Error;
 use icg_renew::renew;
 use std::ffi::OsString;
 
@@ -43,11 +43,7 @@ fn main() {
             finished.exit_code
         }
         Ok(Err(error)) => report_error(&error, json, is_status),
-        Err(_) => report_error(
-            &Error::new(ErrorKind::Io, "internal error; see the message above"),
-            json,
-            is_status,
-        ),
+        Err(_) => report_error(&Error::Internal, json, is_status),
     };
     std::process::exit(code);
 }
@@ -92,14 +88,17 @@ fn refuse_arguments(e: &clap::Error, args: &[OsString]) -> i32 {
         ));
     }
     if json {
-        let message = e
+        let what = e
             .to_string()
             .lines()
             .next()
             .unwrap_or("usage error")
             .trim_start_matches("error: ")
             .to_string();
-        ui::out(&format!("{}\n", ui::json_error(&Error::usage(message))));
+        ui::out(&format!(
+            "{}\n",
+            ui::json_error(&Error::BadArguments { what })
+        ));
     } else {
         let _ = e.print();
     }

@@ -4,7 +4,7 @@ use super::resolve::*;
 use super::{Finished, Prompter};
 use crate::cli::{self, GlobalArgs};
 use icg_renew::cert::{rfc3339, Clock};
-use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::error::{Error, Result};
 use icg_renew::fsx::{self};
 use icg_renew::pending;
 use icg_renew::renew::LockedKeystore;
@@ -30,18 +30,16 @@ pub(crate) fn run(
             old.path.shown()
         );
         if !args.force && !prompter.confirm(&question) {
-            return Err(Error::usage(format!(
-                "a pending key from {} already waits at {}: renew with its signed certificate first, or pass --force to replace it",
-                rfc3339(old.created),
-                old.path.shown()
-            )));
+            return Err(Error::PendingKeyWaits {
+                created: old.created,
+                path: old.path.clone(),
+            });
         }
     }
     if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
-        return Err(Error::usage(format!(
-            "{} exists: choose another --out, or pass --force to overwrite it",
-            args.out.shown()
-        )));
+        return Err(Error::RequestFileExists {
+            file: args.out.clone(),
+        });
     }
     let key_type = args
         .key_type
@@ -49,12 +47,12 @@ pub(crate) fn run(
     let key = key_type.generate()?;
     let request = icg_renew::csr::request(&key, installed.leaf())?;
     let placeholder = icg_renew::csr::placeholder(&key, installed.leaf(), clock.now)?;
-    let pem = request.to_pem().map_err(|e| {
-        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
-    })?;
-    let der = request.to_der().map_err(|e| {
-        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
-    })?;
+    let pem = request
+        .to_pem()
+        .map_err(|source| Error::EncodeRequest { source })?;
+    let der = request
+        .to_der()
+        .map_err(|source| Error::EncodeRequest { source })?;
 
     icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Writing);
     if let Some(old) = &existing {

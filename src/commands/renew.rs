@@ -126,12 +126,11 @@ pub(crate) fn renew_install(
     ask_before_changing(prompter, &report)?;
     // The key password must open the installed key, or the rewritten entry would not open either.
     installed_key(install, &installed)?;
-    let new_key = verified.material.key.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Incompatible,
-            "the new material has no private key",
-        )
-    })?;
+    let new_key = verified
+        .material
+        .key
+        .as_ref()
+        .ok_or(Error::MaterialWithoutKey)?;
     let tx = Transaction {
         keystore: &keystore,
         installed: &installed,
@@ -191,16 +190,10 @@ fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Res
         .any(|c| c.status == checks::Status::Warn)
         && !prompter.accept_warnings(&report.verify)
     {
-        return Err(Error::new(
-            ErrorKind::Aborted,
-            "stopped at the warnings: nothing was changed",
-        ));
+        return Err(Error::StoppedAtWarnings);
     }
     if !prompter.confirm_plan(&report.verify, &report.plan) {
-        return Err(Error::new(
-            ErrorKind::Aborted,
-            "not confirmed: nothing was changed",
-        ));
+        return Err(Error::NotConfirmed);
     }
     Ok(())
 }

@@ -42,14 +42,10 @@ pub(crate) fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
         .find(|dir| dir.file_name().is_some_and(|name| name == "usg"))
         .and_then(Path::parent);
     match meant {
-        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::new(
-            error.kind(),
-            format!(
-                "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
-                super::hint::message(&error),
-                icg_renew::shown::quote(meant.as_os_str())
-            ),
-        ),
+        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::RootBelowUsg {
+            meant: meant.to_path_buf(),
+            inner: Box::new(error),
+        },
         _ => error,
     }
 }
@@ -62,16 +58,11 @@ pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Resul
 /// Resolves the installation the values in `locate` name.
 pub(crate) fn resolve_located(locate: &Locate, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(locate, &mut |found| {
-        prompter.choose_installation(found).ok_or_else(|| {
-            Error::usage(format!(
-                "several ICG installations found ({}): choose one with --icg-root DIR",
-                found
-                    .iter()
-                    .map(|p| p.shown().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
+        prompter
+            .choose_installation(found)
+            .ok_or_else(|| Error::SeveralInstallations {
+                found: found.to_vec(),
+            })
     })
     .map_err(|e| icg_root_hint(e, locate.icg_root.as_deref()))?;
     for warning in &install.warnings {
@@ -240,17 +231,10 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
         .private_key(&installed.alias, install.key_password()?, &installed.path)
         .map_err(|e| {
             if e.kind() == ErrorKind::WrongPassword {
-                Error::new(
-                    e.kind(),
-                    format!(
-                        "{}; set server.ssl.key-password in {}",
-                        super::hint::message(&e),
-                        install
-                            .config_path
-                            .as_deref()
-                            .map_or("application-prod.yml".into(), |p| p.shown().to_string())
-                    ),
-                )
+                Error::InstalledKeyPassword {
+                    config: install.config_path.clone(),
+                    inner: Box::new(e),
+                }
             } else {
                 e
             }

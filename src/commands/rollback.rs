@@ -9,7 +9,6 @@ use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{self};
 use icg_renew::renew::{self, Confirm, LockedKeystore, Restoration};
 use icg_renew::report::*;
-use icg_renew::shown::Shown;
 
 pub(crate) fn run(
     global: &GlobalArgs,
@@ -29,15 +28,9 @@ pub(crate) fn run(
             let newest = fsx::list_backups(&dir, &file.base_name())?
                 .into_iter()
                 .next()
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
-                            install.keystore.shown(),
-                            dir.path.shown()
-                        ),
-                    )
+                .ok_or_else(|| Error::NoBackup {
+                    keystore: install.keystore.clone(),
+                    dir: dir.path.clone(),
                 })?;
             let opened = open_listed_backup(&dir, &newest, &install)?;
             (newest.path, opened)

@@ -28,11 +28,7 @@ pub(crate) fn material_path(
     if let Some(path) = new {
         return Ok(path.to_path_buf());
     }
-    let missing = || {
-        Error::usage(
-            "no new certificate material given: pass its path (NEW), for example ~/keystore.icg",
-        )
-    };
+    let missing = || Error::NoMaterialGiven;
     if !prompter.interactive() {
         return Err(missing());
     }
@@ -114,13 +110,10 @@ pub(crate) fn installed_keystore_hint(error: Error, new: &Path, is_installed: bo
     {
         return error;
     }
-    Error::new(
-        ErrorKind::Incompatible,
-        format!(
-            "{} is the installed keystore, not new material: this is the installed certificate; give the new one (the UMS export keystore.icg, a PKCS#12 or PEM file)",
-            new.display()
-        ),
-    )
+    Error::InstalledKeystoreGiven {
+        file: new.to_path_buf(),
+        inner: Box::new(error),
+    }
 }
 
 /// The checks of new material against the installation, with everything needed to act on them.
