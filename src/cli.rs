@@ -105,7 +105,10 @@ pub enum Command {
     #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
     Renew(RenewArgs),
     /// Restore a backup (default: the newest) and restart the ICG
-    #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
+    #[command(
+        after_help = concat!("Exit codes:\n", exit_codes!()),
+        mut_arg("backup_dir", |arg| arg.help("Where backups are [default: the keystore's own directory]"))
+    )]
     Rollback(RollbackArgs),
     /// List backups, newest first, with the certificate each one holds
     Backups(BackupsArgs),
@@ -252,12 +255,19 @@ pub struct RenewArgs {
     /// On failure, leave the new keystore in place
     #[arg(long)]
     pub no_rollback: bool,
-    /// Where backups go [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
     /// Run every check and show the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub backups: BackupArgs,
+}
+
+/// Where backups go and how many are kept: `renew`, `rollback` and `inbox` take the same pair.
+#[derive(Debug, Args, Clone)]
+pub struct BackupArgs {
+    /// Where backups go [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
     #[arg(long, value_name = "N", default_value_t = icg_renew::retention::DEFAULT_KEEP)]
     pub keep_backups: usize,
@@ -270,12 +280,8 @@ pub struct RollbackArgs {
     pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub restart: RestartArgs,
-    /// Where backups are [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
-    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
-    #[arg(long, value_name = "N", default_value_t = icg_renew::retention::DEFAULT_KEEP)]
-    pub keep_backups: usize,
+    #[command(flatten)]
+    pub backups: BackupArgs,
 }
 
 #[derive(Debug, Args)]
@@ -343,10 +349,6 @@ pub struct InboxArgs {
     pub wait: u64,
     #[command(flatten)]
     pub restart: RestartArgs,
-    /// Where backups go [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
-    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
-    #[arg(long, value_name = "N", default_value_t = icg_renew::retention::DEFAULT_KEEP)]
-    pub keep_backups: usize,
+    #[command(flatten)]
+    pub backups: BackupArgs,
 }

@@ -177,9 +177,9 @@ fn renew_with(
         },
         restart: args.restart.plan(),
         rollback: true,
-        backup_dir: args.backup_dir.clone(),
+        backup_dir: args.backups.backup_dir.clone(),
         dry_run: false,
-        keep_backups: args.keep_backups,
+        keep_backups: args.backups.keep_backups,
     };
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "inbox", prompter);

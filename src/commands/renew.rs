@@ -41,9 +41,9 @@ impl Request {
             material: args.material.source(),
             restart: args.restart.plan(),
             rollback: !args.no_rollback,
-            backup_dir: args.backup_dir.clone(),
+            backup_dir: args.backups.backup_dir.clone(),
             dry_run: args.dry_run,
-            keep_backups: args.keep_backups,
+            keep_backups: args.backups.keep_backups,
         }
     }
 }

@@ -20,7 +20,7 @@ pub(crate) fn run(
     let mut audit = open_audit(global, "rollback", prompter);
     let keystore = LockedKeystore::open(&install.keystore)?;
     let file = keystore.file();
-    let dir = backup_dir(args.backup_dir.as_deref(), file)?;
+    let dir = backup_dir(args.backups.backup_dir.as_deref(), file)?;
     dir.check_private("the backup directory")?;
     let (backup, (bytes, store)) = match &args.backup {
         Some(path) => (path.clone(), open_backup(path, &install)?),
@@ -46,7 +46,7 @@ pub(crate) fn run(
         fingerprint: &fingerprint,
         backup_dir: &dir,
         confirm: Confirm::from_plan(&args.restart.plan(), install.port, None)?,
-        keep_backups: args.keep_backups,
+        keep_backups: args.backups.keep_backups,
     };
     let outcome = renew::restore_backup(&restoration, prompter.observer(), &mut audit, clock)?;
     for warning in &outcome.warnings {
