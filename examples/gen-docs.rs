@@ -9,9 +9,15 @@
 //! OUTDIR/completions/{icg-renew.bash,_icg-renew,icg-renew.fish}. `scripts/package` runs it. The main page
 //! also gets the sections clap does not know: exit status, environment and files.
 
+// The binary's own clap definitions, compiled in here too: they live in the binary, not the library, and
+// depend only on clap and the library. Their conversions into library values are the binary's business.
+#[allow(dead_code)]
+#[path = "../src/cli.rs"]
+mod cli;
+
 use clap::CommandFactory;
 use clap_complete::Shell;
-use icg_renew::cli::Cli;
+use cli::Cli;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -1,9 +1,9 @@
 //! The command line of the contract (`docs/cli.md`) as clap definitions: commands,
 //! options, environment variables and help text. Touches nothing on disk.
 
-use crate::material::MaterialSource;
-use crate::service::{self, RestartChoice, RestartPlan};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use icg_renew::material::MaterialSource;
+use icg_renew::service::{self, RestartChoice, RestartPlan};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -105,7 +105,10 @@ pub enum Command {
     #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
     Renew(RenewArgs),
     /// Restore a backup (default: the newest) and restart the ICG
-    #[command(after_help = concat!("Exit codes:\n", exit_codes!()))]
+    #[command(
+        after_help = concat!("Exit codes:\n", exit_codes!()),
+        mut_arg("backup_dir", |arg| arg.help("Where backups are [default: the keystore's own directory]"))
+    )]
     Rollback(RollbackArgs),
     /// List backups, newest first, with the certificate each one holds
     Backups(BackupsArgs),
@@ -123,10 +126,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// WARNING when the certificate expires within this many days
-    #[arg(long, value_name = "DAYS", default_value_t = crate::monitoring::DEFAULT_WARN_DAYS)]
+    #[arg(long, value_name = "DAYS", default_value_t = icg_renew::monitoring::DEFAULT_WARN_DAYS)]
     pub warn_days: i64,
     /// CRITICAL when the certificate expires within this many days (or has expired)
-    #[arg(long, value_name = "DAYS", default_value_t = crate::monitoring::DEFAULT_CRIT_DAYS)]
+    #[arg(long, value_name = "DAYS", default_value_t = icg_renew::monitoring::DEFAULT_CRIT_DAYS)]
     pub crit_days: i64,
     /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
     #[arg(long, value_name = "FILE")]
@@ -171,20 +174,24 @@ impl MaterialArgs {
     }
 }
 
-/// `--restart` parses straight into the library's enum; the help of each value is here.
-impl ValueEnum for RestartChoice {
+/// `--restart`'s value: the library's enum, wrapped so that the binary can give it clap's parsing and the
+/// help of each value (the library knows no clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartArg(pub RestartChoice);
+
+impl ValueEnum for RestartArg {
     fn value_variants<'a>() -> &'a [Self] {
         &[
-            RestartChoice::Auto,
-            RestartChoice::Systemd,
-            RestartChoice::Sysv,
-            RestartChoice::None,
+            RestartArg(RestartChoice::Auto),
+            RestartArg(RestartChoice::Systemd),
+            RestartArg(RestartChoice::Sysv),
+            RestartArg(RestartChoice::None),
         ]
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         use clap::builder::PossibleValue;
-        Some(match self {
+        Some(match self.0 {
             RestartChoice::Auto => PossibleValue::new("auto")
                 .help("The systemd unit when systemd knows it, else /etc/init.d/tomcat"),
             RestartChoice::Systemd => PossibleValue::new("systemd")
@@ -201,8 +208,8 @@ impl ValueEnum for RestartChoice {
 #[derive(Debug, Args, Clone)]
 pub struct RestartArgs {
     /// How to restart the ICG
-    #[arg(long, value_enum, default_value_t = RestartChoice::Auto)]
-    pub restart: RestartChoice,
+    #[arg(long, value_enum, default_value_t = RestartArg(RestartChoice::Auto))]
+    pub restart: RestartArg,
     /// systemd unit of the ICG
     #[arg(long, value_name = "UNIT", default_value = service::DEFAULT_UNIT)]
     pub service: String,
@@ -221,7 +228,7 @@ impl RestartArgs {
     /// The options as the library's value.
     pub fn plan(&self) -> RestartPlan {
         RestartPlan {
-            choice: self.restart,
+            choice: self.restart.0,
             unit: self.service.clone(),
             command: self.restart_command.clone(),
             timeout: Duration::from_secs(self.health_timeout),
@@ -248,14 +255,21 @@ pub struct RenewArgs {
     /// On failure, leave the new keystore in place
     #[arg(long)]
     pub no_rollback: bool,
-    /// Where backups go [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
     /// Run every check and show the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub backups: BackupArgs,
+}
+
+/// Where backups go and how many are kept: `renew`, `rollback` and `inbox` take the same pair.
+#[derive(Debug, Args, Clone)]
+pub struct BackupArgs {
+    /// Where backups go [default: the keystore's own directory]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
-    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    #[arg(long, value_name = "N", default_value_t = icg_renew::retention::DEFAULT_KEEP)]
     pub keep_backups: usize,
 }
 
@@ -266,12 +280,8 @@ pub struct RollbackArgs {
     pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub restart: RestartArgs,
-    /// Where backups are [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
-    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
-    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
-    pub keep_backups: usize,
+    #[command(flatten)]
+    pub backups: BackupArgs,
 }
 
 #[derive(Debug, Args)]
@@ -280,7 +290,7 @@ pub struct BackupsArgs {
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
     /// Mark the backups the next renewal would remove when it keeps N (0: none)
-    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
+    #[arg(long, value_name = "N", default_value_t = icg_renew::retention::DEFAULT_KEEP)]
     pub keep_backups: usize,
 }
 
@@ -309,8 +319,8 @@ pub struct CsrArgs {
     #[arg(long, value_name = "FILE", default_value = "icg-renew.csr")]
     pub out: PathBuf,
     /// Key type [default: like the installed key, at least rsa:2048]
-    #[arg(long, value_name = "TYPE", value_parser = crate::csr::KeyType::parse)]
-    pub key_type: Option<crate::csr::KeyType>,
+    #[arg(long, value_name = "TYPE", value_parser = icg_renew::csr::KeyType::parse)]
+    pub key_type: Option<icg_renew::csr::KeyType>,
     /// Replace an existing pending key and request file without asking
     #[arg(long)]
     pub force: bool,
@@ -339,10 +349,6 @@ pub struct InboxArgs {
     pub wait: u64,
     #[command(flatten)]
     pub restart: RestartArgs,
-    /// Where backups go [default: the keystore's own directory]
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
-    /// After success, remove (overwrite first) backups of this keystore beyond the newest N; 0 keeps all
-    #[arg(long, value_name = "N", default_value_t = crate::retention::DEFAULT_KEEP)]
-    pub keep_backups: usize,
+    #[command(flatten)]
+    pub backups: BackupArgs,
 }

@@ -1,13 +1,13 @@
 //! icg-renew: renew the TLS certificate of an IGEL Cloud Gateway on the gateway host itself.
 //!
-//! The library holds every decision and knows nothing of terminals; `main.rs` only parses arguments, calls
-//! [`commands::run`] and turns the outcome into an exit code. See `docs/architecture.md` for the layers and the data flow.
+//! The library holds every decision and knows nothing of terminals or of the command line: no clap type, no
+//! option name. The binary (`src/main.rs` with its modules `cli`, `commands` and `ui`) is the edge: it parses
+//! the arguments, resolves them once into this library's values, calls it, shows what comes back and turns
+//! the outcome into an exit code. See `docs/architecture.md` for the layers and the data flow.
 
 pub mod audit;
 pub mod cert;
 pub mod checks;
-pub mod cli;
-pub mod commands;
 pub mod csr;
 pub mod der;
 pub mod error;
@@ -32,4 +32,3 @@ pub mod sandbox;
 pub mod secret;
 pub mod service;
 pub mod shown;
-pub mod ui;

@@ -1,11 +1,14 @@
 //! The icg-renew binary: parse the arguments, call the library, print, exit with the contract's code.
 
+mod cli;
+mod commands;
+mod ui;
+
 use clap::{CommandFactory, Parser};
+use cli::Cli;
 use icg_renew::cert::Clock;
-use icg_renew::cli::Cli;
-use icg_renew::commands;
-use icg_renew::error::{Error, ErrorKind};
-use icg_renew::{renew, ui};
+use icg_renew::error::Error;
+use icg_renew::renew;
 use std::ffi::OsString;
 
 /// `status` answers in the monitoring-plugin convention: anything that stops it is UNKNOWN.
@@ -18,7 +21,7 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => std::process::exit(refuse_arguments(&e, &args)),
     };
-    let is_status = matches!(cli.command, icg_renew::cli::Command::Status(_));
+    let is_status = matches!(cli.command, cli::Command::Status(_));
     let json = cli.global.json;
     use std::io::IsTerminal;
     let interactive = !json
@@ -40,11 +43,7 @@ fn main() {
             finished.exit_code
         }
         Ok(Err(error)) => report_error(&error, json, is_status),
-        Err(_) => report_error(
-            &Error::new(ErrorKind::Io, "internal error; see the message above"),
-            json,
-            is_status,
-        ),
+        Err(_) => report_error(&Error::Internal, json, is_status),
     };
     std::process::exit(code);
 }
@@ -89,14 +88,17 @@ fn refuse_arguments(e: &clap::Error, args: &[OsString]) -> i32 {
         ));
     }
     if json {
-        let message = e
+        let what = e
             .to_string()
             .lines()
             .next()
             .unwrap_or("usage error")
             .trim_start_matches("error: ")
             .to_string();
-        ui::out(&format!("{}\n", ui::json_error(&Error::usage(message))));
+        ui::out(&format!(
+            "{}\n",
+            ui::json_error(&Error::BadArguments { what })
+        ));
     } else {
         let _ = e.print();
     }

@@ -3,13 +3,13 @@
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{rfc3339, CertSummary, Clock};
 use crate::cli::GlobalArgs;
-use crate::error::Result;
-use crate::fsx::{self, KeystoreFile, SafeDir};
-use crate::install::Install;
-use crate::keystore::{Keystore, MAX_FILE_SIZE};
-use crate::report::*;
+use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use icg_renew::error::Result;
+use icg_renew::fsx::{self, KeystoreFile, SafeDir};
+use icg_renew::install::Install;
+use icg_renew::keystore::{Keystore, MAX_FILE_SIZE};
+use icg_renew::report::*;
 use std::path::Path;
 
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.
@@ -41,7 +41,7 @@ pub(crate) fn run(
     let file = KeystoreFile::open(&install.keystore)?;
     let dir = backup_dir(dir, &file)?;
     let listed = fsx::list_backups(&dir, &file.base_name())?;
-    let going = crate::retention::next_to_go(&listed, keep);
+    let going = icg_renew::retention::next_to_go(&listed, keep);
     let entries = listed
         .into_iter()
         .map(|b| {

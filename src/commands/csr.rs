@@ -2,13 +2,14 @@
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{rfc3339, Clock};
 use crate::cli::{self, GlobalArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self};
-use crate::pending;
-use crate::report::*;
-use crate::shown::Shown;
+use icg_renew::cert::{rfc3339, Clock};
+use icg_renew::error::{Error, Result};
+use icg_renew::fsx::{self};
+use icg_renew::pending;
+use icg_renew::renew::LockedKeystore;
+use icg_renew::report::*;
+use icg_renew::shown::Shown;
 
 /// `csr`: a new key pair born here, kept as the pending key, and a request with the installed names.
 pub(crate) fn run(
@@ -18,8 +19,8 @@ pub(crate) fn run(
     clock: Clock,
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
-    let (file, _lock) = open_for_writing(&install)?;
-    let installed = load_installed(&mut install, prompter, Some(&file))?;
+    let keystore = LockedKeystore::open(&install.keystore)?;
+    let installed = load_installed(&mut install, prompter, Some(keystore.file()))?;
     let store_password = install.store_password()?.clone();
     let existing = pending::load(&installed.file, &store_password)?;
     if let Some(old) = &existing {
@@ -29,33 +30,31 @@ pub(crate) fn run(
             old.path.shown()
         );
         if !args.force && !prompter.confirm(&question) {
-            return Err(Error::usage(format!(
-                "a pending key from {} already waits at {}: renew with its signed certificate first, or pass --force to replace it",
-                rfc3339(old.created),
-                old.path.shown()
-            )));
+            return Err(Error::PendingKeyWaits {
+                created: old.created,
+                path: old.path.clone(),
+            });
         }
     }
     if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
-        return Err(Error::usage(format!(
-            "{} exists: choose another --out, or pass --force to overwrite it",
-            args.out.shown()
-        )));
+        return Err(Error::RequestFileExists {
+            file: args.out.clone(),
+        });
     }
     let key_type = args
         .key_type
-        .unwrap_or_else(|| crate::csr::KeyType::like(installed.leaf()));
+        .unwrap_or_else(|| icg_renew::csr::KeyType::like(installed.leaf()));
     let key = key_type.generate()?;
-    let request = crate::csr::request(&key, installed.leaf())?;
-    let placeholder = crate::csr::placeholder(&key, installed.leaf(), clock.now)?;
-    let pem = request.to_pem().map_err(|e| {
-        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
-    })?;
-    let der = request.to_der().map_err(|e| {
-        Error::new(ErrorKind::Io, format!("cannot encode the request: {e}")).caused_by(e)
-    })?;
+    let request = icg_renew::csr::request(&key, installed.leaf())?;
+    let placeholder = icg_renew::csr::placeholder(&key, installed.leaf(), clock.now)?;
+    let pem = request
+        .to_pem()
+        .map_err(|source| Error::EncodeRequest { source })?;
+    let der = request
+        .to_der()
+        .map_err(|source| Error::EncodeRequest { source })?;
 
-    crate::interrupt::set_phase(crate::interrupt::Phase::Writing);
+    icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Writing);
     if let Some(old) = &existing {
         pending::remove_securely(&installed.file, old.id)?;
     }
@@ -64,7 +63,7 @@ pub(crate) fn run(
     }
     fsx::write_private_file(&args.out, &pem, "write the certificate request")?;
     let pending_path = pending::save(&installed.file, &key, &placeholder, &store_password)?;
-    let sha256 = crate::cert::hex_colons(&openssl::sha::sha256(&der));
+    let sha256 = icg_renew::cert::hex_colons(&openssl::sha::sha256(&der));
     let mut audit = open_audit(global, "csr", prompter);
     audit.record(
         "csr",
@@ -76,24 +75,24 @@ pub(crate) fn run(
         ],
     );
     let (dns_names, ip_addresses) =
-        crate::cert::subject_alt_names(&placeholder).unwrap_or_default();
+        icg_renew::cert::subject_alt_names(&placeholder).unwrap_or_default();
     let renew_line = format!(
         "{} {}",
-        crate::invocation::program(),
-        crate::shown::command(location_args(&install))
+        icg_renew::invocation::program(),
+        icg_renew::shown::command(location_args(&install))
     );
     Ok(Finished {
         output: Output::Csr(CsrReport {
             csr: args.out.clone(),
             pending_key: pending_path,
             key_type: key_type.describe(),
-            subject: crate::cert::name_to_string(installed.leaf().subject_name()),
+            subject: icg_renew::cert::name_to_string(installed.leaf().subject_name()),
             dns_names,
             ip_addresses,
             sha256,
             replaced_pending: existing.is_some(),
             next_steps: vec![
-                format!("have your CA sign {} with its Subject Alternative Names as requested", crate::shown::quote(args.out.as_os_str())),
+                format!("have your CA sign {} with its Subject Alternative Names as requested", icg_renew::shown::quote(args.out.as_os_str())),
                 format!("{renew_line} renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)"),
             ],
         }),

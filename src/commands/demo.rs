@@ -5,18 +5,18 @@ use super::resolve::*;
 use super::sandbox::sandbox_report;
 use super::status::status_report;
 use super::{Defaults, Finished};
-use crate::audit::AuditLog;
-use crate::cert::Clock;
 use crate::cli::GlobalArgs;
-use crate::error::{Error, Result};
-use crate::install::Locate;
-use crate::installed::Installed;
-use crate::material::MaterialSource;
-use crate::monitoring::{DEFAULT_CRIT_DAYS, DEFAULT_WARN_DAYS};
-use crate::renew;
-use crate::report::*;
-use crate::sandbox;
-use crate::service::RestartPlan;
+use icg_renew::audit::AuditLog;
+use icg_renew::cert::Clock;
+use icg_renew::error::{Error, Result};
+use icg_renew::install::Locate;
+use icg_renew::installed::Installed;
+use icg_renew::material::MaterialSource;
+use icg_renew::monitoring::{DEFAULT_CRIT_DAYS, DEFAULT_WARN_DAYS};
+use icg_renew::renew;
+use icg_renew::report::*;
+use icg_renew::sandbox;
+use icg_renew::service::RestartPlan;
 use std::path::Path;
 
 /// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.
@@ -37,7 +37,7 @@ pub(crate) fn run(keep: bool, clock: Clock) -> Result<Finished> {
 }
 
 pub(crate) fn demo_in(dir: &Path, keep: bool, clock: Clock) -> Result<Finished> {
-    let made = sandbox::create(dir, false, crate::install::DEFAULT_PORT, clock.now)?;
+    let made = sandbox::create(dir, false, icg_renew::install::DEFAULT_PORT, clock.now)?;
     let located = Locate {
         icg_root: Some(made.root.clone()),
         ..locate(&GlobalArgs::default())
@@ -57,7 +57,7 @@ pub(crate) fn demo_in(dir: &Path, keep: bool, clock: Clock) -> Result<Finished> 
         rollback: true,
         backup_dir: None,
         dry_run: false,
-        keep_backups: crate::retention::DEFAULT_KEEP,
+        keep_backups: icg_renew::retention::DEFAULT_KEEP,
     };
     let mut audit = AuditLog::open(&log_file, "demo");
     let renew = renew_install(

@@ -2,7 +2,8 @@
 //! about and name no option; this adds the option (or environment variable) that gives it, so the text the
 //! operator reads is the contract's.
 
-use crate::error::{AliasFrom, Error, PasswordFor};
+use icg_renew::error::{AliasFrom, DropFolderRisk, Error, PasswordFor};
+use icg_renew::shown::Shown;
 
 /// The error's one-line message as the operator sees it, with the command-line fix where there is one.
 pub fn message(error: &Error) -> String {
@@ -53,6 +54,54 @@ pub fn message(error: &Error) -> String {
             from: AliasFrom::CommandLine,
             ..
         } => format!("{error}: choose one with --alias"),
+        // --- command edge ---
+        Error::SeveralInstallations { .. } => format!("{error}: choose one with --icg-root DIR"),
+        Error::RootBelowUsg { meant, inner } => format!(
+            "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
+            message(inner),
+            icg_renew::shown::quote(meant.as_os_str())
+        ),
+        Error::InstalledKeyPassword { config, inner } => format!(
+            "{}; set server.ssl.key-password in {}",
+            message(inner),
+            config
+                .as_deref()
+                .map_or("application-prod.yml".into(), |p| p.shown().to_string())
+        ),
+        Error::NoMaterialGiven => {
+            format!("{error}: pass its path (NEW), for example ~/keystore.icg")
+        }
+        Error::NoBackup { .. } => format!("{error}, or pass --backup-dir DIR"),
+        Error::PendingKeyWaits { .. } => format!("{error}, or pass --force to replace it"),
+        Error::RequestFileExists { .. } => {
+            format!("{error}: choose another --out, or pass --force to overwrite it")
+        }
+        Error::MaterialStays { material, inner } => format!(
+            "{}; {} stays in the drop folder for the next run",
+            message(inner),
+            material.shown()
+        ),
+        Error::DropFolderUnsafe {
+            dir,
+            risk: DropFolderRisk::Group(gid),
+        } => format!(
+            "the drop folder {} is writable by group {gid} which --group does not name; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
+            dir.shown()
+        ),
+        Error::DropFolderUnsafe { .. } => format!("{error} (or 0770 with --group GROUP)"),
+        Error::UnknownGroup { .. } => format!("--group {error}"),
+        Error::BadArguments { .. }
+        | Error::Internal
+        | Error::InstalledKeystoreGiven { .. }
+        | Error::MaterialWithoutKey
+        | Error::StoppedAtWarnings
+        | Error::NotConfirmed
+        | Error::EncodeRequest { .. }
+        | Error::InboxBusy { .. }
+        | Error::DroppedPasswordMode { .. }
+        | Error::NoDropFolder { .. }
+        | Error::DropFolderNotADirectory { .. }
+        | Error::ResultsDirNotADirectory { .. } => error.to_string(),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
         Error::Io { .. }
         | Error::Locked { .. }
@@ -90,7 +139,7 @@ mod tests {
             setting: "server.ssl.key-store-password".into(),
         }
         .context("/opt/icg/application-prod.yml");
-        assert_eq!(placeholder.kind(), crate::error::ErrorKind::Unsupported);
+        assert_eq!(placeholder.kind(), icg_renew::error::ErrorKind::Unsupported);
         assert_eq!(
             message(&placeholder),
             "/opt/icg/application-prod.yml: server.ssl.key-store-password uses a ${...} placeholder, which this tool does not resolve; pass --store-password-file FILE"
@@ -194,5 +243,142 @@ mod tests {
             assert!(!error.to_string().contains("--"), "{error}");
             assert!(!error.to_string().contains("ICG_RENEW_"), "{error}");
         }
+    }
+
+    /// The command layer's own errors read as the strings it used to format, option names included; the
+    /// wrapped ones keep the error they wrap as their source.
+    #[test]
+    fn the_command_edge_errors_read_as_before() {
+        use icg_renew::error::ErrorKind;
+        let locked = || Error::Locked {
+            keystore: PathBuf::from("/k.jks"),
+            holder: Some("42".into()),
+            lock: PathBuf::from("/.k.jks.lock"),
+        };
+        let no_installation = || Error::NoInstallation {
+            default_config: PathBuf::from("/r/usg/usg/conf/application-prod.yml"),
+            searched: vec![],
+            depth: 6,
+        };
+        let cases = [
+            (
+                Error::SeveralInstallations { found: vec![PathBuf::from("/a"), PathBuf::from("/b")] },
+                "several ICG installations found (/a, /b): choose one with --icg-root DIR",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::RootBelowUsg { meant: PathBuf::from("/r x"), inner: Box::new(no_installation()) },
+                "no ICG installation found: /r/usg/usg/conf/application-prod.yml does not exist and none was found under  (searched 6 levels deep); pass --icg-root DIR or --config FILE; --icg-root names the directory that holds usg/, so this is probably --icg-root '/r x'",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::InstalledKeyPassword {
+                    config: None,
+                    inner: Box::new(Error::WrongKeyPassword { file: PathBuf::from("/k.jks"), alias: "tomcat".into() }),
+                },
+                "wrong key password for entry 'tomcat' of /k.jks: give the password that protects the key; set server.ssl.key-password in application-prod.yml",
+                ErrorKind::WrongPassword,
+            ),
+            (
+                Error::NoMaterialGiven,
+                "no new certificate material given: pass its path (NEW), for example ~/keystore.icg",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::InstalledKeystoreGiven {
+                    file: PathBuf::from("/k.jks"),
+                    inner: Box::new(Error::WrongPassword { file: PathBuf::from("/k.jks"), which: PasswordFor::Material }),
+                },
+                "/k.jks is the installed keystore, not new material: this is the installed certificate; give the new one (the UMS export keystore.icg, a PKCS#12 or PEM file)",
+                ErrorKind::Incompatible,
+            ),
+            (Error::MaterialWithoutKey, "the new material has no private key", ErrorKind::Incompatible),
+            (Error::StoppedAtWarnings, "stopped at the warnings: nothing was changed", ErrorKind::Aborted),
+            (Error::NotConfirmed, "not confirmed: nothing was changed", ErrorKind::Aborted),
+            (
+                Error::NoBackup { keystore: PathBuf::from("/k.jks"), dir: PathBuf::from("/b") },
+                "no backup of /k.jks in /b: name one, or pass --backup-dir DIR",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::PendingKeyWaits { created: 0, path: PathBuf::from("/.k.jks.pending") },
+                "a pending key from 1970-01-01T00:00:00Z already waits at /.k.jks.pending: renew with its signed certificate first, or pass --force to replace it",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::RequestFileExists { file: PathBuf::from("icg-renew.csr") },
+                "icg-renew.csr exists: choose another --out, or pass --force to overwrite it",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::MaterialStays { material: PathBuf::from("/in/new.p12"), inner: Box::new(locked()) },
+                "/k.jks is being changed by another icg-renew (process 42 holds /.k.jks.lock): wait for it to finish; /in/new.p12 stays in the drop folder for the next run",
+                ErrorKind::Locked,
+            ),
+            (
+                Error::InboxBusy { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(11) },
+                "another icg-renew inbox is working on /in: wait for it to finish",
+                ErrorKind::Locked,
+            ),
+            (
+                Error::DroppedPasswordMode { file: PathBuf::from("/in/new.p12.password"), mode: 0o644 },
+                "/in/new.p12.password must be a regular file of mode 0600 (it is 644): chmod 600 it and drop the material again",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::NoDropFolder { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(2) },
+                "cannot open the drop folder /in: No such file or directory (os error 2); create it with: install -d -m 0700 /in",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::DropFolderNotADirectory { dir: PathBuf::from("/in") },
+                "the drop folder /in is not a directory (a link or a file): give the directory itself",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Owner(1000) },
+                "the drop folder /in belongs to uid 1000; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::EveryUser },
+                "the drop folder /in is writable by every user; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Group(50) },
+                "the drop folder /in is writable by group 50 which --group does not name; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::ResultsDirNotADirectory { dir: PathBuf::from("/in/done") },
+                "/in/done is not a directory: remove it so that icg-renew can file results there",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::UnknownGroup { name: "icgdrop".into() },
+                "--group icgdrop: no such group in /etc/group; give its name or number",
+                ErrorKind::Usage,
+            ),
+            (Error::Internal, "internal error; see the message above", ErrorKind::Io),
+        ];
+        for (error, shown, kind) in cases {
+            assert_eq!(message(&error), shown);
+            assert_eq!(error.kind(), kind, "{shown}");
+            assert!(!error.to_string().contains("--"), "{error}");
+        }
+        // The parser's own line names the option it refused, as it is.
+        let bad = Error::BadArguments {
+            what: "unexpected argument '--x' found".into(),
+        };
+        assert_eq!(message(&bad), "unexpected argument '--x' found");
+        assert_eq!(bad.kind(), ErrorKind::Usage);
+        let wrapped = Error::MaterialStays {
+            material: PathBuf::from("/in/new.p12"),
+            inner: Box::new(locked()),
+        };
+        let source = std::error::Error::source(&wrapped).expect("the wrapped error");
+        let inner = source.downcast_ref::<Box<Error>>().expect("a boxed Error");
+        assert!(matches!(**inner, Error::Locked { .. }), "{inner}");
     }
 }

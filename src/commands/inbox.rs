@@ -13,12 +13,11 @@
 use super::renew::{exit_code, renew_install, Request};
 use super::resolve::{open_audit, resolve};
 use super::{Finished, Prompter};
-use crate::cert::{compact_utc, Clock};
 use crate::cli::{GlobalArgs, InboxArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::material::MaterialSource;
-use crate::report::{InboxReport, Output};
-use crate::shown::Shown;
+use icg_renew::cert::{compact_utc, Clock};
+use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
+use icg_renew::material::MaterialSource;
+use icg_renew::report::{InboxReport, Output};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -126,7 +125,7 @@ fn renew_waiting_for_the_lock(
     waited_since: std::time::Instant,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<Result<crate::report::RenewReport>> {
+) -> Result<Result<icg_renew::report::RenewReport>> {
     let password_file = password_beside(material);
     let attempt = loop {
         let attempt = renew_with(
@@ -144,14 +143,10 @@ fn renew_waiting_for_the_lock(
         std::thread::sleep(POLL);
     };
     match attempt {
-        Err(e) if e.kind() == ErrorKind::Locked => Err(Error::new(
-            ErrorKind::Locked,
-            format!(
-                "{}; {} stays in the drop folder for the next run",
-                super::hint::message(&e),
-                material.shown()
-            ),
-        )),
+        Err(e) if e.kind() == ErrorKind::Locked => Err(Error::MaterialStays {
+            material: material.to_path_buf(),
+            inner: Box::new(e),
+        }),
         other => Ok(other),
     }
 }
@@ -164,15 +159,14 @@ fn renew_with(
     password_file: Option<&Path>,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<crate::report::RenewReport> {
+) -> Result<icg_renew::report::RenewReport> {
     if let Some(file) = password_file {
         let meta = std::fs::symlink_metadata(file).map_err(|e| Error::io("inspect", file, &e))?;
         if !meta.is_file() || meta.mode() & 0o077 != 0 {
-            return Err(Error::usage(format!(
-                "{} must be a regular file of mode 0600 (it is {:o}): chmod 600 it and drop the material again",
-                file.shown(),
-                meta.mode() & 0o7777
-            )));
+            return Err(Error::DroppedPasswordMode {
+                file: file.to_path_buf(),
+                mode: meta.mode() & 0o7777,
+            });
         }
     }
     let request = Request {
@@ -183,9 +177,9 @@ fn renew_with(
         },
         restart: args.restart.plan(),
         rollback: true,
-        backup_dir: args.backup_dir.clone(),
+        backup_dir: args.backups.backup_dir.clone(),
         dry_run: false,
-        keep_backups: args.keep_backups,
+        keep_backups: args.backups.keep_backups,
     };
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "inbox", prompter);
@@ -194,43 +188,28 @@ fn renew_with(
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.
 fn check_inbox_dir(dir: &Path, group: Option<u32>) -> Result<()> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| {
-        Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "cannot open the drop folder {}: {e}; create it with: install -d -m 0700 {}",
-                dir.shown(),
-                dir.shown()
-            ),
-        )
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| Error::NoDropFolder {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     if !meta.is_dir() {
-        return Err(Error::usage(format!(
-            "the drop folder {} is not a directory (a link or a file): give the directory itself",
-            dir.shown()
-        )));
+        return Err(Error::DropFolderNotADirectory {
+            dir: dir.to_path_buf(),
+        });
     }
     let me = rustix::process::geteuid().as_raw();
-    let refuse = |why: String| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "the drop folder {} {why}; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
-                dir.shown()
-            ),
-        )
+    let refuse = |risk| Error::DropFolderUnsafe {
+        dir: dir.to_path_buf(),
+        risk,
     };
     if meta.uid() != 0 && meta.uid() != me {
-        return Err(refuse(format!("belongs to uid {}", meta.uid())));
+        return Err(refuse(DropFolderRisk::Owner(meta.uid())));
     }
     if meta.mode() & 0o002 != 0 {
-        return Err(refuse("is writable by every user".into()));
+        return Err(refuse(DropFolderRisk::EveryUser));
     }
     if meta.mode() & 0o020 != 0 && group != Some(meta.gid()) {
-        return Err(refuse(format!(
-            "is writable by group {} which --group does not name",
-            meta.gid()
-        )));
+        return Err(refuse(DropFolderRisk::Group(meta.gid())));
     }
     Ok(())
 }
@@ -242,14 +221,9 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File> {
         &handle,
         rustix::fs::FlockOperation::NonBlockingLockExclusive,
     )
-    .map_err(|_| {
-        Error::new(
-            ErrorKind::Locked,
-            format!(
-                "another icg-renew inbox is working on {}: wait for it to finish",
-                dir.shown()
-            ),
-        )
+    .map_err(|errno| Error::InboxBusy {
+        dir: dir.to_path_buf(),
+        source: errno.into(),
     })?;
     Ok(handle)
 }
@@ -327,10 +301,7 @@ fn file_away(
     let meta = std::fs::symlink_metadata(&target_dir)
         .map_err(|e| Error::io("inspect", &target_dir, &e))?;
     if !meta.is_dir() {
-        return Err(Error::unsupported(format!(
-            "{} is not a directory: remove it so that icg-renew can file results there",
-            target_dir.shown()
-        )));
+        return Err(Error::ResultsDirNotADirectory { dir: target_dir });
     }
     let mut target = target_dir.join(&file.name);
     if std::fs::symlink_metadata(&target).is_ok()
@@ -338,7 +309,7 @@ fn file_away(
     {
         target = target_dir.join(format!("{}.{}", file.name, compact_utc(clock.now)));
     }
-    crate::outfile::replace(
+    icg_renew::outfile::replace(
         &result_path(&target),
         format!("{result}\n").as_bytes(),
         0o640,
@@ -367,10 +338,8 @@ fn group_id(name: &str) -> Result<u32> {
             let mut fields = line.split(':');
             (fields.next() == Some(name)).then(|| fields.nth(1)?.parse().ok())?
         })
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "--group {name}: no such group in /etc/group; give its name or number"
-            ))
+        .ok_or_else(|| Error::UnknownGroup {
+            name: name.to_string(),
         })
 }
 

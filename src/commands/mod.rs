@@ -14,13 +14,13 @@ pub(crate) mod sandbox;
 pub(crate) mod status;
 pub(crate) mod verify;
 
-use crate::cert::{CertSummary, Clock};
 use crate::cli::{Cli, Command};
-use crate::error::Result;
-use crate::material::Candidate;
-use crate::renew::{Observer, Silent};
-use crate::report::{Output, Plan, VerifyReport};
-use crate::secret::Password;
+use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::Result;
+use icg_renew::material::Candidate;
+use icg_renew::renew::{Observer, Silent};
+use icg_renew::report::{Output, Plan, VerifyReport};
+use icg_renew::secret::Password;
 use std::path::{Path, PathBuf};
 
 /// What the operator is asked and shown, when there is someone to ask. The provided methods are the
@@ -96,7 +96,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
         ),
         Command::Renew(mut args) => {
             if args.from_hook {
-                let found = crate::hook::from_environment()?;
+                let found = icg_renew::hook::from_environment()?;
                 args.new = Some(found.new);
                 args.material.key = found.key;
             }

@@ -3,17 +3,17 @@
 use super::resolve::*;
 use super::verify::{check_material, material_path};
 use super::{Finished, Prompter};
-use crate::audit::AuditLog;
-use crate::cert::Clock;
-use crate::checks;
 use crate::cli::{self, GlobalArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::install::Install;
-use crate::material::{KeySource, MaterialSource};
-use crate::renew::{self, Confirm, Transaction};
-use crate::report::*;
-use crate::service::RestartPlan;
-use crate::shown::Shown;
+use icg_renew::audit::AuditLog;
+use icg_renew::cert::Clock;
+use icg_renew::checks;
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::install::Install;
+use icg_renew::material::{KeySource, MaterialSource};
+use icg_renew::renew::{self, Confirm, LockedKeystore, Transaction};
+use icg_renew::report::*;
+use icg_renew::service::RestartPlan;
+use icg_renew::shown::Shown;
 use std::path::{Path, PathBuf};
 
 /// A renewal as asked for, its options resolved into values: what `renew`, `inbox` and `demo` run.
@@ -41,9 +41,9 @@ impl Request {
             material: args.material.source(),
             restart: args.restart.plan(),
             rollback: !args.no_rollback,
-            backup_dir: args.backup_dir.clone(),
+            backup_dir: args.backups.backup_dir.clone(),
             dry_run: args.dry_run,
-            keep_backups: args.keep_backups,
+            keep_backups: args.backups.keep_backups,
         }
     }
 }
@@ -81,10 +81,10 @@ pub(crate) fn renew_install(
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<RenewReport> {
-    let (file, _lock) = open_for_writing(install)?;
-    let backups_in = backup_dir(args.backup_dir.as_deref(), &file)?;
+    let keystore = LockedKeystore::open(&install.keystore)?;
+    let backups_in = backup_dir(args.backup_dir.as_deref(), keystore.file())?;
     backups_in.check_private("the backup directory")?;
-    let installed = load_installed(install, prompter, Some(&file))?;
+    let installed = load_installed(install, prompter, Some(keystore.file()))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
     let confirm = Confirm::from_plan(&args.restart, install.port, Some(&installed.root))?;
@@ -126,13 +126,13 @@ pub(crate) fn renew_install(
     ask_before_changing(prompter, &report)?;
     // The key password must open the installed key, or the rewritten entry would not open either.
     installed_key(install, &installed)?;
-    let new_key = verified.material.key.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Incompatible,
-            "the new material has no private key",
-        )
-    })?;
+    let new_key = verified
+        .material
+        .key
+        .as_ref()
+        .ok_or(Error::MaterialWithoutKey)?;
     let tx = Transaction {
+        keystore: &keystore,
         installed: &installed,
         store_password: install.store_password()?,
         key_password: install.key_password()?,
@@ -147,7 +147,7 @@ pub(crate) fn renew_install(
             _ => None,
         },
     };
-    crate::interrupt::set_phase(crate::interrupt::Phase::Renewing);
+    icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Renewing);
     let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
     for warning in &outcome.warnings {
         prompter.warn(warning);
@@ -190,16 +190,10 @@ fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Res
         .any(|c| c.status == checks::Status::Warn)
         && !prompter.accept_warnings(&report.verify)
     {
-        return Err(Error::new(
-            ErrorKind::Aborted,
-            "stopped at the warnings: nothing was changed",
-        ));
+        return Err(Error::StoppedAtWarnings);
     }
     if !prompter.confirm_plan(&report.verify, &report.plan) {
-        return Err(Error::new(
-            ErrorKind::Aborted,
-            "not confirmed: nothing was changed",
-        ));
+        return Err(Error::NotConfirmed);
     }
     Ok(())
 }

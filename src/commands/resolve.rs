@@ -1,19 +1,18 @@
 //! What every command starts from: the installation and its passwords resolved from the global options
-//! (asking when several are found or a password is wrong), the audit log, the keystore opened for writing,
-//! and the command that undoes a renewal.
+//! (asking when several are found or a password is wrong), the audit log, the backup directory, and the
+//! command that undoes a renewal.
 
 use super::Prompter;
-use crate::audit::AuditLog;
-use crate::cert::{CertSummary, Clock};
 use crate::cli::{self, GlobalArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self, KeystoreFile, SafeDir};
-use crate::install::{self, Install, Locate};
-use crate::installed::Installed;
-use crate::keystore::Keystore;
-use crate::secret::Password;
-use crate::service::{self, RestartChoice, RestartPlan};
-use crate::shown::Shown;
+use icg_renew::audit::AuditLog;
+use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::fsx::{KeystoreFile, SafeDir};
+use icg_renew::install::{self, Install, Locate};
+use icg_renew::installed::Installed;
+use icg_renew::secret::Password;
+use icg_renew::service::{self, RestartChoice, RestartPlan};
+use icg_renew::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use std::path::Path;
 
@@ -43,14 +42,10 @@ pub(crate) fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
         .find(|dir| dir.file_name().is_some_and(|name| name == "usg"))
         .and_then(Path::parent);
     match meant {
-        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::new(
-            error.kind(),
-            format!(
-                "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
-                super::hint::message(&error),
-                crate::shown::quote(meant.as_os_str())
-            ),
-        ),
+        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::RootBelowUsg {
+            meant: meant.to_path_buf(),
+            inner: Box::new(error),
+        },
         _ => error,
     }
 }
@@ -63,16 +58,11 @@ pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Resul
 /// Resolves the installation the values in `locate` name.
 pub(crate) fn resolve_located(locate: &Locate, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(locate, &mut |found| {
-        prompter.choose_installation(found).ok_or_else(|| {
-            Error::usage(format!(
-                "several ICG installations found ({}): choose one with --icg-root DIR",
-                found
-                    .iter()
-                    .map(|p| p.shown().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
+        prompter
+            .choose_installation(found)
+            .ok_or_else(|| Error::SeveralInstallations {
+                found: found.to_vec(),
+            })
     })
     .map_err(|e| icg_root_hint(e, locate.icg_root.as_deref()))?;
     for warning in &install.warnings {
@@ -94,7 +84,7 @@ pub(crate) fn open_audit(
 }
 
 /// The options that name this installation again in a later command (paths only, never a password), as
-/// separate words for [`crate::shown::command`].
+/// separate words for [`icg_renew::shown::command`].
 pub(crate) fn location_args(install: &Install) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = Vec::new();
     let mut push = |option: &str, value: &Path| {
@@ -140,7 +130,10 @@ pub(crate) fn undo_command(
     if let Some(dir) = backup_dir {
         push("--backup-dir", dir.as_os_str().to_os_string());
     }
-    match (&restart.command, restart.choice.to_possible_value()) {
+    match (
+        &restart.command,
+        cli::RestartArg(restart.choice).to_possible_value(),
+    ) {
         (Some(cmd), _) => push("--restart-command", cmd.into()),
         (None, Some(mode)) if restart.choice != RestartChoice::Auto => {
             push("--restart", mode.get_name().into())
@@ -158,8 +151,8 @@ pub(crate) fn undo_command(
     }
     format!(
         "{} {}",
-        crate::invocation::program(),
-        crate::shown::command(words)
+        icg_renew::invocation::program(),
+        icg_renew::shown::command(words)
     )
 }
 
@@ -238,17 +231,10 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
         .private_key(&installed.alias, install.key_password()?, &installed.path)
         .map_err(|e| {
             if e.kind() == ErrorKind::WrongPassword {
-                Error::new(
-                    e.kind(),
-                    format!(
-                        "{}; set server.ssl.key-password in {}",
-                        super::hint::message(&e),
-                        install
-                            .config_path
-                            .as_deref()
-                            .map_or("application-prod.yml".into(), |p| p.shown().to_string())
-                    ),
-                )
+                Error::InstalledKeyPassword {
+                    config: install.config_path.clone(),
+                    inner: Box::new(e),
+                }
             } else {
                 e
             }
@@ -261,29 +247,4 @@ pub(crate) fn backup_dir(explicit: Option<&Path>, keystore: &KeystoreFile) -> Re
         Some(dir) => SafeDir::open(dir),
         None => Ok(keystore.dir.clone()),
     }
-}
-
-/// A file that is no keystore at all (a configuration pointing at /etc/shadow) gets no lock file beside
-/// it: checked before the lock, without showing any of its bytes.
-pub(crate) fn refuse_a_non_keystore(file: &KeystoreFile) -> Result<()> {
-    let (bytes, _) = file.read()?;
-    if Keystore::recognises(&bytes) {
-        Ok(())
-    } else {
-        Err(Error::corrupt(format!(
-            "{} is not a JKS or PKCS#12 keystore ({}): check the path",
-            file.configured.shown(),
-            crate::keystore::describe_bytes(&bytes)
-        )))
-    }
-}
-
-/// The keystore resolved once, its layout accepted for writing, and its lock held: the start of every
-/// command that changes it.
-pub(crate) fn open_for_writing(install: &Install) -> Result<(KeystoreFile, fsx::KeystoreLock)> {
-    let file = KeystoreFile::open(&install.keystore)?;
-    file.accept_for_writing()?;
-    refuse_a_non_keystore(&file)?;
-    let lock = file.lock()?;
-    Ok((file, lock))
 }

@@ -3,13 +3,12 @@
 use super::backups::{open_backup, open_listed_backup};
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{CertSummary, Clock};
 use crate::cli::{self, GlobalArgs};
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx::{self};
-use crate::renew::{self, Confirm, Restoration};
-use crate::report::*;
-use crate::shown::Shown;
+use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::fsx::{self};
+use icg_renew::renew::{self, Confirm, LockedKeystore, Restoration};
+use icg_renew::report::*;
 
 pub(crate) fn run(
     global: &GlobalArgs,
@@ -19,8 +18,9 @@ pub(crate) fn run(
 ) -> Result<Finished> {
     let install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
-    let (file, _lock) = open_for_writing(&install)?;
-    let dir = backup_dir(args.backup_dir.as_deref(), &file)?;
+    let keystore = LockedKeystore::open(&install.keystore)?;
+    let file = keystore.file();
+    let dir = backup_dir(args.backups.backup_dir.as_deref(), file)?;
     dir.check_private("the backup directory")?;
     let (backup, (bytes, store)) = match &args.backup {
         Some(path) => (path.clone(), open_backup(path, &install)?),
@@ -28,15 +28,9 @@ pub(crate) fn run(
             let newest = fsx::list_backups(&dir, &file.base_name())?
                 .into_iter()
                 .next()
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "no backup of {} in {}: name one, or pass --backup-dir DIR",
-                            install.keystore.shown(),
-                            dir.path.shown()
-                        ),
-                    )
+                .ok_or_else(|| Error::NoBackup {
+                    keystore: install.keystore.clone(),
+                    dir: dir.path.clone(),
                 })?;
             let opened = open_listed_backup(&dir, &newest, &install)?;
             (newest.path, opened)
@@ -44,15 +38,15 @@ pub(crate) fn run(
     };
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_from())?;
     let leaf = entry.certs[0].clone();
-    let fingerprint = crate::cert::sha256_fingerprint(&leaf);
+    let fingerprint = icg_renew::cert::sha256_fingerprint(&leaf);
     let restoration = Restoration {
-        file: &file,
+        keystore: &keystore,
         backup: &backup,
         backup_bytes: &bytes,
         fingerprint: &fingerprint,
         backup_dir: &dir,
         confirm: Confirm::from_plan(&args.restart.plan(), install.port, None)?,
-        keep_backups: args.keep_backups,
+        keep_backups: args.backups.keep_backups,
     };
     let outcome = renew::restore_backup(&restoration, prompter.observer(), &mut audit, clock)?;
     for warning in &outcome.warnings {

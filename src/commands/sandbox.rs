@@ -1,11 +1,11 @@
 //! `sandbox`: a throwaway ICG installation to try every command on.
 
 use super::Finished;
-use crate::cert::Clock;
 use crate::cli::{self};
-use crate::error::Result;
-use crate::report::*;
-use crate::sandbox;
+use icg_renew::cert::Clock;
+use icg_renew::error::Result;
+use icg_renew::report::*;
+use icg_renew::sandbox;
 
 pub(crate) fn sandbox_report(made: &sandbox::Sandbox) -> SandboxReport {
     SandboxReport {

@@ -2,13 +2,13 @@
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{rfc3339, CertSummary, Clock};
 use crate::cli::{self, GlobalArgs};
-use crate::error::Result;
-use crate::install::Install;
-use crate::installed::Installed;
-use crate::pending;
-use crate::report::*;
+use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use icg_renew::error::Result;
+use icg_renew::install::Install;
+use icg_renew::installed::Installed;
+use icg_renew::pending;
+use icg_renew::report::*;
 
 pub(crate) fn status_report(
     installed: &Installed,
@@ -18,9 +18,9 @@ pub(crate) fn status_report(
 ) -> StatusReport {
     let certificate = CertSummary::of(installed.leaf(), clock);
     // Judged in seconds: "valid for more than N days" must not be decided by a rounded-down day count.
-    let remaining = crate::cert::unix_time(installed.leaf().not_after()) - clock.now;
+    let remaining = icg_renew::cert::unix_time(installed.leaf().not_after()) - clock.now;
     // Not yet valid is as bad as expired: the gateway serves a certificate that clients refuse.
-    let not_yet_valid = crate::cert::unix_time(installed.leaf().not_before()) > clock.now;
+    let not_yet_valid = icg_renew::cert::unix_time(installed.leaf().not_before()) > clock.now;
     let state = if not_yet_valid || remaining <= crit_days.saturating_mul(86_400) {
         State::Critical
     } else if remaining <= warn_days.saturating_mul(86_400) {
@@ -55,12 +55,12 @@ pub(crate) fn run(
             Ok(Finished {
                 output: Output::Status(report),
                 exit_code,
-            }) => crate::metrics::Metrics::of(
+            }) => icg_renew::metrics::Metrics::of(
                 report,
                 *exit_code,
-                crate::metrics::last_renewal(&global.log_file, &report.keystore),
+                icg_renew::metrics::last_renewal(&global.log_file, &report.keystore),
             ),
-            _ => crate::metrics::Metrics {
+            _ => icg_renew::metrics::Metrics {
                 certificate: None,
                 status: 3,
                 last_renewal: None,
@@ -68,7 +68,7 @@ pub(crate) fn run(
         };
         let text = metrics.render();
         if let Err(e) =
-            crate::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
+            icg_renew::outfile::replace(file, text.as_bytes(), 0o644, "write the metrics file")
         {
             prompter.warn(&super::hint::message(&e));
         }
@@ -109,11 +109,11 @@ pub(crate) fn pending_info(
     match loaded {
         Ok(Some(p)) => {
             let (dns_names, ip_addresses) =
-                crate::cert::subject_alt_names(&p.placeholder).unwrap_or_default();
+                icg_renew::cert::subject_alt_names(&p.placeholder).unwrap_or_default();
             Some(PendingInfo {
                 path: p.path,
                 created: rfc3339(p.created),
-                subject: crate::cert::name_to_string(p.placeholder.subject_name()),
+                subject: icg_renew::cert::name_to_string(p.placeholder.subject_name()),
                 dns_names,
                 ip_addresses,
             })

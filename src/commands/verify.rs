@@ -2,18 +2,18 @@
 
 use super::resolve::*;
 use super::{Finished, Prompter};
-use crate::cert::{rfc3339, CertSummary, Clock};
-use crate::checks;
 use crate::cli::GlobalArgs;
-use crate::error::{Error, ErrorKind, Result};
-use crate::fsx;
-use crate::install::{self, Install};
-use crate::installed::Installed;
-use crate::keystore::MAX_FILE_SIZE;
-use crate::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
-use crate::pending;
-use crate::report::*;
-use crate::shown::Shown;
+use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use icg_renew::checks;
+use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::fsx;
+use icg_renew::install::{self, Install};
+use icg_renew::installed::Installed;
+use icg_renew::keystore::MAX_FILE_SIZE;
+use icg_renew::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
+use icg_renew::pending;
+use icg_renew::report::*;
+use icg_renew::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use std::path::{Path, PathBuf};
 
@@ -28,11 +28,7 @@ pub(crate) fn material_path(
     if let Some(path) = new {
         return Ok(path.to_path_buf());
     }
-    let missing = || {
-        Error::usage(
-            "no new certificate material given: pass its path (NEW), for example ~/keystore.icg",
-        )
-    };
+    let missing = || Error::NoMaterialGiven;
     if !prompter.interactive() {
         return Err(missing());
     }
@@ -114,13 +110,10 @@ pub(crate) fn installed_keystore_hint(error: Error, new: &Path, is_installed: bo
     {
         return error;
     }
-    Error::new(
-        ErrorKind::Incompatible,
-        format!(
-            "{} is the installed keystore, not new material: this is the installed certificate; give the new one (the UMS export keystore.icg, a PKCS#12 or PEM file)",
-            new.display()
-        ),
-    )
+    Error::InstalledKeystoreGiven {
+        file: new.to_path_buf(),
+        inner: Box::new(error),
+    }
 }
 
 /// The checks of new material against the installation, with everything needed to act on them.

@@ -1,6 +1,7 @@
 //! The transaction that changes the keystore, in its two directions: the renewal ([`execute`]) and the
 //! restore of a backup ([`restore_backup`], the `rollback` command). Nothing on disk changes before either
-//! is called (every check has passed by then, and the caller holds the keystore's lock); then the steps
+//! is called (every check has passed by then, and the caller holds the keystore's lock: both take a
+//! [`LockedKeystore`]); then the steps
 //! run in a fixed order — clean up stale temporary files, back up, write, read back, rename, restart,
 //! confirm, and after a success apply backup retention — each timed, and any failure of a renewal after
 //! the rename restores the backup, restarts and confirms again. Both end in one [`Outcome`]. Never prompts:
@@ -11,9 +12,11 @@
 
 mod confirm;
 mod execute;
+mod locked;
 mod restore;
 
 pub use execute::execute;
+pub use locked::LockedKeystore;
 pub use restore::{restore_backup, Restoration};
 
 use crate::audit::AuditLog;
@@ -88,6 +91,9 @@ impl Confirm {
 
 /// Everything `execute` needs.
 pub struct Transaction<'a> {
+    /// The keystore's lock, held for the whole transaction.
+    pub keystore: &'a LockedKeystore,
+    /// The installed keystore as read through `keystore` once the lock was held.
     pub installed: &'a Installed,
     pub store_password: &'a Password,
     pub key_password: &'a Password,

@@ -2,6 +2,7 @@
 //! the manual steps when even that fails.
 
 use super::confirm::restart_and_confirm;
+use super::LockedKeystore;
 use super::{clean_up_stale_temps, retain_backups, Confirm, Observer, Outcome, Steps};
 use crate::audit::AuditLog;
 use crate::cert::Clock;
@@ -70,9 +71,9 @@ pub(super) fn restore(
 }
 
 /// What the `rollback` command restores: a backup already opened and checked by the caller, who holds
-/// the keystore's lock.
+/// the keystore's lock (`keystore`).
 pub struct Restoration<'a> {
-    pub file: &'a KeystoreFile,
+    pub keystore: &'a LockedKeystore,
     /// The backup's path (for messages, the audit log and the manual steps).
     pub backup: &'a Path,
     /// The backup's bytes as read and opened.
@@ -86,6 +87,12 @@ pub struct Restoration<'a> {
     pub keep_backups: usize,
 }
 
+impl Restoration<'_> {
+    fn file(&self) -> &KeystoreFile {
+        self.keystore.file()
+    }
+}
+
 /// Restores a backup: stale temporary files removed, the keystore being replaced saved first (so that a
 /// rollback can be undone too: after a renewal with a key made by `csr`, it holds the only copy of that
 /// key), the backup put back, restart and confirm, retention. `Err` means the keystore was not changed;
@@ -97,8 +104,8 @@ pub fn restore_backup(
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<Outcome<RollbackResult>> {
-    let keystore = r.file.configured.shown();
-    clean_up_stale_temps(r.file, audit);
+    let keystore = r.file().configured.shown();
+    clean_up_stale_temps(r.file(), audit);
     crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
     let (saved_current, current_meta) = save_current(r, audit, clock)?;
     audit.record(
@@ -114,7 +121,7 @@ pub fn restore_backup(
         observer,
     };
     let restored = restore(
-        r.file,
+        r.file(),
         current_meta.id,
         &current_meta,
         r.backup_bytes,
@@ -130,7 +137,7 @@ pub fn restore_backup(
             let mut protect = vec![r.backup];
             protect.extend(saved_current.as_deref());
             retain_backups(
-                r.file,
+                r.file(),
                 r.backup_dir,
                 r.keep_backups,
                 &protect,
@@ -155,7 +162,7 @@ pub fn restore_backup(
             RollbackResult::Failed,
             None,
             Some(Error::new(ErrorKind::RollbackFailed, e.to_string())),
-            manual_restore_steps(r.backup, r.file, &current_meta, &r.confirm.restart),
+            manual_restore_steps(r.backup, r.file(), &current_meta, &r.confirm.restart),
         ),
     };
     audit.record(
@@ -190,13 +197,13 @@ fn save_current(
     audit: &mut AuditLog,
     clock: Clock,
 ) -> Result<(Option<PathBuf>, FileMeta)> {
-    let (current, current_meta) = r.file.read()?;
+    let (current, current_meta) = r.file().read()?;
     if current == r.backup_bytes {
         return Ok((None, current_meta));
     }
     let saved = fsx::make_backup(
         r.backup_dir,
-        &r.file.base_name(),
+        &r.file().base_name(),
         &current,
         &current_meta,
         clock.now,
@@ -204,7 +211,7 @@ fn save_current(
     audit.record(
         "backup",
         &[
-            ("keystore", &r.file.configured.shown()),
+            ("keystore", &r.file().configured.shown()),
             ("backup", &saved.path.shown()),
         ],
     );

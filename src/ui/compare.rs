@@ -2,8 +2,8 @@
 //! terminal), and the checks with their marks.
 
 use super::layout::*;
-use crate::cert::CertSummary;
-use crate::checks::{Check, Status};
+use icg_renew::cert::CertSummary;
+use icg_renew::checks::{Check, Status};
 use std::fmt::Write;
 
 pub(crate) fn names(c: &CertSummary) -> (String, String) {
@@ -11,7 +11,7 @@ pub(crate) fn names(c: &CertSummary) -> (String, String) {
         if v.is_empty() {
             "-".to_string()
         } else {
-            crate::shown::text(&v.join(", "))
+            icg_renew::shown::text(&v.join(", "))
         }
     };
     (or_none(&c.dns_names), or_none(&c.ip_addresses))

@@ -3,16 +3,16 @@
 
 use super::compare::*;
 use super::layout::*;
-use crate::checks::Status;
-use crate::report::*;
-use crate::service::Restart;
-use crate::shown::Shown;
+use icg_renew::checks::Status;
+use icg_renew::report::*;
+use icg_renew::service::Restart;
+use icg_renew::shown::Shown;
 use std::fmt::Write;
 
 /// The text of a command's answer.
 pub fn render(output: &Output) -> String {
     match output {
-        Output::Status(r) => format!("{}\n{}", crate::monitoring::summary_line(r), status(r)),
+        Output::Status(r) => format!("{}\n{}", icg_renew::monitoring::summary_line(r), status(r)),
         Output::Verify(r) => verify(r),
         Output::Renew(r) => renew(r),
         Output::Rollback(r) => rollback(r),
@@ -93,7 +93,7 @@ fn status(r: &StatusReport) -> String {
                 "a request made {} for {} ({}) waits for its signed certificate; key in {}",
                 p.created,
                 p.subject,
-                crate::shown::text(&names.join(", ")),
+                icg_renew::shown::text(&names.join(", ")),
                 p.path.shown()
             ),
         );
@@ -128,7 +128,7 @@ pub fn plan(p: &Plan) -> String {
                 "{} ({}, entry '{}')",
                 p.keystore.shown(),
                 p.protection,
-                crate::shown::text(&p.alias)
+                icg_renew::shown::text(&p.alias)
             ),
         ),
         ("Backup to", p.backup_dir.shown().to_string()),
@@ -199,7 +199,7 @@ fn renew_outcome(r: &RenewReport) -> String {
                 out.push_str(&hanging("Backup: ", &b.shown().to_string(), 8));
                 out.push_str(&command_line(
                     "To undo: ",
-                    &format!("{} {}", r.plan.undo, crate::shown::quote(b.as_os_str())),
+                    &format!("{} {}", r.plan.undo, icg_renew::shown::quote(b.as_os_str())),
                 ));
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
@@ -340,7 +340,7 @@ fn csr(r: &CsrReport) -> String {
     let names: Vec<String> = r
         .dns_names
         .iter()
-        .map(|d| format!("DNS {}", crate::shown::text(d)))
+        .map(|d| format!("DNS {}", icg_renew::shown::text(d)))
         .chain(r.ip_addresses.iter().map(|i| format!("IP {i}")))
         .collect();
     let mut out = format!("Certificate request written to {}\n", r.csr.shown());
@@ -407,7 +407,7 @@ fn demo(r: &DemoReport) -> String {
             out.push_str(&command_line("  ", c));
         }
     } else {
-        let icg = crate::invocation::program();
+        let icg = icg_renew::invocation::program();
         let _ = writeln!(
             out,
             "\nThe sandbox was removed (the undo line above has nothing left to undo). Run `{icg} sandbox DIR` (or `{icg} demo --keep`) to keep one and try every command in it."

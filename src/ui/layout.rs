@@ -28,14 +28,10 @@ pub fn columns() -> Option<usize> {
     }
 }
 
-/// Splits `text` into lines of at most `width` characters, breaking after spaces, commas and slashes. A
-/// piece without such a break that is longer than `width` stays whole on its own line: a fingerprint is
-/// never split. Without a width, the text stays one line.
-pub fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
-    wrap_after(text, width, width)
-}
-
-/// [`wrap`] with a first line of another width (after a longer prefix).
+/// Splits `text` into lines of at most `width` characters (`first` for the first line, after a longer
+/// prefix), breaking after spaces, commas and slashes. A piece without such a break that is longer than
+/// the width stays whole on its own line: a fingerprint is never split. Without a width, the text stays
+/// one line.
 pub(crate) fn wrap_after(text: &str, first: Option<usize>, width: Option<usize>) -> Vec<String> {
     let (Some(first), Some(width)) = (first, width) else {
         return vec![text.to_string()];
@@ -169,7 +165,7 @@ pub fn command_line(prefix: &str, command: &str) -> String {
     let columns = columns().unwrap_or(usize::MAX);
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| crate::shown::quote(std::ffi::OsStr::new(w)))
+        .map(|w| icg_renew::shown::quote(std::ffi::OsStr::new(w)))
         .collect();
     let mut lines = vec![prefix.to_string()];
     for word in quoted {
@@ -198,12 +194,16 @@ mod tests {
     #[test]
     fn wrapping_breaks_after_spaces_commas_and_slashes_and_never_inside_a_long_piece() {
         assert_eq!(
-            wrap("CN=icg.sandbox.test,O=icg-renew sandbox", Some(20)),
+            wrap_after(
+                "CN=icg.sandbox.test,O=icg-renew sandbox",
+                Some(20),
+                Some(20)
+            ),
             ["CN=icg.sandbox.test,", "O=icg-renew sandbox"]
         );
         let fingerprint = "AB:".repeat(31) + "AB";
-        assert_eq!(wrap(&fingerprint, Some(20)), [fingerprint]);
-        assert_eq!(wrap("one two", None), ["one two"]);
+        assert_eq!(wrap_after(&fingerprint, Some(20), Some(20)), [fingerprint]);
+        assert_eq!(wrap_after("one two", None, None), ["one two"]);
         assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
     }
 }

@@ -7,16 +7,16 @@ pub mod layout;
 pub mod terminal;
 
 use crate::commands::Prompter;
-use crate::error::Error;
-use crate::renew::{self, Observer};
-use crate::report::Output;
+use icg_renew::error::Error;
+use icg_renew::renew::{self, Observer};
+use icg_renew::report::Output;
 
 /// Writes to stdout. A terminal that went away (an SSH drop) or a closed pipe must not kill the process:
 /// a renewal may be between the rename and its confirmation. Nothing printed matters more than finishing.
 pub fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(crate::shown::for_terminal(text).as_bytes());
+    let _ = stdout.write_all(icg_renew::shown::for_terminal(text).as_bytes());
     let _ = stdout.flush();
 }
 
@@ -26,7 +26,7 @@ pub fn err_line(text: &str) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "{}",
-        crate::shown::for_terminal(text)
+        icg_renew::shown::for_terminal(text)
     );
 }
 
@@ -48,12 +48,12 @@ pub fn json(output: &Output) -> String {
         .unwrap_or_else(|e| {
             format!("{{\"error\": \"cannot render JSON: {e}\", \"kind\": \"internal\"}}")
         });
-    crate::shown::json(&text)
+    icg_renew::shown::json(&text)
 }
 
 /// The JSON error document of the contract.
 pub fn json_error(error: &Error) -> String {
-    crate::shown::json(
+    icg_renew::shown::json(
         &serde_json::json!({ "error": crate::commands::hint::message(error), "kind": error.kind().name() }).to_string(),
     )
 }

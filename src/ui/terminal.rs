@@ -2,20 +2,20 @@
 //! confirmation, which defaults to No) and indicatif progress, one line per step with its time, and a live
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
-use crate::cert::CertSummary;
-use crate::checks::Status;
 use crate::commands::Prompter;
-use crate::interrupt;
-use crate::material::Candidate;
-use crate::renew::Observer;
-use crate::report::{Plan, Step, VerifyReport};
-use crate::secret::Password;
-use crate::service::{Observation, Restart};
-use crate::shown::Shown;
 use crate::ui::{err_line, human, layout};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
+use icg_renew::cert::CertSummary;
+use icg_renew::checks::Status;
+use icg_renew::interrupt;
+use icg_renew::material::Candidate;
+use icg_renew::renew::Observer;
+use icg_renew::report::{Plan, Step, VerifyReport};
+use icg_renew::secret::Password;
+use icg_renew::service::{Observation, Restart};
+use icg_renew::shown::Shown;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -203,7 +203,7 @@ impl Prompter for Terminal {
                     "{}  ({}, {}){note}",
                     c.path.shown(),
                     human_size(c.size),
-                    crate::cert::rfc3339(c.modified)
+                    icg_renew::cert::rfc3339(c.modified)
                 )
             })
             .collect();
