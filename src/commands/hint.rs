@@ -53,6 +53,65 @@ pub fn message(error: &Error) -> String {
             from: AliasFrom::CommandLine,
             ..
         } => format!("{error}: choose one with --alias"),
+        // --- core: the options of the keystore link and the hook; wrapped failures keep their hints ---
+        Error::ForeignKeystoreLink {
+            configured,
+            real,
+            through,
+            uid,
+            owner,
+        } => crate::error::foreign_link_text(configured, real, *through, *uid, *owner, "with --keystore "),
+        Error::HookVariables { found } => crate::error::hook_text(*found, "--from-hook"),
+        Error::RenewalLeftInPlace { failure } => format!(
+            "{}; the new keystore was left in place (--no-rollback)",
+            message(failure)
+        ),
+        Error::RenewalRolledBack { failure } => format!(
+            "{}; the old keystore was restored and is served again",
+            message(failure)
+        ),
+        Error::RollbackFailedToo { failure, rollback } => format!(
+            "{}; then the rollback failed too: {}",
+            message(failure),
+            message(rollback)
+        ),
+        Error::RestoreNotDone { failure } => {
+            format!("{}; the keystore was not changed", message(failure))
+        }
+        Error::RestoreUnconfirmed { failure } => message(failure),
+        Error::AuditLogNotOpened { .. } => format!("{error}; pass --log-file FILE to keep one"),
+        Error::InputIsLink { .. }
+        | Error::NotRegularFile { .. }
+        | Error::BecameLink { .. }
+        | Error::TooBig { .. }
+        | Error::GrewPastLimit { .. }
+        | Error::UnsafeDirectory { .. }
+        | Error::NoLongerFound { .. }
+        | Error::NotRemoved { .. }
+        | Error::KeystoreNamesNoFile { .. }
+        | Error::KeystoreGone { .. }
+        | Error::KeystoreNotRegular { .. }
+        | Error::KeystoreSwapped { .. }
+        | Error::TempFileSwapped { .. }
+        | Error::NoFreeBackupName { .. }
+        | Error::ListBackups { .. }
+        | Error::NamesNoFile { .. }
+        | Error::OpenSslFailed { .. }
+        | Error::PendingKeyWithoutCertificate { .. }
+        | Error::PendingKeyNotBuilt { .. }
+        | Error::MaterialDirectoryTooLarge { .. }
+        | Error::MaterialDirectoryTooMuchPem { .. }
+        | Error::MaterialDirectoryEmpty { .. }
+        | Error::MaterialLinkRefused { .. }
+        | Error::EntryWithoutCertificate { .. }
+        | Error::InterruptedBeforeReplace
+        | Error::KeystoreChangedMeanwhile { .. }
+        | Error::ReadBackDiffers { .. }
+        | Error::ReadBackUnreadable { .. }
+        | Error::RestoreReadBackDiffers { .. }
+        | Error::ServedButRefused { .. }
+        | Error::NotServedInTime { .. }
+        | Error::AuditLogNotWritten { .. } => error.to_string(),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
         Error::Io { .. }
         | Error::Locked { .. }
