@@ -734,4 +734,112 @@ mod tests {
         assert_eq!(io.raw_os_error(), Some(13));
         assert!(Error::usage("x").source().is_none());
     }
+
+    /// The transaction's outcome errors keep today's kinds (exit codes 4, 5, 1 and the JSON kind) and the
+    /// first failure as their source.
+    #[test]
+    fn outcome_errors_keep_their_kind_and_the_first_failure_as_source() {
+        let failure = || Error::ServedButRefused {
+            what: "the new certificate".into(),
+            why: "unable to get local issuer certificate".into(),
+        };
+        let rolled_back = Error::RenewalRolledBack {
+            failure: Box::new(failure()),
+        };
+        assert_eq!(rolled_back.kind(), ErrorKind::RolledBack);
+        assert_eq!(rolled_back.kind().exit_code(), 4);
+        assert_eq!(
+            rolled_back.to_string(),
+            "the gateway serves the new certificate, but a verifying client refuses it: unable to get local issuer certificate; the old keystore was restored and is served again"
+        );
+        // A boxed source is the box (thiserror hands out the field); its content is the first failure.
+        let first = rolled_back.source().expect("the first failure");
+        assert!(matches!(
+            first.downcast_ref::<Box<Error>>().map(|b| &**b),
+            Some(Error::ServedButRefused { .. })
+        ));
+        let too = Error::RollbackFailedToo {
+            failure: Box::new(failure()),
+            rollback: Box::new(Error::KeystoreChangedMeanwhile {
+                keystore: PathBuf::from("/k.jks"),
+            }),
+        };
+        assert_eq!(too.kind().exit_code(), 5);
+        assert!(matches!(
+            too.source()
+                .and_then(|s| s.downcast_ref::<Box<Error>>())
+                .map(|b| &**b),
+            Some(Error::ServedButRefused { .. })
+        ));
+        let left = Error::RenewalLeftInPlace {
+            failure: Box::new(failure()),
+        };
+        assert_eq!(left.kind(), ErrorKind::RollbackFailed);
+        assert_eq!(Error::InterruptedBeforeReplace.kind(), ErrorKind::Aborted);
+        let locked = Error::Locked {
+            keystore: PathBuf::from("/k.jks"),
+            holder: None,
+            lock: PathBuf::from("/.k.jks.lock"),
+        };
+        assert_eq!(
+            Error::RestoreNotDone {
+                failure: Box::new(locked)
+            }
+            .kind(),
+            ErrorKind::Locked
+        );
+        let listed = Error::ListBackups {
+            source: Box::new(Error::io(
+                "list",
+                Path::new("/b"),
+                &std::io::Error::from_raw_os_error(2),
+            )),
+        };
+        assert_eq!(listed.kind(), ErrorKind::NotFound);
+        assert!(listed.source().is_some());
+    }
+
+    /// The file-system refusals name the file, the account and the fix, as they did as formatted strings.
+    #[test]
+    fn refusals_of_a_layout_name_the_facts() {
+        let dir = PathBuf::from("/srv/backups");
+        let text = |risk| {
+            Error::UnsafeDirectory {
+                role: "the backup directory".into(),
+                dir: dir.clone(),
+                risk,
+            }
+            .to_string()
+        };
+        assert_eq!(text(DirectoryRisk::WorldWritable), "the backup directory /srv/backups is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory");
+        assert_eq!(text(DirectoryRisk::OwnedBy(1001)), "the backup directory /srv/backups belongs to uid 1001, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory");
+        assert_eq!(text(DirectoryRisk::GroupWritable(50)), "the backup directory /srv/backups is writable by group 50, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory");
+        let big = Error::TooBig {
+            doing: "read the keystore".into(),
+            path: PathBuf::from("/k.jks"),
+            len: 20 * 1024 * 1024,
+            limit: 16 * 1024 * 1024,
+        };
+        assert_eq!(big.kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            big.to_string(),
+            "cannot read the keystore /k.jks: it is 20971520 bytes, more than the 16 MiB limit; check the path"
+        );
+        let fifo = Error::NotRegularFile {
+            doing: "read".into(),
+            path: PathBuf::from("/tmp/f"),
+            found: FoundFile::FifoOrSocket,
+        };
+        assert_eq!(
+            fifo.to_string(),
+            "cannot read /tmp/f: it is a FIFO or socket, not a regular file; give the path of a file"
+        );
+        assert_eq!(
+            Error::KeystoreGone {
+                path: PathBuf::from("/k.jks")
+            }
+            .kind(),
+            ErrorKind::NotFound
+        );
+    }
 }

@@ -83,6 +83,18 @@ mod tests {
         for name in ["RENEWED_LINEAGE", "CERT_KEY_PATH", "CERT_FULLCHAIN_PATH"] {
             assert!(none.to_string().contains(name), "{none}");
         }
-        assert!(find(env(&[("CERT_KEY_PATH", "/k")])).is_err());
+        assert!(!none.to_string().contains("--from-hook"), "{none}");
+        assert!(matches!(
+            find(env(&[("CERT_KEY_PATH", "/k")])),
+            Err(Error::HookVariables {
+                found: HookFound::KeyOnly
+            })
+        ));
+        assert!(matches!(
+            find(env(&[("CERT_FULLCHAIN_PATH", "/f")])),
+            Err(Error::HookVariables {
+                found: HookFound::FullchainOnly
+            })
+        ));
     }
 }
