@@ -3,7 +3,7 @@
 //! holds a password or key. A log that cannot be written is a warning, never a failure.
 
 use crate::cert::{rfc3339, Clock};
-use crate::shown::Shown;
+use crate::error::Error;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -14,7 +14,7 @@ pub struct AuditLog {
     file: Option<File>,
     pub path: PathBuf,
     /// Why the log cannot be written, for one warning.
-    pub problem: Option<String>,
+    pub problem: Option<Error>,
     command: String,
 }
 
@@ -29,12 +29,12 @@ impl AuditLog {
             .open(path);
         let (file, problem) = match opened {
             Ok(f) => (Some(f), None),
-            Err(e) => (
+            Err(source) => (
                 None,
-                Some(format!(
-                    "cannot write the audit log {}: {e}; pass --log-file FILE to keep one",
-                    path.shown()
-                )),
+                Some(Error::AuditLogNotOpened {
+                    path: path.to_path_buf(),
+                    source,
+                }),
             ),
         };
         AuditLog {
@@ -71,14 +71,14 @@ impl AuditLog {
             }
         }
         line.push('\n');
-        if let Err(e) = file
+        if let Err(source) = file
             .write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
         {
-            self.problem = Some(format!(
-                "cannot write the audit log {}: {e}",
-                self.path.shown()
-            ));
+            self.problem = Some(Error::AuditLogNotWritten {
+                path: self.path.clone(),
+                source,
+            });
             self.file = None;
         }
     }

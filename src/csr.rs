@@ -3,7 +3,7 @@
 //! passes `same-hosts`. Also the placeholder certificate the pending key file carries.
 
 use crate::cert::subject_alt_names;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::ec::{EcGroup, EcKey};
@@ -72,11 +72,10 @@ impl KeyType {
 }
 
 fn ssl(e: openssl::error::ErrorStack) -> Error {
-    Error::new(
-        ErrorKind::Io,
-        format!("OpenSSL failed while making the key or request: {e}"),
-    )
-    .caused_by(e)
+    Error::OpenSslFailed {
+        doing: "making the key or request".into(),
+        source: e,
+    }
 }
 
 /// The Subject Alternative Name of the installed certificate (its CN as a DNS name where it has none).

@@ -282,6 +282,197 @@ pub enum Error {
     /// `name` is no group of /etc/group.
     #[error("{name}: no such group in /etc/group; give its name or number")]
     UnknownGroup { name: String },
+    // --- core: file system, keystore file, backups, pending key, material directory, hook, transaction ---
+    /// An operator's input file `path` is a symbolic link, which is not followed (reading it for `doing`).
+    #[error("cannot {doing} {}: it is a symbolic link; give the path of the file it points to", path.shown())]
+    InputIsLink { doing: String, path: PathBuf },
+    /// `path` is not a regular file (`found`: what it is instead, where that was looked at).
+    #[error("cannot {doing} {}: it is {}; give the path of a file", path.shown(), found.text())]
+    NotRegularFile {
+        doing: String,
+        path: PathBuf,
+        found: FoundFile,
+    },
+    /// `path`, in a directory resolved once, became a symbolic link after it was resolved.
+    #[error("cannot {doing} {}: it is a symbolic link now, which icg-renew does not follow a second time; run it again", path.shown())]
+    BecameLink { doing: String, path: PathBuf },
+    /// `path` is `len` bytes, more than the `limit` (bytes) of what `doing` reads.
+    #[error("cannot {doing} {}: it is {len} bytes, more than the {} MiB limit; check the path", path.shown(), limit / (1024 * 1024))]
+    TooBig {
+        doing: String,
+        path: PathBuf,
+        len: u64,
+        limit: u64,
+    },
+    /// `path` grew past `limit` bytes while it was read.
+    #[error("cannot {doing} {}: it grew past the size limit", path.shown())]
+    GrewPastLimit {
+        doing: String,
+        path: PathBuf,
+        limit: u64,
+    },
+    /// Running as root, a directory icg-renew works in (`role`: "the keystore directory") that another account
+    /// could change (`risk`), and so swap the files in it.
+    #[error("{}", unsafe_directory_text(role, dir, risk))]
+    UnsafeDirectory {
+        role: String,
+        dir: PathBuf,
+        risk: DirectoryRisk,
+    },
+    /// `path` (`what`: "the pending key") is no longer the file icg-renew found, so it was left alone.
+    #[error("{} is no longer {what} icg-renew found: it was left alone; check it", path.shown())]
+    NoLongerFound { path: PathBuf, what: String },
+    /// `path` was renamed or replaced before it could be removed.
+    #[error("cannot remove {}: it was renamed or replaced", path.shown())]
+    NotRemoved { path: PathBuf },
+    /// The keystore path `path` resolves to no file name (`/`).
+    #[error("{} names no file: give the keystore's path", path.shown())]
+    KeystoreNamesNoFile { path: PathBuf },
+    /// The keystore `path` disappeared after it was resolved.
+    #[error("{} is gone: check the path", path.shown())]
+    KeystoreGone { path: PathBuf },
+    /// The keystore `path` is not a regular file.
+    #[error("{} is not a regular file: check the path", path.shown())]
+    KeystoreNotRegular { path: PathBuf },
+    /// Running as root, the keystore `configured` is reached through a link (or a directory holding the link:
+    /// `through`) that `uid` controls, neither root nor the keystore's owner `owner`; `real` is the keystore's
+    /// own path (the command layer names the option that gives it).
+    #[error("{}", foreign_link_text(configured, real, *through, *uid, *owner, ""))]
+    ForeignKeystoreLink {
+        configured: PathBuf,
+        real: PathBuf,
+        through: LinkPart,
+        uid: u32,
+        owner: u32,
+    },
+    /// The keystore's name `path` no longer holds the file icg-renew read: nothing was `doing` ("replaced").
+    #[error("{} is no longer the file icg-renew read (something renamed or replaced it): nothing was {doing}; check the directory, then run icg-renew again", path.shown())]
+    KeystoreSwapped { path: PathBuf, doing: String },
+    /// The new keystore's temporary file `temp` was renamed or replaced before the rename.
+    #[error("the new keystore {} was renamed or replaced by something else: nothing was replaced; check the directory", temp.shown())]
+    TempFileSwapped { temp: PathBuf },
+    /// Every backup name of this second is taken in `dir`.
+    #[error("cannot find a free backup name in {}", dir.shown())]
+    NoFreeBackupName { dir: PathBuf },
+    /// The backup directory could not be listed (kind of `source`).
+    #[error("cannot list backups: {source}")]
+    ListBackups {
+        #[source]
+        source: Box<Error>,
+    },
+    /// An output file `path` (written for `doing`) names no file.
+    #[error("cannot {doing} {}: it names no file", path.shown())]
+    NamesNoFile { doing: String, path: PathBuf },
+    /// OpenSSL failed while `doing` something ("making the key or request").
+    #[error("OpenSSL failed while {doing}: {source}")]
+    OpenSslFailed {
+        doing: String,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The pending key file `path` holds no certificate.
+    #[error("{} holds no certificate: run icg-renew csr again", path.shown())]
+    PendingKeyWithoutCertificate { path: PathBuf },
+    /// The pending key file `path` could not be built (`why`).
+    #[error("cannot build the pending key file {}: {why}", path.shown())]
+    PendingKeyNotBuilt { path: PathBuf, why: String },
+    /// A material directory `dir` holds more than `max` entries.
+    #[error("{} holds more than {max} entries; a material directory holds a key and its certificates: give the directory the ACME client writes", dir.shown())]
+    MaterialDirectoryTooLarge { dir: PathBuf, max: usize },
+    /// The files of a material directory `dir` hold more than `limit` bytes of PEM.
+    #[error("the files in {} hold more than {} MiB of PEM: give the directory the ACME client writes", dir.shown(), limit / (1024 * 1024))]
+    MaterialDirectoryTooMuchPem { dir: PathBuf, limit: u64 },
+    /// A material directory `dir` holds no PEM key or certificate.
+    #[error("{} holds no PEM private key or certificate: give the directory the ACME client writes (certbot: /etc/letsencrypt/live/NAME)", dir.shown())]
+    MaterialDirectoryEmpty { dir: PathBuf },
+    /// A link `link` in a material directory leads where the link rule does not allow (`why`); links are
+    /// followed only within `trust_root`.
+    #[error("{} is a symbolic link {}: icg-renew follows links in a material directory only within the ACME client's own directory {}, owned by root and writable by no one else; give the path of the file it points to", link.shown(), why.text(), trust_root.shown())]
+    MaterialLinkRefused {
+        link: PathBuf,
+        trust_root: PathBuf,
+        why: LinkRefusal,
+    },
+    /// The server entry `alias` of the keystore `file` has no certificate.
+    #[error("{}: entry '{}' has no certificate", file.shown(), crate::shown::text(alias))]
+    EntryWithoutCertificate { file: PathBuf, alias: String },
+    /// An ACME client's deploy hook set not the variables that name the material (`found`: which it set).
+    #[error("{}", hook_text(*found, "the deploy hook"))]
+    HookVariables { found: HookFound },
+    /// An interruption arrived before the keystore was replaced.
+    #[error("interrupted before the keystore was replaced: nothing was changed")]
+    InterruptedBeforeReplace,
+    /// The keystore `keystore` changed on disk between the read at the start and the rename.
+    #[error("{} was changed by something else while icg-renew worked: nothing was replaced; run icg-renew again", keystore.shown())]
+    KeystoreChangedMeanwhile { keystore: PathBuf },
+    /// The new keystore for `keystore`, read back before the rename, differs from what was meant (`what`).
+    #[error("the new keystore for {} did not read back as meant ({what}), so nothing was replaced; please report this with the audit log", keystore.shown())]
+    ReadBackDiffers { keystore: PathBuf, what: String },
+    /// The new keystore for `keystore`, read back before the rename, does not open (`source`).
+    #[error("the new keystore for {} did not read back as meant ({source}), so nothing was replaced; please report this with the audit log", keystore.shown())]
+    ReadBackUnreadable {
+        keystore: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+    /// A restored keystore for `keystore` did not read back as the backup's bytes.
+    #[error("the restored keystore for {} does not read back byte for byte", keystore.shown())]
+    RestoreReadBackDiffers { keystore: PathBuf },
+    /// The gateway serves `what` ("the new certificate"), but a verifying client refuses it (`why`).
+    #[error("the gateway serves {what}, but a verifying client refuses it: {why}")]
+    ServedButRefused { what: String, why: String },
+    /// The gateway did not serve `what` within `timeout`; `last` is what the last probe saw.
+    #[error("the gateway did not serve {what} within {} s: {last}", timeout.as_secs())]
+    NotServedInTime {
+        what: String,
+        timeout: std::time::Duration,
+        last: String,
+    },
+    /// The renewal failed after the rename (`failure`) and the old keystore was restored and confirmed.
+    #[error("{failure}; the old keystore was restored and is served again")]
+    RenewalRolledBack {
+        #[source]
+        failure: Box<Error>,
+    },
+    /// The renewal failed after the rename (`failure`) and, as asked, the new keystore was left in place.
+    #[error("{failure}; the new keystore was left in place")]
+    RenewalLeftInPlace {
+        #[source]
+        failure: Box<Error>,
+    },
+    /// The renewal failed after the rename (`failure`) and restoring the backup failed too (`rollback`).
+    #[error("{failure}; then the rollback failed too: {rollback}")]
+    RollbackFailedToo {
+        #[source]
+        failure: Box<Error>,
+        rollback: Box<Error>,
+    },
+    /// Restoring a backup failed before its rename (`failure`, whose kind it keeps): nothing changed.
+    #[error("{failure}; the keystore was not changed")]
+    RestoreNotDone {
+        #[source]
+        failure: Box<Error>,
+    },
+    /// A backup was put back, but the restart or its confirmation failed (`failure`).
+    #[error("{failure}")]
+    RestoreUnconfirmed {
+        #[source]
+        failure: Box<Error>,
+    },
+    /// The audit log `path` cannot be opened for appending (the command layer names the option that moves it).
+    #[error("cannot write the audit log {}: {source}", path.shown())]
+    AuditLogNotOpened {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Appending a line to the audit log `path` failed.
+    #[error("cannot write the audit log {}: {source}", path.shown())]
+    AuditLogNotWritten {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// An error with more context in front (`prefix: message`), keeping its kind.
     #[error("{prefix}: {inner}")]
     Context {
@@ -358,6 +549,46 @@ impl Error {
                 ErrorKind::Unsupported
             }
             Error::UnknownGroup { .. } => ErrorKind::Usage,
+            // --- core: file system, keystore file, backups, pending key, material directory, hook, transaction ---
+            Error::InputIsLink { .. }
+            | Error::NotRegularFile { .. }
+            | Error::BecameLink { .. }
+            | Error::NoLongerFound { .. }
+            | Error::NotRemoved { .. }
+            | Error::KeystoreNamesNoFile { .. }
+            | Error::KeystoreNotRegular { .. }
+            | Error::KeystoreSwapped { .. }
+            | Error::TempFileSwapped { .. }
+            | Error::NoFreeBackupName { .. }
+            | Error::OpenSslFailed { .. }
+            | Error::PendingKeyNotBuilt { .. }
+            | Error::KeystoreChangedMeanwhile { .. }
+            | Error::ReadBackDiffers { .. }
+            | Error::ReadBackUnreadable { .. }
+            | Error::RestoreReadBackDiffers { .. }
+            | Error::ServedButRefused { .. }
+            | Error::NotServedInTime { .. }
+            | Error::AuditLogNotOpened { .. }
+            | Error::AuditLogNotWritten { .. } => ErrorKind::Io,
+            Error::TooBig { .. }
+            | Error::GrewPastLimit { .. }
+            | Error::PendingKeyWithoutCertificate { .. }
+            | Error::MaterialDirectoryTooMuchPem { .. }
+            | Error::MaterialDirectoryEmpty { .. }
+            | Error::EntryWithoutCertificate { .. } => ErrorKind::Corrupt,
+            Error::UnsafeDirectory { .. }
+            | Error::ForeignKeystoreLink { .. }
+            | Error::MaterialDirectoryTooLarge { .. }
+            | Error::MaterialLinkRefused { .. } => ErrorKind::Unsupported,
+            Error::KeystoreGone { .. } => ErrorKind::NotFound,
+            Error::NamesNoFile { .. } | Error::HookVariables { .. } => ErrorKind::Usage,
+            Error::InterruptedBeforeReplace => ErrorKind::Aborted,
+            Error::RenewalRolledBack { .. } => ErrorKind::RolledBack,
+            Error::RenewalLeftInPlace { .. }
+            | Error::RollbackFailedToo { .. }
+            | Error::RestoreUnconfirmed { .. } => ErrorKind::RollbackFailed,
+            Error::ListBackups { source } => source.kind(),
+            Error::RestoreNotDone { failure } => failure.kind(),
             Error::Context { inner, .. } => inner.kind(),
             Error::Other { kind, .. } => *kind,
         }
@@ -510,6 +741,133 @@ fn libc_efbig() -> i32 {
     rustix::io::Errno::FBIG.raw_os_error()
 }
 
+// --- core: file system, keystore file, backups, pending key, material directory, hook, transaction ---
+
+/// What a path that had to be a regular file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundFile {
+    Directory,
+    FifoOrSocket,
+    DeviceOrSpecial,
+    /// Not a regular file, without saying what it is.
+    Other,
+}
+
+impl FoundFile {
+    fn text(self) -> &'static str {
+        match self {
+            FoundFile::Directory => "a directory, not a regular file",
+            FoundFile::FifoOrSocket => "a FIFO or socket, not a regular file",
+            FoundFile::DeviceOrSpecial => "a device or special file, not a regular file",
+            FoundFile::Other => "not a regular file",
+        }
+    }
+}
+
+/// Why a directory lets an account other than root swap the files in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryRisk {
+    /// Writable by every user (mode o+w).
+    WorldWritable,
+    /// Owned by this uid, not root.
+    OwnedBy(u32),
+    /// Writable by this group, not root's.
+    GroupWritable(u32),
+}
+
+fn unsafe_directory_text(role: &str, dir: &Path, risk: &DirectoryRisk) -> String {
+    let dir = dir.shown();
+    match risk {
+        DirectoryRisk::WorldWritable => format!("{role} {dir} is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory"),
+        DirectoryRisk::OwnedBy(uid) => format!("{role} {dir} belongs to uid {uid}, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory"),
+        DirectoryRisk::GroupWritable(gid) => format!("{role} {dir} is writable by group {gid}, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory"),
+    }
+}
+
+/// Which part of the way to a linked keystore another account controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPart {
+    /// The symbolic link itself.
+    Link,
+    /// The directory holding the link.
+    HoldingDirectory,
+}
+
+/// The text of [`Error::ForeignKeystoreLink`]; `with` goes before the keystore's own path in the fix
+/// (empty in the library, the option that gives the path at the command line).
+pub fn foreign_link_text(
+    configured: &Path,
+    real: &Path,
+    through: LinkPart,
+    uid: u32,
+    owner: u32,
+    with: &str,
+) -> String {
+    let what = match through {
+        LinkPart::Link => "link",
+        LinkPart::HoldingDirectory => "directory holding the link",
+    };
+    format!(
+        "the keystore {} is reached through a {what} that uid {uid} controls, neither root nor the keystore's owner (uid {owner}): give the keystore's own path {with}{}, or make root own the link",
+        configured.shown(),
+        crate::shown::quote(real.as_os_str())
+    )
+}
+
+/// Why a symbolic link in a material directory is not followed.
+#[derive(Debug)]
+pub enum LinkRefusal {
+    /// It leads to `target`, outside the directory links may lead into.
+    Outside { target: PathBuf },
+    /// A directory or file on the way, `path`, cannot be inspected.
+    Uninspectable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A directory or file on the way, `path`, belongs to `uid`, neither root nor the account running.
+    ForeignOwner { path: PathBuf, uid: u32 },
+    /// A directory or file on the way, `path`, is writable by group or others.
+    WritableByOthers { path: PathBuf },
+}
+
+impl LinkRefusal {
+    fn text(&self) -> String {
+        match self {
+            LinkRefusal::Outside { target } => format!("to {}, outside", target.shown()),
+            LinkRefusal::Uninspectable { source, .. } => {
+                format!("that cannot be inspected ({source})")
+            }
+            LinkRefusal::ForeignOwner { path, uid } => {
+                format!("through {}, which belongs to uid {uid}", path.shown())
+            }
+            LinkRefusal::WritableByOthers { path } => {
+                format!("through {}, which others can write to", path.shown())
+            }
+        }
+    }
+}
+
+/// Which of the variables naming the material an ACME client's deploy hook found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookFound {
+    /// CERT_KEY_PATH without CERT_FULLCHAIN_PATH.
+    KeyOnly,
+    /// CERT_FULLCHAIN_PATH without CERT_KEY_PATH.
+    FullchainOnly,
+    /// None of them.
+    Nothing,
+}
+
+/// The text of [`Error::HookVariables`], `by` naming what looked ("the deploy hook" in the library, the
+/// option at the command line).
+pub fn hook_text(found: HookFound, by: &str) -> String {
+    match found {
+        HookFound::KeyOnly => format!("{by}: CERT_KEY_PATH is set but CERT_FULLCHAIN_PATH is not; acme.sh sets both for --reloadcmd"),
+        HookFound::FullchainOnly => format!("{by}: CERT_FULLCHAIN_PATH is set but CERT_KEY_PATH is not; acme.sh sets both for --reloadcmd"),
+        HookFound::Nothing => format!("{by} found none of RENEWED_LINEAGE (certbot --deploy-hook) or CERT_KEY_PATH and CERT_FULLCHAIN_PATH (acme.sh --reloadcmd) in its environment: run it as the ACME client's hook, or give the material as NEW"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,5 +884,113 @@ mod tests {
             .expect("an io::Error");
         assert_eq!(io.raw_os_error(), Some(13));
         assert!(Error::usage("x").source().is_none());
+    }
+
+    /// The transaction's outcome errors keep today's kinds (exit codes 4, 5, 1 and the JSON kind) and the
+    /// first failure as their source.
+    #[test]
+    fn outcome_errors_keep_their_kind_and_the_first_failure_as_source() {
+        let failure = || Error::ServedButRefused {
+            what: "the new certificate".into(),
+            why: "unable to get local issuer certificate".into(),
+        };
+        let rolled_back = Error::RenewalRolledBack {
+            failure: Box::new(failure()),
+        };
+        assert_eq!(rolled_back.kind(), ErrorKind::RolledBack);
+        assert_eq!(rolled_back.kind().exit_code(), 4);
+        assert_eq!(
+            rolled_back.to_string(),
+            "the gateway serves the new certificate, but a verifying client refuses it: unable to get local issuer certificate; the old keystore was restored and is served again"
+        );
+        // A boxed source is the box (thiserror hands out the field); its content is the first failure.
+        let first = rolled_back.source().expect("the first failure");
+        assert!(matches!(
+            first.downcast_ref::<Box<Error>>().map(|b| &**b),
+            Some(Error::ServedButRefused { .. })
+        ));
+        let too = Error::RollbackFailedToo {
+            failure: Box::new(failure()),
+            rollback: Box::new(Error::KeystoreChangedMeanwhile {
+                keystore: PathBuf::from("/k.jks"),
+            }),
+        };
+        assert_eq!(too.kind().exit_code(), 5);
+        assert!(matches!(
+            too.source()
+                .and_then(|s| s.downcast_ref::<Box<Error>>())
+                .map(|b| &**b),
+            Some(Error::ServedButRefused { .. })
+        ));
+        let left = Error::RenewalLeftInPlace {
+            failure: Box::new(failure()),
+        };
+        assert_eq!(left.kind(), ErrorKind::RollbackFailed);
+        assert_eq!(Error::InterruptedBeforeReplace.kind(), ErrorKind::Aborted);
+        let locked = Error::Locked {
+            keystore: PathBuf::from("/k.jks"),
+            holder: None,
+            lock: PathBuf::from("/.k.jks.lock"),
+        };
+        assert_eq!(
+            Error::RestoreNotDone {
+                failure: Box::new(locked)
+            }
+            .kind(),
+            ErrorKind::Locked
+        );
+        let listed = Error::ListBackups {
+            source: Box::new(Error::io(
+                "list",
+                Path::new("/b"),
+                &std::io::Error::from_raw_os_error(2),
+            )),
+        };
+        assert_eq!(listed.kind(), ErrorKind::NotFound);
+        assert!(listed.source().is_some());
+    }
+
+    /// The file-system refusals name the file, the account and the fix, as they did as formatted strings.
+    #[test]
+    fn refusals_of_a_layout_name_the_facts() {
+        let dir = PathBuf::from("/srv/backups");
+        let text = |risk| {
+            Error::UnsafeDirectory {
+                role: "the backup directory".into(),
+                dir: dir.clone(),
+                risk,
+            }
+            .to_string()
+        };
+        assert_eq!(text(DirectoryRisk::WorldWritable), "the backup directory /srv/backups is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory");
+        assert_eq!(text(DirectoryRisk::OwnedBy(1001)), "the backup directory /srv/backups belongs to uid 1001, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory");
+        assert_eq!(text(DirectoryRisk::GroupWritable(50)), "the backup directory /srv/backups is writable by group 50, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory");
+        let big = Error::TooBig {
+            doing: "read the keystore".into(),
+            path: PathBuf::from("/k.jks"),
+            len: 20 * 1024 * 1024,
+            limit: 16 * 1024 * 1024,
+        };
+        assert_eq!(big.kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            big.to_string(),
+            "cannot read the keystore /k.jks: it is 20971520 bytes, more than the 16 MiB limit; check the path"
+        );
+        let fifo = Error::NotRegularFile {
+            doing: "read".into(),
+            path: PathBuf::from("/tmp/f"),
+            found: FoundFile::FifoOrSocket,
+        };
+        assert_eq!(
+            fifo.to_string(),
+            "cannot read /tmp/f: it is a FIFO or socket, not a regular file; give the path of a file"
+        );
+        assert_eq!(
+            Error::KeystoreGone {
+                path: PathBuf::from("/k.jks")
+            }
+            .kind(),
+            ErrorKind::NotFound
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! directory `live/NAME`); acme.sh's `--reloadcmd` sets `CERT_KEY_PATH` and `CERT_FULLCHAIN_PATH`.
 //! (`step ca renew --exec` sets nothing: its line names the directory as NEW.)
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HookFound, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -29,15 +29,15 @@ pub fn find(var: impl Fn(&str) -> Option<OsString>) -> Result<HookMaterial> {
             new: fullchain,
             key: Some(key),
         }),
-        (Some(_), None) => Err(Error::usage(
-            "--from-hook: CERT_KEY_PATH is set but CERT_FULLCHAIN_PATH is not; acme.sh sets both for --reloadcmd",
-        )),
-        (None, Some(_)) => Err(Error::usage(
-            "--from-hook: CERT_FULLCHAIN_PATH is set but CERT_KEY_PATH is not; acme.sh sets both for --reloadcmd",
-        )),
-        (None, None) => Err(Error::usage(
-            "--from-hook found none of RENEWED_LINEAGE (certbot --deploy-hook) or CERT_KEY_PATH and CERT_FULLCHAIN_PATH (acme.sh --reloadcmd) in its environment: run it as the ACME client's hook, or give the material as NEW",
-        )),
+        (Some(_), None) => Err(Error::HookVariables {
+            found: HookFound::KeyOnly,
+        }),
+        (None, Some(_)) => Err(Error::HookVariables {
+            found: HookFound::FullchainOnly,
+        }),
+        (None, None) => Err(Error::HookVariables {
+            found: HookFound::Nothing,
+        }),
     }
 }
 
@@ -83,6 +83,18 @@ mod tests {
         for name in ["RENEWED_LINEAGE", "CERT_KEY_PATH", "CERT_FULLCHAIN_PATH"] {
             assert!(none.to_string().contains(name), "{none}");
         }
-        assert!(find(env(&[("CERT_KEY_PATH", "/k")])).is_err());
+        assert!(!none.to_string().contains("--from-hook"), "{none}");
+        assert!(matches!(
+            find(env(&[("CERT_KEY_PATH", "/k")])),
+            Err(Error::HookVariables {
+                found: HookFound::KeyOnly
+            })
+        ));
+        assert!(matches!(
+            find(env(&[("CERT_FULLCHAIN_PATH", "/f")])),
+            Err(Error::HookVariables {
+                found: HookFound::FullchainOnly
+            })
+        ));
     }
 }

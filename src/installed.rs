@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::fsx::{FileMeta, KeystoreFile};
 use crate::install::Install;
 use crate::keystore::{EntryKind, Keystore};
-use crate::shown::Shown;
 use openssl::x509::X509;
 use std::path::PathBuf;
 
@@ -41,11 +40,7 @@ impl Installed {
         let alias = entry.alias.clone();
         let chain = entry.certs.clone();
         if chain.is_empty() {
-            return Err(Error::corrupt(format!(
-                "{}: entry '{}' has no certificate",
-                path.shown(),
-                crate::shown::text(&alias)
-            )));
+            return Err(Error::EntryWithoutCertificate { file: path, alias });
         }
         // Trusted certificates are parsed one by one, and only while the chain's issuer is still sought.
         let trusted = store

@@ -9,10 +9,9 @@
 //! there down to the file, and the file, belong to root (or the account running icg-renew) and no one else
 //! can write to them. A link anywhere else is refused, as for any other material. See docs/decisions.md.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, LinkRefusal, Result};
 use crate::fsx;
 use crate::keystore::MAX_FILE_SIZE;
-use crate::shown::Shown;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -30,10 +29,10 @@ pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Error::io("list the material directory", dir, &e))?;
     if entries.len() > MAX_ENTRIES {
-        return Err(Error::unsupported(format!(
-            "{} holds more than {MAX_ENTRIES} entries; a material directory holds a key and its certificates: give the directory the ACME client writes",
-            dir.shown()
-        )));
+        return Err(Error::MaterialDirectoryTooLarge {
+            dir: dir.to_path_buf(),
+            max: MAX_ENTRIES,
+        });
     }
     entries.sort_by_key(|e| e.file_name());
     let mut seen: Vec<String> = Vec::new();
@@ -68,18 +67,16 @@ pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
             used.push(name);
         }
         if bundle.len() as u64 > MAX_FILE_SIZE {
-            return Err(Error::corrupt(format!(
-                "the files in {} hold more than {} MiB of PEM: give the directory the ACME client writes",
-                dir.shown(),
-                MAX_FILE_SIZE / (1024 * 1024)
-            )));
+            return Err(Error::MaterialDirectoryTooMuchPem {
+                dir: dir.to_path_buf(),
+                limit: MAX_FILE_SIZE,
+            });
         }
     }
     if used.is_empty() {
-        return Err(Error::corrupt(format!(
-            "{} holds no PEM private key or certificate: give the directory the ACME client writes (certbot: /etc/letsencrypt/live/NAME)",
-            dir.shown()
-        )));
+        return Err(Error::MaterialDirectoryEmpty {
+            dir: dir.to_path_buf(),
+        });
     }
     let keys = seen
         .iter()
@@ -108,20 +105,17 @@ fn trust_root(real_dir: &Path) -> PathBuf {
 
 /// The file a link in a material directory leads to, when the link rule allows it.
 fn linked_file(link: &Path, trust_root: &Path) -> Result<PathBuf> {
-    let refuse = |why: String| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "{} is a symbolic link {why}: icg-renew follows links in a material directory only within the ACME client's own directory {}, owned by root and writable by no one else; give the path of the file it points to",
-                link.shown(),
-                trust_root.shown()
-            ),
-        )
+    let refuse = |why: LinkRefusal| Error::MaterialLinkRefused {
+        link: link.to_path_buf(),
+        trust_root: trust_root.to_path_buf(),
+        why,
     };
     let target = std::fs::canonicalize(link).map_err(|e| Error::io("follow the link", link, &e))?;
-    let inside = target
-        .strip_prefix(trust_root)
-        .map_err(|_| refuse(format!("to {}, outside", target.shown())))?;
+    let inside = target.strip_prefix(trust_root).map_err(|_| {
+        refuse(LinkRefusal::Outside {
+            target: target.clone(),
+        })
+    })?;
     let mut current = trust_root.to_path_buf();
     check_owner(&current).map_err(refuse)?;
     for part in inside.components() {
@@ -132,22 +126,22 @@ fn linked_file(link: &Path, trust_root: &Path) -> Result<PathBuf> {
 }
 
 /// Whether only root (or the account running icg-renew) can change `path` (no links: it is canonical).
-fn check_owner(path: &Path) -> std::result::Result<(), String> {
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| format!("that cannot be inspected ({e})"))?;
+fn check_owner(path: &Path) -> std::result::Result<(), LinkRefusal> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| LinkRefusal::Uninspectable {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let me = rustix::process::geteuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {
-        return Err(format!(
-            "through {}, which belongs to uid {}",
-            path.shown(),
-            meta.uid()
-        ));
+        return Err(LinkRefusal::ForeignOwner {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+        });
     }
     if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "through {}, which others can write to",
-            path.shown()
-        ));
+        return Err(LinkRefusal::WritableByOthers {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }

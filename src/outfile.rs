@@ -2,7 +2,6 @@
 //! documents): replaced atomically, so a reader sees the old file or the new one, never a half-written one.
 
 use crate::error::{Error, Result};
-use crate::shown::Shown;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -16,8 +15,9 @@ pub fn replace(path: &Path, data: &[u8], mode: u32, doing: &str) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| {
-        Error::usage(format!("cannot {doing} {}: it names no file", path.shown()))
+    let name = path.file_name().ok_or_else(|| Error::NamesNoFile {
+        doing: doing.to_string(),
+        path: path.to_path_buf(),
     })?;
     let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), nonce()?));
     let written = OpenOptions::new()
@@ -43,8 +43,10 @@ pub fn replace(path: &Path, data: &[u8], mode: u32, doing: &str) -> Result<()> {
 
 fn nonce() -> Result<String> {
     let mut bytes = [0u8; 6];
-    openssl::rand::rand_bytes(&mut bytes)
-        .map_err(|e| Error::new(crate::error::ErrorKind::Io, e.to_string()))?;
+    openssl::rand::rand_bytes(&mut bytes).map_err(|source| Error::OpenSslFailed {
+        doing: "making a temporary file name".into(),
+        source,
+    })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -6,11 +6,10 @@
 //! ([`KeystoreFile`]), never through a path looked up again.
 
 use crate::cert::UnixTime;
-use crate::error::{AliasFrom, Error, ErrorKind, Result};
+use crate::error::{AliasFrom, Error, Result};
 use crate::fsx::{FileId, KeystoreFile};
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
 use crate::secret::Password;
-use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::ffi::OsString;
@@ -55,12 +54,11 @@ pub fn load(keystore: &KeystoreFile, store_password: &Password) -> Result<Option
         &path,
         &AliasFrom::Setting("the pending key file".into()),
     )?;
-    let placeholder = entry.certs.first().cloned().ok_or_else(|| {
-        Error::corrupt(format!(
-            "{} holds no certificate: run icg-renew csr again",
-            path.shown()
-        ))
-    })?;
+    let placeholder = entry
+        .certs
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::PendingKeyWithoutCertificate { path: path.clone() })?;
     let key = store.private_key(ALIAS, store_password, &path)?;
     let created = rustix::fs::statat(
         &*keystore.dir.fd(),
@@ -94,11 +92,9 @@ pub fn save(
         std::slice::from_ref(placeholder),
         &[],
     )
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot build the pending key file {}: {e}", path.shown()),
-        )
+    .map_err(|e| Error::PendingKeyNotBuilt {
+        path: path.clone(),
+        why: e.to_string(),
     })?;
     keystore
         .dir

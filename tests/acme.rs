@@ -544,6 +544,8 @@ fn from_hook_without_any_variable_is_a_usage_error_naming_them() {
         assert!(stderr.contains(name), "{stderr}");
     }
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // The option the operator used is named (the command layer adds it to the library's message).
+    assert!(stderr.contains("--from-hook found none of"), "{stderr}");
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
     // NEW and --from-hook together are a usage error too.
     let both = sandbox

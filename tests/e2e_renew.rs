@@ -330,6 +330,11 @@ fn no_rollback_leaves_the_new_keystore_and_exits_5() {
     assert_exit(&output, 5);
     let report = json(&output);
     assert_eq!(report["result"], "rollback-failed");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.ends_with("; the new keystore was left in place (--no-rollback)"),
+        "{report}"
+    );
     assert_ne!(std::fs::read(install.keystore()).unwrap(), before);
     // The new keystore stays, so the manual steps start with copying the backup back.
     let first = report["manual_steps"][0].as_str().unwrap();

@@ -570,6 +570,12 @@ fn a_link_that_another_account_controls_is_refused() {
         "{}",
         describe(&output)
     );
+    // The fix names the option that gives the keystore's own path (added by the command layer).
+    assert!(
+        text(&output.stderr).contains("give the keystore's own path with --keystore "),
+        "{}",
+        describe(&output)
+    );
     assert_eq!(std::fs::read(gw.keystore()).unwrap(), before);
 }
 

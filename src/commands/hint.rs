@@ -102,6 +102,65 @@ pub fn message(error: &Error) -> String {
         | Error::NoDropFolder { .. }
         | Error::DropFolderNotADirectory { .. }
         | Error::ResultsDirNotADirectory { .. } => error.to_string(),
+        // --- core: the options of the keystore link and the hook; wrapped failures keep their hints ---
+        Error::ForeignKeystoreLink {
+            configured,
+            real,
+            through,
+            uid,
+            owner,
+        } => icg_renew::error::foreign_link_text(configured, real, *through, *uid, *owner, "with --keystore "),
+        Error::HookVariables { found } => icg_renew::error::hook_text(*found, "--from-hook"),
+        Error::RenewalLeftInPlace { failure } => format!(
+            "{}; the new keystore was left in place (--no-rollback)",
+            message(failure)
+        ),
+        Error::RenewalRolledBack { failure } => format!(
+            "{}; the old keystore was restored and is served again",
+            message(failure)
+        ),
+        Error::RollbackFailedToo { failure, rollback } => format!(
+            "{}; then the rollback failed too: {}",
+            message(failure),
+            message(rollback)
+        ),
+        Error::RestoreNotDone { failure } => {
+            format!("{}; the keystore was not changed", message(failure))
+        }
+        Error::RestoreUnconfirmed { failure } => message(failure),
+        Error::AuditLogNotOpened { .. } => format!("{error}; pass --log-file FILE to keep one"),
+        Error::InputIsLink { .. }
+        | Error::NotRegularFile { .. }
+        | Error::BecameLink { .. }
+        | Error::TooBig { .. }
+        | Error::GrewPastLimit { .. }
+        | Error::UnsafeDirectory { .. }
+        | Error::NoLongerFound { .. }
+        | Error::NotRemoved { .. }
+        | Error::KeystoreNamesNoFile { .. }
+        | Error::KeystoreGone { .. }
+        | Error::KeystoreNotRegular { .. }
+        | Error::KeystoreSwapped { .. }
+        | Error::TempFileSwapped { .. }
+        | Error::NoFreeBackupName { .. }
+        | Error::ListBackups { .. }
+        | Error::NamesNoFile { .. }
+        | Error::OpenSslFailed { .. }
+        | Error::PendingKeyWithoutCertificate { .. }
+        | Error::PendingKeyNotBuilt { .. }
+        | Error::MaterialDirectoryTooLarge { .. }
+        | Error::MaterialDirectoryTooMuchPem { .. }
+        | Error::MaterialDirectoryEmpty { .. }
+        | Error::MaterialLinkRefused { .. }
+        | Error::EntryWithoutCertificate { .. }
+        | Error::InterruptedBeforeReplace
+        | Error::KeystoreChangedMeanwhile { .. }
+        | Error::ReadBackDiffers { .. }
+        | Error::ReadBackUnreadable { .. }
+        | Error::RestoreReadBackDiffers { .. }
+        | Error::ServedButRefused { .. }
+        | Error::NotServedInTime { .. }
+        | Error::AuditLogNotWritten { .. } => error.to_string(),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
         Error::Io { .. }
         | Error::Locked { .. }
@@ -380,5 +439,82 @@ mod tests {
         let source = std::error::Error::source(&wrapped).expect("the wrapped error");
         let inner = source.downcast_ref::<Box<Error>>().expect("a boxed Error");
         assert!(matches!(**inner, Error::Locked { .. }), "{inner}");
+    }
+
+    /// The options the core's errors used to name are added here, giving the old line byte for byte; a
+    /// wrapped failure keeps the hint of its own.
+    #[test]
+    fn the_core_errors_get_their_options_back_and_wrapped_failures_keep_their_hints() {
+        use icg_renew::error::{HookFound, LinkPart};
+        let link = Error::ForeignKeystoreLink {
+            configured: PathBuf::from("/opt/icg/keystore.jks"),
+            real: PathBuf::from("/srv/ks dir/keystore.jks"),
+            through: LinkPart::HoldingDirectory,
+            uid: 1001,
+            owner: 0,
+        };
+        assert_eq!(
+            message(&link),
+            "the keystore /opt/icg/keystore.jks is reached through a directory holding the link that uid 1001 controls, neither root nor the keystore's owner (uid 0): give the keystore's own path with --keystore '/srv/ks dir/keystore.jks', or make root own the link"
+        );
+        let hook = Error::HookVariables {
+            found: HookFound::KeyOnly,
+        };
+        assert_eq!(
+            message(&hook),
+            "--from-hook: CERT_KEY_PATH is set but CERT_FULLCHAIN_PATH is not; acme.sh sets both for --reloadcmd"
+        );
+        let nothing = Error::HookVariables {
+            found: HookFound::Nothing,
+        };
+        assert_eq!(
+            message(&nothing),
+            "--from-hook found none of RENEWED_LINEAGE (certbot --deploy-hook) or CERT_KEY_PATH and CERT_FULLCHAIN_PATH (acme.sh --reloadcmd) in its environment: run it as the ACME client's hook, or give the material as NEW"
+        );
+        let unconfirmed = || Error::NotServedInTime {
+            what: "the new certificate".into(),
+            timeout: std::time::Duration::from_secs(2),
+            last: "not answering (connection refused)".into(),
+        };
+        assert_eq!(
+            message(&Error::RenewalLeftInPlace {
+                failure: Box::new(unconfirmed())
+            }),
+            "the gateway did not serve the new certificate within 2 s: not answering (connection refused); the new keystore was left in place (--no-rollback)"
+        );
+        let needs_option = || Error::PasswordNeeded {
+            file: PathBuf::from("/k.jks"),
+            which: PasswordFor::Keystore,
+        };
+        assert_eq!(
+            message(&Error::RollbackFailedToo {
+                failure: Box::new(unconfirmed()),
+                rollback: Box::new(needs_option()),
+            }),
+            "the gateway did not serve the new certificate within 2 s: not answering (connection refused); then the rollback failed too: no password for /k.jks: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD"
+        );
+        assert_eq!(
+            message(&Error::RestoreNotDone {
+                failure: Box::new(needs_option())
+            }),
+            "no password for /k.jks: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD; the keystore was not changed"
+        );
+        let audit = Error::AuditLogNotOpened {
+            path: PathBuf::from("/var/log/icg-renew.log"),
+            source: std::io::Error::from_raw_os_error(13),
+        };
+        assert_eq!(
+            message(&audit),
+            "cannot write the audit log /var/log/icg-renew.log: Permission denied (os error 13); pass --log-file FILE to keep one"
+        );
+        for error in [link, hook, audit] {
+            let library = error.to_string();
+            assert!(
+                !library.contains("--keystore")
+                    && !library.contains("--from-hook")
+                    && !library.contains("--log-file"),
+                "{library}"
+            );
+        }
     }
 }

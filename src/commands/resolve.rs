@@ -78,7 +78,7 @@ pub(crate) fn open_audit(
 ) -> AuditLog {
     let audit = AuditLog::open(&global.log_file, command);
     if let Some(problem) = &audit.problem {
-        prompter.warn(problem);
+        prompter.warn(&super::hint::message(problem));
     }
     audit
 }

@@ -3,8 +3,7 @@
 
 use super::{FileMeta, SafeDir};
 use crate::cert::{compact_utc, parse_compact_utc, UnixTime};
-use crate::error::{Error, ErrorKind, Result};
-use crate::shown::Shown;
+use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -67,10 +66,9 @@ pub fn make_backup(
             created: now,
         });
     }
-    Err(Error::new(
-        ErrorKind::Io,
-        format!("cannot find a free backup name in {}", dir.path.shown()),
-    ))
+    Err(Error::NoFreeBackupName {
+        dir: dir.path.clone(),
+    })
 }
 
 /// Backups of the keystore named `keystore_name` in `dir`, newest first (regular files only).
@@ -78,7 +76,9 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
     let prefix = format!("{keystore_name}.");
     let mut backups: Vec<(Backup, u32)> = dir
         .names()
-        .map_err(|e| Error::new(e.kind(), format!("cannot list backups: {}", e)))?
+        .map_err(|e| Error::ListBackups {
+            source: Box::new(e),
+        })?
         .into_iter()
         .filter_map(|name| {
             let text = name.to_string_lossy().into_owned();

@@ -2,8 +2,7 @@
 //! overwrite in it goes through its descriptor and never follows a link.
 
 use super::{is_regular, real_path, running_as_root, FileId, FileMeta};
-use crate::error::{Error, ErrorKind, Result};
-use crate::shown::Shown;
+use crate::error::{DirectoryRisk, Error, FoundFile, Result};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -81,18 +80,20 @@ impl SafeDir {
         }
         let stat = rustix::fs::fstat(&*self.fd)
             .map_err(|e| Error::io("inspect", &self.path, &e.into()))?;
-        let shown = self.path.shown();
-        let refuse = |why: String| Err(Error::new(ErrorKind::Unsupported, why));
-        if stat.st_mode & 0o002 != 0 {
-            return refuse(format!("{role} {shown} is writable by every user, which lets them race icg-renew with links: chmod o-w it, or choose another directory"));
-        }
-        if stat.st_uid != 0 {
-            return refuse(format!("{role} {shown} belongs to uid {}, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory", stat.st_uid));
-        }
-        if stat.st_mode & 0o020 != 0 && stat.st_gid != 0 {
-            return refuse(format!("{role} {shown} is writable by group {}, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory", stat.st_gid));
-        }
-        Ok(())
+        let risk = if stat.st_mode & 0o002 != 0 {
+            DirectoryRisk::WorldWritable
+        } else if stat.st_uid != 0 {
+            DirectoryRisk::OwnedBy(stat.st_uid)
+        } else if stat.st_mode & 0o020 != 0 && stat.st_gid != 0 {
+            DirectoryRisk::GroupWritable(stat.st_gid)
+        } else {
+            return Ok(());
+        };
+        Err(Error::UnsafeDirectory {
+            role: role.to_string(),
+            dir: self.path.clone(),
+            risk,
+        })
     }
 
     /// What `name` is now, without following a link; `None` when nothing is there.
@@ -119,26 +120,21 @@ impl SafeDir {
         )
         .map_err(|e| {
             if e == rustix::io::Errno::LOOP {
-                Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "cannot {doing} {}: it is a symbolic link now, which icg-renew does not follow a second time; run it again",
-                        path.shown()
-                    ),
-                )
+                Error::BecameLink {
+                    doing: doing.to_string(),
+                    path: path.clone(),
+                }
             } else {
                 Error::io(doing, &path, &e.into())
             }
         })?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io(doing, &path, &e.into()))?;
         if !is_regular(&stat) {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot {doing} {}: it is not a regular file; give the path of a file",
-                    path.shown()
-                ),
-            ));
+            return Err(Error::NotRegularFile {
+                doing: doing.to_string(),
+                path,
+                found: FoundFile::Other,
+            });
         }
         let file = File::from(fd);
         let data = read_limited(file, stat.st_size as u64, max, doing, &path)?;
@@ -205,13 +201,10 @@ impl SafeDir {
         .map_err(|e| Error::io("open", &path, &e.into()))?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
         if stat.st_dev != id.dev || stat.st_ino != id.ino || !is_regular(&stat) {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "{} is no longer {what} icg-renew found: it was left alone; check it",
-                    path.shown()
-                ),
-            ));
+            return Err(Error::NoLongerFound {
+                path,
+                what: what.to_string(),
+            });
         }
         let mut file = File::from(fd);
         let zeros = vec![0u8; stat.st_size as usize];
@@ -222,10 +215,7 @@ impl SafeDir {
         if self.remove_if(name, id) {
             Ok(())
         } else {
-            Err(Error::new(
-                ErrorKind::Io,
-                format!("cannot remove {}: it was renamed or replaced", path.shown()),
-            ))
+            Err(Error::NotRemoved { path })
         }
     }
 
@@ -266,21 +256,23 @@ pub(super) fn read_limited(
     path: &Path,
 ) -> Result<Vec<u8>> {
     if len > max {
-        return Err(Error::corrupt(format!(
-            "cannot {doing} {}: it is {len} bytes, more than the {} MiB limit; check the path",
-            path.shown(),
-            max / (1024 * 1024)
-        )));
+        return Err(Error::TooBig {
+            doing: doing.to_string(),
+            path: path.to_path_buf(),
+            len,
+            limit: max,
+        });
     }
     let mut data = Vec::with_capacity(len as usize);
     file.take(max + 1)
         .read_to_end(&mut data)
         .map_err(|e| Error::io(doing, path, &e))?;
     if data.len() as u64 > max {
-        return Err(Error::corrupt(format!(
-            "cannot {doing} {}: it grew past the size limit",
-            path.shown()
-        )));
+        return Err(Error::GrewPastLimit {
+            doing: doing.to_string(),
+            path: path.to_path_buf(),
+            limit: max,
+        });
     }
     Ok(data)
 }

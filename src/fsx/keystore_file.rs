@@ -2,8 +2,7 @@
 //! ([`KeystoreLock`]), read, and replaced atomically keeping owner, group, mode and SELinux label.
 
 use super::{file_name, running_as_root, FileId, FileMeta, SafeDir, SELINUX_XATTR, TEMP_MARK};
-use crate::error::{Error, ErrorKind, Result};
-use crate::shown::Shown;
+use crate::error::{Error, LinkPart, Result};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -26,13 +25,9 @@ impl KeystoreFile {
         let real = std::fs::canonicalize(configured)
             .map_err(|e| Error::io("read the keystore", configured, &e))?;
         let name = real.file_name().map(OsStr::to_os_string).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "{} names no file: give the keystore's path",
-                    configured.shown()
-                ),
-            )
+            Error::KeystoreNamesNoFile {
+                path: configured.to_path_buf(),
+            }
         })?;
         let dir = SafeDir::open(real.parent().unwrap_or(Path::new("/")))?;
         Ok(KeystoreFile {
@@ -76,19 +71,10 @@ impl KeystoreFile {
             return Ok(());
         }
         let Some((keystore, regular)) = self.dir.meta_of(&self.name) else {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("{} is gone: check the path", self.path().shown()),
-            ));
+            return Err(Error::KeystoreGone { path: self.path() });
         };
         if !regular {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "{} is not a regular file: check the path",
-                    self.path().shown()
-                ),
-            ));
+            return Err(Error::KeystoreNotRegular { path: self.path() });
         }
         let link = std::fs::symlink_metadata(&self.configured)
             .ok()
@@ -102,20 +88,18 @@ impl KeystoreFile {
             let holder_uid = std::fs::metadata(holder)
                 .map(|m| m.uid())
                 .map_err(|e| Error::io("inspect", holder, &e))?;
-            for (what, uid) in [
-                ("link", link.uid()),
-                ("directory holding the link", holder_uid),
+            for (through, uid) in [
+                (LinkPart::Link, link.uid()),
+                (LinkPart::HoldingDirectory, holder_uid),
             ] {
                 if uid != 0 && uid != keystore.uid {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        format!(
-                            "the keystore {} is reached through a {what} that uid {uid} controls, neither root nor the keystore's owner (uid {}): give the keystore's own path with --keystore {}, or make root own the link",
-                            self.configured.shown(),
-                            keystore.uid,
-                            crate::shown::quote(self.path().as_os_str())
-                        ),
-                    ));
+                    return Err(Error::ForeignKeystoreLink {
+                        configured: self.configured.clone(),
+                        real: self.path(),
+                        through,
+                        uid,
+                        owner: keystore.uid,
+                    });
                 }
             }
         }
@@ -161,13 +145,10 @@ impl KeystoreFile {
         if self.dir.holds(&self.name, id) {
             Ok(())
         } else {
-            Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "{} is no longer the file icg-renew read (something renamed or replaced it): nothing was {doing}; check the directory, then run icg-renew again",
-                    self.path().shown()
-                ),
-            ))
+            Err(Error::KeystoreSwapped {
+                path: self.path(),
+                doing: doing.to_string(),
+            })
         }
     }
 
@@ -209,15 +190,13 @@ impl KeystoreFile {
             })
             .and_then(|()| {
                 if !self.dir.holds(&temp, temp_id) {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!("the new keystore {} was renamed or replaced by something else: nothing was replaced; check the directory", temp_path.shown()),
-                    ));
+                    return Err(Error::TempFileSwapped {
+                        temp: temp_path.clone(),
+                    });
                 }
                 self.still_holds(expected, "replaced")?;
-                rustix::fs::renameat(&*self.dir.fd, &temp, &*self.dir.fd, &self.name).map_err(
-                    |e| Error::io("rename the new keystore over", &self.path(), &e.into()),
-                )
+                rustix::fs::renameat(&*self.dir.fd, &temp, &*self.dir.fd, &self.name)
+                    .map_err(|e| Error::io("rename the new keystore over", &self.path(), &e.into()))
             });
         drop(file);
         if let Err(e) = outcome {

@@ -16,8 +16,7 @@ pub use backup::{list_backups, make_backup, Backup};
 pub use dir::SafeDir;
 pub use keystore_file::{KeystoreFile, KeystoreLock};
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::shown::Shown;
+use crate::error::{Error, FoundFile, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -40,10 +39,10 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
 pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
     read_regular(path, max, doing, O_NONBLOCK | O_NOFOLLOW).map_err(|e| {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot {doing} {}: it is a symbolic link; give the path of the file it points to", path.shown()),
-            )
+            Error::InputIsLink {
+                doing: doing.to_string(),
+                path: path.to_path_buf(),
+            }
         } else {
             e
         }
@@ -58,20 +57,18 @@ fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8
         .map_err(|e| Error::io(doing, path, &e))?;
     let meta = file.metadata().map_err(|e| Error::io(doing, path, &e))?;
     if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
+        let found = if meta.is_dir() {
+            FoundFile::Directory
         } else if meta.file_type().is_fifo_like() {
-            "a FIFO or socket"
+            FoundFile::FifoOrSocket
         } else {
-            "a device or special file"
+            FoundFile::DeviceOrSpecial
         };
-        return Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "cannot {doing} {}: it is {what}, not a regular file; give the path of a file",
-                path.shown()
-            ),
-        ));
+        return Err(Error::NotRegularFile {
+            doing: doing.to_string(),
+            path: path.to_path_buf(),
+            found,
+        });
     }
     dir::read_limited(file, meta.len(), max, doing, path)
 }
@@ -282,10 +279,16 @@ mod tests {
         let (_, meta) = file.read().unwrap();
         let err = file
             .replace(meta.id, &meta, b"new", &|_| {
-                Err(Error::corrupt("read-back differs"))
+                Err(Error::ReadBackDiffers {
+                    keystore: dir.path().join("keystore.jks"),
+                    what: "server key differs".into(),
+                })
             })
             .unwrap_err();
-        assert_eq!(err.to_string(), "read-back differs");
+        assert!(
+            matches!(&err, Error::ReadBackDiffers { what, .. } if what == "server key differs"),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read(dir.path().join("keystore.jks")).unwrap(),
             b"old"
@@ -300,7 +303,7 @@ mod tests {
         let _held = file.lock().unwrap();
         // flock locks belong to the open file description, so a second open in this process conflicts too.
         let err = file.lock().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Locked);
+        assert_eq!(err.kind(), crate::error::ErrorKind::Locked);
         assert!(
             err.to_string()
                 .contains(&format!("process {}", std::process::id())),

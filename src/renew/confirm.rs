@@ -2,7 +2,7 @@
 
 use super::{last_chars, Confirm, Steps};
 use crate::audit::AuditLog;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::service::{self, Observation, Restart};
 use std::time::Instant;
@@ -66,18 +66,15 @@ pub(super) fn restart_and_confirm(
                 at,
                 Some(format!("127.0.0.1:{} serves {what}", confirm.port)),
             )),
-            Err(Observation::Refused(why)) => Err(Error::new(
-                ErrorKind::Io,
-                format!("the gateway serves {what}, but a verifying client refuses it: {why}"),
-            )),
-            Err(last) => Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "the gateway did not serve {what} within {} s: {}",
-                    health_timeout.as_secs(),
-                    last.describe()
-                ),
-            )),
+            Err(Observation::Refused(why)) => Err(Error::ServedButRefused {
+                what: what.to_string(),
+                why,
+            }),
+            Err(last) => Err(Error::NotServedInTime {
+                what: what.to_string(),
+                timeout: health_timeout,
+                last: last.describe(),
+            }),
         }
     })?;
     let downtime = good_at.duration_since(down_since).as_millis() as u64;

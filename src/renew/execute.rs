@@ -10,7 +10,7 @@ use super::{
 };
 use crate::audit::AuditLog;
 use crate::cert::{sha256_fingerprint, Clock};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::fsx::{self, FileId};
 use crate::installed::Installed;
@@ -277,13 +277,9 @@ fn fall_back(
             backup: Some(backup),
             steps: steps.done,
             downtime_ms: None,
-            error: Some(Error::new(
-                ErrorKind::RollbackFailed,
-                format!(
-                    "{}; the new keystore was left in place (--no-rollback)",
-                    failure
-                ),
-            )),
+            error: Some(Error::RenewalLeftInPlace {
+                failure: Box::new(failure),
+            }),
             manual_steps: manual,
             warnings: Vec::new(),
         };
@@ -303,21 +299,17 @@ fn fall_back(
     let (result, error, manual_steps) = match restored {
         Ok(_) => (
             RenewResult::RolledBack,
-            Error::new(
-                ErrorKind::RolledBack,
-                format!(
-                    "{}; the old keystore was restored and is served again",
-                    failure
-                ),
-            ),
+            Error::RenewalRolledBack {
+                failure: Box::new(failure),
+            },
             Vec::new(),
         ),
         Err(e) => (
             RenewResult::RollbackFailed,
-            Error::new(
-                ErrorKind::RollbackFailed,
-                format!("{}; then the rollback failed too: {}", failure, e),
-            ),
+            Error::RollbackFailedToo {
+                failure: Box::new(failure),
+                rollback: Box::new(e),
+            },
             manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart),
         ),
     };
@@ -350,26 +342,26 @@ fn unchanged_since_read(installed: &Installed) -> Result<()> {
     if meta.id == installed.read.id && now == installed.bytes {
         Ok(())
     } else {
-        Err(Error::new(
-            ErrorKind::Io,
-            format!("{} was changed by something else while icg-renew worked: nothing was replaced; run icg-renew again", installed.path.shown()),
-        ))
+        Err(Error::KeystoreChangedMeanwhile {
+            keystore: installed.path.clone(),
+        })
     }
 }
 
 /// The read-back check of a freshly written keystore: it opens with the same password, the server entry
 /// holds exactly the new key and chain, and every other entry is as it was.
 fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
-    let differs = |what: &str| {
-        Error::new(
-            ErrorKind::Io,
-            format!("the new keystore for {} did not read back as meant ({what}), so nothing was replaced; please report this with the audit log", installed.path.shown()),
-        )
+    let differs = |what: &str| Error::ReadBackDiffers {
+        keystore: installed.path.clone(),
+        what: what.to_string(),
+    };
+    let unreadable = |e: Error| Error::ReadBackUnreadable {
+        keystore: installed.path.clone(),
+        source: Box::new(e),
     };
     let temp = installed.file.path();
     let temp = temp.as_path();
-    let store =
-        Keystore::load(bytes, tx.store_password, temp).map_err(|e| differs(&e.to_string()))?;
+    let store = Keystore::load(bytes, tx.store_password, temp).map_err(unreadable)?;
     if store.format != installed.store.format {
         return Err(differs("format changed"));
     }
@@ -386,7 +378,7 @@ fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Resul
     }
     let key = store
         .private_key(&installed.alias, tx.key_password, temp)
-        .map_err(|e| differs(&e.to_string()))?;
+        .map_err(unreadable)?;
     if !key.public_eq(tx.new_key) {
         return Err(differs("server key differs"));
     }

@@ -20,7 +20,7 @@ pub use locked::LockedKeystore;
 pub use restore::{restore_backup, Restoration};
 
 use crate::audit::AuditLog;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, KeystoreFile, SafeDir};
 use crate::installed::Installed;
 use crate::report::{RenewResult, Step};
@@ -180,10 +180,7 @@ impl Steps<'_> {
 /// Before the rename, an interruption stops the renewal with the keystore untouched.
 fn stop_if_interrupted() -> Result<()> {
     if crate::interrupt::requested() {
-        return Err(Error::new(
-            ErrorKind::Aborted,
-            "interrupted before the keystore was replaced: nothing was changed",
-        ));
+        return Err(Error::InterruptedBeforeReplace);
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::LockedKeystore;
 use super::{clean_up_stale_temps, retain_backups, Confirm, Observer, Outcome, Steps};
 use crate::audit::AuditLog;
 use crate::cert::Clock;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, FileMeta, KeystoreFile, SafeDir};
 use crate::report::RollbackResult;
 use crate::service::Restart;
@@ -35,13 +35,9 @@ pub(super) fn restore(
             if back == backup_bytes {
                 Ok(())
             } else {
-                Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "the restored keystore for {} does not read back byte for byte",
-                        file.path().shown()
-                    ),
-                ))
+                Err(Error::RestoreReadBackDiffers {
+                    keystore: file.path(),
+                })
             }
         };
         file.replace(expected, like, backup_bytes, &same)?;
@@ -153,15 +149,16 @@ pub fn restore_backup(
                 "rollback-failed",
                 &[("keystore", &keystore), ("error", &e.to_string())],
             );
-            return Err(Error::new(
-                e.kind(),
-                format!("{}; the keystore was not changed", e),
-            ));
+            return Err(Error::RestoreNotDone {
+                failure: Box::new(e),
+            });
         }
         Err(e) => (
             RollbackResult::Failed,
             None,
-            Some(Error::new(ErrorKind::RollbackFailed, e.to_string())),
+            Some(Error::RestoreUnconfirmed {
+                failure: Box::new(e),
+            }),
             manual_restore_steps(r.backup, r.file(), &current_meta, &r.confirm.restart),
         ),
     };
