@@ -2,10 +2,9 @@
 //! whose server certificate expires in 10 days (under a root CA that stays in place), new material from the
 //! same root in several formats, and incompatible samples. Used by `sandbox`, `demo` and the test suite.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::keystore::{jks::JksStore, Keystore};
 use crate::secret::Password;
-use crate::shown::Shown;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
@@ -56,12 +55,8 @@ fn rsa_key(bits: u32) -> Result<PKey<Private>> {
         .map_err(ssl_error)
 }
 
-fn ssl_error(e: openssl::error::ErrorStack) -> Error {
-    Error::new(
-        ErrorKind::Io,
-        format!("OpenSSL failed while building the sandbox: {e}"),
-    )
-    .caused_by(e)
+fn ssl_error(source: openssl::error::ErrorStack) -> Error {
+    Error::SandboxOpenSsl { source }
 }
 
 fn name(common_name: &str, org: &str) -> Result<openssl::x509::X509Name> {
@@ -220,10 +215,9 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
             .next()
             .is_none();
         if !empty {
-            return Err(Error::usage(format!(
-                "{} exists and is not empty: give a new or empty directory for the sandbox",
-                dir.shown()
-            )));
+            return Err(Error::SandboxNotEmpty {
+                dir: dir.to_path_buf(),
+            });
         }
     }
     let root_dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, &e))?;
@@ -270,11 +264,9 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
             (now * 1000) as u64,
         )
     }
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot build the sandbox keystore: {e}"),
-        )
+    .map_err(|why| Error::SandboxBuild {
+        part: "keystore",
+        why,
     })?;
     let mut files = vec![write_file(&keystore, &keystore_bytes, 0o600)?];
 
@@ -295,11 +287,9 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
         &[renewed.cert.clone(), root.cert.clone()],
         &[],
     )
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot build the sandbox material: {e}"),
-        )
+    .map_err(|why| Error::SandboxBuild {
+        part: "material",
+        why,
     })?;
     let new_material = write_file(&new.join("keystore.icg"), &icg, 0o600)?;
     files.push(new_material.clone());

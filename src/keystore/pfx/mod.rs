@@ -31,14 +31,17 @@ use zeroize::Zeroizing;
 const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
 const ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
 
-/// Why a PKCS#12 file could not be read or written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a PKCS#12 file could not be read or written; its text is the reason alone (the caller names the file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PfxError {
     /// The MAC does not verify, or (without a MAC) nothing decrypts, with the password given.
+    #[error("the password does not verify")]
     WrongPassword,
     /// Well-formed, but uses something neither Java nor this tool handles.
+    #[error("{0}")]
     Unsupported(String),
     /// Not well-formed.
+    #[error("{0}")]
     Corrupt(String),
 }
 
