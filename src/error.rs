@@ -144,9 +144,13 @@ pub enum Error {
     /// The JKS keystore `file` is damaged (`why`).
     #[error("{} is a damaged JKS keystore ({why}): restore it from a backup", file.shown())]
     DamagedJks { file: PathBuf, why: String },
-    /// The PKCS#12 file `file` cannot be read (`why`).
-    #[error("{} is a PKCS#12 file that cannot be read ({why}): restore it from a backup or export it again", file.shown())]
-    DamagedPkcs12 { file: PathBuf, why: String },
+    /// The PKCS#12 file `file` cannot be read (`source`: the decoder's or OpenSSL's error, or what is wrong).
+    #[error("{} is a PKCS#12 file that cannot be read ({source}): restore it from a backup or export it again", file.shown())]
+    DamagedPkcs12 {
+        file: PathBuf,
+        #[source]
+        source: crate::keystore::pfx::PfxError,
+    },
     /// The PKCS#12 file `file` asks for more work than is accepted before its password is tried (`why`).
     #[error("{}: refusing a PKCS#12 file whose {why}", file.shown())]
     CostlyPkcs12 { file: PathBuf, why: String },
@@ -703,7 +707,7 @@ mod tests {
                 Error::UndecryptableEntryKey {
                     file: PathBuf::from("/k.p12"),
                     alias: "icg".into(),
-                    source: crate::keystore::pfx::PfxError::Corrupt("key bag truncated".into()),
+                    source: crate::keystore::pfx::PfxError::Corrupt("key bag truncated"),
                 },
                 "/k.p12: the key of entry 'icg' cannot be read (key bag truncated)",
                 ErrorKind::Corrupt,
@@ -798,11 +802,25 @@ mod tests {
         assert!(scan.downcast_ref::<yaml_rust2::ScanError>().is_some());
         let rewrite = Error::KeystoreRewrite {
             file: PathBuf::from("/k.p12"),
-            source: Box::new(crate::keystore::pfx::PfxError::Corrupt("x".into())),
+            source: Box::new(crate::keystore::pfx::PfxError::Corrupt("x")),
         };
         assert!(rewrite
             .source()
             .and_then(|s| s.downcast_ref::<crate::keystore::pfx::PfxError>())
+            .is_some());
+        let der = <der::asn1::AnyRef<'_> as der::Decode<'_>>::from_der(&[0x30]).unwrap_err();
+        let damaged = Error::DamagedPkcs12 {
+            file: PathBuf::from("/k.p12"),
+            source: der.into(),
+        };
+        assert_eq!(
+            damaged.to_string(),
+            format!("/k.p12 is a PKCS#12 file that cannot be read ({der}): restore it from a backup or export it again")
+        );
+        let codec = damaged.source().expect("the codec's error");
+        assert!(codec
+            .source()
+            .and_then(|s| s.downcast_ref::<der::Error>())
             .is_some());
     }
 }

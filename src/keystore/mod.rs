@@ -187,9 +187,9 @@ impl Keystore {
                 file: path.to_path_buf(),
                 why: why.to_string(),
             },
-            PfxError::Corrupt(why) => Error::DamagedPkcs12 {
+            source => Error::DamagedPkcs12 {
                 file: path.to_path_buf(),
-                why: why.to_string(),
+                source,
             },
         })?;
         let java = pfx::java_entries(&parsed);
@@ -324,13 +324,11 @@ impl Keystore {
                     .ok_or_else(not_found)?;
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
-                    source @ (PfxError::Unsupported(_) | PfxError::Corrupt(_)) => {
-                        Error::UndecryptableEntryKey {
-                            file: path.to_path_buf(),
-                            alias: alias.to_string(),
-                            source,
-                        }
-                    }
+                    source => Error::UndecryptableEntryKey {
+                        file: path.to_path_buf(),
+                        alias: alias.to_string(),
+                        source,
+                    },
                 })?;
                 PKey::private_key_from_pkcs8(&pkcs8).map_err(bad_key)
             }
@@ -404,7 +402,7 @@ impl Keystore {
                         file: path.to_path_buf(),
                         source,
                     },
-                    source @ PfxError::Corrupt(_) => failed(Box::new(source)),
+                    source => failed(Box::new(source)),
                 })
             }
         }
