@@ -144,9 +144,13 @@ pub enum Error {
     /// The JKS keystore `file` is damaged (`why`).
     #[error("{} is a damaged JKS keystore ({why}): restore it from a backup", file.shown())]
     DamagedJks { file: PathBuf, why: String },
-    /// The PKCS#12 file `file` cannot be read (`why`).
-    #[error("{} is a PKCS#12 file that cannot be read ({why}): restore it from a backup or export it again", file.shown())]
-    DamagedPkcs12 { file: PathBuf, why: String },
+    /// The PKCS#12 file `file` cannot be read (`source`: the decoder's or OpenSSL's error, or what is wrong).
+    #[error("{} is a PKCS#12 file that cannot be read ({source}): restore it from a backup or export it again", file.shown())]
+    DamagedPkcs12 {
+        file: PathBuf,
+        #[source]
+        source: crate::keystore::pfx::PfxError,
+    },
     /// The PKCS#12 file `file` asks for more work than is accepted before its password is tried (`why`).
     #[error("{}: refusing a PKCS#12 file whose {why}", file.shown())]
     CostlyPkcs12 { file: PathBuf, why: String },
@@ -473,6 +477,204 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    // --- library: material, keystore, installation, service, sandbox (errlib) ---
+    /// New material (`file`, with the certificates of a chain file when `chain_given`) holds `count`
+    /// certificates, more than `max`.
+    #[error("{}", too_many_certificates_text(file, "", *count, *max))]
+    TooManyCertificates {
+        file: PathBuf,
+        count: usize,
+        max: usize,
+        chain_given: bool,
+    },
+    /// `file` holds a certificate whose RSA key is of a size or exponent no CA issues.
+    #[error("{} holds a certificate with an RSA key no CA issues (a public exponent over 64 bits or a modulus over 16,384 bits): check the file", file.shown())]
+    UnusualRsaKey { file: PathBuf },
+    /// New material `file` holds no certificate at all.
+    #[error("{} holds no certificate: it needs at least the new server certificate", file.shown())]
+    NoCertificate { file: PathBuf },
+    /// `file` starts like a ZIP archive, but its directory cannot be read.
+    #[error("{} looks like a ZIP archive but cannot be opened ({source}): export it again", file.shown())]
+    ZipUnreadable {
+        file: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// An entry of the ZIP archive `file` cannot be opened.
+    #[error("{}: damaged ZIP entry ({source}): export it again", file.shown())]
+    ZipEntryDamaged {
+        file: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// The entry `entry` (escaped and shortened) of the ZIP archive `file` cannot be unpacked.
+    #[error("{}: cannot unpack {entry} ({source})", file.shown())]
+    ZipEntryUnpack {
+        file: PathBuf,
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The entry `entry` of the ZIP archive `file` unpacks to more than the size limit.
+    #[error("{}: {entry} unpacks to more than the size limit", file.shown())]
+    ZipEntryTooLarge { file: PathBuf, entry: String },
+    /// The ZIP archive `file` holds no keystore.
+    #[error("{} is a ZIP archive without a keystore inside: export the certificate and key from the UMS as PKCS#12 or PEM instead", file.shown())]
+    ZipWithoutKeystore { file: PathBuf },
+    /// A PEM certificate block of `file` is not a valid certificate.
+    #[error("{} holds a damaged certificate: export it again", file.shown())]
+    DamagedCertificate {
+        file: PathBuf,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The key file `file` is no private key in a form this tool reads.
+    #[error("{} is not a private key this tool can read (PEM or DER, PKCS#8 or traditional): check the file", file.shown())]
+    UnreadableKeyFile {
+        file: PathBuf,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The unencrypted PEM private key in `file` cannot be read.
+    #[error("{} holds a damaged private key: export it again", file.shown())]
+    DamagedPrivateKey {
+        file: PathBuf,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The chain file `file` holds no certificate (`what` describes its first bytes).
+    #[error("{} holds no certificates ({what}): give a PEM file with the CA certificates", file.shown())]
+    NoChainCertificates { file: PathBuf, what: String },
+    /// The keystore `file` has no private-key entry at all.
+    #[error("{} holds no private-key entry: it is not a server keystore", file.shown())]
+    NoKeyEntries { file: PathBuf },
+    /// The keystore `file` has no key entry `alias`.
+    #[error("{} has no key entry '{alias}'", file.shown())]
+    NoKeyEntry { file: PathBuf, alias: String },
+    /// The decrypted key of entry `alias` in `file` is no key OpenSSL reads.
+    #[error("{}: the key of entry '{alias}' cannot be read: {source}", file.shown())]
+    UnreadableEntryKey {
+        file: PathBuf,
+        alias: String,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The key bag of entry `alias` in the PKCS#12 file `file` cannot be decrypted or decoded.
+    #[error("{}: the key of entry '{alias}' cannot be read ({source})", file.shown())]
+    UndecryptableEntryKey {
+        file: PathBuf,
+        alias: String,
+        #[source]
+        source: crate::keystore::pfx::PfxError,
+    },
+    /// A certificate stored in the keystore `file` is not valid X.509.
+    #[error("{} holds a certificate that is not valid X.509", file.shown())]
+    InvalidStoredCertificate {
+        file: PathBuf,
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// Building the rewritten keystore for `file` failed; nothing was changed.
+    #[error("cannot build the new keystore for {}: {source}; nothing was changed (check the new material, or report this)", file.shown())]
+    KeystoreRewrite {
+        file: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The PKCS#12 file `file` uses something this tool cannot write back as it was.
+    #[error("{}: cannot write it back faithfully ({source}); convert it with keytool -importkeystore -deststoretype PKCS12 first", file.shown())]
+    UnfaithfulRewrite {
+        file: PathBuf,
+        #[source]
+        source: crate::keystore::pfx::PfxError,
+    },
+    /// The ICG configuration `file` is not UTF-8 text.
+    #[error("{} is not UTF-8 text: check the file", file.shown())]
+    ConfigNotText {
+        file: PathBuf,
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// The ICG configuration `file` has a problem (`source`).
+    #[error("{}: {source}", file.shown())]
+    InConfig {
+        file: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+    /// The configuration is not valid YAML.
+    #[error("not valid YAML ({source}); fix the file")]
+    InvalidYaml {
+        #[source]
+        source: yaml_rust2::ScanError,
+    },
+    /// The configuration uses YAML aliases.
+    #[error("uses YAML aliases (*name), which application-prod.yml has no need of: write the values out")]
+    YamlAliases,
+    /// The configuration nests deeper than `max` levels.
+    #[error("nests deeper than {max} levels, which no ICG configuration does: check the file")]
+    YamlTooDeep { max: usize },
+    /// `server.port` is `value` (escaped and shortened), which is no port number.
+    #[error("server.port '{value}' is not a port number; fix it")]
+    BadPort { value: String },
+    /// `server.ssl.key-store` is a `classpath:` location (`location`, shortened for the message).
+    #[error("server.ssl.key-store '{location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file")]
+    ClasspathKeystore { location: String },
+    /// The setting `key` is a list or map, not a single value.
+    #[error("{key} is not a single value; fix it")]
+    NotSingleValue { key: String },
+    /// The password file `file` is not UTF-8 text.
+    #[error("{} is not UTF-8 text: write the password as plain text", file.shown())]
+    PasswordFileNotText {
+        file: PathBuf,
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// No restart was chosen, systemd does not know `unit` and the SysV `script` does not exist.
+    #[error("cannot tell how to restart the ICG: systemd does not know {unit} and {} does not exist", script.shown())]
+    NoRestartMethod { unit: String, script: PathBuf },
+    /// The pipe for the restart's output cannot be made.
+    #[error("cannot make a pipe for the restart's output: {source}")]
+    RestartPipe {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The restart `command` (as shown to the operator) cannot be started.
+    #[error("cannot run the restart ({command}): {source}")]
+    RestartNotStarted {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The restart `command` ended with `status`; `last_line` is the last line it printed.
+    #[error("the restart ({command}) failed with {status}: {last_line}")]
+    RestartFailed {
+        command: String,
+        status: std::process::ExitStatus,
+        last_line: String,
+    },
+    /// The restart `command` ran longer than `seconds` and was killed.
+    #[error("the restart ({command}) did not finish within {seconds} s and was killed")]
+    RestartTimedOut { command: String, seconds: u64 },
+    /// Waiting for the restart `command` failed.
+    #[error("the restart ({command}) {source}")]
+    RestartWait {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sandbox directory `dir` exists and holds files.
+    #[error("{} exists and is not empty: give a new or empty directory for the sandbox", dir.shown())]
+    SandboxNotEmpty { dir: PathBuf },
+    /// OpenSSL failed while the sandbox's keys and certificates were made.
+    #[error("OpenSSL failed while building the sandbox: {source}")]
+    SandboxOpenSsl {
+        #[source]
+        source: openssl::error::ErrorStack,
+    },
+    /// The sandbox's `part` ("keystore", "material") cannot be built (`why`, from the keystore writer).
+    #[error("cannot build the sandbox {part}: {why}")]
+    SandboxBuild { part: &'static str, why: String },
     /// An error with more context in front (`prefix: message`), keeping its kind.
     #[error("{prefix}: {inner}")]
     Context {
@@ -589,6 +791,44 @@ impl Error {
             | Error::RestoreUnconfirmed { .. } => ErrorKind::RollbackFailed,
             Error::ListBackups { source } => source.kind(),
             Error::RestoreNotDone { failure } => failure.kind(),
+            // --- library: material, keystore, installation, service, sandbox (errlib) ---
+            Error::TooManyCertificates { .. }
+            | Error::UnusualRsaKey { .. }
+            | Error::UnfaithfulRewrite { .. }
+            | Error::YamlAliases
+            | Error::BadPort { .. }
+            | Error::ClasspathKeystore { .. }
+            | Error::NotSingleValue { .. } => ErrorKind::Unsupported,
+            Error::NoCertificate { .. }
+            | Error::ZipUnreadable { .. }
+            | Error::ZipEntryDamaged { .. }
+            | Error::ZipEntryUnpack { .. }
+            | Error::ZipEntryTooLarge { .. }
+            | Error::ZipWithoutKeystore { .. }
+            | Error::DamagedCertificate { .. }
+            | Error::UnreadableKeyFile { .. }
+            | Error::DamagedPrivateKey { .. }
+            | Error::NoChainCertificates { .. }
+            | Error::UnreadableEntryKey { .. }
+            | Error::UndecryptableEntryKey { .. }
+            | Error::InvalidStoredCertificate { .. }
+            | Error::ConfigNotText { .. }
+            | Error::InvalidYaml { .. }
+            | Error::YamlTooDeep { .. }
+            | Error::PasswordFileNotText { .. } => ErrorKind::Corrupt,
+            Error::NoKeyEntries { .. }
+            | Error::NoKeyEntry { .. }
+            | Error::NoRestartMethod { .. } => ErrorKind::NotFound,
+            Error::KeystoreRewrite { .. }
+            | Error::RestartPipe { .. }
+            | Error::RestartNotStarted { .. }
+            | Error::RestartFailed { .. }
+            | Error::RestartTimedOut { .. }
+            | Error::RestartWait { .. }
+            | Error::SandboxOpenSsl { .. }
+            | Error::SandboxBuild { .. } => ErrorKind::Io,
+            Error::SandboxNotEmpty { .. } => ErrorKind::Usage,
+            Error::InConfig { source, .. } => source.kind(),
             Error::Context { inner, .. } => inner.kind(),
             Error::Other { kind, .. } => *kind,
         }
@@ -734,6 +974,22 @@ impl DropFolderRisk {
 /// Where the key password is set: the configuration, or its usual name when none was read.
 fn key_password_place(config: Option<&Path>) -> String {
     config.map_or("application-prod.yml".into(), |p| p.shown().to_string())
+}
+
+// --- library: material, keystore, installation, service, sandbox (errlib) ---
+
+/// The message of [`Error::TooManyCertificates`]; `after_file` is what the command layer puts after the
+/// file's name (the option that added the chain file's certificates).
+pub fn too_many_certificates_text(
+    file: &Path,
+    after_file: &str,
+    count: usize,
+    max: usize,
+) -> String {
+    format!(
+        "{}{after_file} holds {count} certificates; new material needs only the server certificate and its CAs (at most {max}): give just those",
+        file.shown()
+    )
 }
 
 /// EFBIG, the errno of a write past RLIMIT_FSIZE (27 on Linux).
@@ -992,5 +1248,197 @@ mod tests {
             .kind(),
             ErrorKind::NotFound
         );
+    }
+
+    // --- library: material, keystore, installation, service, sandbox (errlib) ---
+
+    /// The typed errors of the material, keystore, installation, service and sandbox modules read exactly
+    /// as the messages those modules formatted themselves before, keep their exit-code kind, and name no
+    /// command-line option.
+    #[test]
+    fn library_errors_read_as_before_and_name_no_option() {
+        let f = || PathBuf::from("/m/new.pem");
+        let ssl = openssl::error::ErrorStack::get;
+        let os = || std::io::Error::from_raw_os_error(2);
+        let cases: Vec<(Error, &str, ErrorKind)> = vec![
+            (
+                Error::TooManyCertificates { file: f(), count: 65, max: 64, chain_given: false },
+                "/m/new.pem holds 65 certificates; new material needs only the server certificate and its CAs (at most 64): give just those",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::UnusualRsaKey { file: f() },
+                "/m/new.pem holds a certificate with an RSA key no CA issues (a public exponent over 64 bits or a modulus over 16,384 bits): check the file",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::NoCertificate { file: f() },
+                "/m/new.pem holds no certificate: it needs at least the new server certificate",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::ZipEntryUnpack { file: f(), entry: "ks.p12".into(), source: os() },
+                "/m/new.pem: cannot unpack ks.p12 (No such file or directory (os error 2))",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::ZipEntryTooLarge { file: f(), entry: "ks.p12".into() },
+                "/m/new.pem: ks.p12 unpacks to more than the size limit",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::ZipWithoutKeystore { file: f() },
+                "/m/new.pem is a ZIP archive without a keystore inside: export the certificate and key from the UMS as PKCS#12 or PEM instead",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::DamagedCertificate { file: f(), source: ssl() },
+                "/m/new.pem holds a damaged certificate: export it again",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::UnreadableKeyFile { file: f(), source: ssl() },
+                "/m/new.pem is not a private key this tool can read (PEM or DER, PKCS#8 or traditional): check the file",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::DamagedPrivateKey { file: f(), source: ssl() },
+                "/m/new.pem holds a damaged private key: export it again",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::NoChainCertificates { file: f(), what: "0 bytes, looks like an empty file".into() },
+                "/m/new.pem holds no certificates (0 bytes, looks like an empty file): give a PEM file with the CA certificates",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::NoKeyEntries { file: PathBuf::from("/k.jks") },
+                "/k.jks holds no private-key entry: it is not a server keystore",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::NoKeyEntry { file: PathBuf::from("/k.jks"), alias: "icg".into() },
+                "/k.jks has no key entry 'icg'",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::UndecryptableEntryKey {
+                    file: PathBuf::from("/k.p12"),
+                    alias: "icg".into(),
+                    source: crate::keystore::pfx::PfxError::Corrupt("key bag truncated"),
+                },
+                "/k.p12: the key of entry 'icg' cannot be read (key bag truncated)",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::InvalidStoredCertificate { file: PathBuf::from("/k.jks"), source: ssl() },
+                "/k.jks holds a certificate that is not valid X.509",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::KeystoreRewrite { file: PathBuf::from("/k.jks"), source: "alias too long".into() },
+                "cannot build the new keystore for /k.jks: alias too long; nothing was changed (check the new material, or report this)",
+                ErrorKind::Io,
+            ),
+            (
+                Error::UnfaithfulRewrite {
+                    file: PathBuf::from("/k.p12"),
+                    source: crate::keystore::pfx::PfxError::Unsupported("encryption algorithm 1.2.3".into()),
+                },
+                "/k.p12: cannot write it back faithfully (encryption algorithm 1.2.3); convert it with keytool -importkeystore -deststoretype PKCS12 first",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::InConfig { file: PathBuf::from("/c.yml"), source: Box::new(Error::YamlAliases) },
+                "/c.yml: uses YAML aliases (*name), which application-prod.yml has no need of: write the values out",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::YamlTooDeep { max: 32 },
+                "nests deeper than 32 levels, which no ICG configuration does: check the file",
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::BadPort { value: "https".into() },
+                "server.port 'https' is not a port number; fix it",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::ClasspathKeystore { location: "classpath:ks.jks".into() },
+                "server.ssl.key-store 'classpath:ks.jks' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::NotSingleValue { key: "server.port".into() },
+                "server.port is not a single value; fix it",
+                ErrorKind::Unsupported,
+            ),
+            (
+                Error::NoRestartMethod { unit: "icg-server.service".into(), script: PathBuf::from("/etc/init.d/icg-server") },
+                "cannot tell how to restart the ICG: systemd does not know icg-server.service and /etc/init.d/icg-server does not exist",
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::RestartNotStarted { command: "systemctl restart icg".into(), source: os() },
+                "cannot run the restart (systemctl restart icg): No such file or directory (os error 2)",
+                ErrorKind::Io,
+            ),
+            (
+                Error::RestartTimedOut { command: "/bin/sh -c 'sleep 9'".into(), seconds: 3 },
+                "the restart (/bin/sh -c 'sleep 9') did not finish within 3 s and was killed",
+                ErrorKind::Io,
+            ),
+            (
+                Error::SandboxNotEmpty { dir: PathBuf::from("/tmp/sb") },
+                "/tmp/sb exists and is not empty: give a new or empty directory for the sandbox",
+                ErrorKind::Usage,
+            ),
+            (
+                Error::SandboxBuild { part: "keystore", why: "bad key".into() },
+                "cannot build the sandbox keystore: bad key",
+                ErrorKind::Io,
+            ),
+        ];
+        for (error, text, kind) in cases {
+            assert_eq!(error.to_string(), text);
+            assert_eq!(error.kind(), kind, "{text}");
+            assert!(!text.contains("--"), "{text}");
+        }
+    }
+
+    /// A wrapped error keeps the real lower-level error as its source.
+    #[test]
+    fn library_errors_keep_their_real_source() {
+        let yaml = yaml_rust2::YamlLoader::load_from_str("a: [").unwrap_err();
+        let error = Error::InConfig {
+            file: PathBuf::from("/c.yml"),
+            source: Box::new(Error::InvalidYaml { source: yaml }),
+        };
+        assert_eq!(error.kind(), ErrorKind::Corrupt);
+        let inner = error.source().expect("the wrapped error");
+        let scan = inner.source().expect("the scanner's error");
+        assert!(scan.downcast_ref::<yaml_rust2::ScanError>().is_some());
+        let rewrite = Error::KeystoreRewrite {
+            file: PathBuf::from("/k.p12"),
+            source: Box::new(crate::keystore::pfx::PfxError::Corrupt("x")),
+        };
+        assert!(rewrite
+            .source()
+            .and_then(|s| s.downcast_ref::<crate::keystore::pfx::PfxError>())
+            .is_some());
+        let der = <der::asn1::AnyRef<'_> as der::Decode<'_>>::from_der(&[0x30]).unwrap_err();
+        let damaged = Error::DamagedPkcs12 {
+            file: PathBuf::from("/k.p12"),
+            source: der.into(),
+        };
+        assert_eq!(
+            damaged.to_string(),
+            format!("/k.p12 is a PKCS#12 file that cannot be read ({der}): restore it from a backup or export it again")
+        );
+        let codec = damaged.source().expect("the codec's error");
+        assert!(codec
+            .source()
+            .and_then(|s| s.downcast_ref::<der::Error>())
+            .is_some());
     }
 }

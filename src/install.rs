@@ -224,20 +224,20 @@ fn resolve_relative(path: &Path, config: Option<&Path>) -> PathBuf {
 /// Reads and parses application-prod.yml.
 pub fn read_config(path: &Path) -> Result<IcgConfig> {
     let bytes = fsx::read_bounded(path, MAX_CONFIG_SIZE, "read the ICG configuration")?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::corrupt(format!(
-            "{} is not UTF-8 text: check the file",
-            path.shown()
-        ))
+    let text = String::from_utf8(bytes).map_err(|e| Error::ConfigNotText {
+        file: path.to_path_buf(),
+        source: e.utf8_error(),
     })?;
-    parse_config(&text).map_err(|e| e.context(path.shown()))
+    parse_config(&text).map_err(|e| Error::InConfig {
+        file: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 /// Parses the `server` settings of a Spring Boot YAML configuration, nested or in dotted form.
 pub fn parse_config(text: &str) -> Result<IcgConfig> {
     check_yaml_shape(text)?;
-    let docs = YamlLoader::load_from_str(text)
-        .map_err(|e| Error::corrupt(format!("not valid YAML ({e}); fix the file")))?;
+    let docs = YamlLoader::load_from_str(text).map_err(|source| Error::InvalidYaml { source })?;
     let get = |key: &str| -> Result<Option<String>> {
         let parts: Vec<&str> = key.split('.').collect();
         for doc in &docs {
@@ -248,8 +248,8 @@ pub fn parse_config(text: &str) -> Result<IcgConfig> {
         Ok(None)
     };
     let port = match get("server.port")? {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| {
-            Error::unsupported(format!("server.port '{p}' is not a port number; fix it"))
+        Some(p) => Some(p.parse::<u16>().map_err(|_| Error::BadPort {
+            value: crate::shown::short(&p, 64),
         })?),
         None => None,
     };
@@ -287,20 +287,16 @@ fn check_yaml_shape(text: &str) -> Result<()> {
     loop {
         let (event, _) = parser
             .next_token()
-            .map_err(|e| Error::corrupt(format!("not valid YAML ({e}); fix the file")))?;
+            .map_err(|source| Error::InvalidYaml { source })?;
         match event {
             Event::StreamEnd => return Ok(()),
-            Event::Alias(_) => {
-                return Err(Error::unsupported(
-                    "uses YAML aliases (*name), which application-prod.yml has no need of: write the values out",
-                ))
-            }
+            Event::Alias(_) => return Err(Error::YamlAliases),
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 depth += 1;
                 if depth > MAX_YAML_DEPTH {
-                    return Err(Error::corrupt(format!(
-                        "nests deeper than {MAX_YAML_DEPTH} levels, which no ICG configuration does: check the file"
-                    )));
+                    return Err(Error::YamlTooDeep {
+                        max: MAX_YAML_DEPTH,
+                    });
                 }
             }
             Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
@@ -314,9 +310,9 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
     // For messages only: the configuration may belong to the ICG's service account.
     let shown_location = crate::shown::short(location, 200);
     if location.starts_with("classpath:") {
-        return Err(Error::unsupported(format!(
-            "server.ssl.key-store '{shown_location}' is inside the application, not a file: a classpath keystore is not supported; point key-store at a file"
-        )));
+        return Err(Error::ClasspathKeystore {
+            location: shown_location,
+        });
     }
     let path = location
         .strip_prefix("file://")
@@ -347,9 +343,9 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
         Yaml::String(s) | Yaml::Real(s) => Ok(s.clone()),
         Yaml::Integer(i) => Ok(i.to_string()),
         Yaml::Boolean(b) => Ok(b.to_string()),
-        _ => Err(Error::unsupported(format!(
-            "{key} is not a single value; fix it"
-        ))),
+        _ => Err(Error::NotSingleValue {
+            key: key.to_string(),
+        }),
     }
 }
 
@@ -357,11 +353,10 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
 /// is readable by group or others.
 pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
     let bytes = fsx::read_input(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
-    let mut text = String::from_utf8(bytes).map_err(|_| {
-        Error::corrupt(format!(
-            "{} is not UTF-8 text: write the password as plain text",
-            path.shown()
-        ))
+    // Only the position of the bad byte is kept: the bytes are a password.
+    let mut text = String::from_utf8(bytes).map_err(|e| Error::PasswordFileNotText {
+        file: path.to_path_buf(),
+        source: e.utf8_error(),
     })?;
     if text.ends_with('\n') {
         text.pop();

@@ -2,10 +2,9 @@
 //! whose server certificate expires in 10 days (under a root CA that stays in place), new material from the
 //! same root in several formats, and incompatible samples. Used by `sandbox`, `demo` and the test suite.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::keystore::{jks::JksStore, Keystore};
 use crate::secret::Password;
-use crate::shown::Shown;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
@@ -56,12 +55,8 @@ fn rsa_key(bits: u32) -> Result<PKey<Private>> {
         .map_err(ssl_error)
 }
 
-fn ssl_error(e: openssl::error::ErrorStack) -> Error {
-    Error::new(
-        ErrorKind::Io,
-        format!("OpenSSL failed while building the sandbox: {e}"),
-    )
-    .caused_by(e)
+fn ssl_error(source: openssl::error::ErrorStack) -> Error {
+    Error::SandboxOpenSsl { source }
 }
 
 fn name(common_name: &str, org: &str) -> Result<openssl::x509::X509Name> {
@@ -214,48 +209,106 @@ fn make_dir(path: &Path) -> Result<()> {
 
 /// Creates the sandbox under `dir` (which must not exist or be empty). `pkcs12` chooses the keystore format.
 pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> {
-    if dir.exists() {
-        let empty = std::fs::read_dir(dir)
-            .map_err(|e| Error::io("open", dir, &e))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(Error::usage(format!(
-                "{} exists and is not empty: give a new or empty directory for the sandbox",
-                dir.shown()
-            )));
-        }
-    }
-    let root_dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, &e))?;
-    let (conf, keys, new, bad) = (
-        root_dir.join("usg/conf"),
-        root_dir.join("usg/keys"),
-        root_dir.join("new"),
-        root_dir.join("incompatible"),
-    );
-    for d in [&conf, &keys, &new, &bad, &root_dir.join("usg/logs")] {
-        make_dir(d)?;
-    }
-
+    let layout = Layout::make(dir)?;
     let root = root_ca("ICG Sandbox Root CA", now, 10)?;
-    let good = |not_before: i64, not_after: i64| LeafSpec {
+    // Ten days and an hour: `status` a moment later still says 10 days left, as the sandbox promises.
+    let installed = leaf(
+        &sandbox_leaf(now - 355 * DAY, now + 10 * DAY + 3600),
+        Some(&root),
+    )?;
+    let renewed = leaf(&sandbox_leaf(now - 3600, now + 365 * DAY), Some(&root))?;
+    let store_password = random_password()?;
+
+    let mut files = Vec::new();
+    let keystore = write_keystore(&layout, pkcs12, &store_password, &installed, &root, now)?;
+    files.push(keystore.clone());
+    let config = write_config(&layout, port, &keystore, &store_password)?;
+    files.push(config.clone());
+    let new_material = write_new_material(&layout, &renewed, &root, &mut files)?;
+    write_ca(&layout, &root, &mut files)?;
+    write_incompatible(&layout, &root, now, &mut files)?;
+    Ok(Sandbox {
+        root: layout.root,
+        config,
+        keystore,
+        new_material,
+        files,
+    })
+}
+
+/// The directories of a sandbox, all made (under an absolute root).
+struct Layout {
+    root: PathBuf,
+    conf: PathBuf,
+    keys: PathBuf,
+    logs: PathBuf,
+    new: PathBuf,
+    incompatible: PathBuf,
+    ca: PathBuf,
+}
+
+impl Layout {
+    /// Makes the directories under `dir`, which must not exist or be empty.
+    fn make(dir: &Path) -> Result<Layout> {
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir)
+                .map_err(|e| Error::io("open", dir, &e))?
+                .next()
+                .is_none();
+            if !empty {
+                return Err(Error::SandboxNotEmpty {
+                    dir: dir.to_path_buf(),
+                });
+            }
+        }
+        let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, &e))?;
+        let layout = Layout {
+            conf: root.join("usg/conf"),
+            keys: root.join("usg/keys"),
+            logs: root.join("usg/logs"),
+            new: root.join("new"),
+            incompatible: root.join("incompatible"),
+            ca: root.join("ca"),
+            root,
+        };
+        for d in [
+            &layout.conf,
+            &layout.keys,
+            &layout.new,
+            &layout.incompatible,
+            &layout.logs,
+        ] {
+            make_dir(d)?;
+        }
+        Ok(layout)
+    }
+}
+
+/// A server certificate for the sandbox's names and addresses, valid from `not_before` to `not_after`.
+fn sandbox_leaf(not_before: i64, not_after: i64) -> LeafSpec<'static> {
+    LeafSpec {
         common_name: DNS_NAMES[0],
         dns: &DNS_NAMES,
         ips: &IP_ADDRESSES,
         not_before,
         not_after,
         is_ca: false,
-    };
-    // Ten days and an hour: `status` a moment later still says 10 days left, as the sandbox promises.
-    let installed = leaf(&good(now - 355 * DAY, now + 10 * DAY + 3600), Some(&root))?;
-    let renewed = leaf(&good(now - 3600, now + 365 * DAY), Some(&root))?;
+    }
+}
 
-    let store_password = random_password()?;
-    let keystore = keys.join("keystore.jks");
+/// The installed keystore (JKS, or PKCS#12 when `pkcs12`): the server entry and the root as a trusted entry.
+fn write_keystore(
+    layout: &Layout,
+    pkcs12: bool,
+    store_password: &Password,
+    installed: &Issued,
+    root: &Issued,
+    now: i64,
+) -> Result<PathBuf> {
     let chain = [installed.cert.clone(), root.cert.clone()];
     let keystore_bytes = if pkcs12 {
         Keystore::build_pkcs12(
-            &store_password,
+            store_password,
             SERVER_ALIAS,
             &installed.key,
             &chain,
@@ -264,29 +317,46 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
     } else {
         let pkcs8 = installed.key.private_key_to_pkcs8().map_err(ssl_error)?;
         JksStore::build(
-            &store_password,
+            store_password,
             &[(SERVER_ALIAS, &pkcs8, &chain)],
             &[("root", &root.cert)],
             (now * 1000) as u64,
         )
     }
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot build the sandbox keystore: {e}"),
-        )
+    .map_err(|why| Error::SandboxBuild {
+        part: "keystore",
+        why,
     })?;
-    let mut files = vec![write_file(&keystore, &keystore_bytes, 0o600)?];
+    write_file(&layout.keys.join("keystore.jks"), &keystore_bytes, 0o600)
+}
 
-    let config = conf.join("application-prod.yml");
+/// The ICG's `application-prod.yml`, naming the keystore and its password.
+fn write_config(
+    layout: &Layout,
+    port: u16,
+    keystore: &Path,
+    store_password: &Password,
+) -> Result<PathBuf> {
     let yaml = format!(
         "server:\n  port: {port}\n  ssl:\n    key-store: {ks}\n    key-store-password: {pw}\n    trust-store-password: {pw}\n    trust-store: {ks}\n  tomcat:\n    accesslog:\n      directory: {logs}\nclient:\n  auth:\n    activated: true\n",
         ks = keystore.display(),
         pw = store_password.expose(),
-        logs = root_dir.join("usg/logs").display(),
+        logs = layout.logs.display(),
     );
-    files.push(write_file(&config, yaml.as_bytes(), 0o600)?);
+    write_file(
+        &layout.conf.join("application-prod.yml"),
+        yaml.as_bytes(),
+        0o600,
+    )
+}
 
+/// The renewed certificate as the UMS exports it (returned) and as a PEM bundle, and the root alone.
+fn write_new_material(
+    layout: &Layout,
+    renewed: &Issued,
+    root: &Issued,
+    files: &mut Vec<PathBuf>,
+) -> Result<PathBuf> {
     // The UMS export: a PKCS#12 keystore without a password.
     let icg = Keystore::build_pkcs12(
         &Password::empty(),
@@ -295,41 +365,54 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
         &[renewed.cert.clone(), root.cert.clone()],
         &[],
     )
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot build the sandbox material: {e}"),
-        )
+    .map_err(|why| Error::SandboxBuild {
+        part: "material",
+        why,
     })?;
-    let new_material = write_file(&new.join("keystore.icg"), &icg, 0o600)?;
+    let new_material = write_file(&layout.new.join("keystore.icg"), &icg, 0o600)?;
     files.push(new_material.clone());
     files.push(write_file(
-        &new.join("new-bundle.pem"),
-        &pem_bundle(&renewed, &[&root.cert])?,
+        &layout.new.join("new-bundle.pem"),
+        &pem_bundle(renewed, &[&root.cert])?,
         0o600,
     )?);
     files.push(write_file(
-        &new.join("root.pem"),
+        &layout.new.join("root.pem"),
         &root.cert.to_pem().map_err(ssl_error)?,
         0o644,
     )?);
+    Ok(new_material)
+}
 
-    // The sandbox's CA, so that a request made by `csr` can be signed as a UMS or corporate CA would.
-    let ca = root_dir.join("ca");
-    make_dir(&ca)?;
+/// The sandbox's CA, so that a request made by `csr` can be signed as a UMS or corporate CA would.
+fn write_ca(layout: &Layout, root: &Issued, files: &mut Vec<PathBuf>) -> Result<()> {
+    make_dir(&layout.ca)?;
     files.push(write_file(
-        &ca.join("root-ca.pem"),
+        &layout.ca.join("root-ca.pem"),
         &root.cert.to_pem().map_err(ssl_error)?,
         0o644,
     )?);
     files.push(write_file(
-        &ca.join("root-ca.key"),
+        &layout.ca.join("root-ca.key"),
         &root.key.private_key_to_pem_pkcs8().map_err(ssl_error)?,
         0o600,
     )?);
+    Ok(())
+}
 
+/// Material that a check must refuse: another root, a missing IP address, self-signed.
+fn write_incompatible(
+    layout: &Layout,
+    root: &Issued,
+    now: i64,
+    files: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let bad = &layout.incompatible;
     let other_root = root_ca("Some Other Root CA", now, 10)?;
-    let foreign = leaf(&good(now - 3600, now + 365 * DAY), Some(&other_root))?;
+    let foreign = leaf(
+        &sandbox_leaf(now - 3600, now + 365 * DAY),
+        Some(&other_root),
+    )?;
     files.push(write_file(
         &bad.join("other-root.pem"),
         &pem_bundle(&foreign, &[&other_root.cert])?,
@@ -338,29 +421,22 @@ pub fn create(dir: &Path, pkcs12: bool, port: u16, now: i64) -> Result<Sandbox> 
     let missing_ip = leaf(
         &LeafSpec {
             ips: &IP_ADDRESSES[1..],
-            ..good(now - 3600, now + 365 * DAY)
+            ..sandbox_leaf(now - 3600, now + 365 * DAY)
         },
-        Some(&root),
+        Some(root),
     )?;
     files.push(write_file(
         &bad.join("missing-ip.pem"),
         &pem_bundle(&missing_ip, &[&root.cert])?,
         0o600,
     )?);
-    let self_signed = leaf(&good(now - 3600, now + 365 * DAY), None)?;
+    let self_signed = leaf(&sandbox_leaf(now - 3600, now + 365 * DAY), None)?;
     files.push(write_file(
         &bad.join("self-signed.pem"),
         &pem_bundle(&self_signed, &[])?,
         0o600,
     )?);
-
-    Ok(Sandbox {
-        root: root_dir,
-        config,
-        keystore,
-        new_material,
-        files,
-    })
+    Ok(())
 }
 
 impl Sandbox {

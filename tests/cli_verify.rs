@@ -293,6 +293,29 @@ fn new_password_from_env_opens_an_encrypted_key() {
     );
 }
 
+/// A chain file that takes the material past 64 certificates is refused (exit 1, unsupported) with one line
+/// that names the material file and the option that added the certificates.
+#[test]
+fn a_chain_file_with_too_many_certificates_is_refused_naming_the_option() {
+    let work = Work::with(&["installed-rsa.jks", "new-rsa.pem", "new-rsa.key"]);
+    work.write("many.pem", &fixture_bytes("chain.pem").repeat(65));
+    let material = work.path("new-rsa.pem");
+    let assert = work
+        .icg_on("installed-rsa.jks")
+        .arg("verify")
+        .arg(&material)
+        .args(["--key", "new-rsa.key", "--chain", "many.pem"])
+        .assert()
+        .code(1);
+    assert_one_line_error(
+        &assert.get_output().stderr,
+        &format!(
+            "{} (with --chain) holds 66 certificates; new material needs only the server certificate and its CAs (at most 64): give just those",
+            material.display()
+        ),
+    );
+}
+
 /// Without a terminal there is no one to ask: a needed password that was not given is a usage error.
 #[test]
 fn pkcs12_without_its_password_is_a_usage_error_naming_the_file() {

@@ -161,6 +161,54 @@ pub fn message(error: &Error) -> String {
         | Error::ServedButRefused { .. }
         | Error::NotServedInTime { .. }
         | Error::AuditLogNotWritten { .. } => error.to_string(),
+        // --- library: material, keystore, installation, service, sandbox (errlib) ---
+        Error::TooManyCertificates {
+            file,
+            count,
+            max,
+            chain_given: true,
+        } => icg_renew::error::too_many_certificates_text(file, " (with --chain)", *count, *max),
+        Error::NoRestartMethod { .. } => {
+            format!("{error}; pass --service UNIT, --restart-command CMD or --restart none")
+        }
+        Error::RestartNotStarted { .. } => format!("{error}; check --restart or --restart-command"),
+        Error::InConfig { file, source } => {
+            format!("{}: {}", icg_renew::shown::path(file), message(source))
+        }
+        Error::TooManyCertificates { .. }
+        | Error::UnusualRsaKey { .. }
+        | Error::NoCertificate { .. }
+        | Error::ZipUnreadable { .. }
+        | Error::ZipEntryDamaged { .. }
+        | Error::ZipEntryUnpack { .. }
+        | Error::ZipEntryTooLarge { .. }
+        | Error::ZipWithoutKeystore { .. }
+        | Error::DamagedCertificate { .. }
+        | Error::UnreadableKeyFile { .. }
+        | Error::DamagedPrivateKey { .. }
+        | Error::NoChainCertificates { .. }
+        | Error::NoKeyEntries { .. }
+        | Error::NoKeyEntry { .. }
+        | Error::UnreadableEntryKey { .. }
+        | Error::UndecryptableEntryKey { .. }
+        | Error::InvalidStoredCertificate { .. }
+        | Error::KeystoreRewrite { .. }
+        | Error::UnfaithfulRewrite { .. }
+        | Error::ConfigNotText { .. }
+        | Error::InvalidYaml { .. }
+        | Error::YamlAliases
+        | Error::YamlTooDeep { .. }
+        | Error::BadPort { .. }
+        | Error::ClasspathKeystore { .. }
+        | Error::NotSingleValue { .. }
+        | Error::PasswordFileNotText { .. }
+        | Error::RestartPipe { .. }
+        | Error::RestartFailed { .. }
+        | Error::RestartTimedOut { .. }
+        | Error::RestartWait { .. }
+        | Error::SandboxNotEmpty { .. }
+        | Error::SandboxOpenSsl { .. }
+        | Error::SandboxBuild { .. } => error.to_string(),
         Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
         Error::Io { .. }
         | Error::Locked { .. }
@@ -516,5 +564,47 @@ mod tests {
                 "{library}"
             );
         }
+    }
+
+    /// The library's material, installation and restart errors get their option from here.
+    #[test]
+    fn library_errors_get_the_option_that_fixes_them() {
+        let many = |chain_given| Error::TooManyCertificates {
+            file: PathBuf::from("/m/new.pem"),
+            count: 65,
+            max: 64,
+            chain_given,
+        };
+        assert_eq!(
+            message(&many(true)),
+            "/m/new.pem (with --chain) holds 65 certificates; new material needs only the server certificate and its CAs (at most 64): give just those"
+        );
+        assert_eq!(message(&many(false)), many(false).to_string());
+        let restart = Error::NoRestartMethod {
+            unit: "icg-server.service".into(),
+            script: PathBuf::from("/etc/init.d/icg-server"),
+        };
+        assert_eq!(
+            message(&restart),
+            "cannot tell how to restart the ICG: systemd does not know icg-server.service and /etc/init.d/icg-server does not exist; pass --service UNIT, --restart-command CMD or --restart none"
+        );
+        let not_started = Error::RestartNotStarted {
+            command: "systemctl restart icg-server.service".into(),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(
+            message(&not_started),
+            "cannot run the restart (systemctl restart icg-server.service): No such file or directory (os error 2); check --restart or --restart-command"
+        );
+        let in_config = Error::InConfig {
+            file: PathBuf::from("/opt/icg/application-prod.yml"),
+            source: Box::new(Error::PasswordPlaceholder {
+                setting: "server.ssl.key-store-password".into(),
+            }),
+        };
+        assert_eq!(
+            message(&in_config),
+            "/opt/icg/application-prod.yml: server.ssl.key-store-password uses a ${...} placeholder, which this tool does not resolve; pass --store-password-file FILE"
+        );
     }
 }

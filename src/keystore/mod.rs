@@ -7,9 +7,8 @@ pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
 
-use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
+use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::secret::Password;
-use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
@@ -188,9 +187,9 @@ impl Keystore {
                 file: path.to_path_buf(),
                 why: why.to_string(),
             },
-            PfxError::Corrupt(why) => Error::DamagedPkcs12 {
+            source => Error::DamagedPkcs12 {
                 file: path.to_path_buf(),
-                why: why.to_string(),
+                source,
             },
         })?;
         let java = pfx::java_entries(&parsed);
@@ -278,13 +277,9 @@ impl Keystore {
         }
         match keys.as_slice() {
             [only] => Ok(self.entry(only).expect("alias listed from entries")),
-            [] => Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "{} holds no private-key entry: it is not a server keystore",
-                    path.shown()
-                ),
-            )),
+            [] => Err(Error::NoKeyEntries {
+                file: path.to_path_buf(),
+            }),
             many => Err(Error::SeveralEntries {
                 file: path.to_path_buf(),
                 has: list_or_none(many),
@@ -300,17 +295,14 @@ impl Keystore {
         key_password: &Password,
         path: &Path,
     ) -> Result<PKey<Private>> {
-        let not_found = || {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("{} has no key entry '{alias}'", path.shown()),
-            )
+        let not_found = || Error::NoKeyEntry {
+            file: path.to_path_buf(),
+            alias: alias.to_string(),
         };
-        let bad_key = |e: openssl::error::ErrorStack| {
-            Error::corrupt(format!(
-                "{}: the key of entry '{alias}' cannot be read: {e}",
-                path.shown()
-            ))
+        let bad_key = |source| Error::UnreadableEntryKey {
+            file: path.to_path_buf(),
+            alias: alias.to_string(),
+            source,
         };
         match &self.backend {
             Backend::Jks(store) => {
@@ -332,10 +324,11 @@ impl Keystore {
                     .ok_or_else(not_found)?;
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
-                    PfxError::Unsupported(why) | PfxError::Corrupt(why) => Error::corrupt(format!(
-                        "{}: the key of entry '{alias}' cannot be read ({why})",
-                        path.shown()
-                    )),
+                    source => Error::UndecryptableEntryKey {
+                        file: path.to_path_buf(),
+                        alias: alias.to_string(),
+                        source,
+                    },
                 })?;
                 PKey::private_key_from_pkcs8(&pkcs8).map_err(bad_key)
             }
@@ -365,46 +358,52 @@ impl Keystore {
             chain,
             timestamp_ms,
         } = *new;
-        let failed = |why: String| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot build the new keystore for {}: {why}; nothing was changed (check the new material, or report this)",
-                    path.shown()
-                ),
-            )
+        let failed = |source: Box<dyn std::error::Error + Send + Sync>| Error::KeystoreRewrite {
+            file: path.to_path_buf(),
+            source,
         };
         let pkcs8 = crate::secret::SecretBytes::new(
-            key.private_key_to_pkcs8()
-                .map_err(|e| failed(e.to_string()))?,
+            key.private_key_to_pkcs8().map_err(|e| failed(e.into()))?,
         );
         match &self.backend {
             Backend::Jks(store) => {
-                let protected = jks::encrypt_key(pkcs8.expose(), key_password)
-                    .map_err(|e| failed(e.to_string()))?;
+                let protected =
+                    jks::encrypt_key(pkcs8.expose(), key_password).map_err(|e| failed(e.into()))?;
                 let entry = store
                     .key_entry_bytes(alias, &protected, chain, timestamp_ms)
-                    .map_err(failed)?;
+                    .map_err(|why| failed(why.into()))?;
                 Ok(store.serialize(store_password, Some((alias, &entry))))
             }
             Backend::Pkcs12 { pfx, entries } => {
                 let entry = entries
                     .iter()
                     .find(|e| e.alias == alias && e.kind == JavaEntryKind::PrivateKey)
-                    .ok_or_else(|| failed(format!("no key entry '{alias}'")))?;
+                    .ok_or_else(|| {
+                        failed(Box::new(Error::NoKeyEntry {
+                            file: path.to_path_buf(),
+                            alias: alias.to_string(),
+                        }))
+                    })?;
                 let chain = chain
                     .iter()
-                    .map(|c| c.to_der().map_err(|e| failed(e.to_string())))
+                    .map(|c| c.to_der().map_err(|e| failed(e.into())))
                     .collect::<Result<Vec<_>>>()?;
-                pfx.with_replaced_entry(entry, entries, pkcs8.expose(), &chain, store_password, key_password)
-                    .map_err(|e| match e {
-                        PfxError::WrongPassword => wrong_key_password(alias, path),
-                        PfxError::Unsupported(why) => Error::unsupported(format!(
-                            "{}: cannot write it back faithfully ({why}); convert it with keytool -importkeystore -deststoretype PKCS12 first",
-                            path.shown()
-                        )),
-                        PfxError::Corrupt(why) => failed(why),
-                    })
+                pfx.with_replaced_entry(
+                    entry,
+                    entries,
+                    pkcs8.expose(),
+                    &chain,
+                    store_password,
+                    key_password,
+                )
+                .map_err(|e| match e {
+                    PfxError::WrongPassword => wrong_key_password(alias, path),
+                    source @ PfxError::Unsupported(_) => Error::UnfaithfulRewrite {
+                        file: path.to_path_buf(),
+                        source,
+                    },
+                    source => failed(Box::new(source)),
+                })
             }
         }
     }
@@ -461,11 +460,9 @@ fn write_pkcs12(
 }
 
 fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
-    X509::from_der(der).map_err(|_| {
-        Error::corrupt(format!(
-            "{} holds a certificate that is not valid X.509",
-            path.shown()
-        ))
+    X509::from_der(der).map_err(|source| Error::InvalidStoredCertificate {
+        file: path.to_path_buf(),
+        source,
     })
 }
 

@@ -153,23 +153,20 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
     let mut pool = certs;
     pool.extend(extra_chain);
     if pool.len() > MAX_CERTIFICATES {
-        return Err(Error::unsupported(format!(
-            "{} (with --chain) holds {} certificates; new material needs only the server certificate and its CAs (at most {MAX_CERTIFICATES}): give just those",
-            path.shown(),
-            pool.len()
-        )));
+        return Err(Error::TooManyCertificates {
+            file: path.to_path_buf(),
+            count: pool.len(),
+            max: MAX_CERTIFICATES,
+            chain_given: options.chain.is_some(),
+        });
     }
     if pool.iter().any(|c| !ordinary_public_key(c)) {
-        return Err(Error::unsupported(format!(
-            "{} holds a certificate with an RSA key no CA issues (a public exponent over 64 bits or a modulus over 16,384 bits): check the file",
-            path.shown()
-        )));
+        return Err(Error::UnusualRsaKey {
+            file: path.to_path_buf(),
+        });
     }
-    let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
-        Error::corrupt(format!(
-            "{} holds no certificate: it needs at least the new server certificate",
-            path.shown()
-        ))
+    let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| Error::NoCertificate {
+        file: path.to_path_buf(),
     })?;
     Ok(Material {
         format,
@@ -232,18 +229,21 @@ fn from_keystore(
 
 /// A ZIP container: a keystore plus a properties or JSON file that holds its password.
 fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
-    let shown = path.shown();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|e| {
-        Error::corrupt(format!(
-            "{shown} looks like a ZIP archive but cannot be opened ({e}): export it again"
-        ))
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|source| {
+        Error::ZipUnreadable {
+            file: path.to_path_buf(),
+            source,
+        }
     })?;
     let mut keystore_bytes: Option<(String, Vec<u8>)> = None;
     let mut password: Option<Password> = None;
     for index in 0..archive.len().min(MAX_ZIP_ENTRIES) {
-        let mut file = archive.by_index(index).map_err(|e| {
-            Error::corrupt(format!("{shown}: damaged ZIP entry ({e}): export it again"))
-        })?;
+        let mut file = archive
+            .by_index(index)
+            .map_err(|source| Error::ZipEntryDamaged {
+                file: path.to_path_buf(),
+                source,
+            })?;
         if !file.is_file() {
             continue;
         }
@@ -256,11 +256,16 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
         Read::by_ref(&mut file)
             .take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::corrupt(format!("{shown}: cannot unpack {name} ({e})")))?;
+            .map_err(|source| Error::ZipEntryUnpack {
+                file: path.to_path_buf(),
+                entry: name.clone(),
+                source,
+            })?;
         if bytes.len() as u64 > MAX_FILE_SIZE {
-            return Err(Error::corrupt(format!(
-                "{shown}: {name} unpacks to more than the size limit"
-            )));
+            return Err(Error::ZipEntryTooLarge {
+                file: path.to_path_buf(),
+                entry: name,
+            });
         }
         if Keystore::recognises(&bytes) {
             keystore_bytes.get_or_insert((name, bytes));
@@ -268,12 +273,10 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
             password.get_or_insert(found);
         }
     }
-    let (name, bytes) = keystore_bytes.ok_or_else(|| {
-        Error::corrupt(format!(
-            "{shown} is a ZIP archive without a keystore inside: export the certificate and key from the UMS as PKCS#12 or PEM instead"
-        ))
+    let (name, bytes) = keystore_bytes.ok_or_else(|| Error::ZipWithoutKeystore {
+        file: path.to_path_buf(),
     })?;
-    let inner = PathBuf::from(format!("{shown}:{name}"));
+    let inner = PathBuf::from(format!("{}:{name}", path.shown()));
     let (format, key, certs) = from_keystore(&bytes, &inner, options, password.as_ref())?;
     Ok((format!("ZIP container holding a {format}"), key, certs))
 }
@@ -321,16 +324,16 @@ fn pem_blocks(data: &[u8]) -> Option<Vec<PemBlock>> {
 }
 
 fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Result<LoadedMaybeKey> {
-    let shown = path.shown();
     let mut certs = Vec::new();
     let mut keys = Vec::new();
     for block in blocks {
         match block.label.as_str() {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE" => {
-                certs.push(X509::from_pem(&block.text).map_err(|_| {
-                    Error::corrupt(format!(
-                        "{shown} holds a damaged certificate: export it again"
-                    ))
+                certs.push(X509::from_pem(&block.text).map_err(|source| {
+                    Error::DamagedCertificate {
+                        file: path.to_path_buf(),
+                        source,
+                    }
                 })?)
             }
             label if label.ends_with("PRIVATE KEY") => keys.push(block),
@@ -379,14 +382,14 @@ fn separate_key(options: &MaterialOptions) -> Result<Option<PKey<Private>>> {
             Some(p) => PKey::private_key_from_pkcs8_passphrase(&data, p.expose().as_bytes()),
             None => PKey::private_key_from_pkcs8_callback(&data, |_| Ok(0)),
         })
-        .map_err(|_| {
+        .map_err(|source| {
             if options.password.is_none() && !looks_like_plain_der_key(&data) {
                 needs_password(key_path)
             } else {
-                Error::corrupt(format!(
-                    "{} is not a private key this tool can read (PEM or DER, PKCS#8 or traditional): check the file",
-                    key_path.shown()
-                ))
+                Error::UnreadableKeyFile {
+                    file: key_path.to_path_buf(),
+                    source,
+                }
             }
         })
         .map(Some)
@@ -407,7 +410,7 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
         buf[..pw.len()].copy_from_slice(pw);
         Ok(pw.len())
     });
-    result.map_err(|_| {
+    result.map_err(|source| {
         if encrypted && password.is_some() {
             Error::WrongPassword {
                 file: path.to_path_buf(),
@@ -416,10 +419,10 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
         } else if encrypted {
             needs_password(path)
         } else {
-            Error::corrupt(format!(
-                "{} holds a damaged private key: export it again",
-                path.shown()
-            ))
+            Error::DamagedPrivateKey {
+                file: path.to_path_buf(),
+                source,
+            }
         }
     })
 }
@@ -431,12 +434,9 @@ fn read_certificates(path: &Path) -> Result<Vec<X509>> {
         .ok()
         .filter(|certs| !certs.is_empty())
         .or_else(|| X509::from_der(&data).ok().map(|c| vec![c]))
-        .ok_or_else(|| {
-            Error::corrupt(format!(
-                "{} holds no certificates ({}): give a PEM file with the CA certificates",
-                path.shown(),
-                keystore::describe_bytes(&data)
-            ))
+        .ok_or_else(|| Error::NoChainCertificates {
+            file: path.to_path_buf(),
+            what: keystore::describe_bytes(&data),
         })
 }
 

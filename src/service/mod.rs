@@ -6,7 +6,7 @@
 //!
 //! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -140,12 +140,10 @@ impl Restart {
                         script: PathBuf::from(SYSV_SCRIPT),
                     })
                 } else {
-                    Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "cannot tell how to restart the ICG: systemd does not know {unit} and {SYSV_SCRIPT} does not exist; pass --service UNIT, --restart-command CMD or --restart none"
-                        ),
-                    ))
+                    Err(Error::NoRestartMethod {
+                        unit: unit.to_string(),
+                        script: PathBuf::from(SYSV_SCRIPT),
+                    })
                 }
             }
         }
@@ -201,12 +199,7 @@ impl Restart {
         let Some(mut command) = self.command() else {
             return Ok(String::new());
         };
-        let pipe_failed = |e: std::io::Error| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot make a pipe for the restart's output: {e}"),
-            )
-        };
+        let pipe_failed = |source| Error::RestartPipe { source };
         let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
         let child = command
             .stdin(Stdio::null())
@@ -216,14 +209,9 @@ impl Restart {
             .spawn();
         // The command holds the parent's copies of the write end: without dropping it, no end of file.
         drop(command);
-        let mut child = child.map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot run the restart ({}): {e}; check --restart or --restart-command",
-                    self.describe()
-                ),
-            )
+        let mut child = child.map_err(|source| Error::RestartNotStarted {
+            command: self.describe(),
+            source,
         })?;
         let mut output = OutputTail::new(reader);
         let deadline = Instant::now() + timeout;
@@ -237,30 +225,28 @@ impl Restart {
                             rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
                     }
                     let _ = child.wait();
-                    break Err(format!(
-                        "did not finish within {} s and was killed",
-                        timeout.as_secs()
-                    ));
+                    break Err(Error::RestartTimedOut {
+                        command: self.describe(),
+                        seconds: timeout.as_secs(),
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => break Err(e.to_string()),
+                Err(source) => {
+                    break Err(Error::RestartWait {
+                        command: self.describe(),
+                        source,
+                    })
+                }
             }
         };
         let output = output.finish();
-        match status {
-            Ok(s) if s.success() => Ok(output),
-            Ok(s) => Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "the restart ({}) failed with {s}: {}",
-                    self.describe(),
-                    last_line(&output)
-                ),
-            )),
-            Err(why) => Err(Error::new(
-                ErrorKind::Io,
-                format!("the restart ({}) {why}", self.describe()),
-            )),
+        match status? {
+            s if s.success() => Ok(output),
+            status => Err(Error::RestartFailed {
+                command: self.describe(),
+                status,
+                last_line: last_line(&output),
+            }),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! `GET /usg/check-status`), the verifying handshakes a device makes, and the wait until both hold.
 
 use openssl::hash::MessageDigest;
-use openssl::ssl::{HandshakeError, SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslMethod, SslStream, SslVerifyMode,
+    SslVersion,
+};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509PurposeId, X509VerifyResult, X509};
@@ -95,11 +98,30 @@ enum Handshake {
     NotOffered,
 }
 
+/// One verifying handshake at `version`: set up as a device, connected, then judged.
 fn verifying_handshake(
     port: u16,
     anchor: &X509,
     version: SslVersion,
 ) -> std::result::Result<Handshake, Observation> {
+    let ssl = device_client(anchor, version)?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        .map_err(|e| Observation::Unreachable(e.to_string()))?;
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    match ssl.connect(stream) {
+        Ok(tls) => judge_accepted(&tls, anchor),
+        Err(HandshakeError::Failure(mid)) => judge_failed(&mid),
+        Err(e) => Err(Observation::Unreachable(format!(
+            "TLS handshake failed: {e}"
+        ))),
+    }
+}
+
+/// A TLS client at exactly `version` that trusts only `anchor` and checks the chain for the TLS-server
+/// purpose, without host names or SNI.
+fn device_client(anchor: &X509, version: SslVersion) -> std::result::Result<Ssl, Observation> {
     let setup =
         |e: openssl::error::ErrorStack| Observation::Refused(format!("TLS set-up failed: {e}"));
     let mut store = X509StoreBuilder::new().map_err(setup)?;
@@ -129,58 +151,58 @@ fn verifying_handshake(
     ssl.param_mut()
         .set_purpose(X509PurposeId::SSL_SERVER)
         .map_err(setup)?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-        .map_err(|e| Observation::Unreachable(e.to_string()))?;
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let tls = match ssl.connect(stream) {
-        Ok(tls) => tls,
-        Err(HandshakeError::Failure(mid)) => {
-            let verified = mid.ssl().verify_result();
-            if verified != X509VerifyResult::OK {
-                return Err(Observation::Refused(format!(
-                    "the served chain does not verify up to the installed root ({})",
-                    verified.error_string()
-                )));
-            }
-            let error = mid.error();
-            if let Some(io) = error.io_error() {
-                return Err(Observation::Unreachable(format!(
-                    "TLS handshake failed: {io}"
-                )));
-            }
-            let reasons = error
-                .ssl_error()
-                .map(|stack| stack.to_string())
-                .unwrap_or_else(|| error.to_string());
-            if [
-                "protocol version",
-                "unsupported protocol",
-                "no protocols available",
-            ]
-            .iter()
-            .any(|r| reasons.contains(r))
-            {
-                return Ok(Handshake::NotOffered);
-            }
-            return Err(Observation::Refused(format!(
-                "the handshake failed: {reasons}"
-            )));
-        }
-        Err(e) => {
-            return Err(Observation::Unreachable(format!(
-                "TLS handshake failed: {e}"
-            )))
-        }
-    };
-    let leaf = tls.ssl().peer_certificate();
+    Ok(ssl)
+}
+
+/// A handshake that failed: the chain did not verify, the connection broke, or the gateway does not offer
+/// the version (`NotOffered`).
+fn judge_failed(
+    mid: &MidHandshakeSslStream<TcpStream>,
+) -> std::result::Result<Handshake, Observation> {
+    let verified = mid.ssl().verify_result();
+    if verified != X509VerifyResult::OK {
+        return Err(Observation::Refused(format!(
+            "the served chain does not verify up to the installed root ({})",
+            verified.error_string()
+        )));
+    }
+    let error = mid.error();
+    if let Some(io) = error.io_error() {
+        return Err(Observation::Unreachable(format!(
+            "TLS handshake failed: {io}"
+        )));
+    }
+    let reasons = error
+        .ssl_error()
+        .map(|stack| stack.to_string())
+        .unwrap_or_else(|| error.to_string());
+    if [
+        "protocol version",
+        "unsupported protocol",
+        "no protocols available",
+    ]
+    .iter()
+    .any(|r| reasons.contains(r))
+    {
+        return Ok(Handshake::NotOffered);
+    }
+    Err(Observation::Refused(format!(
+        "the handshake failed: {reasons}"
+    )))
+}
+
+/// A handshake that verified: the leaf's key usage and the chain's extended key usage are judged as Java
+/// clients judge them.
+fn judge_accepted(
+    tls: &SslStream<TcpStream>,
+    anchor: &X509,
+) -> std::result::Result<Handshake, Observation> {
     let chain: Vec<X509> = tls
         .ssl()
         .verified_chain()
         .map(|s| s.iter().map(|c| c.to_owned()).collect())
         .unwrap_or_default();
-    let Some(leaf) = leaf else {
+    let Some(leaf) = tls.ssl().peer_certificate() else {
         return Err(Observation::Refused(
             "the gateway sent no certificate".into(),
         ));

@@ -1,7 +1,7 @@
 //! Java's view of a PKCS#12 file: the keystore entries `PKCS12KeyStore` makes from the bags (aliases,
 //! entry types, certificate chains), with Java's numbering for entries without a friendlyName.
 
-use super::{BagKind, BagRef, Pfx};
+use super::{Bag, BagKind, BagRef, Pfx};
 use der::asn1::AnyRef;
 use der::{Decode, Reader, SliceReader, Tag, TagNumber};
 use std::collections::HashMap;
@@ -76,128 +76,173 @@ const MAX_CHAIN: usize = 16;
 /// issuers found by subject (first certificate of each subject), until a self-issued one; a key without
 /// a certificate is not listed (Java drops it too).
 pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
-    let key_count = pfx
-        .bags()
-        .filter(|(_, b)| b.kind == BagKind::ShroudedKey)
-        .count();
-    let mut names = UnfriendlyNames::default();
-    let mut entries: Vec<JavaEntry> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut put = |entries: &mut Vec<JavaEntry>, entry: JavaEntry| {
-        let key = entry.alias.to_ascii_lowercase();
-        match index.get(&key) {
-            Some(&at) => entries[at] = entry,
-            None => {
-                index.insert(key, entries.len());
-                entries.push(entry);
-            }
-        }
-    };
-    // Untrusted certificates with the ID Java gives them, and the first certificate of each subject.
-    let mut cert_ids: Vec<(Vec<u8>, BagRef)> = Vec::new();
-    let mut cert_aliases: Vec<(String, BagRef)> = Vec::new();
-    let mut by_subject: HashMap<&[u8], BagRef> = HashMap::new();
-    let mut key_ids: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut read = EntriesRead::new(pfx);
     for (at, bag) in pfx.bags() {
         match &bag.kind {
-            BagKind::ShroudedKey => {
-                let id = match &bag.local_key_id {
-                    Some(id) => id.clone(),
-                    None if key_count == 1 => b"01".to_vec(),
-                    None => continue,
-                };
-                let alias = names.alias_for(bag.friendly_name.as_deref());
-                key_ids.push((entries.len(), id));
-                put(
-                    &mut entries,
-                    JavaEntry {
-                        alias,
-                        kind: JavaEntryKind::PrivateKey,
-                        key: Some(at),
-                        certs: Vec::new(),
-                    },
-                );
-            }
-            BagKind::Secret => {
-                let alias = names.alias_for(bag.friendly_name.as_deref());
-                put(
-                    &mut entries,
-                    JavaEntry {
-                        alias,
-                        kind: JavaEntryKind::SecretKey,
-                        key: Some(at),
-                        certs: Vec::new(),
-                    },
-                );
-            }
-            BagKind::Certificate(der) => {
-                if let Some((_, subject)) = certificate_names(der) {
-                    by_subject.entry(subject).or_insert(at);
-                }
-                if bag.trusted {
-                    let alias = names.alias_for(bag.friendly_name.as_deref());
-                    put(
-                        &mut entries,
-                        JavaEntry {
-                            alias,
-                            kind: JavaEntryKind::TrustedCert,
-                            key: None,
-                            certs: vec![at],
-                        },
-                    );
-                    continue;
-                }
-                let id = match &bag.local_key_id {
-                    Some(id) => Some(id.clone()),
-                    None if key_count == 1 && at.1 == 0 => Some(b"01".to_vec()),
-                    None => None,
-                };
-                if let Some(id) = id {
-                    cert_ids.push((id, at));
-                }
-                if let Some(name) = &bag.friendly_name {
-                    cert_aliases.push((name.to_ascii_lowercase(), at));
-                }
-            }
+            BagKind::ShroudedKey => read.key(at, bag),
+            BagKind::Secret => read.secret(at, bag),
+            BagKind::Certificate(der) => read.certificate(at, bag, der),
             BagKind::Other => {}
         }
     }
-    let id_of: HashMap<usize, Vec<u8>> = key_ids.into_iter().collect();
-    let by_id: HashMap<&[u8], BagRef> = cert_ids
-        .iter()
-        .rev()
-        .map(|(id, at)| (id.as_slice(), *at))
-        .collect();
-    let by_alias: HashMap<&str, BagRef> = cert_aliases
-        .iter()
-        .rev()
-        .map(|(name, at)| (name.as_str(), *at))
-        .collect();
-    for (position, entry) in entries.iter_mut().enumerate() {
-        if entry.kind != JavaEntryKind::PrivateKey {
-            continue;
-        }
-        let leaf = id_of
-            .get(&position)
-            .and_then(|id| by_id.get(id.as_slice()))
-            .or_else(|| by_alias.get(entry.alias.to_ascii_lowercase().as_str()));
-        let mut next = leaf.copied();
-        while let Some(at) = next {
-            if entry.certs.contains(&at) || entry.certs.len() >= MAX_CHAIN {
-                break;
-            }
-            entry.certs.push(at);
-            let BagKind::Certificate(der) = &pfx.bag(at).kind else {
-                break;
-            };
-            next = match certificate_names(der) {
-                Some((issuer, subject)) if issuer != subject => by_subject.get(issuer).copied(),
-                _ => None,
-            };
+    read.into_entries(pfx)
+}
+
+/// What one pass over the bags finds: the entries in Java's map order, and the certificates a key's chain
+/// is then looked up in.
+struct EntriesRead<'p> {
+    /// How many shrouded key bags the file has (a lone key without a localKeyID still gets one).
+    key_count: usize,
+    names: UnfriendlyNames,
+    entries: Vec<JavaEntry>,
+    /// The position in `entries` of each alias, in lower case.
+    index: HashMap<String, usize>,
+    /// The localKeyID Java gives each key entry, by the position it was recorded at.
+    key_ids: Vec<(usize, Vec<u8>)>,
+    /// Untrusted certificates with the ID Java gives them.
+    cert_ids: Vec<(Vec<u8>, BagRef)>,
+    /// Untrusted certificates with a friendlyName, in lower case.
+    cert_aliases: Vec<(String, BagRef)>,
+    /// The first certificate of each subject.
+    by_subject: HashMap<&'p [u8], BagRef>,
+}
+
+impl<'p> EntriesRead<'p> {
+    fn new(pfx: &Pfx) -> Self {
+        EntriesRead {
+            key_count: pfx
+                .bags()
+                .filter(|(_, b)| b.kind == BagKind::ShroudedKey)
+                .count(),
+            names: UnfriendlyNames::default(),
+            entries: Vec::new(),
+            index: HashMap::new(),
+            key_ids: Vec::new(),
+            cert_ids: Vec::new(),
+            cert_aliases: Vec::new(),
+            by_subject: HashMap::new(),
         }
     }
-    entries.retain(|e| e.kind != JavaEntryKind::PrivateKey || !e.certs.is_empty());
-    entries
+
+    /// Adds an entry; one with an alias already taken (ignoring ASCII case) replaces the earlier one.
+    fn put(&mut self, entry: JavaEntry) {
+        let key = entry.alias.to_ascii_lowercase();
+        match self.index.get(&key) {
+            Some(&at) => self.entries[at] = entry,
+            None => {
+                self.index.insert(key, self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+    }
+
+    /// A shrouded key bag: a PrivateKeyEntry, when it has a localKeyID or is the only key.
+    fn key(&mut self, at: BagRef, bag: &Bag) {
+        let id = match &bag.local_key_id {
+            Some(id) => id.clone(),
+            None if self.key_count == 1 => b"01".to_vec(),
+            None => return,
+        };
+        let alias = self.names.alias_for(bag.friendly_name.as_deref());
+        self.key_ids.push((self.entries.len(), id));
+        self.put(JavaEntry {
+            alias,
+            kind: JavaEntryKind::PrivateKey,
+            key: Some(at),
+            certs: Vec::new(),
+        });
+    }
+
+    /// A secret bag: a SecretKeyEntry.
+    fn secret(&mut self, at: BagRef, bag: &Bag) {
+        let alias = self.names.alias_for(bag.friendly_name.as_deref());
+        self.put(JavaEntry {
+            alias,
+            kind: JavaEntryKind::SecretKey,
+            key: Some(at),
+            certs: Vec::new(),
+        });
+    }
+
+    /// A certificate bag: a trustedCertEntry when Java's trusted-usage attribute marks it, else a
+    /// certificate that a key's chain may use.
+    fn certificate(&mut self, at: BagRef, bag: &Bag, der: &'p [u8]) {
+        if let Some((_, subject)) = certificate_names(der) {
+            self.by_subject.entry(subject).or_insert(at);
+        }
+        if bag.trusted {
+            let alias = self.names.alias_for(bag.friendly_name.as_deref());
+            self.put(JavaEntry {
+                alias,
+                kind: JavaEntryKind::TrustedCert,
+                key: None,
+                certs: vec![at],
+            });
+            return;
+        }
+        let id = match &bag.local_key_id {
+            Some(id) => Some(id.clone()),
+            None if self.key_count == 1 && at.1 == 0 => Some(b"01".to_vec()),
+            None => None,
+        };
+        if let Some(id) = id {
+            self.cert_ids.push((id, at));
+        }
+        if let Some(name) = &bag.friendly_name {
+            self.cert_aliases.push((name.to_ascii_lowercase(), at));
+        }
+    }
+
+    /// The entries, each key with its chain; a key without a certificate is left out.
+    fn into_entries(mut self, pfx: &Pfx) -> Vec<JavaEntry> {
+        let id_of: HashMap<usize, Vec<u8>> = self.key_ids.into_iter().collect();
+        let by_id: HashMap<&[u8], BagRef> = self
+            .cert_ids
+            .iter()
+            .rev()
+            .map(|(id, at)| (id.as_slice(), *at))
+            .collect();
+        let by_alias: HashMap<&str, BagRef> = self
+            .cert_aliases
+            .iter()
+            .rev()
+            .map(|(name, at)| (name.as_str(), *at))
+            .collect();
+        for (position, entry) in self.entries.iter_mut().enumerate() {
+            if entry.kind != JavaEntryKind::PrivateKey {
+                continue;
+            }
+            let leaf = id_of
+                .get(&position)
+                .and_then(|id| by_id.get(id.as_slice()))
+                .or_else(|| by_alias.get(entry.alias.to_ascii_lowercase().as_str()));
+            entry.certs = chain_from(pfx, leaf.copied(), &self.by_subject);
+        }
+        self.entries
+            .retain(|e| e.kind != JavaEntryKind::PrivateKey || !e.certs.is_empty());
+        self.entries
+    }
+}
+
+/// The chain from `leaf`: each certificate followed by its issuer (found by subject) until a self-issued
+/// one, a loop, or `MAX_CHAIN` certificates.
+fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, by_subject: &HashMap<&[u8], BagRef>) -> Vec<BagRef> {
+    let mut chain = Vec::new();
+    let mut next = leaf;
+    while let Some(at) = next {
+        if chain.contains(&at) || chain.len() >= MAX_CHAIN {
+            break;
+        }
+        chain.push(at);
+        let BagKind::Certificate(der) = &pfx.bag(at).kind else {
+            break;
+        };
+        next = match certificate_names(der) {
+            Some((issuer, subject)) if issuer != subject => by_subject.get(issuer).copied(),
+            _ => None,
+        };
+    }
+    chain
 }
 
 #[cfg(test)]

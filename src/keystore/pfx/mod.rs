@@ -31,21 +31,40 @@ use zeroize::Zeroizing;
 const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
 const ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
 
-/// Why a PKCS#12 file could not be read or written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a PKCS#12 file could not be read or written; its text is the reason alone (the caller names the file).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PfxError {
     /// The MAC does not verify, or (without a MAC) nothing decrypts, with the password given.
+    #[error("the password does not verify")]
     WrongPassword,
-    /// Well-formed, but uses something neither Java nor this tool handles.
+    /// Well-formed, but uses something neither Java nor this tool handles (which algorithm or form).
+    #[error("{0}")]
     Unsupported(String),
-    /// Not well-formed.
-    Corrupt(String),
+    /// Not well-formed: what is wrong.
+    #[error("{0}")]
+    Corrupt(&'static str),
+    /// Not well-formed, as the DER decoder found (or an encoding that failed).
+    #[error("{0}")]
+    Der(#[from] der::Error),
+    /// OpenSSL failed (MAC, cipher, random bytes).
+    #[error("{0}")]
+    OpenSsl(#[from] openssl::error::ErrorStack),
+    /// A count in the file does not fit this machine's integers.
+    #[error("{0}")]
+    Number(#[from] std::num::TryFromIntError),
+}
+
+impl From<&'static str> for PfxError {
+    fn from(what: &'static str) -> Self {
+        PfxError::Corrupt(what)
+    }
 }
 
 type PfxResult<T> = Result<T, PfxError>;
 
-fn corrupt(e: impl std::fmt::Display) -> PfxError {
-    PfxError::Corrupt(e.to_string())
+/// The error for a file that is not well-formed, keeping the decoder's (or OpenSSL's) error when there is one.
+fn corrupt(e: impl Into<PfxError>) -> PfxError {
+    e.into()
 }
 
 /// How a password turns into bytes. Java retries an empty password as the one-character password "\0"
