@@ -9,7 +9,6 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod csr;
-pub mod der;
 pub mod error;
 pub mod failpoint;
 pub mod fsx;
