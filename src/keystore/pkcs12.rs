@@ -2,7 +2,9 @@
 //!
 //! Before any key derivation runs, `sniff_params` walks a file's outer structure to learn its encryption
 //! and MAC algorithms and iteration counts, and refuses absurd iteration counts, key derivations and MACs
-//! that Java never writes (they would stall the tool). Reading and rewriting an existing file is
+//! that Java never writes (they would stall the tool). The walk reads with the `der` crate's `SliceReader`
+//! element by element (DER only; no length is trusted beyond the input, nothing is allocated from one)
+//! rather than with the typed `pkcs12` structures, which could not name the algorithms it refuses. Reading and rewriting an existing file is
 //! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
 //! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
@@ -66,6 +68,8 @@ struct Found {
     iterations: Vec<u64>,
     /// Why the file must not reach a key derivation at all (an algorithm Java never writes).
     refused: Option<String>,
+    /// The MAC's iteration count is there but not a DER INTEGER in 0..2^64: its cost cannot be judged.
+    mac_iterations_unreadable: bool,
 }
 
 /// Whether the bytes have the outer shape of a PKCS#12 PFX (SEQUENCE { INTEGER 3, ContentInfo ... }).
@@ -94,7 +98,7 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
     if let Some(mac) = mac {
         mac_params(mac, &mut found);
     }
-    if walk_auth_safe(auth_safe, &mut found).is_none() {
+    if walk_auth_safe(auth_safe, &mut found).is_none() || found.mac_iterations_unreadable {
         // Found by fuzzing: contents in BER (indefinite lengths) hid a 2^31-round derivation from this walk.
         return Err("contents are not in the DER form Java and OpenSSL write, so their cost cannot be checked first; export it again".into());
     }
@@ -227,8 +231,12 @@ fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
     let algorithm = take(&mut reader(digest_info)?, Tag::Sequence)?;
     let oid = take(&mut reader(algorithm)?, Tag::ObjectIdentifier)?;
     take(&mut parts, Tag::OctetString)?;
-    let iterations = match take(&mut parts, Tag::Integer) {
-        Some(value) => small_uint(value)?,
+    let iterations = match take(&mut parts, Tag::Integer).map(small_uint) {
+        Some(Some(iterations)) => iterations,
+        Some(None) => {
+            found.mac_iterations_unreadable = true;
+            return None;
+        }
         None => 1,
     };
     found.iterations.push(iterations);
@@ -422,6 +430,18 @@ mod tests {
         assert_eq!(why, "iteration count 0 is outside 1..1000000");
         // Without an encrypted part there is nothing to write again: read, not refused.
         assert_eq!(sniff_params(&pfx_with_mac(sha256, "0f4240")), Ok(None));
+    }
+
+    #[test]
+    fn a_mac_iteration_count_that_is_no_der_integer_is_refused() {
+        let sha256 = "608648016503040201";
+        for count in ["0000", "ff", "010000000000000000"] {
+            let why = sniff_params(&pfx_with_mac(sha256, count)).unwrap_err();
+            assert!(
+                why.starts_with("contents are not in the DER form"),
+                "{count}: {why}"
+            );
+        }
     }
 
     #[test]
