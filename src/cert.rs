@@ -2,7 +2,7 @@
 //! SHA-256 fingerprint, DNS names, IP addresses, CA flag), and the time arithmetic behind it. The current time
 //! is always passed in (`Clock`), so that tests never depend on today's date.
 
-use crate::der;
+use foreign_types::ForeignTypeRef;
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
@@ -90,11 +90,15 @@ pub fn hex_colons(bytes: &[u8]) -> String {
         .join(":")
 }
 
-/// Whether the certificate has basicConstraints `CA:TRUE`.
+/// Whether the certificate has basicConstraints `CA:TRUE`, as OpenSSL reads it: the same reading that
+/// OpenSSL's chain verification uses, and for every certificate OpenSSL parsed (a strict DER decoder refuses
+/// some that OpenSSL and Java accept). A basicConstraints OpenSSL cannot decode, or one present twice, is no
+/// CA flag.
 pub fn is_ca(cert: &X509Ref) -> bool {
-    cert.to_der()
-        .map(|d| der::certificate_is_ca(&d))
-        .unwrap_or(false)
+    // SAFETY: `cert` is a valid X509 for the duration of the call; X509_get_extension_flags only reads it
+    // (it decodes and caches the extensions under OpenSSL's own lock on first use) and keeps no pointer.
+    let flags = unsafe { openssl_sys::X509_get_extension_flags(cert.as_ptr()) };
+    flags & openssl_sys::EXFLAG_CA != 0
 }
 
 /// The DNS names and IP addresses of the Subject Alternative Name, or `None` when it has no SAN.
@@ -216,6 +220,68 @@ fn format_utc(t: UnixTime, format: &[BorrowedFormatItem<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A self-signed certificate with basicConstraints `constraints` (OpenSSL's text form), or none.
+    fn certificate(constraints: Option<&str>) -> openssl::x509::X509 {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::pkey::PKey;
+        use openssl::x509::{X509Extension, X509NameBuilder, X509};
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "ca-flag test").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::from_unix(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::from_unix(86_400).unwrap())
+            .unwrap();
+        if let Some(value) = constraints {
+            #[allow(deprecated)] // the text form is the shortest way to write these variants
+            let ext = X509Extension::new_nid(None, None, Nid::BASIC_CONSTRAINTS, value).unwrap();
+            b.append_extension(ext).unwrap();
+        }
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        b.build()
+    }
+
+    /// The certificate with its first `from` byte sequence replaced by `to` (same length), as OpenSSL reads it.
+    fn altered(cert: &openssl::x509::X509, from: &[u8], to: &[u8]) -> openssl::x509::X509 {
+        let mut der = cert.to_der().unwrap();
+        let at = der.windows(from.len()).position(|w| w == from).unwrap();
+        der[at..at + to.len()].copy_from_slice(to);
+        openssl::x509::X509::from_der(&der).unwrap()
+    }
+
+    #[test]
+    fn the_ca_flag_is_basic_constraints_ca_true() {
+        assert!(is_ca(&certificate(Some("critical,CA:TRUE"))));
+        assert!(is_ca(&certificate(Some("CA:TRUE,pathlen:0"))));
+        assert!(!is_ca(&certificate(Some("critical,CA:FALSE"))));
+        assert!(!is_ca(&certificate(None)));
+    }
+
+    /// Chosen behaviour for certificates a strict DER decoder refuses: OpenSSL's reading decides.
+    #[test]
+    fn the_ca_flag_follows_openssl_where_strict_der_would_refuse() {
+        let ca = certificate(Some("critical,CA:TRUE"));
+        // BasicConstraints { cA BOOLEAN }: TRUE written as 01 instead of DER's FF. OpenSSL (and Java) read
+        // it as TRUE; a strict DER decoder would refuse the certificate and so miss the CA flag.
+        let bc_true = [0x30, 0x03, 0x01, 0x01, 0xFF];
+        let loose_true = altered(&ca, &bc_true, &[0x30, 0x03, 0x01, 0x01, 0x01]);
+        assert!(is_ca(&loose_true));
+        use der::Decode;
+        assert!(
+            bool::from_der(&[0x01, 0x01, 0x01]).is_err(),
+            "DER allows only FF for TRUE"
+        );
+        // The same place holding an INTEGER: OpenSSL cannot decode basicConstraints, so no CA flag.
+        let garbled = altered(&ca, &bc_true, &[0x30, 0x03, 0x02, 0x01, 0xFF]);
+        assert!(!is_ca(&garbled));
+    }
 
     #[test]
     fn formats_and_parses_utc() {

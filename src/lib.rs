@@ -9,7 +9,6 @@ pub mod audit;
 pub mod cert;
 pub mod checks;
 pub mod csr;
-pub mod der;
 pub mod error;
 pub mod failpoint;
 pub mod fsx;

@@ -12,8 +12,9 @@
 //!
 //! Entries that are not replaced are written back byte for byte, in their original order.
 
-use crate::der;
 use crate::secret::{Password, SecretBytes};
+use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetStringRef};
+use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
 use openssl::sha::Sha1;
 use openssl::x509::X509;
 
@@ -28,8 +29,8 @@ const TAG_TRUSTED_CERT: u32 = 2;
 const MIN_ENTRY_LEN: usize = 4 + 2 + 8 + 4;
 /// Longest certificate chain accepted on one key entry.
 const MAX_CHAIN: usize = 32;
-/// Encoded OID 1.3.6.1.4.1.42.2.17.1.1, Sun's proprietary JKS key protection.
-const OID_JKS_KEY_PROTECTOR: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A, 0x02, 0x11, 0x01, 0x01];
+/// Sun's proprietary JKS key protection.
+const OID_JKS_KEY_PROTECTOR: Oid = Oid::new_unwrap("1.3.6.1.4.1.42.2.17.1.1");
 const SALT_LEN: usize = 20;
 
 /// Why a JKS file could not be loaded.
@@ -39,6 +40,25 @@ pub enum JksError {
     Corrupt(String),
     /// The structure is sound but the digest does not match this password.
     WrongPassword,
+}
+
+/// Why a key could not be protected for a JKS entry.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProtectError {
+    /// No random salt from OpenSSL.
+    #[error(transparent)]
+    Random(#[from] openssl::error::ErrorStack),
+    /// The key is too large for a DER length.
+    #[error(transparent)]
+    Encoding(#[from] der::Error),
+}
+
+/// A protected key blob: an EncryptedPrivateKeyInfo (PKCS#8) whose algorithm is Sun's key protector, which
+/// the `pkcs8` crate's type cannot hold (it knows only the PKCS#5 schemes).
+#[derive(der::Sequence)]
+struct ProtectedKey<'a> {
+    algorithm: spki::AlgorithmIdentifierRef<'a>,
+    encrypted: &'a OctetStringRef,
 }
 
 /// One entry as found in the file.
@@ -229,7 +249,7 @@ fn parse_cert<'a>(cur: &mut Cursor<'a>, version: u32, alias: &str) -> Result<&'a
     }
     let len = cur.len32("certificate")?;
     let der = cur.take(len, "certificate")?;
-    if der::looks_like_certificate(der) {
+    if looks_like_certificate(der) {
         Ok(der)
     } else {
         Err(JksError::Corrupt(format!(
@@ -238,26 +258,34 @@ fn parse_cert<'a>(cur: &mut Cursor<'a>, version: u32, alias: &str) -> Result<&'a
     }
 }
 
+/// Whether `data` has the outer shape of an X.509 certificate: exactly one SEQUENCE of a SEQUENCE (the
+/// signed part), a SEQUENCE (the algorithm) and a BIT STRING (the signature). A cheap check for the many
+/// certificates of a trust store, which are parsed in full only when used.
+fn looks_like_certificate(data: &[u8]) -> bool {
+    let shape = |reader: &mut SliceReader<'_>| -> der::Result<()> {
+        reader.sequence(|parts| {
+            for tag in [Tag::Sequence, Tag::Sequence, Tag::BitString] {
+                AnyRef::decode(parts)?.tag().assert_eq(tag)?;
+            }
+            Ok(())
+        })
+    };
+    SliceReader::new(data)
+        .is_ok_and(|mut reader| shape(&mut reader).is_ok() && reader.is_finished())
+}
+
 /// The protected key must be an EncryptedPrivateKeyInfo with Sun's key-protector OID and room for salt and check.
 fn check_protected_key(blob: &[u8]) -> Result<&[u8], String> {
-    let seq = der::single(blob, der::TAG_SEQUENCE).ok_or("protected key is not DER")?;
-    let mut fields = der::Reader::new(seq);
-    let algorithm = fields
-        .expect(der::TAG_SEQUENCE)
-        .ok_or("protected key has no algorithm")?;
-    let oid = der::Reader::new(algorithm)
-        .expect(der::TAG_OID)
-        .ok_or("protected key algorithm has no OID")?;
-    if oid != OID_JKS_KEY_PROTECTOR {
+    let key =
+        ProtectedKey::from_der(blob).map_err(|e| format!("protected key is not DER ({e})"))?;
+    if key.algorithm.oid != OID_JKS_KEY_PROTECTOR {
         return Err(format!(
             "key protection algorithm {} is not the JKS one",
-            der::oid_to_string(oid)
+            key.algorithm.oid
         ));
     }
-    let encrypted = fields
-        .expect(der::TAG_OCTET_STRING)
-        .ok_or("protected key has no encrypted data")?;
-    if encrypted.len() < SALT_LEN + DIGEST_LEN + 1 || !fields.is_empty() {
+    let encrypted = key.encrypted.as_bytes();
+    if encrypted.len() < SALT_LEN + DIGEST_LEN + 1 {
         return Err("protected key is too short".into());
     }
     Ok(encrypted)
@@ -306,10 +334,7 @@ pub fn decrypt_key(blob: &[u8], password: &Password) -> Option<SecretBytes> {
 }
 
 /// Protects a PKCS#8 key with the JKS key protector and a fresh random salt.
-pub fn encrypt_key(
-    pkcs8: &[u8],
-    password: &Password,
-) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+pub fn encrypt_key(pkcs8: &[u8], password: &Password) -> Result<Vec<u8>, KeyProtectError> {
     let mut salt = [0u8; SALT_LEN];
     openssl::rand::rand_bytes(&mut salt)?;
     let pw = password.utf16be();
@@ -319,33 +344,14 @@ pub fn encrypt_key(
     encrypted.extend_from_slice(&salt);
     encrypted.extend_from_slice(&cipher);
     encrypted.extend_from_slice(&key_check(&pw, pkcs8));
-    let algorithm = der_tlv(
-        der::TAG_SEQUENCE,
-        &[
-            der_tlv(der::TAG_OID, OID_JKS_KEY_PROTECTOR),
-            der_tlv(der::TAG_NULL, &[]),
-        ]
-        .concat(),
-    );
-    Ok(der_tlv(
-        der::TAG_SEQUENCE,
-        &[algorithm, der_tlv(der::TAG_OCTET_STRING, &encrypted)].concat(),
-    ))
-}
-
-fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = (len as u32).to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (4 - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(value);
-    out
+    let key = ProtectedKey {
+        algorithm: spki::AlgorithmIdentifierRef {
+            oid: OID_JKS_KEY_PROTECTOR,
+            parameters: Some(AnyRef::NULL),
+        },
+        encrypted: OctetStringRef::new(&encrypted)?,
+    };
+    Ok(key.to_der()?)
 }
 
 impl JksStore {
@@ -503,6 +509,60 @@ mod tests {
             key.as_slice()
         );
         assert!(decrypt_key(&blob, &Password::new("wrong".into())).is_none());
+    }
+
+    #[test]
+    fn protected_key_blob_has_the_layout_java_writes() {
+        let password = Password::new("x".into());
+        let blob = encrypt_key(&[7u8; 200], &password).unwrap();
+        // SEQUENCE { SEQUENCE { OID 1.3.6.1.4.1.42.2.17.1.1, NULL }, OCTET STRING salt || key || check }.
+        let head = [
+            0x30, 0x82, 0x01, 0x03, 0x30, 0x0E, 0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A,
+            0x02, 0x11, 0x01, 0x01, 0x05, 0x00, 0x04, 0x81, 0xF0,
+        ];
+        assert_eq!(blob[..head.len()], head);
+        assert_eq!(blob.len(), head.len() + SALT_LEN + 200 + DIGEST_LEN);
+        assert_eq!(check_protected_key(&blob).unwrap(), &blob[head.len()..]);
+    }
+
+    #[test]
+    fn protected_keys_of_another_shape_are_refused_with_the_reason() {
+        let blob = encrypt_key(&[7u8; 200], &Password::new("x".into())).unwrap();
+        let mut other_oid = blob.clone();
+        other_oid[17] = 0x02;
+        let why = check_protected_key(&other_oid).unwrap_err();
+        assert_eq!(
+            why,
+            "key protection algorithm 1.3.6.1.4.1.42.2.17.1.2 is not the JKS one"
+        );
+        let why = check_protected_key(&blob[..blob.len() - 1]).unwrap_err();
+        assert!(why.starts_with("protected key is not DER ("), "{why}");
+        let mut trailing = blob.clone();
+        trailing.push(0);
+        assert!(check_protected_key(&trailing).is_err());
+        let short = encrypt_key(&[], &Password::new("x".into())).unwrap();
+        assert_eq!(
+            check_protected_key(&short).unwrap_err(),
+            "protected key is too short"
+        );
+    }
+
+    #[test]
+    fn the_outer_shape_of_a_certificate() {
+        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/root.pem")).unwrap();
+        let cert = X509::from_pem(&pem).unwrap().to_der().unwrap();
+        assert!(looks_like_certificate(&cert));
+        let mut trailing = cert.clone();
+        trailing.push(0);
+        assert!(!looks_like_certificate(&trailing));
+        assert!(!looks_like_certificate(&cert[..cert.len() - 1]));
+        // SEQUENCE { SEQUENCE, SEQUENCE, INTEGER }: no signature.
+        assert!(!looks_like_certificate(&[
+            0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x02, 0x01, 0x00
+        ]));
+        assert!(looks_like_certificate(&[
+            0x30, 0x08, 0x30, 0x00, 0x30, 0x00, 0x03, 0x02, 0x00, 0x00
+        ]));
     }
 
     #[test]

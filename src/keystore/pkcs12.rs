@@ -2,11 +2,14 @@
 //!
 //! Before any key derivation runs, `sniff_params` walks a file's outer structure to learn its encryption
 //! and MAC algorithms and iteration counts, and refuses absurd iteration counts, key derivations and MACs
-//! that Java never writes (they would stall the tool). Reading and rewriting an existing file is
+//! that Java never writes (they would stall the tool). The walk reads with the `der` crate's `SliceReader`
+//! element by element (DER only; no length is trusted beyond the input, nothing is allocated from one)
+//! rather than with the typed `pkcs12` structures, which could not name the algorithms it refuses. Reading and rewriting an existing file is
 //! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
 //! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
-use crate::der::{self, Reader};
+use der::asn1::{AnyRef, ObjectIdentifier as Oid};
+use der::{Decode, Reader, SliceReader, Tag, TagNumber};
 use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
 
 /// Highest PBE or MAC iteration count accepted. Java writes 10,000 (older Java 8: up to 100,000), OpenSSL
@@ -16,19 +19,23 @@ pub const MAX_ITERATIONS: u64 = 1_000_000;
 /// a hundred keys at Java's 10,000 rounds needs a million.
 pub const MAX_TOTAL_ITERATIONS: u64 = 4_000_000;
 
-const OID_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
-const OID_ENCRYPTED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06];
-const OID_SHROUDED_KEY_BAG: &[u8] = &[
-    0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02,
-];
-const OID_PBE_SHA_3DES: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x03];
-const OID_PBE_SHA_RC2_40: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01, 0x06];
-const OID_PBES2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D];
-const OID_PBKDF2: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C];
+const OID_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+const OID_ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
+const OID_SHROUDED_KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.2");
+const OID_PBE_SHA_3DES: Oid = Oid::new_unwrap("1.2.840.113549.1.12.1.3");
+const OID_PBE_SHA_RC2_40: Oid = Oid::new_unwrap("1.2.840.113549.1.12.1.6");
+const OID_PBES2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.13");
+const OID_PBKDF2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.12");
 /// PBMAC1 (RFC 9579), a MAC scheme of its own (PBKDF2 and an HMAC), not a digest.
-const OID_PBMAC1: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0E];
-const OID_SHA1: &[u8] = &[0x2B, 0x0E, 0x03, 0x02, 0x1A];
-const OID_SHA2_PREFIX: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+const OID_PBMAC1: Oid = Oid::new_unwrap("1.2.840.113549.1.5.14");
+const OID_SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+/// The SHA-2 family (2.16.840.1.101.3.4.2.*); the last arc picks the digest.
+const OID_SHA2_ARC: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2");
+/// `[0]` constructed: the content of a ContentInfo and the value of a SafeBag.
+const TAG_CONTEXT_0: Tag = Tag::ContextSpecific {
+    constructed: true,
+    number: TagNumber(0),
+};
 
 /// The algorithms a PKCS#12 file was written with, as far as `p12-keystore` can write them again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +68,8 @@ struct Found {
     iterations: Vec<u64>,
     /// Why the file must not reach a key derivation at all (an algorithm Java never writes).
     refused: Option<String>,
+    /// The MAC's iteration count is there but not a DER INTEGER in 0..2^64: its cost cannot be judged.
+    mac_iterations_unreadable: bool,
 }
 
 /// Whether the bytes have the outer shape of a PKCS#12 PFX (SEQUENCE { INTEGER 3, ContentInfo ... }).
@@ -69,13 +78,12 @@ pub fn looks_like_pkcs12(data: &[u8]) -> bool {
 }
 
 fn pfx_parts(data: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
-    let pfx = der::single(data, der::TAG_SEQUENCE)?;
-    let mut fields = Reader::new(pfx);
-    if fields.expect(der::TAG_INTEGER)? != [3] {
+    let mut fields = reader(only(data, Tag::Sequence)?)?;
+    if take(&mut fields, Tag::Integer)? != [3] {
         return None;
     }
-    let auth_safe = fields.expect(der::TAG_SEQUENCE)?;
-    let mac = fields.expect(der::TAG_SEQUENCE);
+    let auth_safe = take(&mut fields, Tag::Sequence)?;
+    let mac = take(&mut fields, Tag::Sequence);
     Some((auth_safe, mac))
 }
 
@@ -90,7 +98,7 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
     if let Some(mac) = mac {
         mac_params(mac, &mut found);
     }
-    if walk_auth_safe(auth_safe, &mut found).is_none() {
+    if walk_auth_safe(auth_safe, &mut found).is_none() || found.mac_iterations_unreadable {
         // Found by fuzzing: contents in BER (indefinite lengths) hid a 2^31-round derivation from this walk.
         return Err("contents are not in the DER form Java and OpenSSL write, so their cost cannot be checked first; export it again".into());
     }
@@ -132,48 +140,43 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
 }
 
 fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
-    let mut ci = Reader::new(auth_safe);
-    if ci.expect(der::TAG_OID)? != OID_DATA {
+    let mut ci = reader(auth_safe)?;
+    if take(&mut ci, Tag::ObjectIdentifier)? != OID_DATA.as_bytes() {
         return None;
     }
-    let wrapped = ci.expect(der::TAG_CONTEXT_0)?;
-    let content = der::single(wrapped, der::TAG_OCTET_STRING)?;
-    let mut infos = Reader::new(der::single(content, der::TAG_SEQUENCE)?);
-    while let Some(info) = infos.expect(der::TAG_SEQUENCE) {
-        let mut parts = Reader::new(info);
-        let oid = parts.expect(der::TAG_OID)?;
-        let body = parts.expect(der::TAG_CONTEXT_0)?;
-        if oid == OID_ENCRYPTED_DATA {
-            let encrypted_data = der::single(body, der::TAG_SEQUENCE)?;
-            let mut ed = Reader::new(encrypted_data);
-            ed.expect(der::TAG_INTEGER)?;
-            let mut eci = Reader::new(ed.expect(der::TAG_SEQUENCE)?);
-            eci.expect(der::TAG_OID)?;
-            if let Some(alg) = pbe_params(eci.expect(der::TAG_SEQUENCE)?, found)? {
+    let content = only(take(&mut ci, TAG_CONTEXT_0)?, Tag::OctetString)?;
+    let mut infos = reader(only(content, Tag::Sequence)?)?;
+    while let Some(info) = take(&mut infos, Tag::Sequence) {
+        let mut parts = reader(info)?;
+        let oid = take(&mut parts, Tag::ObjectIdentifier)?;
+        let body = take(&mut parts, TAG_CONTEXT_0)?;
+        if oid == OID_ENCRYPTED_DATA.as_bytes() {
+            let mut ed = reader(only(body, Tag::Sequence)?)?;
+            take(&mut ed, Tag::Integer)?;
+            let mut eci = reader(take(&mut ed, Tag::Sequence)?)?;
+            take(&mut eci, Tag::ObjectIdentifier)?;
+            if let Some(alg) = pbe_params(take(&mut eci, Tag::Sequence)?, found)? {
                 found.cert_encryption.get_or_insert(alg);
             }
-        } else if oid == OID_DATA {
-            let safe_contents =
-                der::single(der::single(body, der::TAG_OCTET_STRING)?, der::TAG_SEQUENCE)?;
-            let mut bags = Reader::new(safe_contents);
-            while let Some(bag) = bags.expect(der::TAG_SEQUENCE) {
-                let mut bag_parts = Reader::new(bag);
-                if bag_parts.expect(der::TAG_OID)? != OID_SHROUDED_KEY_BAG {
+        } else if oid == OID_DATA.as_bytes() {
+            let mut bags = reader(only(only(body, Tag::OctetString)?, Tag::Sequence)?)?;
+            while let Some(bag) = take(&mut bags, Tag::Sequence) {
+                let mut bag_parts = reader(bag)?;
+                if take(&mut bag_parts, Tag::ObjectIdentifier)? != OID_SHROUDED_KEY_BAG.as_bytes() {
                     continue;
                 }
-                let epki = der::single(bag_parts.expect(der::TAG_CONTEXT_0)?, der::TAG_SEQUENCE)?;
-                if let Some(alg) = pbe_params(Reader::new(epki).expect(der::TAG_SEQUENCE)?, found)?
-                {
+                let epki = only(take(&mut bag_parts, TAG_CONTEXT_0)?, Tag::Sequence)?;
+                if let Some(alg) = pbe_params(take(&mut reader(epki)?, Tag::Sequence)?, found)? {
                     found.key_encryption.get_or_insert(alg);
                 }
             }
             // Anything left unread (BER, damage) could hide a costly derivation: not inspectable.
-            if !bags.is_empty() {
+            if !bags.is_finished() {
                 return None;
             }
         }
     }
-    infos.is_empty().then_some(())
+    infos.is_finished().then_some(())
 }
 
 /// An AlgorithmIdentifier of a PKCS#12 PBE scheme or PBES2: records its iteration count (and a refusal
@@ -183,22 +186,22 @@ fn pbe_params(
     algorithm_id: &[u8],
     found: &mut Found,
 ) -> Option<Option<(EncryptionAlgorithm, u64)>> {
-    let mut alg = Reader::new(algorithm_id);
-    let oid = alg.expect(der::TAG_OID)?;
-    let mut p = Reader::new(alg.expect(der::TAG_SEQUENCE)?);
-    if oid == OID_PBES2 {
-        let mut kdf = Reader::new(p.expect(der::TAG_SEQUENCE)?);
-        let kdf_oid = kdf.expect(der::TAG_OID)?;
-        if kdf_oid != OID_PBKDF2 {
+    let mut alg = reader(algorithm_id)?;
+    let oid = take(&mut alg, Tag::ObjectIdentifier)?;
+    let mut p = reader(take(&mut alg, Tag::Sequence)?)?;
+    if oid == OID_PBES2.as_bytes() {
+        let mut kdf = reader(take(&mut p, Tag::Sequence)?)?;
+        let kdf_oid = take(&mut kdf, Tag::ObjectIdentifier)?;
+        if kdf_oid != OID_PBKDF2.as_bytes() {
             found.refused.get_or_insert(format!(
                 "key derivation {} is not one Java writes (PBKDF2)",
-                der::oid_to_string(kdf_oid)
+                oid_text(kdf_oid)
             ));
             return Some(None);
         }
-        let mut pbkdf2 = Reader::new(kdf.expect(der::TAG_SEQUENCE)?);
-        pbkdf2.expect(der::TAG_OCTET_STRING)?;
-        let iterations = der::small_uint(pbkdf2.expect(der::TAG_INTEGER)?)?;
+        let mut pbkdf2 = reader(take(&mut kdf, Tag::Sequence)?)?;
+        take(&mut pbkdf2, Tag::OctetString)?;
+        let iterations = small_uint(take(&mut pbkdf2, Tag::Integer)?)?;
         found.iterations.push(iterations);
         return Some(Some((
             EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
@@ -206,15 +209,15 @@ fn pbe_params(
         )));
     }
     // PKCS#5 v1 and PKCS#12 PBE schemes share the parameters (salt, iterations).
-    p.expect(der::TAG_OCTET_STRING)?;
-    let iterations = der::small_uint(p.expect(der::TAG_INTEGER)?)?;
+    take(&mut p, Tag::OctetString)?;
+    let iterations = small_uint(take(&mut p, Tag::Integer)?)?;
     found.iterations.push(iterations);
-    Some(if oid == OID_PBE_SHA_3DES {
+    Some(if oid == OID_PBE_SHA_3DES.as_bytes() {
         Some((
             EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
             iterations,
         ))
-    } else if oid == OID_PBE_SHA_RC2_40 {
+    } else if oid == OID_PBE_SHA_RC2_40.as_bytes() {
         Some((EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc, iterations))
     } else {
         None
@@ -223,19 +226,23 @@ fn pbe_params(
 
 /// The MAC's digest and iteration count; a digest Java never uses (MD5, ...) is refused.
 fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
-    let mut parts = Reader::new(mac_data);
-    let digest_info = parts.expect(der::TAG_SEQUENCE)?;
-    let algorithm = Reader::new(digest_info).expect(der::TAG_SEQUENCE)?;
-    let oid = Reader::new(algorithm).expect(der::TAG_OID)?;
-    parts.expect(der::TAG_OCTET_STRING)?;
-    let iterations = match parts.expect(der::TAG_INTEGER) {
-        Some(value) => der::small_uint(value)?,
+    let mut parts = reader(mac_data)?;
+    let digest_info = take(&mut parts, Tag::Sequence)?;
+    let algorithm = take(&mut reader(digest_info)?, Tag::Sequence)?;
+    let oid = take(&mut reader(algorithm)?, Tag::ObjectIdentifier)?;
+    take(&mut parts, Tag::OctetString)?;
+    let iterations = match take(&mut parts, Tag::Integer).map(small_uint) {
+        Some(Some(iterations)) => iterations,
+        Some(None) => {
+            found.mac_iterations_unreadable = true;
+            return None;
+        }
         None => 1,
     };
     found.iterations.push(iterations);
-    let mac = if oid == OID_SHA1 {
+    let mac = if oid == OID_SHA1.as_bytes() {
         MacAlgorithm::HmacSha1
-    } else if let Some(&[last]) = oid.strip_prefix(OID_SHA2_PREFIX) {
+    } else if let Some(&[last]) = oid.strip_prefix(OID_SHA2_ARC.as_bytes()) {
         match last {
             1 => MacAlgorithm::HmacSha256,
             2 => MacAlgorithm::HmacSha384,
@@ -245,21 +252,55 @@ fn mac_params(mac_data: &[u8], found: &mut Found) -> Option<()> {
             6 => MacAlgorithm::HmacSha512_256,
             _ => return None,
         }
-    } else if oid == OID_PBMAC1 {
+    } else if oid == OID_PBMAC1.as_bytes() {
         found.refused.get_or_insert(format!(
             "MAC scheme is PBMAC1 ({}), which the ICG's Java does not read (it reads HMAC with SHA-1 or SHA-2)",
-            der::oid_to_string(oid)
+            oid_text(oid)
         ));
         return None;
     } else {
         found.refused.get_or_insert(format!(
             "MAC digest {} is not one Java writes (SHA-1 or SHA-2)",
-            der::oid_to_string(oid)
+            oid_text(oid)
         ));
         return None;
     };
     found.mac = Some((mac, iterations));
     Some(())
+}
+
+/// A reader over `data` for the walk; the `der` crate bounds every length by the input and never allocates.
+fn reader(data: &[u8]) -> Option<SliceReader<'_>> {
+    SliceReader::new(data).ok()
+}
+
+/// The value of the next element when it carries `tag`; `None`, with nothing read, when the input ends,
+/// the element is not DER or it carries another tag.
+fn take<'a>(reader: &mut SliceReader<'a>, tag: Tag) -> Option<&'a [u8]> {
+    if Tag::peek(reader).ok()? != tag {
+        return None;
+    }
+    AnyRef::decode(reader).ok().map(AnyRef::value)
+}
+
+/// The whole of `data` as exactly one element with `tag`.
+fn only(data: &[u8], tag: Tag) -> Option<&[u8]> {
+    let mut whole = reader(data)?;
+    let value = take(&mut whole, tag)?;
+    whole.is_finished().then_some(value)
+}
+
+/// The value of an INTEGER as a u64: `None` when negative, too large or not in its shortest form.
+fn small_uint(value: &[u8]) -> Option<u64> {
+    AnyRef::new(Tag::Integer, value).ok()?.decode_as().ok()
+}
+
+/// Dotted text of an OBJECT IDENTIFIER's encoded value, for messages.
+fn oid_text(value: &[u8]) -> String {
+    Oid::from_bytes(value).map_or_else(
+        |_| "(not a valid object identifier)".to_string(),
+        |oid| oid.to_string(),
+    )
 }
 
 /// Most private-key entries accepted in one PKCS#12 file (a gateway keystore has one or two).
@@ -315,6 +356,126 @@ mod tests {
             why.contains("key derivation 1.3.6.1.4.1.11591.4.11"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn reads_short_and_long_lengths() {
+        let mut data = vec![0x04, 0x81, 0x80];
+        data.extend(std::iter::repeat_n(7u8, 0x80));
+        data.extend([0x05, 0x00]);
+        let mut elements = reader(&data).unwrap();
+        assert_eq!(
+            take(&mut elements, Tag::OctetString).map(<[u8]>::len),
+            Some(0x80)
+        );
+        assert_eq!(take(&mut elements, Tag::Sequence), None, "another tag");
+        assert_eq!(take(&mut elements, Tag::Null), Some(&[][..]));
+        assert!(elements.is_finished());
+    }
+
+    #[test]
+    fn refuses_lengths_past_the_end_indefinite_and_overlong_lengths() {
+        for data in [
+            &[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF][..],
+            &[0x30, 0x80, 0x00, 0x00],
+            &[0x30, 0x05, 0x00],
+            // The length 2 in two bytes: BER, not DER.
+            &[0x30, 0x81, 0x02, 0x05, 0x00],
+        ] {
+            assert_eq!(only(data, Tag::Sequence), None, "{data:02x?}");
+        }
+        assert_eq!(
+            only(&[0x30, 0x02, 0x05, 0x00], Tag::Sequence),
+            Some(&[5, 0][..])
+        );
+        assert_eq!(
+            only(&[0x30, 0x00, 0x05], Tag::Sequence),
+            None,
+            "trailing byte"
+        );
+    }
+
+    #[test]
+    fn integers_and_oids() {
+        assert_eq!(small_uint(&[0x00, 0xC3, 0x50]), Some(50_000));
+        assert_eq!(small_uint(&[0x00]), Some(0));
+        assert_eq!(small_uint(&[0x80]), None, "negative");
+        assert_eq!(small_uint(&[0x00, 0x05]), None, "not the shortest form");
+        assert_eq!(small_uint(&[0x01; 9]), None, "more than 64 bits");
+        assert_eq!(
+            oid_text(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02]),
+            "1.2.840.113549.1.12.10.1.2"
+        );
+        assert_eq!(oid_text(&[0x2A, 0x86]), "(not a valid object identifier)");
+    }
+
+    /// A PFX as Java writes it, with `iterations` as the MAC's count and `mac_oid` as its digest.
+    fn pfx_with_mac(mac_oid: &str, iterations: &str) -> Vec<u8> {
+        let oid_len = mac_oid.len() / 2;
+        let iter_len = iterations.len() / 2;
+        let algorithm = format!("30{:02x}06{oid_len:02x}{mac_oid}0500", oid_len + 4);
+        let digest_info = format!("30{:02x}{algorithm}04020000", algorithm.len() / 2 + 4);
+        let mac = format!("{digest_info}040100") + &format!("02{iter_len:02x}{iterations}");
+        let mac = format!("30{:02x}{mac}", mac.len() / 2);
+        let body = format!("020103301106092a864886f70d010701a00404023000{mac}");
+        hex(&format!("30{:02x}{body}", body.len() / 2))
+    }
+
+    #[test]
+    fn iteration_counts_out_of_bounds_are_refused_and_in_bounds_pass() {
+        let sha256 = "608648016503040201";
+        let why = sniff_params(&pfx_with_mac(sha256, "0f4241")).unwrap_err();
+        assert_eq!(why, "iteration count 1000001 is outside 1..1000000");
+        let why = sniff_params(&pfx_with_mac(sha256, "00")).unwrap_err();
+        assert_eq!(why, "iteration count 0 is outside 1..1000000");
+        // Without an encrypted part there is nothing to write again: read, not refused.
+        assert_eq!(sniff_params(&pfx_with_mac(sha256, "0f4240")), Ok(None));
+    }
+
+    #[test]
+    fn a_mac_iteration_count_that_is_no_der_integer_is_refused() {
+        let sha256 = "608648016503040201";
+        for count in ["0000", "ff", "010000000000000000"] {
+            let why = sniff_params(&pfx_with_mac(sha256, count)).unwrap_err();
+            assert!(
+                why.starts_with("contents are not in the DER form"),
+                "{count}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn contents_in_ber_are_refused_as_not_inspectable() {
+        // The AuthenticatedSafe's SEQUENCE with an indefinite length, then its end-of-contents octets.
+        let data = hex("3018020103301306092a864886f70d010701a006040430800000");
+        assert!(looks_like_pkcs12(&data));
+        let why = sniff_params(&data).unwrap_err();
+        assert!(why.starts_with("contents are not in the DER form"), "{why}");
+    }
+
+    #[test]
+    fn every_pkcs12_fixture_passes_the_pre_check() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut seen = 0;
+        for dir in [root.clone(), root.join("shapes")] {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "p12")
+                    && !path.ends_with("truncated-rsa.p12")
+                {
+                    let data = std::fs::read(&path).unwrap();
+                    assert!(looks_like_pkcs12(&data), "{}", path.display());
+                    let params = sniff_params(&data);
+                    assert!(
+                        matches!(params, Ok(Some(_))),
+                        "{}: {params:?}",
+                        path.display()
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen >= 15, "only {seen} PKCS#12 fixtures");
     }
 
     #[test]
