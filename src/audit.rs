@@ -4,6 +4,7 @@
 
 use crate::cert::{rfc3339, Clock};
 use crate::error::Error;
+use crate::error::FileError;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -31,10 +32,10 @@ impl AuditLog {
             Ok(f) => (Some(f), None),
             Err(source) => (
                 None,
-                Some(Error::AuditLogNotOpened {
+                Some(Error::File(FileError::AuditLogNotOpened {
                     path: path.to_path_buf(),
                     source,
-                }),
+                })),
             ),
         };
         AuditLog {
@@ -75,10 +76,10 @@ impl AuditLog {
             .write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
         {
-            self.problem = Some(Error::AuditLogNotWritten {
+            self.problem = Some(Error::File(FileError::AuditLogNotWritten {
                 path: self.path.clone(),
                 source,
-            });
+            }));
             self.file = None;
         }
     }

@@ -3,6 +3,7 @@
 //! passes `same-hosts`. Also the placeholder certificate the pending key file carries.
 
 use crate::cert::subject_alt_names;
+use crate::error::CommandError;
 use crate::error::{Error, Result};
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
@@ -72,10 +73,10 @@ impl KeyType {
 }
 
 fn ssl(e: openssl::error::ErrorStack) -> Error {
-    Error::OpenSslFailed {
+    Error::Command(CommandError::OpenSslFailed {
         doing: "making the key or request".into(),
         source: e,
-    }
+    })
 }
 
 /// The Subject Alternative Name of the installed certificate (its CN as a DNS name where it has none).

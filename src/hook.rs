@@ -3,6 +3,7 @@
 //! directory `live/NAME`); acme.sh's `--reloadcmd` sets `CERT_KEY_PATH` and `CERT_FULLCHAIN_PATH`.
 //! (`step ca renew --exec` sets nothing: its line names the directory as NEW.)
 
+use crate::error::MaterialError;
 use crate::error::{Error, HookFound, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -29,15 +30,15 @@ pub fn find(var: impl Fn(&str) -> Option<OsString>) -> Result<HookMaterial> {
             new: fullchain,
             key: Some(key),
         }),
-        (Some(_), None) => Err(Error::HookVariables {
+        (Some(_), None) => Err(Error::Material(MaterialError::HookVariables {
             found: HookFound::KeyOnly,
-        }),
-        (None, Some(_)) => Err(Error::HookVariables {
+        })),
+        (None, Some(_)) => Err(Error::Material(MaterialError::HookVariables {
             found: HookFound::FullchainOnly,
-        }),
-        (None, None) => Err(Error::HookVariables {
+        })),
+        (None, None) => Err(Error::Material(MaterialError::HookVariables {
             found: HookFound::Nothing,
-        }),
+        })),
     }
 }
 
@@ -86,15 +87,15 @@ mod tests {
         assert!(!none.to_string().contains("--from-hook"), "{none}");
         assert!(matches!(
             find(env(&[("CERT_KEY_PATH", "/k")])),
-            Err(Error::HookVariables {
+            Err(Error::Material(MaterialError::HookVariables {
                 found: HookFound::KeyOnly
-            })
+            }))
         ));
         assert!(matches!(
             find(env(&[("CERT_FULLCHAIN_PATH", "/f")])),
-            Err(Error::HookVariables {
+            Err(Error::Material(MaterialError::HookVariables {
                 found: HookFound::FullchainOnly
-            })
+            }))
         ));
     }
 }

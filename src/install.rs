@@ -1,6 +1,7 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
 //! path and type, passwords, key alias and port. Reads only; never writes.
 
+use crate::error::ConfigError;
 use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::fsx;
 use crate::secret::Password;
@@ -127,11 +128,11 @@ pub fn resolve(
                 let found = discover(SEARCH_ROOTS.iter().map(Path::new), SEARCH_DEPTH);
                 let root = match found.len() {
                     0 => {
-                        return Err(Error::NoInstallation {
+                        return Err(Error::Config(ConfigError::NoInstallation {
                             default_config: Path::new(DEFAULT_ROOT).join(CONFIG_RELATIVE),
                             searched: SEARCH_ROOTS.iter().map(PathBuf::from).collect(),
                             depth: SEARCH_DEPTH,
-                        })
+                        }))
                     }
                     1 => found[0].clone(),
                     _ => choose(&found)?,
@@ -156,9 +157,9 @@ pub fn resolve(
         (Some(path), _) => path.clone(),
         (None, Some(path)) => resolve_relative(path, config_path.as_deref()),
         (None, None) => {
-            return Err(Error::NoKeystoreSetting {
+            return Err(Error::Config(ConfigError::NoKeystoreSetting {
                 config: config_path.clone(),
-            })
+            }))
         }
     };
 
@@ -224,20 +225,25 @@ fn resolve_relative(path: &Path, config: Option<&Path>) -> PathBuf {
 /// Reads and parses application-prod.yml.
 pub fn read_config(path: &Path) -> Result<IcgConfig> {
     let bytes = fsx::read_bounded(path, MAX_CONFIG_SIZE, "read the ICG configuration")?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::ConfigNotText {
-        file: path.to_path_buf(),
-        source: e.utf8_error(),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::Config(ConfigError::ConfigNotText {
+            file: path.to_path_buf(),
+            source: e.utf8_error(),
+        })
     })?;
-    parse_config(&text).map_err(|e| Error::InConfig {
-        file: path.to_path_buf(),
-        source: Box::new(e),
+    parse_config(&text).map_err(|e| {
+        Error::Config(ConfigError::InConfig {
+            file: path.to_path_buf(),
+            source: Box::new(e),
+        })
     })
 }
 
 /// Parses the `server` settings of a Spring Boot YAML configuration, nested or in dotted form.
 pub fn parse_config(text: &str) -> Result<IcgConfig> {
     check_yaml_shape(text)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|source| Error::InvalidYaml { source })?;
+    let docs = YamlLoader::load_from_str(text)
+        .map_err(|source| Error::Config(ConfigError::InvalidYaml { source }))?;
     let get = |key: &str| -> Result<Option<String>> {
         let parts: Vec<&str> = key.split('.').collect();
         for doc in &docs {
@@ -248,8 +254,10 @@ pub fn parse_config(text: &str) -> Result<IcgConfig> {
         Ok(None)
     };
     let port = match get("server.port")? {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| Error::BadPort {
-            value: crate::shown::short(&p, 64),
+        Some(p) => Some(p.parse::<u16>().map_err(|_| {
+            Error::Config(ConfigError::BadPort {
+                value: crate::shown::short(&p, 64),
+            })
         })?),
         None => None,
     };
@@ -287,16 +295,16 @@ fn check_yaml_shape(text: &str) -> Result<()> {
     loop {
         let (event, _) = parser
             .next_token()
-            .map_err(|source| Error::InvalidYaml { source })?;
+            .map_err(|source| Error::Config(ConfigError::InvalidYaml { source }))?;
         match event {
             Event::StreamEnd => return Ok(()),
-            Event::Alias(_) => return Err(Error::YamlAliases),
+            Event::Alias(_) => return Err(Error::Config(ConfigError::YamlAliases)),
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 depth += 1;
                 if depth > MAX_YAML_DEPTH {
-                    return Err(Error::YamlTooDeep {
+                    return Err(Error::Config(ConfigError::YamlTooDeep {
                         max: MAX_YAML_DEPTH,
-                    });
+                    }));
                 }
             }
             Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
@@ -310,18 +318,18 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
     // For messages only: the configuration may belong to the ICG's service account.
     let shown_location = crate::shown::short(location, 200);
     if location.starts_with("classpath:") {
-        return Err(Error::ClasspathKeystore {
+        return Err(Error::Config(ConfigError::ClasspathKeystore {
             location: shown_location,
-        });
+        }));
     }
     let path = location
         .strip_prefix("file://")
         .or_else(|| location.strip_prefix("file:"))
         .unwrap_or(location);
     if path.contains("${") {
-        return Err(Error::KeystorePlaceholder {
+        return Err(Error::Config(ConfigError::KeystorePlaceholder {
             location: shown_location,
-        });
+        }));
     }
     Ok(PathBuf::from(path))
 }
@@ -343,9 +351,9 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
         Yaml::String(s) | Yaml::Real(s) => Ok(s.clone()),
         Yaml::Integer(i) => Ok(i.to_string()),
         Yaml::Boolean(b) => Ok(b.to_string()),
-        _ => Err(Error::NotSingleValue {
+        _ => Err(Error::Config(ConfigError::NotSingleValue {
             key: key.to_string(),
-        }),
+        })),
     }
 }
 
@@ -354,9 +362,11 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
 pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
     let bytes = fsx::read_input(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
     // Only the position of the bad byte is kept: the bytes are a password.
-    let mut text = String::from_utf8(bytes).map_err(|e| Error::PasswordFileNotText {
-        file: path.to_path_buf(),
-        source: e.utf8_error(),
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        Error::Config(ConfigError::PasswordFileNotText {
+            file: path.to_path_buf(),
+            source: e.utf8_error(),
+        })
     })?;
     if text.ends_with('\n') {
         text.pop();

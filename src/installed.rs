@@ -3,6 +3,7 @@
 //! alias and chain, and the root that new material must chain to.
 
 use crate::checks;
+use crate::error::KeystoreError;
 use crate::error::{Error, Result};
 use crate::fsx::{FileMeta, KeystoreFile};
 use crate::install::Install;
@@ -40,7 +41,10 @@ impl Installed {
         let alias = entry.alias.clone();
         let chain = entry.certs.clone();
         if chain.is_empty() {
-            return Err(Error::EntryWithoutCertificate { file: path, alias });
+            return Err(Error::Keystore(KeystoreError::EntryWithoutCertificate {
+                file: path,
+                alias,
+            }));
         }
         // Trusted certificates are parsed one by one, and only while the chain's issuer is still sought.
         let trusted = store

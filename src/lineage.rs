@@ -9,6 +9,7 @@
 //! there down to the file, and the file, belong to root (or the account running icg-renew) and no one else
 //! can write to them. A link anywhere else is refused, as for any other material. See docs/decisions.md.
 
+use crate::error::MaterialError;
 use crate::error::{Error, LinkRefusal, Result};
 use crate::fsx;
 use crate::keystore::MAX_FILE_SIZE;
@@ -29,10 +30,10 @@ pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Error::io("list the material directory", dir, &e))?;
     if entries.len() > MAX_ENTRIES {
-        return Err(Error::MaterialDirectoryTooLarge {
+        return Err(Error::Material(MaterialError::MaterialDirectoryTooLarge {
             dir: dir.to_path_buf(),
             max: MAX_ENTRIES,
-        });
+        }));
     }
     entries.sort_by_key(|e| e.file_name());
     let mut seen: Vec<String> = Vec::new();
@@ -67,27 +68,29 @@ pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
             used.push(name);
         }
         if bundle.len() as u64 > MAX_FILE_SIZE {
-            return Err(Error::MaterialDirectoryTooMuchPem {
-                dir: dir.to_path_buf(),
-                limit: MAX_FILE_SIZE,
-            });
+            return Err(Error::Material(
+                MaterialError::MaterialDirectoryTooMuchPem {
+                    dir: dir.to_path_buf(),
+                    limit: MAX_FILE_SIZE,
+                },
+            ));
         }
     }
     if used.is_empty() {
-        return Err(Error::MaterialDirectoryEmpty {
+        return Err(Error::Material(MaterialError::MaterialDirectoryEmpty {
             dir: dir.to_path_buf(),
-        });
+        }));
     }
     let keys = seen
         .iter()
         .filter(|b| b.contains("PRIVATEKEY-----"))
         .count();
     if keys > 1 {
-        return Err(Error::SeveralKeys {
+        return Err(Error::Material(MaterialError::SeveralKeys {
             file: dir.to_path_buf(),
             count: keys,
             directory: true,
-        });
+        }));
     }
     Ok((bundle, used))
 }
@@ -105,10 +108,12 @@ fn trust_root(real_dir: &Path) -> PathBuf {
 
 /// The file a link in a material directory leads to, when the link rule allows it.
 fn linked_file(link: &Path, trust_root: &Path) -> Result<PathBuf> {
-    let refuse = |why: LinkRefusal| Error::MaterialLinkRefused {
-        link: link.to_path_buf(),
-        trust_root: trust_root.to_path_buf(),
-        why,
+    let refuse = |why: LinkRefusal| {
+        Error::Material(MaterialError::MaterialLinkRefused {
+            link: link.to_path_buf(),
+            trust_root: trust_root.to_path_buf(),
+            why,
+        })
     };
     let target = std::fs::canonicalize(link).map_err(|e| Error::io("follow the link", link, &e))?;
     let inside = target.strip_prefix(trust_root).map_err(|_| {

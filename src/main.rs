@@ -7,6 +7,7 @@ mod ui;
 use clap::{CommandFactory, Parser};
 use cli::Cli;
 use icg_renew::cert::Clock;
+use icg_renew::error::CommandError;
 use icg_renew::error::Error;
 use icg_renew::renew;
 use std::ffi::OsString;
@@ -43,7 +44,7 @@ fn main() {
             finished.exit_code
         }
         Ok(Err(error)) => report_error(&error, json, is_status),
-        Err(_) => report_error(&Error::Internal, json, is_status),
+        Err(_) => report_error(&Error::Command(CommandError::Internal), json, is_status),
     };
     std::process::exit(code);
 }
@@ -97,7 +98,7 @@ fn refuse_arguments(e: &clap::Error, args: &[OsString]) -> i32 {
             .to_string();
         ui::out(&format!(
             "{}\n",
-            ui::json_error(&Error::BadArguments { what })
+            ui::json_error(&Error::Command(CommandError::BadArguments { what }))
         ));
     } else {
         let _ = e.print();

@@ -1,6 +1,7 @@
 //! Files icg-renew writes for other programs to read (the Prometheus textfile, the drop folder's result
 //! documents): replaced atomically, so a reader sees the old file or the new one, never a half-written one.
 
+use crate::error::{CommandError, FileError};
 use crate::error::{Error, Result};
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -15,9 +16,11 @@ pub fn replace(path: &Path, data: &[u8], mode: u32, doing: &str) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| Error::NamesNoFile {
-        doing: doing.to_string(),
-        path: path.to_path_buf(),
+    let name = path.file_name().ok_or_else(|| {
+        Error::File(FileError::NamesNoFile {
+            doing: doing.to_string(),
+            path: path.to_path_buf(),
+        })
     })?;
     let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), nonce()?));
     let written = OpenOptions::new()
@@ -43,9 +46,11 @@ pub fn replace(path: &Path, data: &[u8], mode: u32, doing: &str) -> Result<()> {
 
 fn nonce() -> Result<String> {
     let mut bytes = [0u8; 6];
-    openssl::rand::rand_bytes(&mut bytes).map_err(|source| Error::OpenSslFailed {
-        doing: "making a temporary file name".into(),
-        source,
+    openssl::rand::rand_bytes(&mut bytes).map_err(|source| {
+        Error::Command(CommandError::OpenSslFailed {
+            doing: "making a temporary file name".into(),
+            source,
+        })
     })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -6,6 +6,7 @@
 //! ([`KeystoreFile`]), never through a path looked up again.
 
 use crate::cert::UnixTime;
+use crate::error::MaterialError;
 use crate::error::{AliasFrom, Error, Result};
 use crate::fsx::{FileId, KeystoreFile};
 use crate::keystore::{Keystore, MAX_FILE_SIZE};
@@ -54,11 +55,9 @@ pub fn load(keystore: &KeystoreFile, store_password: &Password) -> Result<Option
         &path,
         &AliasFrom::Setting("the pending key file".into()),
     )?;
-    let placeholder = entry
-        .certs
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::PendingKeyWithoutCertificate { path: path.clone() })?;
+    let placeholder = entry.certs.first().cloned().ok_or_else(|| {
+        Error::Material(MaterialError::PendingKeyWithoutCertificate { path: path.clone() })
+    })?;
     let key = store.private_key(ALIAS, store_password, &path)?;
     let created = rustix::fs::statat(
         &*keystore.dir.fd(),
@@ -92,9 +91,11 @@ pub fn save(
         std::slice::from_ref(placeholder),
         &[],
     )
-    .map_err(|e| Error::PendingKeyNotBuilt {
-        path: path.clone(),
-        why: e.to_string(),
+    .map_err(|e| {
+        Error::Material(MaterialError::PendingKeyNotBuilt {
+            path: path.clone(),
+            why: e.to_string(),
+        })
     })?;
     keystore
         .dir

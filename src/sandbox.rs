@@ -2,6 +2,7 @@
 //! whose server certificate expires in 10 days (under a root CA that stays in place), new material from the
 //! same root in several formats, and incompatible samples. Used by `sandbox`, `demo` and the test suite.
 
+use crate::error::CommandError;
 use crate::error::{Error, Result};
 use crate::keystore::{jks::JksStore, Keystore};
 use crate::secret::Password;
@@ -56,7 +57,7 @@ fn rsa_key(bits: u32) -> Result<PKey<Private>> {
 }
 
 fn ssl_error(source: openssl::error::ErrorStack) -> Error {
-    Error::SandboxOpenSsl { source }
+    Error::Command(CommandError::SandboxOpenSsl { source })
 }
 
 fn name(common_name: &str, org: &str) -> Result<openssl::x509::X509Name> {
@@ -256,9 +257,9 @@ impl Layout {
                 .next()
                 .is_none();
             if !empty {
-                return Err(Error::SandboxNotEmpty {
+                return Err(Error::Command(CommandError::SandboxNotEmpty {
                     dir: dir.to_path_buf(),
-                });
+                }));
             }
         }
         let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, &e))?;
@@ -323,9 +324,11 @@ fn write_keystore(
             (now * 1000) as u64,
         )
     }
-    .map_err(|why| Error::SandboxBuild {
-        part: "keystore",
-        why,
+    .map_err(|why| {
+        Error::Command(CommandError::SandboxBuild {
+            part: "keystore",
+            why,
+        })
     })?;
     write_file(&layout.keys.join("keystore.jks"), &keystore_bytes, 0o600)
 }
@@ -365,9 +368,11 @@ fn write_new_material(
         &[renewed.cert.clone(), root.cert.clone()],
         &[],
     )
-    .map_err(|why| Error::SandboxBuild {
-        part: "material",
-        why,
+    .map_err(|why| {
+        Error::Command(CommandError::SandboxBuild {
+            part: "material",
+            why,
+        })
     })?;
     let new_material = write_file(&layout.new.join("keystore.icg"), &icg, 0o600)?;
     files.push(new_material.clone());

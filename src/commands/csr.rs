@@ -4,6 +4,7 @@ use super::resolve::*;
 use super::{Finished, Prompter};
 use crate::cli::{self, GlobalArgs};
 use icg_renew::cert::{rfc3339, Clock};
+use icg_renew::error::CommandError;
 use icg_renew::error::{Error, Result};
 use icg_renew::fsx::{self};
 use icg_renew::pending;
@@ -30,16 +31,16 @@ pub(crate) fn run(
             old.path.shown()
         );
         if !args.force && !prompter.confirm(&question) {
-            return Err(Error::PendingKeyWaits {
+            return Err(Error::Command(CommandError::PendingKeyWaits {
                 created: old.created,
                 path: old.path.clone(),
-            });
+            }));
         }
     }
     if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
-        return Err(Error::RequestFileExists {
+        return Err(Error::Command(CommandError::RequestFileExists {
             file: args.out.clone(),
-        });
+        }));
     }
     let key_type = args
         .key_type
@@ -49,10 +50,10 @@ pub(crate) fn run(
     let placeholder = icg_renew::csr::placeholder(&key, installed.leaf(), clock.now)?;
     let pem = request
         .to_pem()
-        .map_err(|source| Error::EncodeRequest { source })?;
+        .map_err(|source| Error::Command(CommandError::EncodeRequest { source }))?;
     let der = request
         .to_der()
-        .map_err(|source| Error::EncodeRequest { source })?;
+        .map_err(|source| Error::Command(CommandError::EncodeRequest { source }))?;
 
     icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Writing);
     if let Some(old) = &existing {

@@ -2,7 +2,10 @@
 //! about and name no option; this adds the option (or environment variable) that gives it, so the text the
 //! operator reads is the contract's.
 
-use icg_renew::error::{AliasFrom, DropFolderRisk, Error, PasswordFor};
+use icg_renew::error::{
+    foreign_link_text, hook_text, too_many_certificates_text, AliasFrom, CommandError, ConfigError,
+    DropFolderRisk, Error, FileError, KeystoreError, MaterialError, PasswordFor, TransactionError,
+};
 use icg_renew::shown::Shown;
 
 /// The error's one-line message as the operator sees it, with the command-line fix where there is one.
@@ -31,198 +34,153 @@ pub fn message(error: &Error) -> String {
             ..
         } => format!("{error}: pass --new-password-file FILE or set ICG_RENEW_NEW_PASSWORD"),
         Error::PasswordPlaceholder { .. } => format!("{error}; pass --store-password-file FILE"),
-        Error::NotMaterial { .. } => {
-            format!("{error}, or pass the certificate with --key and --chain")
-        }
-        Error::KeyGivenTwice { .. } => {
-            format!("{error}: leave out --key, or give the certificate alone")
-        }
-        Error::SeveralKeys {
-            directory: false, ..
-        } => format!("{error}: split it and pass the key with --key"),
-        Error::SeveralKeys {
-            directory: true, ..
-        } => format!("{error}: give the certificate file as NEW and its key with --key"),
-        Error::NoInstallation { .. } => format!("{error}; pass --icg-root DIR or --config FILE"),
-        Error::NoKeystoreSetting { .. } => format!("{error}, or pass --keystore FILE"),
-        Error::KeystorePlaceholder { .. } => format!("{error}; pass --keystore FILE"),
-        Error::NoSuchEntry {
+        Error::Io { .. } | Error::Locked { .. } => error.to_string(),
+        Error::File(e) => files(e),
+        Error::Keystore(e) => keystore(e),
+        Error::Material(e) => material(e),
+        Error::Config(e) => config(e),
+        Error::Transaction(e) => transaction(e),
+        Error::Command(e) => command(e),
+    }
+}
+
+fn files(error: &FileError) -> String {
+    match error {
+        FileError::ForeignKeystoreLink {
+            configured,
+            real,
+            through,
+            uid,
+            owner,
+        } => foreign_link_text(configured, real, *through, *uid, *owner, "with --keystore "),
+        FileError::AuditLogNotOpened { .. } => format!("{error}; pass --log-file FILE to keep one"),
+        _ => error.to_string(),
+    }
+}
+
+fn keystore(error: &KeystoreError) -> String {
+    match error {
+        KeystoreError::NoSuchEntry {
             from: AliasFrom::CommandLine,
             ..
         } => format!("{error}: fix --alias"),
-        Error::SeveralEntries {
+        KeystoreError::SeveralEntries {
             from: AliasFrom::CommandLine,
             ..
         } => format!("{error}: choose one with --alias"),
-        // --- command edge ---
-        Error::SeveralInstallations { .. } => format!("{error}: choose one with --icg-root DIR"),
-        Error::RootBelowUsg { meant, inner } => format!(
+        _ => error.to_string(),
+    }
+}
+
+fn material(error: &MaterialError) -> String {
+    match error {
+        MaterialError::NotMaterial { .. } => {
+            format!("{error}, or pass the certificate with --key and --chain")
+        }
+        MaterialError::KeyGivenTwice { .. } => {
+            format!("{error}: leave out --key, or give the certificate alone")
+        }
+        MaterialError::SeveralKeys {
+            directory: false, ..
+        } => format!("{error}: split it and pass the key with --key"),
+        MaterialError::SeveralKeys {
+            directory: true, ..
+        } => format!("{error}: give the certificate file as NEW and its key with --key"),
+        MaterialError::TooManyCertificates {
+            file,
+            count,
+            max,
+            chain_given: true,
+        } => too_many_certificates_text(file, " (with --chain)", *count, *max),
+        MaterialError::HookVariables { found } => hook_text(*found, "--from-hook"),
+        _ => error.to_string(),
+    }
+}
+
+fn config(error: &ConfigError) -> String {
+    match error {
+        ConfigError::NoInstallation { .. } => {
+            format!("{error}; pass --icg-root DIR or --config FILE")
+        }
+        ConfigError::NoKeystoreSetting { .. } => format!("{error}, or pass --keystore FILE"),
+        ConfigError::KeystorePlaceholder { .. } => format!("{error}; pass --keystore FILE"),
+        ConfigError::SeveralInstallations { .. } => {
+            format!("{error}: choose one with --icg-root DIR")
+        }
+        ConfigError::RootBelowUsg { meant, inner } => format!(
             "{}; --icg-root names the directory that holds usg/, so this is probably --icg-root {}",
             message(inner),
             icg_renew::shown::quote(meant.as_os_str())
         ),
-        Error::InstalledKeyPassword { config, inner } => format!(
+        ConfigError::InConfig { file, source } => {
+            format!("{}: {}", icg_renew::shown::path(file), message(source))
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// A wrapped failure keeps the hint of its own.
+fn transaction(error: &TransactionError) -> String {
+    match error {
+        TransactionError::RenewalLeftInPlace { failure } => format!(
+            "{}; the new keystore was left in place (--no-rollback)",
+            message(failure)
+        ),
+        TransactionError::RenewalRolledBack { failure } => format!(
+            "{}; the old keystore was restored and is served again",
+            message(failure)
+        ),
+        TransactionError::RollbackFailedToo { failure, rollback } => format!(
+            "{}; then the rollback failed too: {}",
+            message(failure),
+            message(rollback)
+        ),
+        TransactionError::RestoreNotDone { failure } => {
+            format!("{}; the keystore was not changed", message(failure))
+        }
+        TransactionError::RestoreUnconfirmed { failure } => message(failure),
+        TransactionError::NoRestartMethod { .. } => {
+            format!("{error}; pass --service UNIT, --restart-command CMD or --restart none")
+        }
+        TransactionError::RestartNotStarted { .. } => {
+            format!("{error}; check --restart or --restart-command")
+        }
+        _ => error.to_string(),
+    }
+}
+
+fn command(error: &CommandError) -> String {
+    match error {
+        CommandError::InstalledKeyPassword { config, inner } => format!(
             "{}; set server.ssl.key-password in {}",
             message(inner),
             config
                 .as_deref()
                 .map_or("application-prod.yml".into(), |p| p.shown().to_string())
         ),
-        Error::NoMaterialGiven => {
+        CommandError::NoMaterialGiven => {
             format!("{error}: pass its path (NEW), for example ~/keystore.icg")
         }
-        Error::NoBackup { .. } => format!("{error}, or pass --backup-dir DIR"),
-        Error::PendingKeyWaits { .. } => format!("{error}, or pass --force to replace it"),
-        Error::RequestFileExists { .. } => {
+        CommandError::NoBackup { .. } => format!("{error}, or pass --backup-dir DIR"),
+        CommandError::PendingKeyWaits { .. } => format!("{error}, or pass --force to replace it"),
+        CommandError::RequestFileExists { .. } => {
             format!("{error}: choose another --out, or pass --force to overwrite it")
         }
-        Error::MaterialStays { material, inner } => format!(
+        CommandError::MaterialStays { material, inner } => format!(
             "{}; {} stays in the drop folder for the next run",
             message(inner),
             material.shown()
         ),
-        Error::DropFolderUnsafe {
+        CommandError::DropFolderUnsafe {
             dir,
             risk: DropFolderRisk::Group(gid),
         } => format!(
             "the drop folder {} is writable by group {gid} which --group does not name; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
             dir.shown()
         ),
-        Error::DropFolderUnsafe { .. } => format!("{error} (or 0770 with --group GROUP)"),
-        Error::UnknownGroup { .. } => format!("--group {error}"),
-        Error::BadArguments { .. }
-        | Error::Internal
-        | Error::InstalledKeystoreGiven { .. }
-        | Error::MaterialWithoutKey
-        | Error::StoppedAtWarnings
-        | Error::NotConfirmed
-        | Error::EncodeRequest { .. }
-        | Error::InboxBusy { .. }
-        | Error::DroppedPasswordMode { .. }
-        | Error::NoDropFolder { .. }
-        | Error::DropFolderNotADirectory { .. }
-        | Error::ResultsDirNotADirectory { .. } => error.to_string(),
-        // --- core: the options of the keystore link and the hook; wrapped failures keep their hints ---
-        Error::ForeignKeystoreLink {
-            configured,
-            real,
-            through,
-            uid,
-            owner,
-        } => icg_renew::error::foreign_link_text(configured, real, *through, *uid, *owner, "with --keystore "),
-        Error::HookVariables { found } => icg_renew::error::hook_text(*found, "--from-hook"),
-        Error::RenewalLeftInPlace { failure } => format!(
-            "{}; the new keystore was left in place (--no-rollback)",
-            message(failure)
-        ),
-        Error::RenewalRolledBack { failure } => format!(
-            "{}; the old keystore was restored and is served again",
-            message(failure)
-        ),
-        Error::RollbackFailedToo { failure, rollback } => format!(
-            "{}; then the rollback failed too: {}",
-            message(failure),
-            message(rollback)
-        ),
-        Error::RestoreNotDone { failure } => {
-            format!("{}; the keystore was not changed", message(failure))
-        }
-        Error::RestoreUnconfirmed { failure } => message(failure),
-        Error::AuditLogNotOpened { .. } => format!("{error}; pass --log-file FILE to keep one"),
-        Error::InputIsLink { .. }
-        | Error::NotRegularFile { .. }
-        | Error::BecameLink { .. }
-        | Error::TooBig { .. }
-        | Error::GrewPastLimit { .. }
-        | Error::UnsafeDirectory { .. }
-        | Error::NoLongerFound { .. }
-        | Error::NotRemoved { .. }
-        | Error::KeystoreNamesNoFile { .. }
-        | Error::KeystoreGone { .. }
-        | Error::KeystoreNotRegular { .. }
-        | Error::KeystoreSwapped { .. }
-        | Error::TempFileSwapped { .. }
-        | Error::NoFreeBackupName { .. }
-        | Error::ListBackups { .. }
-        | Error::NamesNoFile { .. }
-        | Error::OpenSslFailed { .. }
-        | Error::PendingKeyWithoutCertificate { .. }
-        | Error::PendingKeyNotBuilt { .. }
-        | Error::MaterialDirectoryTooLarge { .. }
-        | Error::MaterialDirectoryTooMuchPem { .. }
-        | Error::MaterialDirectoryEmpty { .. }
-        | Error::MaterialLinkRefused { .. }
-        | Error::EntryWithoutCertificate { .. }
-        | Error::InterruptedBeforeReplace
-        | Error::KeystoreChangedMeanwhile { .. }
-        | Error::ReadBackDiffers { .. }
-        | Error::ReadBackUnreadable { .. }
-        | Error::RestoreReadBackDiffers { .. }
-        | Error::ServedButRefused { .. }
-        | Error::NotServedInTime { .. }
-        | Error::AuditLogNotWritten { .. } => error.to_string(),
-        // --- library: material, keystore, installation, service, sandbox (errlib) ---
-        Error::TooManyCertificates {
-            file,
-            count,
-            max,
-            chain_given: true,
-        } => icg_renew::error::too_many_certificates_text(file, " (with --chain)", *count, *max),
-        Error::NoRestartMethod { .. } => {
-            format!("{error}; pass --service UNIT, --restart-command CMD or --restart none")
-        }
-        Error::RestartNotStarted { .. } => format!("{error}; check --restart or --restart-command"),
-        Error::InConfig { file, source } => {
-            format!("{}: {}", icg_renew::shown::path(file), message(source))
-        }
-        Error::TooManyCertificates { .. }
-        | Error::UnusualRsaKey { .. }
-        | Error::NoCertificate { .. }
-        | Error::ZipUnreadable { .. }
-        | Error::ZipEntryDamaged { .. }
-        | Error::ZipEntryUnpack { .. }
-        | Error::ZipEntryTooLarge { .. }
-        | Error::ZipWithoutKeystore { .. }
-        | Error::DamagedCertificate { .. }
-        | Error::UnreadableKeyFile { .. }
-        | Error::DamagedPrivateKey { .. }
-        | Error::NoChainCertificates { .. }
-        | Error::NoKeyEntries { .. }
-        | Error::NoKeyEntry { .. }
-        | Error::UnreadableEntryKey { .. }
-        | Error::UndecryptableEntryKey { .. }
-        | Error::InvalidStoredCertificate { .. }
-        | Error::KeystoreRewrite { .. }
-        | Error::UnfaithfulRewrite { .. }
-        | Error::ConfigNotText { .. }
-        | Error::InvalidYaml { .. }
-        | Error::YamlAliases
-        | Error::YamlTooDeep { .. }
-        | Error::BadPort { .. }
-        | Error::ClasspathKeystore { .. }
-        | Error::NotSingleValue { .. }
-        | Error::PasswordFileNotText { .. }
-        | Error::RestartPipe { .. }
-        | Error::RestartFailed { .. }
-        | Error::RestartTimedOut { .. }
-        | Error::RestartWait { .. }
-        | Error::SandboxNotEmpty { .. }
-        | Error::SandboxOpenSsl { .. }
-        | Error::SandboxBuild { .. } => error.to_string(),
-        Error::Context { prefix, inner } => format!("{prefix}: {}", message(inner)),
-        Error::Io { .. }
-        | Error::Locked { .. }
-        | Error::DamagedJks { .. }
-        | Error::DamagedPkcs12 { .. }
-        | Error::CostlyPkcs12 { .. }
-        | Error::UnsupportedPkcs12 { .. }
-        | Error::Jceks { .. }
-        | Error::NotAKeystore { .. }
-        | Error::TooManyKeys { .. }
-        | Error::WrongKeyPassword { .. }
-        | Error::NoSuchEntry { .. }
-        | Error::SeveralEntries { .. }
-        | Error::Other { .. } => error.to_string(),
+        CommandError::DropFolderUnsafe { .. } => format!("{error} (or 0770 with --group GROUP)"),
+        CommandError::UnknownGroup { .. } => format!("--group {error}"),
+        _ => error.to_string(),
     }
 }
 
@@ -242,10 +200,12 @@ mod tests {
             message(&error),
             "no password for /opt/icg/keystore.jks: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD"
         );
-        let placeholder = Error::PasswordPlaceholder {
-            setting: "server.ssl.key-store-password".into(),
-        }
-        .context("/opt/icg/application-prod.yml");
+        let placeholder = Error::Config(ConfigError::InConfig {
+            file: PathBuf::from("/opt/icg/application-prod.yml"),
+            source: Box::new(Error::PasswordPlaceholder {
+                setting: "server.ssl.key-store-password".into(),
+            }),
+        });
         assert_eq!(placeholder.kind(), icg_renew::error::ErrorKind::Unsupported);
         assert_eq!(
             message(&placeholder),
@@ -284,64 +244,64 @@ mod tests {
                 "/k.jks is being changed by another icg-renew (another process holds /k.jks.lock): wait for it to finish",
             ),
             (
-                Error::NotMaterial { file: file(), what: "empty".into() },
+                Error::Material(MaterialError::NotMaterial { file: file(), what: "empty".into() }),
                 "/m/new.pem is not certificate material this tool knows (empty): export the certificate and key from the UMS as PKCS#12 or PEM, or pass the certificate with --key and --chain",
             ),
             (
-                Error::KeyGivenTwice { file: file() },
+                Error::Material(MaterialError::KeyGivenTwice { file: file() }),
                 "/m/new.pem already holds a private key: leave out --key, or give the certificate alone",
             ),
             (
-                Error::SeveralKeys { file: file(), count: 2, directory: false },
+                Error::Material(MaterialError::SeveralKeys { file: file(), count: 2, directory: false }),
                 "/m/new.pem holds 2 private keys; a bundle must hold exactly one: split it and pass the key with --key",
             ),
             (
-                Error::SeveralKeys { file: PathBuf::from("/m"), count: 3, directory: true },
+                Error::Material(MaterialError::SeveralKeys { file: PathBuf::from("/m"), count: 3, directory: true }),
                 "/m holds 3 different private keys; a material directory must hold exactly one: give the certificate file as NEW and its key with --key",
             ),
             (
-                Error::NoInstallation {
+                Error::Config(ConfigError::NoInstallation {
                     default_config: PathBuf::from("/opt/IGEL/icg/usg/conf/application-prod.yml"),
                     searched: vec![PathBuf::from("/opt"), PathBuf::from("/srv")],
                     depth: 6,
-                },
+                }),
                 "no ICG installation found: /opt/IGEL/icg/usg/conf/application-prod.yml does not exist and none was found under /opt, /srv (searched 6 levels deep); pass --icg-root DIR or --config FILE",
             ),
             (
-                Error::NoKeystoreSetting { config: Some(PathBuf::from("/c.yml")) },
+                Error::Config(ConfigError::NoKeystoreSetting { config: Some(PathBuf::from("/c.yml")) }),
                 "/c.yml sets no server.ssl.key-store: add it, or pass --keystore FILE",
             ),
             (
-                Error::KeystorePlaceholder { location: "${KS}".into() },
+                Error::Config(ConfigError::KeystorePlaceholder { location: "${KS}".into() }),
                 "server.ssl.key-store '${KS}' uses a placeholder; pass --keystore FILE",
             ),
             (
-                Error::NoSuchEntry { file: file(), alias: "web".into(), has: "tomcat".into(), from: AliasFrom::CommandLine },
+                Error::Keystore(KeystoreError::NoSuchEntry { file: file(), alias: "web".into(), has: "tomcat".into(), from: AliasFrom::CommandLine }),
                 "/m/new.pem has no private-key entry 'web' (it has: tomcat): fix --alias",
             ),
             (
-                Error::NoSuchEntry {
+                Error::Keystore(KeystoreError::NoSuchEntry {
                     file: PathBuf::from("/k.jks"),
                     alias: "web".into(),
                     has: "tomcat".into(),
                     from: AliasFrom::Setting("server.ssl.key-alias in /c.yml".into()),
-                },
+                }),
                 "/k.jks has no private-key entry 'web' (it has: tomcat): fix server.ssl.key-alias in /c.yml",
             ),
             (
-                Error::SeveralEntries { file: file(), has: "a, b".into(), from: AliasFrom::CommandLine },
+                Error::Keystore(KeystoreError::SeveralEntries { file: file(), has: "a, b".into(), from: AliasFrom::CommandLine }),
                 "/m/new.pem holds several private-key entries (a, b): choose one with --alias",
             ),
             (
-                Error::DamagedJks { file: PathBuf::from("/k.jks"), why: "truncated".into() },
+                Error::Keystore(KeystoreError::DamagedJks { file: PathBuf::from("/k.jks"), why: "truncated".into() }),
                 "/k.jks is a damaged JKS keystore (truncated): restore it from a backup",
             ),
             (
-                Error::NotAKeystore { file: PathBuf::from("/k.jks"), what: "empty".into() },
+                Error::Keystore(KeystoreError::NotAKeystore { file: PathBuf::from("/k.jks"), what: "empty".into() }),
                 "/k.jks is not a JKS or PKCS#12 keystore (empty): check the path",
             ),
             (
-                Error::WrongKeyPassword { file: PathBuf::from("/k.p12"), alias: "tomcat".into() },
+                Error::Keystore(KeystoreError::WrongKeyPassword { file: PathBuf::from("/k.p12"), alias: "tomcat".into() }),
                 "wrong key password for entry 'tomcat' of /k.p12: give the password that protects the key",
             ),
         ];
@@ -362,112 +322,114 @@ mod tests {
             holder: Some("42".into()),
             lock: PathBuf::from("/.k.jks.lock"),
         };
-        let no_installation = || Error::NoInstallation {
-            default_config: PathBuf::from("/r/usg/usg/conf/application-prod.yml"),
-            searched: vec![],
-            depth: 6,
+        let no_installation = || {
+            Error::Config(ConfigError::NoInstallation {
+                default_config: PathBuf::from("/r/usg/usg/conf/application-prod.yml"),
+                searched: vec![],
+                depth: 6,
+            })
         };
         let cases = [
             (
-                Error::SeveralInstallations { found: vec![PathBuf::from("/a"), PathBuf::from("/b")] },
+                Error::Config(ConfigError::SeveralInstallations { found: vec![PathBuf::from("/a"), PathBuf::from("/b")] }),
                 "several ICG installations found (/a, /b): choose one with --icg-root DIR",
                 ErrorKind::Usage,
             ),
             (
-                Error::RootBelowUsg { meant: PathBuf::from("/r x"), inner: Box::new(no_installation()) },
+                Error::Config(ConfigError::RootBelowUsg { meant: PathBuf::from("/r x"), inner: Box::new(no_installation()) }),
                 "no ICG installation found: /r/usg/usg/conf/application-prod.yml does not exist and none was found under  (searched 6 levels deep); pass --icg-root DIR or --config FILE; --icg-root names the directory that holds usg/, so this is probably --icg-root '/r x'",
                 ErrorKind::NotFound,
             ),
             (
-                Error::InstalledKeyPassword {
+                Error::Command(CommandError::InstalledKeyPassword {
                     config: None,
-                    inner: Box::new(Error::WrongKeyPassword { file: PathBuf::from("/k.jks"), alias: "tomcat".into() }),
-                },
+                    inner: Box::new(Error::Keystore(KeystoreError::WrongKeyPassword { file: PathBuf::from("/k.jks"), alias: "tomcat".into() })),
+                }),
                 "wrong key password for entry 'tomcat' of /k.jks: give the password that protects the key; set server.ssl.key-password in application-prod.yml",
                 ErrorKind::WrongPassword,
             ),
             (
-                Error::NoMaterialGiven,
+                Error::Command(CommandError::NoMaterialGiven),
                 "no new certificate material given: pass its path (NEW), for example ~/keystore.icg",
                 ErrorKind::Usage,
             ),
             (
-                Error::InstalledKeystoreGiven {
+                Error::Command(CommandError::InstalledKeystoreGiven {
                     file: PathBuf::from("/k.jks"),
                     inner: Box::new(Error::WrongPassword { file: PathBuf::from("/k.jks"), which: PasswordFor::Material }),
-                },
+                }),
                 "/k.jks is the installed keystore, not new material: this is the installed certificate; give the new one (the UMS export keystore.icg, a PKCS#12 or PEM file)",
                 ErrorKind::Incompatible,
             ),
-            (Error::MaterialWithoutKey, "the new material has no private key", ErrorKind::Incompatible),
-            (Error::StoppedAtWarnings, "stopped at the warnings: nothing was changed", ErrorKind::Aborted),
-            (Error::NotConfirmed, "not confirmed: nothing was changed", ErrorKind::Aborted),
+            (Error::Command(CommandError::MaterialWithoutKey), "the new material has no private key", ErrorKind::Incompatible),
+            (Error::Command(CommandError::StoppedAtWarnings), "stopped at the warnings: nothing was changed", ErrorKind::Aborted),
+            (Error::Command(CommandError::NotConfirmed), "not confirmed: nothing was changed", ErrorKind::Aborted),
             (
-                Error::NoBackup { keystore: PathBuf::from("/k.jks"), dir: PathBuf::from("/b") },
+                Error::Command(CommandError::NoBackup { keystore: PathBuf::from("/k.jks"), dir: PathBuf::from("/b") }),
                 "no backup of /k.jks in /b: name one, or pass --backup-dir DIR",
                 ErrorKind::NotFound,
             ),
             (
-                Error::PendingKeyWaits { created: 0, path: PathBuf::from("/.k.jks.pending") },
+                Error::Command(CommandError::PendingKeyWaits { created: 0, path: PathBuf::from("/.k.jks.pending") }),
                 "a pending key from 1970-01-01T00:00:00Z already waits at /.k.jks.pending: renew with its signed certificate first, or pass --force to replace it",
                 ErrorKind::Usage,
             ),
             (
-                Error::RequestFileExists { file: PathBuf::from("icg-renew.csr") },
+                Error::Command(CommandError::RequestFileExists { file: PathBuf::from("icg-renew.csr") }),
                 "icg-renew.csr exists: choose another --out, or pass --force to overwrite it",
                 ErrorKind::Usage,
             ),
             (
-                Error::MaterialStays { material: PathBuf::from("/in/new.p12"), inner: Box::new(locked()) },
+                Error::Command(CommandError::MaterialStays { material: PathBuf::from("/in/new.p12"), inner: Box::new(locked()) }),
                 "/k.jks is being changed by another icg-renew (process 42 holds /.k.jks.lock): wait for it to finish; /in/new.p12 stays in the drop folder for the next run",
                 ErrorKind::Locked,
             ),
             (
-                Error::InboxBusy { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(11) },
+                Error::Command(CommandError::InboxBusy { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(11) }),
                 "another icg-renew inbox is working on /in: wait for it to finish",
                 ErrorKind::Locked,
             ),
             (
-                Error::DroppedPasswordMode { file: PathBuf::from("/in/new.p12.password"), mode: 0o644 },
+                Error::Command(CommandError::DroppedPasswordMode { file: PathBuf::from("/in/new.p12.password"), mode: 0o644 }),
                 "/in/new.p12.password must be a regular file of mode 0600 (it is 644): chmod 600 it and drop the material again",
                 ErrorKind::Usage,
             ),
             (
-                Error::NoDropFolder { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(2) },
+                Error::Command(CommandError::NoDropFolder { dir: PathBuf::from("/in"), source: std::io::Error::from_raw_os_error(2) }),
                 "cannot open the drop folder /in: No such file or directory (os error 2); create it with: install -d -m 0700 /in",
                 ErrorKind::NotFound,
             ),
             (
-                Error::DropFolderNotADirectory { dir: PathBuf::from("/in") },
+                Error::Command(CommandError::DropFolderNotADirectory { dir: PathBuf::from("/in") }),
                 "the drop folder /in is not a directory (a link or a file): give the directory itself",
                 ErrorKind::Usage,
             ),
             (
-                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Owner(1000) },
+                Error::Command(CommandError::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Owner(1000) }),
                 "the drop folder /in belongs to uid 1000; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
                 ErrorKind::Unsupported,
             ),
             (
-                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::EveryUser },
+                Error::Command(CommandError::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::EveryUser }),
                 "the drop folder /in is writable by every user; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
                 ErrorKind::Unsupported,
             ),
             (
-                Error::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Group(50) },
+                Error::Command(CommandError::DropFolderUnsafe { dir: PathBuf::from("/in"), risk: DropFolderRisk::Group(50) }),
                 "the drop folder /in is writable by group 50 which --group does not name; whoever can write there decides the gateway's certificate: chown root and chmod 0700 it (or 0770 with --group GROUP)",
                 ErrorKind::Unsupported,
             ),
             (
-                Error::ResultsDirNotADirectory { dir: PathBuf::from("/in/done") },
+                Error::Command(CommandError::ResultsDirNotADirectory { dir: PathBuf::from("/in/done") }),
                 "/in/done is not a directory: remove it so that icg-renew can file results there",
                 ErrorKind::Unsupported,
             ),
             (
-                Error::UnknownGroup { name: "icgdrop".into() },
+                Error::Command(CommandError::UnknownGroup { name: "icgdrop".into() }),
                 "--group icgdrop: no such group in /etc/group; give its name or number",
                 ErrorKind::Usage,
             ),
-            (Error::Internal, "internal error; see the message above", ErrorKind::Io),
+            (Error::Command(CommandError::Internal), "internal error; see the message above", ErrorKind::Io),
         ];
         for (error, shown, kind) in cases {
             assert_eq!(message(&error), shown);
@@ -475,15 +437,15 @@ mod tests {
             assert!(!error.to_string().contains("--"), "{error}");
         }
         // The parser's own line names the option it refused, as it is.
-        let bad = Error::BadArguments {
+        let bad = Error::Command(CommandError::BadArguments {
             what: "unexpected argument '--x' found".into(),
-        };
+        });
         assert_eq!(message(&bad), "unexpected argument '--x' found");
         assert_eq!(bad.kind(), ErrorKind::Usage);
-        let wrapped = Error::MaterialStays {
+        let wrapped = Error::Command(CommandError::MaterialStays {
             material: PathBuf::from("/in/new.p12"),
             inner: Box::new(locked()),
-        };
+        });
         let source = std::error::Error::source(&wrapped).expect("the wrapped error");
         let inner = source.downcast_ref::<Box<Error>>().expect("a boxed Error");
         assert!(matches!(**inner, Error::Locked { .. }), "{inner}");
@@ -494,40 +456,42 @@ mod tests {
     #[test]
     fn the_core_errors_get_their_options_back_and_wrapped_failures_keep_their_hints() {
         use icg_renew::error::{HookFound, LinkPart};
-        let link = Error::ForeignKeystoreLink {
+        let link = Error::File(FileError::ForeignKeystoreLink {
             configured: PathBuf::from("/opt/icg/keystore.jks"),
             real: PathBuf::from("/srv/ks dir/keystore.jks"),
             through: LinkPart::HoldingDirectory,
             uid: 1001,
             owner: 0,
-        };
+        });
         assert_eq!(
             message(&link),
             "the keystore /opt/icg/keystore.jks is reached through a directory holding the link that uid 1001 controls, neither root nor the keystore's owner (uid 0): give the keystore's own path with --keystore '/srv/ks dir/keystore.jks', or make root own the link"
         );
-        let hook = Error::HookVariables {
+        let hook = Error::Material(MaterialError::HookVariables {
             found: HookFound::KeyOnly,
-        };
+        });
         assert_eq!(
             message(&hook),
             "--from-hook: CERT_KEY_PATH is set but CERT_FULLCHAIN_PATH is not; acme.sh sets both for --reloadcmd"
         );
-        let nothing = Error::HookVariables {
+        let nothing = Error::Material(MaterialError::HookVariables {
             found: HookFound::Nothing,
-        };
+        });
         assert_eq!(
             message(&nothing),
             "--from-hook found none of RENEWED_LINEAGE (certbot --deploy-hook) or CERT_KEY_PATH and CERT_FULLCHAIN_PATH (acme.sh --reloadcmd) in its environment: run it as the ACME client's hook, or give the material as NEW"
         );
-        let unconfirmed = || Error::NotServedInTime {
-            what: "the new certificate".into(),
-            timeout: std::time::Duration::from_secs(2),
-            last: "not answering (connection refused)".into(),
+        let unconfirmed = || {
+            Error::Transaction(TransactionError::NotServedInTime {
+                what: "the new certificate".into(),
+                timeout: std::time::Duration::from_secs(2),
+                last: "not answering (connection refused)".into(),
+            })
         };
         assert_eq!(
-            message(&Error::RenewalLeftInPlace {
+            message(&Error::Transaction(TransactionError::RenewalLeftInPlace {
                 failure: Box::new(unconfirmed())
-            }),
+            })),
             "the gateway did not serve the new certificate within 2 s: not answering (connection refused); the new keystore was left in place (--no-rollback)"
         );
         let needs_option = || Error::PasswordNeeded {
@@ -535,22 +499,22 @@ mod tests {
             which: PasswordFor::Keystore,
         };
         assert_eq!(
-            message(&Error::RollbackFailedToo {
+            message(&Error::Transaction(TransactionError::RollbackFailedToo {
                 failure: Box::new(unconfirmed()),
                 rollback: Box::new(needs_option()),
-            }),
+            })),
             "the gateway did not serve the new certificate within 2 s: not answering (connection refused); then the rollback failed too: no password for /k.jks: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD"
         );
         assert_eq!(
-            message(&Error::RestoreNotDone {
+            message(&Error::Transaction(TransactionError::RestoreNotDone {
                 failure: Box::new(needs_option())
-            }),
+            })),
             "no password for /k.jks: pass --store-password-file FILE or set ICG_RENEW_STORE_PASSWORD; the keystore was not changed"
         );
-        let audit = Error::AuditLogNotOpened {
+        let audit = Error::File(FileError::AuditLogNotOpened {
             path: PathBuf::from("/var/log/icg-renew.log"),
             source: std::io::Error::from_raw_os_error(13),
-        };
+        });
         assert_eq!(
             message(&audit),
             "cannot write the audit log /var/log/icg-renew.log: Permission denied (os error 13); pass --log-file FILE to keep one"
@@ -569,39 +533,41 @@ mod tests {
     /// The library's material, installation and restart errors get their option from here.
     #[test]
     fn library_errors_get_the_option_that_fixes_them() {
-        let many = |chain_given| Error::TooManyCertificates {
-            file: PathBuf::from("/m/new.pem"),
-            count: 65,
-            max: 64,
-            chain_given,
+        let many = |chain_given| {
+            Error::Material(MaterialError::TooManyCertificates {
+                file: PathBuf::from("/m/new.pem"),
+                count: 65,
+                max: 64,
+                chain_given,
+            })
         };
         assert_eq!(
             message(&many(true)),
             "/m/new.pem (with --chain) holds 65 certificates; new material needs only the server certificate and its CAs (at most 64): give just those"
         );
         assert_eq!(message(&many(false)), many(false).to_string());
-        let restart = Error::NoRestartMethod {
+        let restart = Error::Transaction(TransactionError::NoRestartMethod {
             unit: "icg-server.service".into(),
             script: PathBuf::from("/etc/init.d/icg-server"),
-        };
+        });
         assert_eq!(
             message(&restart),
             "cannot tell how to restart the ICG: systemd does not know icg-server.service and /etc/init.d/icg-server does not exist; pass --service UNIT, --restart-command CMD or --restart none"
         );
-        let not_started = Error::RestartNotStarted {
+        let not_started = Error::Transaction(TransactionError::RestartNotStarted {
             command: "systemctl restart icg-server.service".into(),
             source: std::io::Error::from_raw_os_error(2),
-        };
+        });
         assert_eq!(
             message(&not_started),
             "cannot run the restart (systemctl restart icg-server.service): No such file or directory (os error 2); check --restart or --restart-command"
         );
-        let in_config = Error::InConfig {
+        let in_config = Error::Config(ConfigError::InConfig {
             file: PathBuf::from("/opt/icg/application-prod.yml"),
             source: Box::new(Error::PasswordPlaceholder {
                 setting: "server.ssl.key-store-password".into(),
             }),
-        };
+        });
         assert_eq!(
             message(&in_config),
             "/opt/icg/application-prod.yml: server.ssl.key-store-password uses a ${...} placeholder, which this tool does not resolve; pass --store-password-file FILE"

@@ -15,6 +15,7 @@ use super::resolve::{open_audit, resolve};
 use super::{Finished, Prompter};
 use crate::cli::{GlobalArgs, InboxArgs};
 use icg_renew::cert::{compact_utc, Clock};
+use icg_renew::error::CommandError;
 use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
 use icg_renew::material::MaterialSource;
 use icg_renew::report::{InboxReport, Output};
@@ -143,10 +144,12 @@ fn renew_waiting_for_the_lock(
         std::thread::sleep(POLL);
     };
     match attempt {
-        Err(e) if e.kind() == ErrorKind::Locked => Err(Error::MaterialStays {
-            material: material.to_path_buf(),
-            inner: Box::new(e),
-        }),
+        Err(e) if e.kind() == ErrorKind::Locked => {
+            Err(Error::Command(CommandError::MaterialStays {
+                material: material.to_path_buf(),
+                inner: Box::new(e),
+            }))
+        }
         other => Ok(other),
     }
 }
@@ -163,10 +166,10 @@ fn renew_with(
     if let Some(file) = password_file {
         let meta = std::fs::symlink_metadata(file).map_err(|e| Error::io("inspect", file, &e))?;
         if !meta.is_file() || meta.mode() & 0o077 != 0 {
-            return Err(Error::DroppedPasswordMode {
+            return Err(Error::Command(CommandError::DroppedPasswordMode {
                 file: file.to_path_buf(),
                 mode: meta.mode() & 0o7777,
-            });
+            }));
         }
     }
     let request = Request {
@@ -188,19 +191,23 @@ fn renew_with(
 
 /// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.
 fn check_inbox_dir(dir: &Path, group: Option<u32>) -> Result<()> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|source| Error::NoDropFolder {
-        dir: dir.to_path_buf(),
-        source,
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| {
+        Error::Command(CommandError::NoDropFolder {
+            dir: dir.to_path_buf(),
+            source,
+        })
     })?;
     if !meta.is_dir() {
-        return Err(Error::DropFolderNotADirectory {
+        return Err(Error::Command(CommandError::DropFolderNotADirectory {
             dir: dir.to_path_buf(),
-        });
+        }));
     }
     let me = rustix::process::geteuid().as_raw();
-    let refuse = |risk| Error::DropFolderUnsafe {
-        dir: dir.to_path_buf(),
-        risk,
+    let refuse = |risk| {
+        Error::Command(CommandError::DropFolderUnsafe {
+            dir: dir.to_path_buf(),
+            risk,
+        })
     };
     if meta.uid() != 0 && meta.uid() != me {
         return Err(refuse(DropFolderRisk::Owner(meta.uid())));
@@ -221,9 +228,11 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File> {
         &handle,
         rustix::fs::FlockOperation::NonBlockingLockExclusive,
     )
-    .map_err(|errno| Error::InboxBusy {
-        dir: dir.to_path_buf(),
-        source: errno.into(),
+    .map_err(|errno| {
+        Error::Command(CommandError::InboxBusy {
+            dir: dir.to_path_buf(),
+            source: errno.into(),
+        })
     })?;
     Ok(handle)
 }
@@ -301,7 +310,9 @@ fn file_away(
     let meta = std::fs::symlink_metadata(&target_dir)
         .map_err(|e| Error::io("inspect", &target_dir, &e))?;
     if !meta.is_dir() {
-        return Err(Error::ResultsDirNotADirectory { dir: target_dir });
+        return Err(Error::Command(CommandError::ResultsDirNotADirectory {
+            dir: target_dir,
+        }));
     }
     let mut target = target_dir.join(&file.name);
     if std::fs::symlink_metadata(&target).is_ok()
@@ -338,8 +349,10 @@ fn group_id(name: &str) -> Result<u32> {
             let mut fields = line.split(':');
             (fields.next() == Some(name)).then(|| fields.nth(1)?.parse().ok())?
         })
-        .ok_or_else(|| Error::UnknownGroup {
-            name: name.to_string(),
+        .ok_or_else(|| {
+            Error::Command(CommandError::UnknownGroup {
+                name: name.to_string(),
+            })
         })
 }
 

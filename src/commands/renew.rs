@@ -7,6 +7,7 @@ use crate::cli::{self, GlobalArgs};
 use icg_renew::audit::AuditLog;
 use icg_renew::cert::Clock;
 use icg_renew::checks;
+use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::install::Install;
 use icg_renew::material::{KeySource, MaterialSource};
@@ -130,7 +131,7 @@ pub(crate) fn renew_install(
         .material
         .key
         .as_ref()
-        .ok_or(Error::MaterialWithoutKey)?;
+        .ok_or(Error::Command(CommandError::MaterialWithoutKey))?;
     let tx = Transaction {
         keystore: &keystore,
         installed: &installed,
@@ -190,10 +191,10 @@ fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Res
         .any(|c| c.status == checks::Status::Warn)
         && !prompter.accept_warnings(&report.verify)
     {
-        return Err(Error::StoppedAtWarnings);
+        return Err(Error::Command(CommandError::StoppedAtWarnings));
     }
     if !prompter.confirm_plan(&report.verify, &report.plan) {
-        return Err(Error::NotConfirmed);
+        return Err(Error::Command(CommandError::NotConfirmed));
     }
     Ok(())
 }

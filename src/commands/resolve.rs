@@ -6,6 +6,7 @@ use super::Prompter;
 use crate::cli::{self, GlobalArgs};
 use icg_renew::audit::AuditLog;
 use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::{CommandError, ConfigError};
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{KeystoreFile, SafeDir};
 use icg_renew::install::{self, Install, Locate};
@@ -42,10 +43,12 @@ pub(crate) fn icg_root_hint(error: Error, icg_root: Option<&Path>) -> Error {
         .find(|dir| dir.file_name().is_some_and(|name| name == "usg"))
         .and_then(Path::parent);
     match meant {
-        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => Error::RootBelowUsg {
-            meant: meant.to_path_buf(),
-            inner: Box::new(error),
-        },
+        Some(meant) if !root.join(install::CONFIG_RELATIVE).exists() => {
+            Error::Config(ConfigError::RootBelowUsg {
+                meant: meant.to_path_buf(),
+                inner: Box::new(error),
+            })
+        }
         _ => error,
     }
 }
@@ -58,11 +61,11 @@ pub(crate) fn resolve(global: &GlobalArgs, prompter: &mut dyn Prompter) -> Resul
 /// Resolves the installation the values in `locate` name.
 pub(crate) fn resolve_located(locate: &Locate, prompter: &mut dyn Prompter) -> Result<Install> {
     let install = install::resolve(locate, &mut |found| {
-        prompter
-            .choose_installation(found)
-            .ok_or_else(|| Error::SeveralInstallations {
+        prompter.choose_installation(found).ok_or_else(|| {
+            Error::Config(ConfigError::SeveralInstallations {
                 found: found.to_vec(),
             })
+        })
     })
     .map_err(|e| icg_root_hint(e, locate.icg_root.as_deref()))?;
     for warning in &install.warnings {
@@ -231,10 +234,10 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
         .private_key(&installed.alias, install.key_password()?, &installed.path)
         .map_err(|e| {
             if e.kind() == ErrorKind::WrongPassword {
-                Error::InstalledKeyPassword {
+                Error::Command(CommandError::InstalledKeyPassword {
                     config: install.config_path.clone(),
                     inner: Box::new(e),
-                }
+                })
             } else {
                 e
             }

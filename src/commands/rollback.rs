@@ -5,6 +5,7 @@ use super::resolve::*;
 use super::{Finished, Prompter};
 use crate::cli::{self, GlobalArgs};
 use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{self};
 use icg_renew::renew::{self, Confirm, LockedKeystore, Restoration};
@@ -28,9 +29,11 @@ pub(crate) fn run(
             let newest = fsx::list_backups(&dir, &file.base_name())?
                 .into_iter()
                 .next()
-                .ok_or_else(|| Error::NoBackup {
-                    keystore: install.keystore.clone(),
-                    dir: dir.path.clone(),
+                .ok_or_else(|| {
+                    Error::Command(CommandError::NoBackup {
+                        keystore: install.keystore.clone(),
+                        dir: dir.path.clone(),
+                    })
                 })?;
             let opened = open_listed_backup(&dir, &newest, &install)?;
             (newest.path, opened)

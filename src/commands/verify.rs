@@ -5,6 +5,7 @@ use super::{Finished, Prompter};
 use crate::cli::GlobalArgs;
 use icg_renew::cert::{rfc3339, CertSummary, Clock};
 use icg_renew::checks;
+use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx;
 use icg_renew::install::{self, Install};
@@ -28,7 +29,7 @@ pub(crate) fn material_path(
     if let Some(path) = new {
         return Ok(path.to_path_buf());
     }
-    let missing = || Error::NoMaterialGiven;
+    let missing = || Error::Command(CommandError::NoMaterialGiven);
     if !prompter.interactive() {
         return Err(missing());
     }
@@ -110,10 +111,10 @@ pub(crate) fn installed_keystore_hint(error: Error, new: &Path, is_installed: bo
     {
         return error;
     }
-    Error::InstalledKeystoreGiven {
+    Error::Command(CommandError::InstalledKeystoreGiven {
         file: new.to_path_buf(),
         inner: Box::new(error),
-    }
+    })
 }
 
 /// The checks of new material against the installation, with everything needed to act on them.

@@ -3,6 +3,7 @@
 
 use super::{FileMeta, SafeDir};
 use crate::cert::{compact_utc, parse_compact_utc, UnixTime};
+use crate::error::FileError;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -66,9 +67,9 @@ pub fn make_backup(
             created: now,
         });
     }
-    Err(Error::NoFreeBackupName {
+    Err(Error::File(FileError::NoFreeBackupName {
         dir: dir.path.clone(),
-    })
+    }))
 }
 
 /// Backups of the keystore named `keystore_name` in `dir`, newest first (regular files only).
@@ -76,8 +77,10 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
     let prefix = format!("{keystore_name}.");
     let mut backups: Vec<(Backup, u32)> = dir
         .names()
-        .map_err(|e| Error::ListBackups {
-            source: Box::new(e),
+        .map_err(|e| {
+            Error::File(FileError::ListBackups {
+                source: Box::new(e),
+            })
         })?
         .into_iter()
         .filter_map(|name| {

@@ -2,6 +2,7 @@
 //! overwrite in it goes through its descriptor and never follows a link.
 
 use super::{is_regular, real_path, running_as_root, FileId, FileMeta};
+use crate::error::FileError;
 use crate::error::{DirectoryRisk, Error, FoundFile, Result};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -89,11 +90,11 @@ impl SafeDir {
         } else {
             return Ok(());
         };
-        Err(Error::UnsafeDirectory {
+        Err(Error::File(FileError::UnsafeDirectory {
             role: role.to_string(),
             dir: self.path.clone(),
             risk,
-        })
+        }))
     }
 
     /// What `name` is now, without following a link; `None` when nothing is there.
@@ -120,21 +121,21 @@ impl SafeDir {
         )
         .map_err(|e| {
             if e == rustix::io::Errno::LOOP {
-                Error::BecameLink {
+                Error::File(FileError::BecameLink {
                     doing: doing.to_string(),
                     path: path.clone(),
-                }
+                })
             } else {
                 Error::io(doing, &path, &e.into())
             }
         })?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io(doing, &path, &e.into()))?;
         if !is_regular(&stat) {
-            return Err(Error::NotRegularFile {
+            return Err(Error::File(FileError::NotRegularFile {
                 doing: doing.to_string(),
                 path,
                 found: FoundFile::Other,
-            });
+            }));
         }
         let file = File::from(fd);
         let data = read_limited(file, stat.st_size as u64, max, doing, &path)?;
@@ -201,10 +202,10 @@ impl SafeDir {
         .map_err(|e| Error::io("open", &path, &e.into()))?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &path, &e.into()))?;
         if stat.st_dev != id.dev || stat.st_ino != id.ino || !is_regular(&stat) {
-            return Err(Error::NoLongerFound {
+            return Err(Error::File(FileError::NoLongerFound {
                 path,
                 what: what.to_string(),
-            });
+            }));
         }
         let mut file = File::from(fd);
         let zeros = vec![0u8; stat.st_size as usize];
@@ -215,7 +216,7 @@ impl SafeDir {
         if self.remove_if(name, id) {
             Ok(())
         } else {
-            Err(Error::NotRemoved { path })
+            Err(Error::File(FileError::NotRemoved { path }))
         }
     }
 
@@ -256,23 +257,23 @@ pub(super) fn read_limited(
     path: &Path,
 ) -> Result<Vec<u8>> {
     if len > max {
-        return Err(Error::TooBig {
+        return Err(Error::File(FileError::TooBig {
             doing: doing.to_string(),
             path: path.to_path_buf(),
             len,
             limit: max,
-        });
+        }));
     }
     let mut data = Vec::with_capacity(len as usize);
     file.take(max + 1)
         .read_to_end(&mut data)
         .map_err(|e| Error::io(doing, path, &e))?;
     if data.len() as u64 > max {
-        return Err(Error::GrewPastLimit {
+        return Err(Error::File(FileError::GrewPastLimit {
             doing: doing.to_string(),
             path: path.to_path_buf(),
             limit: max,
-        });
+        }));
     }
     Ok(data)
 }

@@ -2,6 +2,7 @@
 //! ([`KeystoreLock`]), read, and replaced atomically keeping owner, group, mode and SELinux label.
 
 use super::{file_name, running_as_root, FileId, FileMeta, SafeDir, SELINUX_XATTR, TEMP_MARK};
+use crate::error::FileError;
 use crate::error::{Error, LinkPart, Result};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -25,9 +26,9 @@ impl KeystoreFile {
         let real = std::fs::canonicalize(configured)
             .map_err(|e| Error::io("read the keystore", configured, &e))?;
         let name = real.file_name().map(OsStr::to_os_string).ok_or_else(|| {
-            Error::KeystoreNamesNoFile {
+            Error::File(FileError::KeystoreNamesNoFile {
                 path: configured.to_path_buf(),
-            }
+            })
         })?;
         let dir = SafeDir::open(real.parent().unwrap_or(Path::new("/")))?;
         Ok(KeystoreFile {
@@ -71,10 +72,12 @@ impl KeystoreFile {
             return Ok(());
         }
         let Some((keystore, regular)) = self.dir.meta_of(&self.name) else {
-            return Err(Error::KeystoreGone { path: self.path() });
+            return Err(Error::File(FileError::KeystoreGone { path: self.path() }));
         };
         if !regular {
-            return Err(Error::KeystoreNotRegular { path: self.path() });
+            return Err(Error::File(FileError::KeystoreNotRegular {
+                path: self.path(),
+            }));
         }
         let link = std::fs::symlink_metadata(&self.configured)
             .ok()
@@ -93,13 +96,13 @@ impl KeystoreFile {
                 (LinkPart::HoldingDirectory, holder_uid),
             ] {
                 if uid != 0 && uid != keystore.uid {
-                    return Err(Error::ForeignKeystoreLink {
+                    return Err(Error::File(FileError::ForeignKeystoreLink {
                         configured: self.configured.clone(),
                         real: self.path(),
                         through,
                         uid,
                         owner: keystore.uid,
-                    });
+                    }));
                 }
             }
         }
@@ -145,10 +148,10 @@ impl KeystoreFile {
         if self.dir.holds(&self.name, id) {
             Ok(())
         } else {
-            Err(Error::KeystoreSwapped {
+            Err(Error::File(FileError::KeystoreSwapped {
                 path: self.path(),
                 doing: doing.to_string(),
-            })
+            }))
         }
     }
 
@@ -190,9 +193,9 @@ impl KeystoreFile {
             })
             .and_then(|()| {
                 if !self.dir.holds(&temp, temp_id) {
-                    return Err(Error::TempFileSwapped {
+                    return Err(Error::File(FileError::TempFileSwapped {
                         temp: temp_path.clone(),
-                    });
+                    }));
                 }
                 self.still_holds(expected, "replaced")?;
                 rustix::fs::renameat(&*self.dir.fd, &temp, &*self.dir.fd, &self.name)

@@ -16,6 +16,7 @@ pub use backup::{list_backups, make_backup, Backup};
 pub use dir::SafeDir;
 pub use keystore_file::{KeystoreFile, KeystoreLock};
 
+use crate::error::FileError;
 use crate::error::{Error, FoundFile, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -39,10 +40,10 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
 pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
     read_regular(path, max, doing, O_NONBLOCK | O_NOFOLLOW).map_err(|e| {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            Error::InputIsLink {
+            Error::File(FileError::InputIsLink {
                 doing: doing.to_string(),
                 path: path.to_path_buf(),
-            }
+            })
         } else {
             e
         }
@@ -64,11 +65,11 @@ fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8
         } else {
             FoundFile::DeviceOrSpecial
         };
-        return Err(Error::NotRegularFile {
+        return Err(Error::File(FileError::NotRegularFile {
             doing: doing.to_string(),
             path: path.to_path_buf(),
             found,
-        });
+        }));
     }
     dir::read_limited(file, meta.len(), max, doing, path)
 }
@@ -172,6 +173,7 @@ pub fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TransactionError;
 
     #[test]
     fn refuses_a_fifo_without_hanging() {
@@ -279,14 +281,14 @@ mod tests {
         let (_, meta) = file.read().unwrap();
         let err = file
             .replace(meta.id, &meta, b"new", &|_| {
-                Err(Error::ReadBackDiffers {
+                Err(Error::Transaction(TransactionError::ReadBackDiffers {
                     keystore: dir.path().join("keystore.jks"),
                     what: "server key differs".into(),
-                })
+                }))
             })
             .unwrap_err();
         assert!(
-            matches!(&err, Error::ReadBackDiffers { what, .. } if what == "server key differs"),
+            matches!(&err, Error::Transaction(TransactionError::ReadBackDiffers { what, .. }) if what == "server key differs"),
             "{err}"
         );
         assert_eq!(

@@ -7,6 +7,7 @@ pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
 
+use crate::error::KeystoreError;
 use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::secret::Password;
 use openssl::pkey::{PKey, Private};
@@ -133,24 +134,26 @@ impl Keystore {
             return match jks::parse(data, password) {
                 Ok(store) => Ok(Self::from_jks(store)),
                 Err(jks::JksError::WrongPassword) => Err(wrong_password(path)),
-                Err(jks::JksError::Corrupt(why)) => Err(Error::DamagedJks {
-                    file: path.to_path_buf(),
-                    why: why.to_string(),
-                }),
+                Err(jks::JksError::Corrupt(why)) => {
+                    Err(Error::Keystore(KeystoreError::DamagedJks {
+                        file: path.to_path_buf(),
+                        why: why.to_string(),
+                    }))
+                }
             };
         }
         if data.starts_with(&jks::JCEKS_MAGIC) {
-            return Err(Error::Jceks {
+            return Err(Error::Keystore(KeystoreError::Jceks {
                 file: path.to_path_buf(),
-            });
+            }));
         }
         if pkcs12::looks_like_pkcs12(data) {
             return Self::load_pkcs12(data, password, path);
         }
-        Err(Error::NotAKeystore {
+        Err(Error::Keystore(KeystoreError::NotAKeystore {
             file: path.to_path_buf(),
             what: describe_bytes(data),
-        })
+        }))
     }
 
     fn from_jks(store: jks::JksStore) -> Keystore {
@@ -177,20 +180,22 @@ impl Keystore {
 
     fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
         // The cost pre-check: iteration counts and key derivations are judged before any is run.
-        pkcs12::sniff_params(data).map_err(|why| Error::CostlyPkcs12 {
-            file: path.to_path_buf(),
-            why: why.to_string(),
+        pkcs12::sniff_params(data).map_err(|why| {
+            Error::Keystore(KeystoreError::CostlyPkcs12 {
+                file: path.to_path_buf(),
+                why: why.to_string(),
+            })
         })?;
         let parsed = Pfx::parse(data, password).map_err(|e| match e {
             PfxError::WrongPassword => wrong_password(path),
-            PfxError::Unsupported(why) => Error::UnsupportedPkcs12 {
+            PfxError::Unsupported(why) => Error::Keystore(KeystoreError::UnsupportedPkcs12 {
                 file: path.to_path_buf(),
                 why: why.to_string(),
-            },
-            source => Error::DamagedPkcs12 {
+            }),
+            source => Error::Keystore(KeystoreError::DamagedPkcs12 {
                 file: path.to_path_buf(),
                 source,
-            },
+            }),
         })?;
         let java = pfx::java_entries(&parsed);
         let keys = java
@@ -198,11 +203,11 @@ impl Keystore {
             .filter(|e| e.kind == JavaEntryKind::PrivateKey)
             .count();
         if keys > pkcs12::MAX_KEY_ENTRIES {
-            return Err(Error::TooManyKeys {
+            return Err(Error::Keystore(KeystoreError::TooManyKeys {
                 file: path.to_path_buf(),
                 keys,
                 max: pkcs12::MAX_KEY_ENTRIES,
-            });
+            }));
         }
         let mut entries = Vec::with_capacity(java.len());
         for entry in &java {
@@ -268,23 +273,25 @@ impl Keystore {
                 .entries
                 .iter()
                 .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted))
-                .ok_or_else(|| Error::NoSuchEntry {
-                    file: path.to_path_buf(),
-                    alias: crate::shown::short(wanted, 64),
-                    has: list_or_none(&keys),
-                    from: alias_from.clone(),
+                .ok_or_else(|| {
+                    Error::Keystore(KeystoreError::NoSuchEntry {
+                        file: path.to_path_buf(),
+                        alias: crate::shown::short(wanted, 64),
+                        has: list_or_none(&keys),
+                        from: alias_from.clone(),
+                    })
                 });
         }
         match keys.as_slice() {
             [only] => Ok(self.entry(only).expect("alias listed from entries")),
-            [] => Err(Error::NoKeyEntries {
+            [] => Err(Error::Keystore(KeystoreError::NoKeyEntries {
                 file: path.to_path_buf(),
-            }),
-            many => Err(Error::SeveralEntries {
+            })),
+            many => Err(Error::Keystore(KeystoreError::SeveralEntries {
                 file: path.to_path_buf(),
                 has: list_or_none(many),
                 from: alias_from.clone(),
-            }),
+            })),
         }
     }
 
@@ -295,14 +302,18 @@ impl Keystore {
         key_password: &Password,
         path: &Path,
     ) -> Result<PKey<Private>> {
-        let not_found = || Error::NoKeyEntry {
-            file: path.to_path_buf(),
-            alias: alias.to_string(),
+        let not_found = || {
+            Error::Keystore(KeystoreError::NoKeyEntry {
+                file: path.to_path_buf(),
+                alias: alias.to_string(),
+            })
         };
-        let bad_key = |source| Error::UnreadableEntryKey {
-            file: path.to_path_buf(),
-            alias: alias.to_string(),
-            source,
+        let bad_key = |source| {
+            Error::Keystore(KeystoreError::UnreadableEntryKey {
+                file: path.to_path_buf(),
+                alias: alias.to_string(),
+                source,
+            })
         };
         match &self.backend {
             Backend::Jks(store) => {
@@ -324,11 +335,11 @@ impl Keystore {
                     .ok_or_else(not_found)?;
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
-                    source => Error::UndecryptableEntryKey {
+                    source => Error::Keystore(KeystoreError::UndecryptableEntryKey {
                         file: path.to_path_buf(),
                         alias: alias.to_string(),
                         source,
-                    },
+                    }),
                 })?;
                 PKey::private_key_from_pkcs8(&pkcs8).map_err(bad_key)
             }
@@ -358,9 +369,11 @@ impl Keystore {
             chain,
             timestamp_ms,
         } = *new;
-        let failed = |source: Box<dyn std::error::Error + Send + Sync>| Error::KeystoreRewrite {
-            file: path.to_path_buf(),
-            source,
+        let failed = |source: Box<dyn std::error::Error + Send + Sync>| {
+            Error::Keystore(KeystoreError::KeystoreRewrite {
+                file: path.to_path_buf(),
+                source,
+            })
         };
         let pkcs8 = crate::secret::SecretBytes::new(
             key.private_key_to_pkcs8().map_err(|e| failed(e.into()))?,
@@ -379,10 +392,10 @@ impl Keystore {
                     .iter()
                     .find(|e| e.alias == alias && e.kind == JavaEntryKind::PrivateKey)
                     .ok_or_else(|| {
-                        failed(Box::new(Error::NoKeyEntry {
+                        failed(Box::new(Error::Keystore(KeystoreError::NoKeyEntry {
                             file: path.to_path_buf(),
                             alias: alias.to_string(),
-                        }))
+                        })))
                     })?;
                 let chain = chain
                     .iter()
@@ -398,10 +411,12 @@ impl Keystore {
                 )
                 .map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
-                    source @ PfxError::Unsupported(_) => Error::UnfaithfulRewrite {
-                        file: path.to_path_buf(),
-                        source,
-                    },
+                    source @ PfxError::Unsupported(_) => {
+                        Error::Keystore(KeystoreError::UnfaithfulRewrite {
+                            file: path.to_path_buf(),
+                            source,
+                        })
+                    }
                     source => failed(Box::new(source)),
                 })
             }
@@ -460,17 +475,19 @@ fn write_pkcs12(
 }
 
 fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
-    X509::from_der(der).map_err(|source| Error::InvalidStoredCertificate {
-        file: path.to_path_buf(),
-        source,
+    X509::from_der(der).map_err(|source| {
+        Error::Keystore(KeystoreError::InvalidStoredCertificate {
+            file: path.to_path_buf(),
+            source,
+        })
     })
 }
 
 fn wrong_key_password(alias: &str, path: &Path) -> Error {
-    Error::WrongKeyPassword {
+    Error::Keystore(KeystoreError::WrongKeyPassword {
         file: path.to_path_buf(),
         alias: alias.to_string(),
-    }
+    })
 }
 
 fn wrong_password(path: &Path) -> Error {

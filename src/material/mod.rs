@@ -12,6 +12,7 @@ pub use candidates::{
     CANDIDATE_EXTENSIONS,
 };
 
+use crate::error::MaterialError;
 use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
 use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
@@ -140,10 +141,10 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
             vec![cert],
         )
     } else {
-        return Err(Error::NotMaterial {
+        return Err(Error::Material(MaterialError::NotMaterial {
             file: path.to_path_buf(),
             what: keystore::describe_bytes(data),
-        });
+        }));
     };
     let key_source = match (&key, &options.key) {
         (None, _) => KeySource::None,
@@ -153,20 +154,22 @@ pub fn from_bytes(data: &[u8], path: &Path, options: &MaterialOptions) -> Result
     let mut pool = certs;
     pool.extend(extra_chain);
     if pool.len() > MAX_CERTIFICATES {
-        return Err(Error::TooManyCertificates {
+        return Err(Error::Material(MaterialError::TooManyCertificates {
             file: path.to_path_buf(),
             count: pool.len(),
             max: MAX_CERTIFICATES,
             chain_given: options.chain.is_some(),
-        });
+        }));
     }
     if pool.iter().any(|c| !ordinary_public_key(c)) {
-        return Err(Error::UnusualRsaKey {
+        return Err(Error::Material(MaterialError::UnusualRsaKey {
             file: path.to_path_buf(),
-        });
+        }));
     }
-    let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| Error::NoCertificate {
-        file: path.to_path_buf(),
+    let leaf = pick_leaf(&pool, key.as_ref()).ok_or_else(|| {
+        Error::Material(MaterialError::NoCertificate {
+            file: path.to_path_buf(),
+        })
     })?;
     Ok(Material {
         format,
@@ -230,20 +233,20 @@ fn from_keystore(
 /// A ZIP container: a keystore plus a properties or JSON file that holds its password.
 fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loaded> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|source| {
-        Error::ZipUnreadable {
+        Error::Material(MaterialError::ZipUnreadable {
             file: path.to_path_buf(),
             source,
-        }
+        })
     })?;
     let mut keystore_bytes: Option<(String, Vec<u8>)> = None;
     let mut password: Option<Password> = None;
     for index in 0..archive.len().min(MAX_ZIP_ENTRIES) {
-        let mut file = archive
-            .by_index(index)
-            .map_err(|source| Error::ZipEntryDamaged {
+        let mut file = archive.by_index(index).map_err(|source| {
+            Error::Material(MaterialError::ZipEntryDamaged {
                 file: path.to_path_buf(),
                 source,
-            })?;
+            })
+        })?;
         if !file.is_file() {
             continue;
         }
@@ -256,16 +259,18 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
         Read::by_ref(&mut file)
             .take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut bytes)
-            .map_err(|source| Error::ZipEntryUnpack {
-                file: path.to_path_buf(),
-                entry: name.clone(),
-                source,
+            .map_err(|source| {
+                Error::Material(MaterialError::ZipEntryUnpack {
+                    file: path.to_path_buf(),
+                    entry: name.clone(),
+                    source,
+                })
             })?;
         if bytes.len() as u64 > MAX_FILE_SIZE {
-            return Err(Error::ZipEntryTooLarge {
+            return Err(Error::Material(MaterialError::ZipEntryTooLarge {
                 file: path.to_path_buf(),
                 entry: name,
-            });
+            }));
         }
         if Keystore::recognises(&bytes) {
             keystore_bytes.get_or_insert((name, bytes));
@@ -273,8 +278,10 @@ fn from_zip(data: &[u8], path: &Path, options: &MaterialOptions) -> Result<Loade
             password.get_or_insert(found);
         }
     }
-    let (name, bytes) = keystore_bytes.ok_or_else(|| Error::ZipWithoutKeystore {
-        file: path.to_path_buf(),
+    let (name, bytes) = keystore_bytes.ok_or_else(|| {
+        Error::Material(MaterialError::ZipWithoutKeystore {
+            file: path.to_path_buf(),
+        })
     })?;
     let inner = PathBuf::from(format!("{}:{name}", path.shown()));
     let (format, key, certs) = from_keystore(&bytes, &inner, options, password.as_ref())?;
@@ -330,10 +337,10 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
         match block.label.as_str() {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE" => {
                 certs.push(X509::from_pem(&block.text).map_err(|source| {
-                    Error::DamagedCertificate {
+                    Error::Material(MaterialError::DamagedCertificate {
                         file: path.to_path_buf(),
                         source,
-                    }
+                    })
                 })?)
             }
             label if label.ends_with("PRIVATE KEY") => keys.push(block),
@@ -344,18 +351,18 @@ fn from_pem(blocks: &[PemBlock], path: &Path, options: &MaterialOptions) -> Resu
         [] => separate_key(options)?,
         [block] => {
             if options.key.is_some() {
-                return Err(Error::KeyGivenTwice {
+                return Err(Error::Material(MaterialError::KeyGivenTwice {
                     file: path.to_path_buf(),
-                });
+                }));
             }
             Some(pem_key(&block.text, path, options.password.as_ref())?)
         }
         many => {
-            return Err(Error::SeveralKeys {
+            return Err(Error::Material(MaterialError::SeveralKeys {
                 file: path.to_path_buf(),
                 count: many.len(),
                 directory: false,
-            })
+            }))
         }
     };
     let format = if keys.is_empty() {
@@ -386,10 +393,10 @@ fn separate_key(options: &MaterialOptions) -> Result<Option<PKey<Private>>> {
             if options.password.is_none() && !looks_like_plain_der_key(&data) {
                 needs_password(key_path)
             } else {
-                Error::UnreadableKeyFile {
+                Error::Material(MaterialError::UnreadableKeyFile {
                     file: key_path.to_path_buf(),
                     source,
-                }
+                })
             }
         })
         .map(Some)
@@ -419,10 +426,10 @@ fn pem_key(pem: &[u8], path: &Path, password: Option<&Password>) -> Result<PKey<
         } else if encrypted {
             needs_password(path)
         } else {
-            Error::DamagedPrivateKey {
+            Error::Material(MaterialError::DamagedPrivateKey {
                 file: path.to_path_buf(),
                 source,
-            }
+            })
         }
     })
 }
@@ -434,9 +441,11 @@ fn read_certificates(path: &Path) -> Result<Vec<X509>> {
         .ok()
         .filter(|certs| !certs.is_empty())
         .or_else(|| X509::from_der(&data).ok().map(|c| vec![c]))
-        .ok_or_else(|| Error::NoChainCertificates {
-            file: path.to_path_buf(),
-            what: keystore::describe_bytes(&data),
+        .ok_or_else(|| {
+            Error::Material(MaterialError::NoChainCertificates {
+                file: path.to_path_buf(),
+                what: keystore::describe_bytes(&data),
+            })
         })
 }
 

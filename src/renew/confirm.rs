@@ -2,6 +2,7 @@
 
 use super::{last_chars, Confirm, Steps};
 use crate::audit::AuditLog;
+use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::service::{self, Observation, Restart};
@@ -66,15 +67,17 @@ pub(super) fn restart_and_confirm(
                 at,
                 Some(format!("127.0.0.1:{} serves {what}", confirm.port)),
             )),
-            Err(Observation::Refused(why)) => Err(Error::ServedButRefused {
-                what: what.to_string(),
-                why,
-            }),
-            Err(last) => Err(Error::NotServedInTime {
+            Err(Observation::Refused(why)) => {
+                Err(Error::Transaction(TransactionError::ServedButRefused {
+                    what: what.to_string(),
+                    why,
+                }))
+            }
+            Err(last) => Err(Error::Transaction(TransactionError::NotServedInTime {
                 what: what.to_string(),
                 timeout: health_timeout,
                 last: last.describe(),
-            }),
+            })),
         }
     })?;
     let downtime = good_at.duration_since(down_since).as_millis() as u64;

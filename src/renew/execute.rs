@@ -10,6 +10,7 @@ use super::{
 };
 use crate::audit::AuditLog;
 use crate::cert::{sha256_fingerprint, Clock};
+use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::fsx::{self, FileId};
@@ -277,9 +278,9 @@ fn fall_back(
             backup: Some(backup),
             steps: steps.done,
             downtime_ms: None,
-            error: Some(Error::RenewalLeftInPlace {
+            error: Some(Error::Transaction(TransactionError::RenewalLeftInPlace {
                 failure: Box::new(failure),
-            }),
+            })),
             manual_steps: manual,
             warnings: Vec::new(),
         };
@@ -299,17 +300,17 @@ fn fall_back(
     let (result, error, manual_steps) = match restored {
         Ok(_) => (
             RenewResult::RolledBack,
-            Error::RenewalRolledBack {
+            Error::Transaction(TransactionError::RenewalRolledBack {
                 failure: Box::new(failure),
-            },
+            }),
             Vec::new(),
         ),
         Err(e) => (
             RenewResult::RollbackFailed,
-            Error::RollbackFailedToo {
+            Error::Transaction(TransactionError::RollbackFailedToo {
                 failure: Box::new(failure),
                 rollback: Box::new(e),
-            },
+            }),
             manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart),
         ),
     };
@@ -342,22 +343,28 @@ fn unchanged_since_read(installed: &Installed) -> Result<()> {
     if meta.id == installed.read.id && now == installed.bytes {
         Ok(())
     } else {
-        Err(Error::KeystoreChangedMeanwhile {
-            keystore: installed.path.clone(),
-        })
+        Err(Error::Transaction(
+            TransactionError::KeystoreChangedMeanwhile {
+                keystore: installed.path.clone(),
+            },
+        ))
     }
 }
 
 /// The read-back check of a freshly written keystore: it opens with the same password, the server entry
 /// holds exactly the new key and chain, and every other entry is as it was.
 fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
-    let differs = |what: &str| Error::ReadBackDiffers {
-        keystore: installed.path.clone(),
-        what: what.to_string(),
+    let differs = |what: &str| {
+        Error::Transaction(TransactionError::ReadBackDiffers {
+            keystore: installed.path.clone(),
+            what: what.to_string(),
+        })
     };
-    let unreadable = |e: Error| Error::ReadBackUnreadable {
-        keystore: installed.path.clone(),
-        source: Box::new(e),
+    let unreadable = |e: Error| {
+        Error::Transaction(TransactionError::ReadBackUnreadable {
+            keystore: installed.path.clone(),
+            source: Box::new(e),
+        })
     };
     let temp = installed.file.path();
     let temp = temp.as_path();

@@ -3,6 +3,7 @@
 //! ([`super::Transaction`]) and a restore ([`super::Restoration`]) can only be built with one, so no
 //! transaction runs without the lock; the lock is released when the value is dropped.
 
+use crate::error::KeystoreError;
 use crate::error::{Error, Result};
 use crate::fsx::{KeystoreFile, KeystoreLock};
 use crate::keystore::Keystore;
@@ -24,10 +25,10 @@ impl LockedKeystore {
         file.accept_for_writing()?;
         let (bytes, _) = file.read()?;
         if !Keystore::recognises(&bytes) {
-            return Err(Error::NotAKeystore {
+            return Err(Error::Keystore(KeystoreError::NotAKeystore {
                 file: file.configured.clone(),
                 what: crate::keystore::describe_bytes(&bytes),
-            });
+            }));
         }
         let lock = file.lock()?;
         Ok(LockedKeystore { file, _lock: lock })

@@ -20,6 +20,7 @@ pub use locked::LockedKeystore;
 pub use restore::{restore_backup, Restoration};
 
 use crate::audit::AuditLog;
+use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, KeystoreFile, SafeDir};
 use crate::installed::Installed;
@@ -180,7 +181,9 @@ impl Steps<'_> {
 /// Before the rename, an interruption stops the renewal with the keystore untouched.
 fn stop_if_interrupted() -> Result<()> {
     if crate::interrupt::requested() {
-        return Err(Error::InterruptedBeforeReplace);
+        return Err(Error::Transaction(
+            TransactionError::InterruptedBeforeReplace,
+        ));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use super::LockedKeystore;
 use super::{clean_up_stale_temps, retain_backups, Confirm, Observer, Outcome, Steps};
 use crate::audit::AuditLog;
 use crate::cert::Clock;
+use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, FileMeta, KeystoreFile, SafeDir};
 use crate::report::RollbackResult;
@@ -35,9 +36,11 @@ pub(super) fn restore(
             if back == backup_bytes {
                 Ok(())
             } else {
-                Err(Error::RestoreReadBackDiffers {
-                    keystore: file.path(),
-                })
+                Err(Error::Transaction(
+                    TransactionError::RestoreReadBackDiffers {
+                        keystore: file.path(),
+                    },
+                ))
             }
         };
         file.replace(expected, like, backup_bytes, &same)?;
@@ -149,16 +152,16 @@ pub fn restore_backup(
                 "rollback-failed",
                 &[("keystore", &keystore), ("error", &e.to_string())],
             );
-            return Err(Error::RestoreNotDone {
+            return Err(Error::Transaction(TransactionError::RestoreNotDone {
                 failure: Box::new(e),
-            });
+            }));
         }
         Err(e) => (
             RollbackResult::Failed,
             None,
-            Some(Error::RestoreUnconfirmed {
+            Some(Error::Transaction(TransactionError::RestoreUnconfirmed {
                 failure: Box::new(e),
-            }),
+            })),
             manual_restore_steps(r.backup, r.file(), &current_meta, &r.confirm.restart),
         ),
     };

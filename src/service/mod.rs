@@ -6,6 +6,7 @@
 //!
 //! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`.
 
+use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -140,10 +141,10 @@ impl Restart {
                         script: PathBuf::from(SYSV_SCRIPT),
                     })
                 } else {
-                    Err(Error::NoRestartMethod {
+                    Err(Error::Transaction(TransactionError::NoRestartMethod {
                         unit: unit.to_string(),
                         script: PathBuf::from(SYSV_SCRIPT),
-                    })
+                    }))
                 }
             }
         }
@@ -199,7 +200,7 @@ impl Restart {
         let Some(mut command) = self.command() else {
             return Ok(String::new());
         };
-        let pipe_failed = |source| Error::RestartPipe { source };
+        let pipe_failed = |source| Error::Transaction(TransactionError::RestartPipe { source });
         let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
         let child = command
             .stdin(Stdio::null())
@@ -209,9 +210,11 @@ impl Restart {
             .spawn();
         // The command holds the parent's copies of the write end: without dropping it, no end of file.
         drop(command);
-        let mut child = child.map_err(|source| Error::RestartNotStarted {
-            command: self.describe(),
-            source,
+        let mut child = child.map_err(|source| {
+            Error::Transaction(TransactionError::RestartNotStarted {
+                command: self.describe(),
+                source,
+            })
         })?;
         let mut output = OutputTail::new(reader);
         let deadline = Instant::now() + timeout;
@@ -225,28 +228,28 @@ impl Restart {
                             rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
                     }
                     let _ = child.wait();
-                    break Err(Error::RestartTimedOut {
+                    break Err(Error::Transaction(TransactionError::RestartTimedOut {
                         command: self.describe(),
                         seconds: timeout.as_secs(),
-                    });
+                    }));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 Err(source) => {
-                    break Err(Error::RestartWait {
+                    break Err(Error::Transaction(TransactionError::RestartWait {
                         command: self.describe(),
                         source,
-                    })
+                    }))
                 }
             }
         };
         let output = output.finish();
         match status? {
             s if s.success() => Ok(output),
-            status => Err(Error::RestartFailed {
+            status => Err(Error::Transaction(TransactionError::RestartFailed {
                 command: self.describe(),
                 status,
                 last_line: last_line(&output),
-            }),
+            })),
         }
     }
 }
