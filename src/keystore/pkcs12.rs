@@ -8,6 +8,7 @@
 //! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
 //! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
+use const_oid::db::rfc5911;
 use der::asn1::{AnyRef, ObjectIdentifier as Oid};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber};
 use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
@@ -19,13 +20,13 @@ pub const MAX_ITERATIONS: u64 = 1_000_000;
 /// a hundred keys at Java's 10,000 rounds needs a million.
 pub const MAX_TOTAL_ITERATIONS: u64 = 4_000_000;
 
-const OID_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
-const OID_ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
-const OID_SHROUDED_KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.2");
-const OID_PBE_SHA_3DES: Oid = Oid::new_unwrap("1.2.840.113549.1.12.1.3");
-const OID_PBE_SHA_RC2_40: Oid = Oid::new_unwrap("1.2.840.113549.1.12.1.6");
-const OID_PBES2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.13");
-const OID_PBKDF2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.12");
+const OID_DATA: Oid = rfc5911::ID_DATA;
+const OID_ENCRYPTED_DATA: Oid = rfc5911::ID_ENCRYPTED_DATA;
+const OID_SHROUDED_KEY_BAG: Oid = pkcs12::PKCS_12_PKCS8_KEY_BAG_OID;
+const OID_PBE_SHA_3DES: Oid = pkcs12::PKCS_12_PBE_WITH_SHAAND3_KEY_TRIPLE_DES_CBC;
+const OID_PBE_SHA_RC2_40: Oid = pkcs12::PKCS_12_PBEWITH_SHAAND40_BIT_RC2_CBC;
+const OID_PBES2: Oid = pkcs5::pbes2::PBES2_OID;
+const OID_PBKDF2: Oid = pkcs5::pbes2::PBKDF2_OID;
 /// PBMAC1 (RFC 9579), a MAC scheme of its own (PBKDF2 and an HMAC), not a digest.
 const OID_PBMAC1: Oid = Oid::new_unwrap("1.2.840.113549.1.5.14");
 const OID_SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");

@@ -6,10 +6,10 @@ use super::{corrupt, PfxResult};
 use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetString};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 
-pub(super) const SHROUDED_KEY_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.2");
-const CERT_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.3");
-const SECRET_BAG: Oid = Oid::new_unwrap("1.2.840.113549.1.12.10.1.5");
-const X509_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.22.1");
+pub(super) const SHROUDED_KEY_BAG: Oid = pkcs12::PKCS_12_PKCS8_KEY_BAG_OID;
+const CERT_BAG: Oid = pkcs12::PKCS_12_CERT_BAG_OID;
+const SECRET_BAG: Oid = pkcs12::PKCS_12_SECRET_BAG_OID;
+const X509_CERTIFICATE: Oid = pkcs12::PKCS_12_X509_CERT_OID;
 const FRIENDLY_NAME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.20");
 const LOCAL_KEY_ID: Oid = Oid::new_unwrap("1.2.840.113549.1.9.21");
 /// Java's "trusted key usage" attribute: a certificate bag carrying it is a trustedCertEntry.

@@ -28,8 +28,8 @@ use pkcs12::cms::content_info::ContentInfo;
 use pkcs12::cms::encrypted_data::EncryptedData;
 use zeroize::Zeroizing;
 
-const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
-const ENCRYPTED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.6");
+const DATA: Oid = const_oid::db::rfc5911::ID_DATA;
+const ENCRYPTED_DATA: Oid = const_oid::db::rfc5911::ID_ENCRYPTED_DATA;
 
 /// Why a PKCS#12 file could not be read or written; its text is the reason alone (the caller names the file).
 #[derive(Debug, Clone, thiserror::Error)]

@@ -13,7 +13,7 @@ use pkcs12::kdf::Pkcs12KeyType;
 use pkcs5::pbes2;
 use zeroize::Zeroizing;
 
-const PBES2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.13");
+const PBES2: Oid = pkcs5::pbes2::PBES2_OID;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum MacDigest {
