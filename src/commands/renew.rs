@@ -11,7 +11,7 @@ use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::install::Install;
 use icg_renew::material::{KeySource, MaterialSource};
-use icg_renew::renew::{self, Confirm, LockedKeystore, Transaction};
+use icg_renew::renew::{Confirm, LockedKeystore, Renewal, Transaction};
 use icg_renew::report::*;
 use icg_renew::service::RestartPlan;
 use icg_renew::shown::Shown;
@@ -134,22 +134,24 @@ pub(crate) fn renew_install(
         .ok_or(Error::Command(CommandError::MaterialWithoutKey))?;
     let tx = Transaction {
         keystore: &keystore,
-        installed: &installed,
-        store_password: install.store_password()?,
-        key_password: install.key_password()?,
-        new_key,
-        new_chain: &chain,
         backup_dir: &backups_in,
         confirm,
-        rollback: args.rollback,
         keep_backups: args.keep_backups,
-        pending_key: match &verified.material.key_source {
-            KeySource::Pending(path, id) => Some((path.as_path(), *id)),
-            _ => None,
+        direction: Renewal {
+            installed: &installed,
+            store_password: install.store_password()?,
+            key_password: install.key_password()?,
+            new_key,
+            new_chain: &chain,
+            rollback: args.rollback,
+            pending_key: match &verified.material.key_source {
+                KeySource::Pending(path, id) => Some((path.as_path(), *id)),
+                _ => None,
+            },
         },
     };
     icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Renewing);
-    let outcome = renew::execute(&tx, prompter.observer(), audit, clock)?;
+    let outcome = tx.run(prompter.observer(), audit, clock)?;
     for warning in &outcome.warnings {
         prompter.warn(warning);
     }

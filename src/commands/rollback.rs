@@ -8,7 +8,7 @@ use icg_renew::cert::{CertSummary, Clock};
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{self};
-use icg_renew::renew::{self, Confirm, LockedKeystore, Restoration};
+use icg_renew::renew::{Confirm, LockedKeystore, Restore, Transaction};
 use icg_renew::report::*;
 
 pub(crate) fn run(
@@ -42,16 +42,18 @@ pub(crate) fn run(
     let entry = store.server_entry(install.alias.as_deref(), &backup, &install.alias_from())?;
     let leaf = entry.certs[0].clone();
     let fingerprint = icg_renew::cert::sha256_fingerprint(&leaf);
-    let restoration = Restoration {
+    let tx = Transaction {
         keystore: &keystore,
-        backup: &backup,
-        backup_bytes: &bytes,
-        fingerprint: &fingerprint,
         backup_dir: &dir,
         confirm: Confirm::from_plan(&args.restart.plan(), install.port, None)?,
         keep_backups: args.backups.keep_backups,
+        direction: Restore {
+            backup: &backup,
+            backup_bytes: &bytes,
+            fingerprint: &fingerprint,
+        },
     };
-    let outcome = renew::restore_backup(&restoration, prompter.observer(), &mut audit, clock)?;
+    let outcome = tx.run(prompter.observer(), &mut audit, clock)?;
     for warning in &outcome.warnings {
         prompter.warn(warning);
     }

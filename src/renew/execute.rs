@@ -1,13 +1,10 @@
-//! The renewal: back up, build the new keystore, write it and read it back, rename it over the original,
-//! restart and confirm; after a success apply retention and forget the pending key; after a failure past
-//! the rename, restore the backup (unless told not to). Each step is its own function, in that order.
+//! The renewal direction of the transaction ([`Renewal`]): back up, build the new keystore, write it and
+//! read it back, rename it over the original, restart and confirm; after a success apply retention and
+//! forget the pending key; after a failure past the rename, restore the backup (unless told not to). Each
+//! step is its own method, in that order.
 
 use super::confirm::restart_and_confirm;
-use super::restore::{manual_restore_steps, restore};
-use super::{
-    clean_up_stale_temps, result_name, retain_backups, stop_if_interrupted, Observer, Outcome,
-    Steps, Transaction,
-};
+use super::{result_name, stop_if_interrupted, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
 use crate::cert::{sha256_fingerprint, Clock};
 use crate::error::TransactionError;
@@ -17,64 +14,27 @@ use crate::fsx::{self, FileId};
 use crate::installed::Installed;
 use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
 use crate::report::RenewResult;
+use crate::secret::Password;
 use crate::shown::Shown;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Runs the transaction. `Err` means nothing was changed (a backup may have been written); every outcome
-/// after the rename is an `Ok(Outcome)` whose result says whether the renewal held, was rolled back, or
-/// needs a hand.
-pub fn execute(
-    tx: &Transaction<'_>,
-    observer: &mut dyn Observer,
-    audit: &mut AuditLog,
-    clock: Clock,
-) -> Result<Outcome<RenewResult>> {
-    let installed = tx.installed;
-    let fingerprints = Fingerprints {
-        old: sha256_fingerprint(installed.leaf()),
-        new: sha256_fingerprint(&tx.new_chain[0]),
-    };
-    let mut steps = Steps {
-        done: Vec::new(),
-        observer,
-    };
-    stop_if_interrupted()?;
-    clean_up_stale_temps(&installed.file, audit);
-    let backup = back_up(tx, &fingerprints, clock, &mut steps, audit)?;
-    let new_bytes = build(tx, clock, &mut steps)?;
-    let written = write(tx, &new_bytes, &fingerprints, &backup, &mut steps, audit)?;
-
-    // The gateway is down from the first restart until it serves the certificate that stays.
-    let down_since = Instant::now();
-    let confirmed = restart_and_confirm(
-        &tx.confirm,
-        &fingerprints.new,
-        "the new certificate",
-        down_since,
-        &mut steps,
-        audit,
-    );
-    match confirmed {
-        Ok(downtime_ms) => Ok(renewed(
-            tx,
-            &fingerprints,
-            backup,
-            downtime_ms,
-            steps,
-            audit,
-        )),
-        Err(failure) => Ok(fall_back(
-            tx,
-            &fingerprints,
-            backup,
-            written,
-            down_since,
-            failure,
-            steps,
-            audit,
-        )),
-    }
+/// The renewal direction of a [`Transaction`]: the new key and chain go into the installed keystore's
+/// server entry.
+pub struct Renewal<'a> {
+    /// The installed keystore as read through the transaction's keystore once the lock was held.
+    pub installed: &'a Installed,
+    pub store_password: &'a Password,
+    pub key_password: &'a Password,
+    pub new_key: &'a PKey<Private>,
+    /// Leaf to root, as verified.
+    pub new_chain: &'a [X509],
+    /// On failure after the rename, restore the backup (else leave the new keystore in place).
+    pub rollback: bool,
+    /// The pending key of `csr` the new material uses: overwritten and removed after success.
+    pub pending_key: Option<(&'a Path, FileId)>,
 }
 
 /// The server certificate's SHA-256 before and after.
@@ -83,256 +43,295 @@ struct Fingerprints {
     new: String,
 }
 
-/// The backup of the keystore as it was read, in the backup directory.
-fn back_up(
-    tx: &Transaction<'_>,
-    fingerprints: &Fingerprints,
-    clock: Clock,
-    steps: &mut Steps<'_>,
-    audit: &mut AuditLog,
-) -> Result<PathBuf> {
-    let installed = tx.installed;
-    let backup = steps.run("backup", |_| {
-        let b = fsx::make_backup(
-            tx.backup_dir,
-            &installed.file.base_name(),
-            &installed.bytes,
-            &installed.read,
-            clock.now,
-        )?;
-        Ok((b.path.clone(), Some(b.path.shown())))
-    })?;
-    audit.record(
-        "backup",
-        &[
-            ("keystore", &installed.path.shown().to_string()),
-            ("backup", &backup.shown().to_string()),
-            ("sha256", &fingerprints.old),
-        ],
-    );
-    failpoint::hit("backup-written");
-    Ok(backup)
-}
-
-/// The new keystore's bytes: the installed one with only the server entry replaced.
-fn build(tx: &Transaction<'_>, clock: Clock, steps: &mut Steps<'_>) -> Result<Vec<u8>> {
-    let installed = tx.installed;
-    steps.run("build", |_| {
-        let entry = NewKeyEntry {
-            alias: &installed.alias,
-            key: tx.new_key,
-            chain: tx.new_chain,
-            timestamp_ms: (clock.now.max(0) as u64) * 1000,
+impl Transaction<'_, Renewal<'_>> {
+    /// Runs the renewal. `Err` means nothing was changed (a backup may have been written); every outcome
+    /// after the rename is an `Ok(Outcome)` whose result says whether the renewal held, was rolled back,
+    /// or needs a hand.
+    pub fn run(
+        &self,
+        observer: &mut dyn Observer,
+        audit: &mut AuditLog,
+        clock: Clock,
+    ) -> Result<Outcome<RenewResult>> {
+        let renewal = &self.direction;
+        let fingerprints = Fingerprints {
+            old: sha256_fingerprint(renewal.installed.leaf()),
+            new: sha256_fingerprint(&renewal.new_chain[0]),
         };
-        let bytes = installed.store.with_replaced_key(
-            &entry,
-            tx.store_password,
-            tx.key_password,
-            &installed.path,
-        )?;
-        let size = bytes.len();
-        Ok((
-            bytes,
-            Some(format!("{} bytes, {}", size, installed.store.protection())),
-        ))
-    })
-}
+        let mut steps = Steps::new(observer);
+        stop_if_interrupted()?;
+        self.clean_up_stale_temps(audit);
+        let backup = self.back_up(&fingerprints, clock, &mut steps, audit)?;
+        let new_bytes = self.build(clock, &mut steps)?;
+        let written = self.write(&new_bytes, &fingerprints, &backup, &mut steps, audit)?;
 
-/// Writes the new keystore beside the original, reads it back, and renames it over the original while
-/// that still holds the bytes read at the start; returns the identity of the file now in place.
-fn write(
-    tx: &Transaction<'_>,
-    new_bytes: &[u8],
-    fingerprints: &Fingerprints,
-    backup: &Path,
-    steps: &mut Steps<'_>,
-    audit: &mut AuditLog,
-) -> Result<FileId> {
-    let installed = tx.installed;
-    let written = steps.run("write", |_| {
-        let verify = |back: &[u8]| {
-            read_back(back, tx, installed)
-                .and_then(|()| unchanged_since_read(installed))
-                .and_then(|()| stop_if_interrupted())
-        };
-        let id = installed
-            .file
-            .replace(installed.read.id, &installed.read, new_bytes, &verify)?;
-        Ok((
-            id,
-            Some("written beside the original, read back, renamed over it".into()),
-        ))
-    })?;
-    audit.record(
-        "replace",
-        &[
-            ("keystore", &installed.path.shown().to_string()),
-            ("old_sha256", &fingerprints.old),
-            ("new_sha256", &fingerprints.new),
-            ("backup", &backup.shown().to_string()),
-        ],
-    );
-    failpoint::hit("renamed");
-    crate::interrupt::set_phase(crate::interrupt::Phase::Replaced);
-    Ok(written)
-}
-
-/// The renewal held: audited, old backups pruned, the pending key forgotten.
-fn renewed(
-    tx: &Transaction<'_>,
-    fingerprints: &Fingerprints,
-    backup: PathBuf,
-    downtime_ms: Option<u64>,
-    mut steps: Steps<'_>,
-    audit: &mut AuditLog,
-) -> Outcome<RenewResult> {
-    let installed = tx.installed;
-    // Without a restart there was no downtime to report: the field is left out, not empty.
-    let keystore_text = installed.path.shown().to_string();
-    let downtime_text = downtime_ms.map(|d| d.to_string());
-    let mut fields = vec![
-        ("keystore", keystore_text.as_str()),
-        ("new_sha256", &fingerprints.new),
-    ];
-    if let Some(ms) = &downtime_text {
-        fields.push(("downtime_ms", ms));
-    }
-    audit.record("renewed", &fields);
-    let mut warnings = Vec::new();
-    retain_backups(
-        &installed.file,
-        tx.backup_dir,
-        tx.keep_backups,
-        &[backup.as_path()],
-        &mut steps,
-        audit,
-        &mut warnings,
-    );
-    if let Some((path, id)) = tx.pending_key {
-        forget_pending_key(tx, path, id, &mut steps, audit, &mut warnings);
-    }
-    Outcome {
-        result: RenewResult::Renewed,
-        backup: Some(backup),
-        steps: steps.done,
-        downtime_ms,
-        error: None,
-        manual_steps: Vec::new(),
-        warnings,
-    }
-}
-
-/// The pending key of `csr` is installed now: overwritten and removed; failing that is a warning.
-fn forget_pending_key(
-    tx: &Transaction<'_>,
-    path: &Path,
-    id: FileId,
-    steps: &mut Steps<'_>,
-    audit: &mut AuditLog,
-    warnings: &mut Vec<String>,
-) {
-    let started = Instant::now();
-    let detail = match crate::pending::remove_securely(&tx.installed.file, id) {
-        Ok(()) => format!(
-            "the pending key {} is installed now: overwritten and removed",
-            path.shown()
-        ),
-        Err(e) => {
-            warnings.push(e.to_string());
-            format!("could not remove the pending key: {}", e)
+        // The gateway is down from the first restart until it serves the certificate that stays.
+        let down_since = Instant::now();
+        let confirmed = restart_and_confirm(
+            &self.confirm,
+            &fingerprints.new,
+            "the new certificate",
+            down_since,
+            &mut steps,
+            audit,
+        );
+        match confirmed {
+            Ok(downtime_ms) => Ok(self.renewed(&fingerprints, backup, downtime_ms, steps, audit)),
+            Err(failure) => Ok(self.fall_back(
+                &fingerprints,
+                backup,
+                written,
+                down_since,
+                failure,
+                steps,
+                audit,
+            )),
         }
-    };
-    audit.record(
-        "pending-key-removed",
-        &[("path", &path.shown().to_string())],
-    );
-    steps.after("forget-pending-key", started, detail);
-}
+    }
 
-/// The new certificate was not confirmed: restore the backup, restart and confirm the old one (or, under
-/// `--no-rollback`, leave the new keystore and say what to do by hand).
-#[allow(clippy::too_many_arguments)]
-fn fall_back(
-    tx: &Transaction<'_>,
-    fingerprints: &Fingerprints,
-    backup: PathBuf,
-    written: FileId,
-    down_since: Instant,
-    failure: Error,
-    mut steps: Steps<'_>,
-    audit: &mut AuditLog,
-) -> Outcome<RenewResult> {
-    let installed = tx.installed;
-    let file = &installed.file;
-    audit.record(
-        "failed",
-        &[
-            ("keystore", &installed.path.shown().to_string()),
-            ("error", &failure.to_string()),
-        ],
-    );
-    if !tx.rollback {
-        let manual = manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart);
-        return Outcome {
-            result: RenewResult::RollbackFailed,
+    /// The backup of the keystore as it was read, in the backup directory.
+    fn back_up(
+        &self,
+        fingerprints: &Fingerprints,
+        clock: Clock,
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Result<PathBuf> {
+        let installed = self.direction.installed;
+        let backup = steps.run("backup", |_| {
+            let b = fsx::make_backup(
+                self.backup_dir,
+                &installed.file.base_name(),
+                &installed.bytes,
+                &installed.read,
+                clock.now,
+            )?;
+            Ok((b.path.clone(), Some(b.path.shown())))
+        })?;
+        audit.record(
+            "backup",
+            &[
+                ("keystore", &installed.path.shown().to_string()),
+                ("backup", &backup.shown().to_string()),
+                ("sha256", &fingerprints.old),
+            ],
+        );
+        failpoint::hit("backup-written");
+        Ok(backup)
+    }
+
+    /// The new keystore's bytes: the installed one with only the server entry replaced.
+    fn build(&self, clock: Clock, steps: &mut Steps<'_>) -> Result<Vec<u8>> {
+        let renewal = &self.direction;
+        let installed = renewal.installed;
+        steps.run("build", |_| {
+            let entry = NewKeyEntry {
+                alias: &installed.alias,
+                key: renewal.new_key,
+                chain: renewal.new_chain,
+                timestamp_ms: (clock.now.max(0) as u64) * 1000,
+            };
+            let bytes = installed.store.with_replaced_key(
+                &entry,
+                renewal.store_password,
+                renewal.key_password,
+                &installed.path,
+            )?;
+            let size = bytes.len();
+            Ok((
+                bytes,
+                Some(format!("{} bytes, {}", size, installed.store.protection())),
+            ))
+        })
+    }
+
+    /// Writes the new keystore beside the original, reads it back, and renames it over the original while
+    /// that still holds the bytes read at the start; returns the identity of the file now in place.
+    fn write(
+        &self,
+        new_bytes: &[u8],
+        fingerprints: &Fingerprints,
+        backup: &Path,
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Result<FileId> {
+        let renewal = &self.direction;
+        let installed = renewal.installed;
+        let written = steps.run("write", |_| {
+            let verify = |back: &[u8]| {
+                read_back(back, renewal)
+                    .and_then(|()| unchanged_since_read(installed))
+                    .and_then(|()| stop_if_interrupted())
+            };
+            let id =
+                installed
+                    .file
+                    .replace(installed.read.id, &installed.read, new_bytes, &verify)?;
+            Ok((
+                id,
+                Some("written beside the original, read back, renamed over it".into()),
+            ))
+        })?;
+        audit.record(
+            "replace",
+            &[
+                ("keystore", &installed.path.shown().to_string()),
+                ("old_sha256", &fingerprints.old),
+                ("new_sha256", &fingerprints.new),
+                ("backup", &backup.shown().to_string()),
+            ],
+        );
+        failpoint::hit("renamed");
+        crate::interrupt::set_phase(crate::interrupt::Phase::Replaced);
+        Ok(written)
+    }
+
+    /// The renewal held: audited, old backups pruned, the pending key forgotten.
+    fn renewed(
+        &self,
+        fingerprints: &Fingerprints,
+        backup: PathBuf,
+        downtime_ms: Option<u64>,
+        mut steps: Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Outcome<RenewResult> {
+        let installed = self.direction.installed;
+        // Without a restart there was no downtime to report: the field is left out, not empty.
+        let keystore_text = installed.path.shown().to_string();
+        let downtime_text = downtime_ms.map(|d| d.to_string());
+        let mut fields = vec![
+            ("keystore", keystore_text.as_str()),
+            ("new_sha256", &fingerprints.new),
+        ];
+        if let Some(ms) = &downtime_text {
+            fields.push(("downtime_ms", ms));
+        }
+        audit.record("renewed", &fields);
+        let mut warnings = Vec::new();
+        self.retain_backups(&[backup.as_path()], &mut steps, audit, &mut warnings);
+        if let Some((path, id)) = self.direction.pending_key {
+            self.forget_pending_key(path, id, &mut steps, audit, &mut warnings);
+        }
+        Outcome {
+            result: RenewResult::Renewed,
             backup: Some(backup),
             steps: steps.done,
-            downtime_ms: None,
-            error: Some(Error::Transaction(TransactionError::RenewalLeftInPlace {
-                failure: Box::new(failure),
-            })),
-            manual_steps: manual,
-            warnings: Vec::new(),
-        };
+            downtime_ms,
+            error: None,
+            manual_steps: Vec::new(),
+            warnings,
+        }
     }
-    let restored = restore(
-        file,
-        written,
-        &installed.read,
-        &installed.bytes,
-        &tx.confirm,
-        &fingerprints.old,
-        Some(down_since),
-        &mut steps,
-        audit,
-    );
-    let downtime_ms = restored.as_ref().ok().copied().flatten();
-    let (result, error, manual_steps) = match restored {
-        Ok(_) => (
-            RenewResult::RolledBack,
-            Error::Transaction(TransactionError::RenewalRolledBack {
-                failure: Box::new(failure),
-            }),
-            Vec::new(),
-        ),
-        Err(e) => (
-            RenewResult::RollbackFailed,
-            Error::Transaction(TransactionError::RollbackFailedToo {
-                failure: Box::new(failure),
-                rollback: Box::new(e),
-            }),
-            manual_restore_steps(&backup, file, &installed.read, &tx.confirm.restart),
-        ),
-    };
-    audit.record(
-        &result_name(result),
-        &[
-            ("keystore", &installed.path.shown().to_string()),
-            ("backup", &backup.shown().to_string()),
-            (
-                "downtime_ms",
-                &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+
+    /// The pending key of `csr` is installed now: overwritten and removed; failing that is a warning.
+    fn forget_pending_key(
+        &self,
+        path: &Path,
+        id: FileId,
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+        warnings: &mut Vec<String>,
+    ) {
+        let started = Instant::now();
+        let detail = match crate::pending::remove_securely(&self.direction.installed.file, id) {
+            Ok(()) => format!(
+                "the pending key {} is installed now: overwritten and removed",
+                path.shown()
             ),
-        ],
-    );
-    Outcome {
-        result,
-        backup: Some(backup),
-        steps: steps.done,
-        downtime_ms,
-        error: Some(error),
-        manual_steps,
-        warnings: Vec::new(),
+            Err(e) => {
+                warnings.push(e.to_string());
+                format!("could not remove the pending key: {}", e)
+            }
+        };
+        audit.record(
+            "pending-key-removed",
+            &[("path", &path.shown().to_string())],
+        );
+        steps.after("forget-pending-key", started, detail);
+    }
+
+    /// The new certificate was not confirmed: restore the backup, restart and confirm the old one (or,
+    /// under `--no-rollback`, leave the new keystore and say what to do by hand).
+    #[allow(clippy::too_many_arguments)]
+    fn fall_back(
+        &self,
+        fingerprints: &Fingerprints,
+        backup: PathBuf,
+        written: FileId,
+        down_since: Instant,
+        failure: Error,
+        mut steps: Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Outcome<RenewResult> {
+        let installed = self.direction.installed;
+        audit.record(
+            "failed",
+            &[
+                ("keystore", &installed.path.shown().to_string()),
+                ("error", &failure.to_string()),
+            ],
+        );
+        if !self.direction.rollback {
+            let manual = self.manual_restore_steps(&backup, &installed.read);
+            return Outcome {
+                result: RenewResult::RollbackFailed,
+                backup: Some(backup),
+                steps: steps.done,
+                downtime_ms: None,
+                error: Some(Error::Transaction(TransactionError::RenewalLeftInPlace {
+                    failure: Box::new(failure),
+                })),
+                manual_steps: manual,
+                warnings: Vec::new(),
+            };
+        }
+        let restored = self.put_back(
+            written,
+            &installed.read,
+            &installed.bytes,
+            &fingerprints.old,
+            Some(down_since),
+            &mut steps,
+            audit,
+        );
+        let downtime_ms = restored.as_ref().ok().copied().flatten();
+        let (result, error, manual_steps) = match restored {
+            Ok(_) => (
+                RenewResult::RolledBack,
+                Error::Transaction(TransactionError::RenewalRolledBack {
+                    failure: Box::new(failure),
+                }),
+                Vec::new(),
+            ),
+            Err(e) => (
+                RenewResult::RollbackFailed,
+                Error::Transaction(TransactionError::RollbackFailedToo {
+                    failure: Box::new(failure),
+                    rollback: Box::new(e),
+                }),
+                self.manual_restore_steps(&backup, &installed.read),
+            ),
+        };
+        audit.record(
+            &result_name(result),
+            &[
+                ("keystore", &installed.path.shown().to_string()),
+                ("backup", &backup.shown().to_string()),
+                (
+                    "downtime_ms",
+                    &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+            ],
+        );
+        Outcome {
+            result,
+            backup: Some(backup),
+            steps: steps.done,
+            downtime_ms,
+            error: Some(error),
+            manual_steps,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -353,7 +352,8 @@ fn unchanged_since_read(installed: &Installed) -> Result<()> {
 
 /// The read-back check of a freshly written keystore: it opens with the same password, the server entry
 /// holds exactly the new key and chain, and every other entry is as it was.
-fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Result<()> {
+fn read_back(bytes: &[u8], renewal: &Renewal<'_>) -> Result<()> {
+    let installed = renewal.installed;
     let differs = |what: &str| {
         Error::Transaction(TransactionError::ReadBackDiffers {
             keystore: installed.path.clone(),
@@ -368,14 +368,14 @@ fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Resul
     };
     let temp = installed.file.path();
     let temp = temp.as_path();
-    let store = Keystore::load(bytes, tx.store_password, temp).map_err(unreadable)?;
+    let store = Keystore::load(bytes, renewal.store_password, temp).map_err(unreadable)?;
     if store.format != installed.store.format {
         return Err(differs("format changed"));
     }
     let entry = store
         .entry(&installed.alias)
         .ok_or_else(|| differs("server entry missing"))?;
-    let meant: Vec<Vec<u8>> = tx
+    let meant: Vec<Vec<u8>> = renewal
         .new_chain
         .iter()
         .map(|x| x.to_der().unwrap_or_default())
@@ -384,9 +384,9 @@ fn read_back(bytes: &[u8], tx: &Transaction<'_>, installed: &Installed) -> Resul
         return Err(differs("server chain differs"));
     }
     let key = store
-        .private_key(&installed.alias, tx.key_password, temp)
+        .private_key(&installed.alias, renewal.key_password, temp)
         .map_err(unreadable)?;
-    if !key.public_eq(tx.new_key) {
+    if !key.public_eq(renewal.new_key) {
         return Err(differs("server key differs"));
     }
     if other_entries(&store, &installed.alias) != other_entries(&installed.store, &installed.alias)

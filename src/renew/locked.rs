@@ -1,7 +1,7 @@
 //! The keystore held for a transaction: resolved once, its layout accepted for writing, recognised as a
-//! keystore, and its lock taken — in that order, before its contents are read and checked. A renewal
-//! ([`super::Transaction`]) and a restore ([`super::Restoration`]) can only be built with one, so no
-//! transaction runs without the lock; the lock is released when the value is dropped.
+//! keystore, and its lock taken — in that order, before its contents are read and checked. A
+//! [`super::Transaction`], renewal or restore, can only be built with one, so no transaction runs without
+//! the lock; the lock is released when the value is dropped.
 
 use crate::error::KeystoreError;
 use crate::error::{Error, Result};

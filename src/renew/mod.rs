@@ -1,34 +1,32 @@
-//! The transaction that changes the keystore, in its two directions: the renewal ([`execute`]) and the
-//! restore of a backup ([`restore_backup`], the `rollback` command). Nothing on disk changes before either
-//! is called (every check has passed by then, and the caller holds the keystore's lock: both take a
-//! [`LockedKeystore`]); then the steps
-//! run in a fixed order — clean up stale temporary files, back up, write, read back, rename, restart,
-//! confirm, and after a success apply backup retention — each timed, and any failure of a renewal after
-//! the rename restores the backup, restarts and confirms again. Both end in one [`Outcome`]. Never prompts:
-//! what happens is reported to an `Observer`, and what the operator should know comes back as warnings.
+//! The transaction that changes the keystore: one [`Transaction`] type, run in one of its two directions —
+//! a [`Renewal`] (`renew`, `inbox`, `demo`) or the [`Restore`] of a backup (`rollback`). Nothing on disk
+//! changes before it runs (every check has passed by then, and the caller holds the keystore's lock: a
+//! transaction holds a [`LockedKeystore`]); then the steps run in a fixed order — clean up stale temporary
+//! files, back up, write, read back, rename, restart, confirm, and after a success apply backup retention —
+//! each timed, and any failure of a renewal after the rename restores the backup, restarts and confirms
+//! again. Both directions end in one [`Outcome`]. Never prompts: what happens is reported to an
+//! `Observer`, and what the operator should know comes back as warnings.
 //!
-//! Here: the shared types and steps; the renewal in `execute`, the restart and confirmation in `confirm`,
-//! the restore in `restore`.
+//! Here: the transaction, its shared fields and the steps both directions take (the stale-temp clean-up,
+//! retention); the renewal's own steps in `execute`, the restart and confirmation in `confirm`, the
+//! restore's own steps in `restore`.
 
 mod confirm;
 mod execute;
 mod locked;
 mod restore;
 
-pub use execute::execute;
+pub use execute::Renewal;
 pub use locked::LockedKeystore;
-pub use restore::{restore_backup, Restoration};
+pub use restore::Restore;
 
 use crate::audit::AuditLog;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
-use crate::fsx::{self, FileId, KeystoreFile, SafeDir};
-use crate::installed::Installed;
+use crate::fsx::{self, KeystoreFile, SafeDir};
 use crate::report::{RenewResult, Step};
-use crate::secret::Password;
 use crate::service::{HealthCheck, Observation, Restart, RestartPlan};
 use crate::shown::Shown;
-use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -90,25 +88,19 @@ impl Confirm {
     }
 }
 
-/// Everything `execute` needs.
-pub struct Transaction<'a> {
+/// One change of the keystore, in the direction `D`: a [`Renewal`] or a [`Restore`]. The fields here are
+/// what both directions share; each direction's `run` takes the steps in order and ends in an [`Outcome`].
+pub struct Transaction<'a, D> {
     /// The keystore's lock, held for the whole transaction.
     pub keystore: &'a LockedKeystore,
-    /// The installed keystore as read through `keystore` once the lock was held.
-    pub installed: &'a Installed,
-    pub store_password: &'a Password,
-    pub key_password: &'a Password,
-    pub new_key: &'a PKey<Private>,
-    /// Leaf to root, as verified.
-    pub new_chain: &'a [X509],
-    /// Where the backup goes: the keystore's directory or `--backup-dir`, opened once and accepted.
+    /// Where the keystore being replaced is saved, and where retention applies: the keystore's directory
+    /// or `--backup-dir`, opened once and accepted.
     pub backup_dir: &'a SafeDir,
     pub confirm: Confirm,
-    pub rollback: bool,
     /// After success, keep this many backups of the keystore (0: all).
     pub keep_backups: usize,
-    /// The pending key of `csr` the new material uses: overwritten and removed after success.
-    pub pending_key: Option<(&'a Path, FileId)>,
+    /// What is written: the new key and chain, or a backup.
+    pub direction: D,
 }
 
 /// How a transaction ended once it had begun to change things: `R` says how (a renewal's or a restore's
@@ -132,6 +124,13 @@ struct Steps<'o> {
 }
 
 impl Steps<'_> {
+    fn new(observer: &mut dyn Observer) -> Steps<'_> {
+        Steps {
+            done: Vec::new(),
+            observer,
+        }
+    }
+
     fn run<T>(
         &mut self,
         name: &str,
@@ -206,52 +205,59 @@ fn result_name(result: RenewResult) -> String {
         .unwrap_or_default()
 }
 
-/// Removes the temporary files an earlier, killed run left beside the keystore (audited).
-fn clean_up_stale_temps(file: &KeystoreFile, audit: &mut AuditLog) {
-    for stale in file.remove_stale_temps() {
-        audit.record("cleanup", &[("removed", &stale.shown())]);
+impl<D> Transaction<'_, D> {
+    /// The keystore file the lock is held for.
+    fn file(&self) -> &KeystoreFile {
+        self.keystore.file()
     }
-}
 
-/// Removes the backups of `file` in `dir` beyond the newest `keep` (never those in `protect`), after a
-/// success; what it could not remove is a warning, not a failure of the transaction.
-fn retain_backups(
-    file: &KeystoreFile,
-    dir: &SafeDir,
-    keep: usize,
-    protect: &[&Path],
-    steps: &mut Steps<'_>,
-    audit: &mut AuditLog,
-    warnings: &mut Vec<String>,
-) {
-    let started = Instant::now();
-    let listed = match fsx::list_backups(dir, &file.base_name()) {
-        Ok(listed) => listed,
-        Err(e) => {
-            warnings.push(e.to_string());
-            Vec::new()
+    /// Removes the temporary files an earlier, killed run left beside the keystore (audited).
+    fn clean_up_stale_temps(&self, audit: &mut AuditLog) {
+        for stale in self.file().remove_stale_temps() {
+            audit.record("cleanup", &[("removed", &stale.shown())]);
         }
-    };
-    let going = crate::retention::beyond(&listed, keep, protect);
-    let (removed, errors) = crate::retention::remove(dir, &listed, &going);
-    for path in &removed {
-        audit.record("backup-removed", &[("backup", &path.shown().to_string())]);
     }
-    for e in &errors {
-        warnings.push(format!("could not remove an old backup: {}", e));
-    }
-    let detail = if keep == 0 {
-        "--keep-backups 0: every backup is kept".to_string()
-    } else {
-        format!(
-            "kept the newest {keep}; overwrote and removed {} older{}",
-            removed.len(),
-            if errors.is_empty() {
-                String::new()
-            } else {
-                format!(", {} could not be removed", errors.len())
+
+    /// Removes the backups of the keystore in the backup directory beyond the newest `keep_backups`
+    /// (never those in `protect`), after a success; what it could not remove is a warning, not a failure
+    /// of the transaction.
+    fn retain_backups(
+        &self,
+        protect: &[&Path],
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+        warnings: &mut Vec<String>,
+    ) {
+        let keep = self.keep_backups;
+        let started = Instant::now();
+        let listed = match fsx::list_backups(self.backup_dir, &self.file().base_name()) {
+            Ok(listed) => listed,
+            Err(e) => {
+                warnings.push(e.to_string());
+                Vec::new()
             }
-        )
-    };
-    steps.after("retention", started, detail);
+        };
+        let going = crate::retention::beyond(&listed, keep, protect);
+        let (removed, errors) = crate::retention::remove(self.backup_dir, &listed, &going);
+        for path in &removed {
+            audit.record("backup-removed", &[("backup", &path.shown().to_string())]);
+        }
+        for e in &errors {
+            warnings.push(format!("could not remove an old backup: {}", e));
+        }
+        let detail = if keep == 0 {
+            "--keep-backups 0: every backup is kept".to_string()
+        } else {
+            format!(
+                "kept the newest {keep}; overwrote and removed {} older{}",
+                removed.len(),
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} could not be removed", errors.len())
+                }
+            )
+        };
+        steps.after("retention", started, detail);
+    }
 }

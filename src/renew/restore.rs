@@ -1,271 +1,248 @@
-//! Putting a backup back as the keystore: the fallback of a failed renewal and the `rollback` command, and
-//! the manual steps when even that fails.
+//! Putting a backup back as the keystore: the restore direction of the transaction ([`Restore`], the
+//! `rollback` command), the step a failed renewal falls back on, and the manual steps when even that fails.
 
 use super::confirm::restart_and_confirm;
-use super::LockedKeystore;
-use super::{clean_up_stale_temps, retain_backups, Confirm, Observer, Outcome, Steps};
+use super::{Confirm, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
 use crate::cert::Clock;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
-use crate::fsx::{self, FileId, FileMeta, KeystoreFile, SafeDir};
+use crate::fsx::{self, FileId, FileMeta};
 use crate::report::RollbackResult;
 use crate::service::Restart;
 use crate::shown::{self, Shown};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Puts `backup_bytes` back as the keystore (same atomic procedure, through the keystore's directory, and
-/// only while its name still holds the file `expected`: what icg-renew wrote or read last), with owner,
-/// group and mode of `like`; restarts, and confirms `fingerprint`. Returns the downtime, counted from
-/// `down_since` (a renewal's first restart) or else from this restart.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn restore(
-    file: &KeystoreFile,
-    expected: FileId,
-    like: &FileMeta,
-    backup_bytes: &[u8],
-    confirm: &Confirm,
-    fingerprint: &str,
-    down_since: Option<Instant>,
-    steps: &mut Steps<'_>,
-    audit: &mut AuditLog,
-) -> Result<Option<u64>> {
-    steps.run("restore", |_| {
-        let same = |back: &[u8]| {
-            if back == backup_bytes {
-                Ok(())
-            } else {
-                Err(Error::Transaction(
-                    TransactionError::RestoreReadBackDiffers {
-                        keystore: file.path(),
-                    },
-                ))
-            }
-        };
-        file.replace(expected, like, backup_bytes, &same)?;
-        Ok(((), Some("the backup is the keystore again".into())))
-    })?;
-    audit.record(
-        "restore",
-        &[
-            ("keystore", &file.configured.shown()),
-            ("sha256", fingerprint),
-        ],
-    );
-    // The restored certificate was served before; it may be the expired one being replaced, which a verifying
-    // client refuses. Its confirmation is the fingerprint and check-status.
-    let unverified = Confirm {
-        anchor: None,
-        ..confirm.clone()
-    };
-    restart_and_confirm(
-        &unverified,
-        fingerprint,
-        "the restored certificate",
-        down_since.unwrap_or_else(Instant::now),
-        steps,
-        audit,
-    )
-}
-
-/// What the `rollback` command restores: a backup already opened and checked by the caller, who holds
-/// the keystore's lock (`keystore`).
-pub struct Restoration<'a> {
-    pub keystore: &'a LockedKeystore,
+/// The restore direction of a [`Transaction`]: a backup already opened and checked by the caller goes
+/// back in place of the keystore.
+pub struct Restore<'a> {
     /// The backup's path (for messages, the audit log and the manual steps).
     pub backup: &'a Path,
     /// The backup's bytes as read and opened.
     pub backup_bytes: &'a [u8],
     /// SHA-256 of the backup's server certificate.
     pub fingerprint: &'a str,
-    /// Where the keystore being replaced is saved, and where retention applies.
-    pub backup_dir: &'a SafeDir,
-    pub confirm: Confirm,
-    /// After success, keep this many backups of the keystore (0: all).
-    pub keep_backups: usize,
 }
 
-impl Restoration<'_> {
-    fn file(&self) -> &KeystoreFile {
-        self.keystore.file()
+/// What the operator runs when icg-renew was told not to restart.
+const RESTART_BY_HAND: &str =
+    "restart the ICG: systemctl restart icg-server.service (or /etc/init.d/tomcat restart)";
+
+impl<D> Transaction<'_, D> {
+    /// Puts `backup_bytes` back as the keystore (same atomic procedure, through the keystore's directory,
+    /// and only while its name still holds the file `expected`: what icg-renew wrote or read last), with
+    /// owner, group and mode of `like`; restarts, and confirms `fingerprint`. Returns the downtime, counted
+    /// from `down_since` (a renewal's first restart) or else from this restart.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn put_back(
+        &self,
+        expected: FileId,
+        like: &FileMeta,
+        backup_bytes: &[u8],
+        fingerprint: &str,
+        down_since: Option<Instant>,
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Result<Option<u64>> {
+        let file = self.file();
+        steps.run("restore", |_| {
+            let same = |back: &[u8]| {
+                if back == backup_bytes {
+                    Ok(())
+                } else {
+                    Err(Error::Transaction(
+                        TransactionError::RestoreReadBackDiffers {
+                            keystore: file.path(),
+                        },
+                    ))
+                }
+            };
+            file.replace(expected, like, backup_bytes, &same)?;
+            Ok(((), Some("the backup is the keystore again".into())))
+        })?;
+        audit.record(
+            "restore",
+            &[
+                ("keystore", &file.configured.shown()),
+                ("sha256", fingerprint),
+            ],
+        );
+        // The restored certificate was served before; it may be the expired one being replaced, which a
+        // verifying client refuses. Its confirmation is the fingerprint and check-status.
+        let unverified = Confirm {
+            anchor: None,
+            ..self.confirm.clone()
+        };
+        restart_and_confirm(
+            &unverified,
+            fingerprint,
+            "the restored certificate",
+            down_since.unwrap_or_else(Instant::now),
+            steps,
+            audit,
+        )
+    }
+
+    /// The exact commands an operator runs to put the backup back by hand, every word shell-quoted: the
+    /// copy only when the keystore on disk is not the backup already (a rollback that restored the file
+    /// but could not restart). The copy replaces the name rather than writing through it
+    /// (`--remove-destination`), then gives back the original owner, group and mode (`-h`: never through
+    /// a link).
+    pub(super) fn manual_restore_steps(&self, backup: &Path, original: &FileMeta) -> Vec<String> {
+        let file = self.file();
+        let target = file.path();
+        let backup_bytes =
+            fsx::read_input(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
+        let restored = backup_bytes.is_some_and(|b| file.read().is_ok_and(|(now, _)| now == b));
+        let mut steps = Vec::new();
+        if !restored {
+            steps.push(shown::command([
+                "cp".as_ref(),
+                "--remove-destination".as_ref(),
+                "--".as_ref(),
+                backup.as_os_str(),
+                target.as_os_str(),
+            ]));
+            steps.push(shown::command([
+                "chown".as_ref(),
+                "-h".as_ref(),
+                std::ffi::OsStr::new(&format!("{}:{}", original.uid, original.gid)),
+                "--".as_ref(),
+                target.as_os_str(),
+            ]));
+            steps.push(shown::command([
+                "chmod".as_ref(),
+                std::ffi::OsStr::new(&format!("{:o}", original.mode)),
+                "--".as_ref(),
+                target.as_os_str(),
+            ]));
+        }
+        match &self.confirm.restart {
+            Restart::None => steps.push(RESTART_BY_HAND.into()),
+            other => steps.push(other.describe()),
+        }
+        steps.push(format!(
+            "{} {}",
+            crate::invocation::program(),
+            shown::command(["--keystore".as_ref(), target.as_os_str(), "status".as_ref()])
+        ));
+        steps
     }
 }
 
-/// Restores a backup: stale temporary files removed, the keystore being replaced saved first (so that a
-/// rollback can be undone too: after a renewal with a key made by `csr`, it holds the only copy of that
-/// key), the backup put back, restart and confirm, retention. `Err` means the keystore was not changed;
-/// `Ok` with `RollbackResult::Failed` means it was restored but not confirmed. The outcome's `backup` is the
-/// saved keystore (`None` when it already equalled the backup).
-pub fn restore_backup(
-    r: &Restoration<'_>,
-    observer: &mut dyn Observer,
-    audit: &mut AuditLog,
-    clock: Clock,
-) -> Result<Outcome<RollbackResult>> {
-    let keystore = r.file().configured.shown();
-    clean_up_stale_temps(r.file(), audit);
-    crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
-    let (saved_current, current_meta) = save_current(r, audit, clock)?;
-    audit.record(
-        "rollback",
-        &[
-            ("keystore", &keystore),
-            ("backup", &r.backup.shown().to_string()),
-            ("sha256", r.fingerprint),
-        ],
-    );
-    let mut steps = Steps {
-        done: Vec::new(),
-        observer,
-    };
-    let restored = restore(
-        r.file(),
-        current_meta.id,
-        &current_meta,
-        r.backup_bytes,
-        &r.confirm,
-        r.fingerprint,
-        None,
-        &mut steps,
-        audit,
-    );
-    let mut warnings = Vec::new();
-    let (result, downtime_ms, error, manual_steps) = match restored {
-        Ok(downtime_ms) => {
-            let mut protect = vec![r.backup];
-            protect.extend(saved_current.as_deref());
-            retain_backups(
-                r.file(),
-                r.backup_dir,
-                r.keep_backups,
-                &protect,
-                &mut steps,
-                audit,
-                &mut warnings,
-            );
-            (RollbackResult::Restored, downtime_ms, None, Vec::new())
-        }
-        // The restore itself failed: it renames only as its last act, so the keystore is as it was.
-        Err(e) if steps.done.last().is_some_and(|s| s.name == "restore") => {
-            audit.record(
-                "rollback-failed",
-                &[("keystore", &keystore), ("error", &e.to_string())],
-            );
-            return Err(Error::Transaction(TransactionError::RestoreNotDone {
-                failure: Box::new(e),
-            }));
-        }
-        Err(e) => (
-            RollbackResult::Failed,
+impl Transaction<'_, Restore<'_>> {
+    /// Restores the backup: stale temporary files removed, the keystore being replaced saved first (so
+    /// that a rollback can be undone too: after a renewal with a key made by `csr`, it holds the only copy
+    /// of that key), the backup put back, restart and confirm, retention. `Err` means the keystore was not
+    /// changed; `Ok` with `RollbackResult::Failed` means it was restored but not confirmed. The outcome's
+    /// `backup` is the saved keystore (`None` when it already equalled the backup).
+    pub fn run(
+        &self,
+        observer: &mut dyn Observer,
+        audit: &mut AuditLog,
+        clock: Clock,
+    ) -> Result<Outcome<RollbackResult>> {
+        let restore = &self.direction;
+        let keystore = self.file().configured.shown();
+        self.clean_up_stale_temps(audit);
+        crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
+        let (saved_current, current_meta) = self.save_current(audit, clock)?;
+        audit.record(
+            "rollback",
+            &[
+                ("keystore", &keystore),
+                ("backup", &restore.backup.shown().to_string()),
+                ("sha256", restore.fingerprint),
+            ],
+        );
+        let mut steps = Steps::new(observer);
+        let restored = self.put_back(
+            current_meta.id,
+            &current_meta,
+            restore.backup_bytes,
+            restore.fingerprint,
             None,
-            Some(Error::Transaction(TransactionError::RestoreUnconfirmed {
-                failure: Box::new(e),
-            })),
-            manual_restore_steps(r.backup, r.file(), &current_meta, &r.confirm.restart),
-        ),
-    };
-    audit.record(
-        if result == RollbackResult::Restored {
-            "restored"
-        } else {
-            "rollback-failed"
-        },
-        &[
-            ("keystore", &keystore),
-            (
-                "downtime_ms",
-                &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+            &mut steps,
+            audit,
+        );
+        let mut warnings = Vec::new();
+        let (result, downtime_ms, error, manual_steps) = match restored {
+            Ok(downtime_ms) => {
+                let mut protect = vec![restore.backup];
+                protect.extend(saved_current.as_deref());
+                self.retain_backups(&protect, &mut steps, audit, &mut warnings);
+                (RollbackResult::Restored, downtime_ms, None, Vec::new())
+            }
+            // The restore itself failed: it renames only as its last act, so the keystore is as it was.
+            Err(e) if steps.done.last().is_some_and(|s| s.name == "restore") => {
+                audit.record(
+                    "rollback-failed",
+                    &[("keystore", &keystore), ("error", &e.to_string())],
+                );
+                return Err(Error::Transaction(TransactionError::RestoreNotDone {
+                    failure: Box::new(e),
+                }));
+            }
+            Err(e) => (
+                RollbackResult::Failed,
+                None,
+                Some(Error::Transaction(TransactionError::RestoreUnconfirmed {
+                    failure: Box::new(e),
+                })),
+                self.manual_restore_steps(restore.backup, &current_meta),
             ),
-        ],
-    );
-    Ok(Outcome {
-        result,
-        backup: saved_current,
-        steps: steps.done,
-        downtime_ms,
-        error,
-        manual_steps,
-        warnings,
-    })
-}
+        };
+        audit.record(
+            if result == RollbackResult::Restored {
+                "restored"
+            } else {
+                "rollback-failed"
+            },
+            &[
+                ("keystore", &keystore),
+                (
+                    "downtime_ms",
+                    &downtime_ms.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+            ],
+        );
+        Ok(Outcome {
+            result,
+            backup: saved_current,
+            steps: steps.done,
+            downtime_ms,
+            error,
+            manual_steps,
+            warnings,
+        })
+    }
 
-/// Saves the keystore about to be replaced in the backup directory, unless it already equals the backup;
-/// returns the copy's path and the keystore's metadata as read.
-fn save_current(
-    r: &Restoration<'_>,
-    audit: &mut AuditLog,
-    clock: Clock,
-) -> Result<(Option<PathBuf>, FileMeta)> {
-    let (current, current_meta) = r.file().read()?;
-    if current == r.backup_bytes {
-        return Ok((None, current_meta));
+    /// Saves the keystore about to be replaced in the backup directory, unless it already equals the
+    /// backup; returns the copy's path and the keystore's metadata as read.
+    fn save_current(
+        &self,
+        audit: &mut AuditLog,
+        clock: Clock,
+    ) -> Result<(Option<PathBuf>, FileMeta)> {
+        let (current, current_meta) = self.file().read()?;
+        if current == self.direction.backup_bytes {
+            return Ok((None, current_meta));
+        }
+        let saved = fsx::make_backup(
+            self.backup_dir,
+            &self.file().base_name(),
+            &current,
+            &current_meta,
+            clock.now,
+        )?;
+        audit.record(
+            "backup",
+            &[
+                ("keystore", &self.file().configured.shown()),
+                ("backup", &saved.path.shown()),
+            ],
+        );
+        Ok((Some(saved.path), current_meta))
     }
-    let saved = fsx::make_backup(
-        r.backup_dir,
-        &r.file().base_name(),
-        &current,
-        &current_meta,
-        clock.now,
-    )?;
-    audit.record(
-        "backup",
-        &[
-            ("keystore", &r.file().configured.shown()),
-            ("backup", &saved.path.shown()),
-        ],
-    );
-    Ok((Some(saved.path), current_meta))
-}
-
-/// The exact commands an operator runs to put the backup back by hand, every word shell-quoted: the copy
-/// only when the keystore on disk is not the backup already (a rollback that restored the file but could
-/// not restart). The copy replaces the name rather than writing through it (`--remove-destination`), then
-/// gives back the original owner, group and mode (`-h`: never through a link).
-pub(super) fn manual_restore_steps(
-    backup: &std::path::Path,
-    file: &KeystoreFile,
-    original: &FileMeta,
-    restart: &Restart,
-) -> Vec<String> {
-    let target = file.path();
-    let backup_bytes =
-        fsx::read_input(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
-    let restored = backup_bytes.is_some_and(|b| file.read().is_ok_and(|(now, _)| now == b));
-    let mut steps = Vec::new();
-    if !restored {
-        steps.push(shown::command([
-            "cp".as_ref(),
-            "--remove-destination".as_ref(),
-            "--".as_ref(),
-            backup.as_os_str(),
-            target.as_os_str(),
-        ]));
-        steps.push(shown::command([
-            "chown".as_ref(),
-            "-h".as_ref(),
-            std::ffi::OsStr::new(&format!("{}:{}", original.uid, original.gid)),
-            "--".as_ref(),
-            target.as_os_str(),
-        ]));
-        steps.push(shown::command([
-            "chmod".as_ref(),
-            std::ffi::OsStr::new(&format!("{:o}", original.mode)),
-            "--".as_ref(),
-            target.as_os_str(),
-        ]));
-    }
-    match restart {
-        Restart::None => steps.push(
-            "restart the ICG: systemctl restart icg-server.service (or /etc/init.d/tomcat restart)"
-                .into(),
-        ),
-        other => steps.push(other.describe()),
-    }
-    steps.push(format!(
-        "{} {}",
-        crate::invocation::program(),
-        shown::command(["--keystore".as_ref(), target.as_os_str(), "status".as_ref()])
-    ));
-    steps
 }
