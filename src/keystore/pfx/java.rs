@@ -71,11 +71,13 @@ const MAX_CHAIN: usize = 16;
 /// (with a localKeyID, or the only key) is a PrivateKeyEntry, every secret bag a SecretKeyEntry, every
 /// certificate bag with Java's trusted-usage attribute a trustedCertEntry (whatever other attributes it
 /// has: keytool adds a localKeyID to trusted entries when it saves such a store again). Aliases are the
-/// friendlyNames, else Java's numbers; a repeated alias (ignoring ASCII case) replaces the earlier entry,
-/// as in Java's map. A key's chain is its certificate (same localKeyID, else same alias) followed by
-/// issuers found by subject (first certificate of each subject), until a self-issued one; a key without
-/// a certificate is not listed (Java drops it too).
-pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
+/// friendlyNames, else Java's numbers, in lower case as Java's map keeps and lists them; a repeated alias
+/// (ignoring case) replaces the earlier entry, as in Java's map. A key's chain starts at its own
+/// certificate as `findMatchedCertificate` picks it from the untrusted certificate bags: the first with the
+/// key's localKeyID and alias, else the last with its localKeyID, else the last with its alias; issuers
+/// follow by subject (first certificate of each subject), until a self-issued one. A key without a
+/// certificate is not listed (Java drops it too).
+pub fn java_view(pfx: &Pfx) -> JavaView {
     let mut read = EntriesRead::new(pfx);
     for (at, bag) in pfx.bags() {
         match &bag.kind {
@@ -85,7 +87,23 @@ pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
             BagKind::Other => {}
         }
     }
-    read.into_entries(pfx)
+    read.into_view(pfx)
+}
+
+/// Java's entries over the bags, and the key entries it loses on the way.
+#[derive(Debug, Clone)]
+pub struct JavaView {
+    pub entries: Vec<JavaEntry>,
+    /// Aliases (lower case) of key entries that a later entry of the same alias replaced: Java reads the
+    /// key bag and then cannot find it under any name.
+    pub hidden_keys: Vec<String>,
+}
+
+/// A key entry's own alias (its friendlyName as written, or Java's number) and localKeyID: what its
+/// certificate is matched by, even when a later entry of the same alias hides it.
+struct KeyMatch {
+    alias: String,
+    id: Vec<u8>,
 }
 
 /// What one pass over the bags finds: the entries in Java's map order, and the certificates a key's chain
@@ -94,17 +112,20 @@ struct EntriesRead<'p> {
     /// How many shrouded key bags the file has (a lone key without a localKeyID still gets one).
     key_count: usize,
     names: UnfriendlyNames,
-    entries: Vec<JavaEntry>,
-    /// The position in `entries` of each alias, in lower case.
+    /// Each entry with, for a key entry, what its certificate is matched by.
+    entries: Vec<(JavaEntry, Option<KeyMatch>)>,
+    /// The position in `entries` of each alias (Java's map key, in lower case).
     index: HashMap<String, usize>,
-    /// The localKeyID Java gives each key entry, by the position it was recorded at.
-    key_ids: Vec<(usize, Vec<u8>)>,
-    /// Untrusted certificates with the ID Java gives them.
-    cert_ids: Vec<(Vec<u8>, BagRef)>,
-    /// Untrusted certificates with a friendlyName, in lower case.
-    cert_aliases: Vec<(String, BagRef)>,
+    /// The first untrusted certificate of each (localKeyID, alias in lower case).
+    by_id_and_alias: HashMap<(Vec<u8>, String), BagRef>,
+    /// The last untrusted certificate of each localKeyID (the ID Java gives it).
+    by_id: HashMap<Vec<u8>, BagRef>,
+    /// The last untrusted certificate of each friendlyName, in lower case.
+    by_alias: HashMap<String, BagRef>,
     /// The first certificate of each subject.
     by_subject: HashMap<&'p [u8], BagRef>,
+    /// Key entries replaced by a later entry of their alias.
+    hidden_keys: Vec<String>,
 }
 
 impl<'p> EntriesRead<'p> {
@@ -117,21 +138,28 @@ impl<'p> EntriesRead<'p> {
             names: UnfriendlyNames::default(),
             entries: Vec::new(),
             index: HashMap::new(),
-            key_ids: Vec::new(),
-            cert_ids: Vec::new(),
-            cert_aliases: Vec::new(),
+            by_id_and_alias: HashMap::new(),
+            by_id: HashMap::new(),
+            by_alias: HashMap::new(),
             by_subject: HashMap::new(),
+            hidden_keys: Vec::new(),
         }
     }
 
-    /// Adds an entry; one with an alias already taken (ignoring ASCII case) replaces the earlier one.
-    fn put(&mut self, entry: JavaEntry) {
-        let key = entry.alias.to_ascii_lowercase();
-        match self.index.get(&key) {
-            Some(&at) => self.entries[at] = entry,
+    /// Adds an entry under its alias in lower case (`toLowerCase(Locale.ENGLISH)` in Java); one with an
+    /// alias already taken replaces the earlier one, together with what the earlier key was matched by.
+    fn put(&mut self, mut entry: JavaEntry, key: Option<KeyMatch>) {
+        entry.alias = entry.alias.to_lowercase();
+        match self.index.get(&entry.alias) {
+            Some(&at) => {
+                let (hidden, _) = std::mem::replace(&mut self.entries[at], (entry, key));
+                if hidden.kind == JavaEntryKind::PrivateKey {
+                    self.hidden_keys.push(hidden.alias);
+                }
+            }
             None => {
-                self.index.insert(key, self.entries.len());
-                self.entries.push(entry);
+                self.index.insert(entry.alias.clone(), self.entries.len());
+                self.entries.push((entry, key));
             }
         }
     }
@@ -144,24 +172,33 @@ impl<'p> EntriesRead<'p> {
             None => return,
         };
         let alias = self.names.alias_for(bag.friendly_name.as_deref());
-        self.key_ids.push((self.entries.len(), id));
-        self.put(JavaEntry {
-            alias,
-            kind: JavaEntryKind::PrivateKey,
-            key: Some(at),
-            certs: Vec::new(),
-        });
+        let key = KeyMatch {
+            alias: alias.clone(),
+            id,
+        };
+        self.put(
+            JavaEntry {
+                alias,
+                kind: JavaEntryKind::PrivateKey,
+                key: Some(at),
+                certs: Vec::new(),
+            },
+            Some(key),
+        );
     }
 
     /// A secret bag: a SecretKeyEntry.
     fn secret(&mut self, at: BagRef, bag: &Bag) {
         let alias = self.names.alias_for(bag.friendly_name.as_deref());
-        self.put(JavaEntry {
-            alias,
-            kind: JavaEntryKind::SecretKey,
-            key: Some(at),
-            certs: Vec::new(),
-        });
+        self.put(
+            JavaEntry {
+                alias,
+                kind: JavaEntryKind::SecretKey,
+                key: Some(at),
+                certs: Vec::new(),
+            },
+            None,
+        );
     }
 
     /// A certificate bag: a trustedCertEntry when Java's trusted-usage attribute marks it, else a
@@ -172,12 +209,15 @@ impl<'p> EntriesRead<'p> {
         }
         if bag.trusted {
             let alias = self.names.alias_for(bag.friendly_name.as_deref());
-            self.put(JavaEntry {
-                alias,
-                kind: JavaEntryKind::TrustedCert,
-                key: None,
-                certs: vec![at],
-            });
+            self.put(
+                JavaEntry {
+                    alias,
+                    kind: JavaEntryKind::TrustedCert,
+                    key: None,
+                    certs: vec![at],
+                },
+                None,
+            );
             return;
         }
         let id = match &bag.local_key_id {
@@ -185,42 +225,49 @@ impl<'p> EntriesRead<'p> {
             None if self.key_count == 1 && at.1 == 0 => Some(b"01".to_vec()),
             None => None,
         };
-        if let Some(id) = id {
-            self.cert_ids.push((id, at));
+        let alias = bag.friendly_name.as_deref().map(str::to_lowercase);
+        if let Some(id) = &id {
+            self.by_id.insert(id.clone(), at);
+            if let Some(alias) = &alias {
+                self.by_id_and_alias
+                    .entry((id.clone(), alias.clone()))
+                    .or_insert(at);
+            }
         }
-        if let Some(name) = &bag.friendly_name {
-            self.cert_aliases.push((name.to_ascii_lowercase(), at));
+        if let Some(alias) = alias {
+            self.by_alias.insert(alias, at);
         }
     }
 
+    /// The certificate `findMatchedCertificate` gives a key: the first with its localKeyID and alias, else
+    /// the last with its localKeyID, else the last with its alias (ignoring case).
+    fn matched_certificate(&self, key: &KeyMatch) -> Option<BagRef> {
+        let alias = key.alias.to_lowercase();
+        self.by_id_and_alias
+            .get(&(key.id.clone(), alias.clone()))
+            .or_else(|| self.by_id.get(&key.id))
+            .or_else(|| self.by_alias.get(&alias))
+            .copied()
+    }
+
     /// The entries, each key with its chain; a key without a certificate is left out.
-    fn into_entries(mut self, pfx: &Pfx) -> Vec<JavaEntry> {
-        let id_of: HashMap<usize, Vec<u8>> = self.key_ids.into_iter().collect();
-        let by_id: HashMap<&[u8], BagRef> = self
-            .cert_ids
-            .iter()
-            .rev()
-            .map(|(id, at)| (id.as_slice(), *at))
-            .collect();
-        let by_alias: HashMap<&str, BagRef> = self
-            .cert_aliases
-            .iter()
-            .rev()
-            .map(|(name, at)| (name.as_str(), *at))
-            .collect();
-        for (position, entry) in self.entries.iter_mut().enumerate() {
-            if entry.kind != JavaEntryKind::PrivateKey {
-                continue;
+    fn into_view(mut self, pfx: &Pfx) -> JavaView {
+        let read = std::mem::take(&mut self.entries);
+        let mut entries = Vec::with_capacity(read.len());
+        for (mut entry, key) in read {
+            if let Some(key) = key {
+                let leaf = self.matched_certificate(&key);
+                entry.certs = chain_from(pfx, leaf, &self.by_subject);
+                if entry.certs.is_empty() {
+                    continue;
+                }
             }
-            let leaf = id_of
-                .get(&position)
-                .and_then(|id| by_id.get(id.as_slice()))
-                .or_else(|| by_alias.get(entry.alias.to_ascii_lowercase().as_str()));
-            entry.certs = chain_from(pfx, leaf.copied(), &self.by_subject);
+            entries.push(entry);
         }
-        self.entries
-            .retain(|e| e.kind != JavaEntryKind::PrivateKey || !e.certs.is_empty());
-        self.entries
+        JavaView {
+            entries,
+            hidden_keys: self.hidden_keys,
+        }
     }
 }
 
