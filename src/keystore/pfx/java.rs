@@ -1,5 +1,6 @@
 //! Java's view of a PKCS#12 file: the keystore entries `PKCS12KeyStore` makes from the bags (aliases,
-//! entry types, certificate chains), with Java's numbering for entries without a friendlyName.
+//! entry types, certificate chains), with Java's numbering for entries without a friendlyName, and the
+//! key entries it loses when a later bag repeats their friendlyName.
 
 use super::{Bag, BagKind, BagRef, Pfx};
 use der::asn1::AnyRef;
@@ -75,8 +76,8 @@ const MAX_CHAIN: usize = 16;
 /// (ignoring case) replaces the earlier entry, as in Java's map. A key's chain starts at its own
 /// certificate as `findMatchedCertificate` picks it from the untrusted certificate bags: the first with the
 /// key's localKeyID and alias, else the last with its localKeyID, else the last with its alias; issuers
-/// follow by subject (first certificate of each subject), until a self-issued one. A key without a
-/// certificate is not listed (Java drops it too).
+/// follow as `findIssuer` finds them (by subject, then by key identifier), until a self-issued one. A key
+/// without a certificate is not listed (Java drops it too).
 pub fn java_view(pfx: &Pfx) -> JavaView {
     let mut read = EntriesRead::new(pfx);
     for (at, bag) in pfx.bags() {
@@ -122,8 +123,8 @@ struct EntriesRead<'p> {
     by_id: HashMap<Vec<u8>, BagRef>,
     /// The last untrusted certificate of each friendlyName, in lower case.
     by_alias: HashMap<String, BagRef>,
-    /// The first certificate of each subject.
-    by_subject: HashMap<&'p [u8], BagRef>,
+    /// Every certificate of each subject, in the order read (Java's `allCerts`, trusted ones included).
+    by_subject: HashMap<&'p [u8], Vec<BagRef>>,
     /// Key entries replaced by a later entry of their alias.
     hidden_keys: Vec<String>,
 }
@@ -205,7 +206,7 @@ impl<'p> EntriesRead<'p> {
     /// certificate that a key's chain may use.
     fn certificate(&mut self, at: BagRef, bag: &Bag, der: &'p [u8]) {
         if let Some((_, subject)) = certificate_names(der) {
-            self.by_subject.entry(subject).or_insert(at);
+            self.by_subject.entry(subject).or_default().push(at);
         }
         if bag.trusted {
             let alias = self.names.alias_for(bag.friendly_name.as_deref());
@@ -271,9 +272,13 @@ impl<'p> EntriesRead<'p> {
     }
 }
 
-/// The chain from `leaf`: each certificate followed by its issuer (found by subject) until a self-issued
+/// The chain from `leaf`: each certificate followed by its issuer (`find_issuer`) until a self-issued
 /// one, a loop, or `MAX_CHAIN` certificates.
-fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, by_subject: &HashMap<&[u8], BagRef>) -> Vec<BagRef> {
+fn chain_from(
+    pfx: &Pfx,
+    leaf: Option<BagRef>,
+    by_subject: &HashMap<&[u8], Vec<BagRef>>,
+) -> Vec<BagRef> {
     let mut chain = Vec::new();
     let mut next = leaf;
     while let Some(at) = next {
@@ -284,12 +289,47 @@ fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, by_subject: &HashMap<&[u8], BagRe
         let BagKind::Certificate(der) = &pfx.bag(at).kind else {
             break;
         };
-        next = match certificate_names(der) {
-            Some((issuer, subject)) if issuer != subject => by_subject.get(issuer).copied(),
-            _ => None,
-        };
+        next = find_issuer(pfx, der, by_subject);
     }
     chain
+}
+
+/// The issuer Java's `findIssuer` picks for `cert` among all certificates of its issuer's subject: when
+/// `cert` names its issuer's key (authority key identifier), the first whose subject key identifier is
+/// that key, else the last without a subject key identifier; when it names none, the first.
+fn find_issuer(pfx: &Pfx, cert: &[u8], by_subject: &HashMap<&[u8], Vec<BagRef>>) -> Option<BagRef> {
+    let (issuer, subject) = certificate_names(cert)?;
+    if issuer == subject {
+        return None;
+    }
+    let candidates = by_subject.get(issuer)?;
+    let Some(wanted) = authority_key_id(cert) else {
+        return candidates.first().copied();
+    };
+    let key_id = |at: &BagRef| match &pfx.bag(*at).kind {
+        BagKind::Certificate(der) => subject_key_id(der),
+        _ => None,
+    };
+    candidates
+        .iter()
+        .find(|at| key_id(at) == Some(wanted))
+        .or_else(|| candidates.iter().rev().find(|at| key_id(at).is_none()))
+        .copied()
+}
+
+/// The keyIdentifier of a certificate's authority key identifier extension (2.5.29.35).
+fn authority_key_id(cert: &[u8]) -> Option<&[u8]> {
+    let value = crate::der::certificate_extension(cert, &[0x55, 0x1D, 0x23])?;
+    let mut fields = crate::der::Reader::new(crate::der::single(value, crate::der::TAG_SEQUENCE)?);
+    let first = fields.next_tlv()?;
+    // keyIdentifier [0] IMPLICIT OCTET STRING
+    (first.tag == 0x80).then_some(first.value)
+}
+
+/// The key identifier of a certificate's subject key identifier extension (2.5.29.14).
+fn subject_key_id(cert: &[u8]) -> Option<&[u8]> {
+    let value = crate::der::certificate_extension(cert, &[0x55, 0x1D, 0x0E])?;
+    crate::der::single(value, crate::der::TAG_OCTET_STRING)
 }
 
 #[cfg(test)]
