@@ -123,8 +123,8 @@ struct EntriesRead<'p> {
     by_id: HashMap<Vec<u8>, BagRef>,
     /// The last untrusted certificate of each friendlyName, in lower case.
     by_alias: HashMap<String, BagRef>,
-    /// Every certificate of each subject, in the order read (Java's `allCerts`, trusted ones included).
-    by_subject: HashMap<&'p [u8], Vec<BagRef>>,
+    /// Every certificate (Java's `allCerts`, trusted ones included), indexed for `findIssuer`.
+    issuers: Issuers<'p>,
     /// Key entries replaced by a later entry of their alias.
     hidden_keys: Vec<String>,
 }
@@ -142,7 +142,7 @@ impl<'p> EntriesRead<'p> {
             by_id_and_alias: HashMap::new(),
             by_id: HashMap::new(),
             by_alias: HashMap::new(),
-            by_subject: HashMap::new(),
+            issuers: Issuers::default(),
             hidden_keys: Vec::new(),
         }
     }
@@ -205,9 +205,7 @@ impl<'p> EntriesRead<'p> {
     /// A certificate bag: a trustedCertEntry when Java's trusted-usage attribute marks it, else a
     /// certificate that a key's chain may use.
     fn certificate(&mut self, at: BagRef, bag: &Bag, der: &'p [u8]) {
-        if let Some((_, subject)) = certificate_names(der) {
-            self.by_subject.entry(subject).or_default().push(at);
-        }
+        self.issuers.add(at, der);
         if bag.trusted {
             let alias = self.names.alias_for(bag.friendly_name.as_deref());
             self.put(
@@ -258,7 +256,7 @@ impl<'p> EntriesRead<'p> {
         for (mut entry, key) in read {
             if let Some(key) = key {
                 let leaf = self.matched_certificate(&key);
-                entry.certs = chain_from(pfx, leaf, &self.by_subject);
+                entry.certs = chain_from(pfx, leaf, &self.issuers);
                 if entry.certs.is_empty() {
                     continue;
                 }
@@ -272,13 +270,57 @@ impl<'p> EntriesRead<'p> {
     }
 }
 
-/// The chain from `leaf`: each certificate followed by its issuer (`find_issuer`) until a self-issued
-/// one, a loop, or `MAX_CHAIN` certificates.
-fn chain_from(
-    pfx: &Pfx,
-    leaf: Option<BagRef>,
-    by_subject: &HashMap<&[u8], Vec<BagRef>>,
-) -> Vec<BagRef> {
+/// Java's `allCerts`, indexed the way `findIssuer` searches it, so that each step of a chain is one lookup
+/// however many certificates share a subject.
+#[derive(Default)]
+struct Issuers<'p> {
+    /// The first certificate of each subject.
+    first: HashMap<&'p [u8], BagRef>,
+    /// The first certificate of each subject and subject key identifier.
+    by_key_id: HashMap<(&'p [u8], &'p [u8]), BagRef>,
+    /// The last certificate of each subject that has no subject key identifier.
+    last_without_key_id: HashMap<&'p [u8], BagRef>,
+}
+
+impl<'p> Issuers<'p> {
+    fn add(&mut self, at: BagRef, der: &'p [u8]) {
+        let Some((_, subject)) = certificate_names(der) else {
+            return;
+        };
+        self.first.entry(subject).or_insert(at);
+        match subject_key_id(der) {
+            Some(id) => {
+                self.by_key_id.entry((subject, id)).or_insert(at);
+            }
+            None => {
+                self.last_without_key_id.insert(subject, at);
+            }
+        }
+    }
+
+    /// The issuer Java's `findIssuer` picks for `cert` among all certificates of its issuer's subject: when
+    /// `cert` names its issuer's key (authority key identifier), the first whose subject key identifier is
+    /// that key, else the last without a subject key identifier; when it names none, the first. None for
+    /// a self-issued certificate, where the chain ends.
+    fn of(&self, cert: &[u8]) -> Option<BagRef> {
+        let (issuer, subject) = certificate_names(cert)?;
+        if issuer == subject {
+            return None;
+        }
+        match authority_key_id(cert) {
+            None => self.first.get(issuer),
+            Some(id) => self
+                .by_key_id
+                .get(&(issuer, id))
+                .or_else(|| self.last_without_key_id.get(issuer)),
+        }
+        .copied()
+    }
+}
+
+/// The chain from `leaf`: each certificate followed by its issuer until a self-issued one, a loop, or
+/// `MAX_CHAIN` certificates.
+fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, issuers: &Issuers<'_>) -> Vec<BagRef> {
     let mut chain = Vec::new();
     let mut next = leaf;
     while let Some(at) = next {
@@ -289,32 +331,9 @@ fn chain_from(
         let BagKind::Certificate(der) = &pfx.bag(at).kind else {
             break;
         };
-        next = find_issuer(pfx, der, by_subject);
+        next = issuers.of(der);
     }
     chain
-}
-
-/// The issuer Java's `findIssuer` picks for `cert` among all certificates of its issuer's subject: when
-/// `cert` names its issuer's key (authority key identifier), the first whose subject key identifier is
-/// that key, else the last without a subject key identifier; when it names none, the first.
-fn find_issuer(pfx: &Pfx, cert: &[u8], by_subject: &HashMap<&[u8], Vec<BagRef>>) -> Option<BagRef> {
-    let (issuer, subject) = certificate_names(cert)?;
-    if issuer == subject {
-        return None;
-    }
-    let candidates = by_subject.get(issuer)?;
-    let Some(wanted) = authority_key_id(cert) else {
-        return candidates.first().copied();
-    };
-    let key_id = |at: &BagRef| match &pfx.bag(*at).kind {
-        BagKind::Certificate(der) => subject_key_id(der),
-        _ => None,
-    };
-    candidates
-        .iter()
-        .find(|at| key_id(at) == Some(wanted))
-        .or_else(|| candidates.iter().rev().find(|at| key_id(at).is_none()))
-        .copied()
 }
 
 /// The keyIdentifier of a certificate's authority key identifier extension (2.5.29.35).
