@@ -40,7 +40,7 @@ const fn shape(file: &'static str, server: &'static str) -> Shape {
 }
 
 /// Every shape that is renewed (`not-yet-valid.p12` is only read: its certificate outlives the new one).
-const RENEWED: [Shape; 13] = [
+const RENEWED: [Shape; 17] = [
     shape("saved-twice.p12", "icg"),
     shape("keytool-legacy.p12", "icg"),
     Shape {
@@ -69,6 +69,12 @@ const RENEWED: [Shape; 13] = [
         ..shape("trailing-bytes.jks", "icg")
     },
     shape("not-yet-valid.p12", "icg"),
+    // Repeated friendlyNames: Java keeps the last entry of a name (ignoring case) and lists it in lower case.
+    shape("repeated-key-alias.p12", "icg"),
+    shape("repeated-key-alias-case.p12", "icg"),
+    shape("repeated-trusted-alias.p12", "icg"),
+    // Two CA certificates of one subject: Java's chain takes the one the leaf's key identifier names.
+    shape("same-subject-roots.p12", "icg"),
 ];
 
 fn shapes_dir() -> PathBuf {
@@ -558,4 +564,63 @@ fn a_keytool_converted_sandbox_keeps_its_root_after_a_renewal() {
     );
     assert_eq!(after["root"], before["root"]);
     assert_eq!(after["extra-ca"], before["extra-ca"]);
+}
+
+/// A key bag `icg` followed by a trusted certificate `icg`: Java's map keeps the certificate, so Java (and
+/// the ICG) sees no key at all. icg-renew reads it the same way and refuses to renew it, naming the file
+/// and the fix, with the keystore untouched.
+#[test]
+fn a_key_hidden_by_a_later_entry_of_its_name_reads_as_java_reads_it_and_is_refused() {
+    let hidden = shape("trusted-over-key-alias.p12", "icg");
+    let store = shapes_dir().join(hidden.file);
+    let password = std::fs::read_to_string(shapes_dir().join(hidden.store_pass)).unwrap();
+    let listed = keytool_view(&store, &shapes_dir().join(hidden.store_pass));
+    let kinds: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|(alias, e)| (alias.as_str(), e.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("icg", "trustedCertEntry"), ("root", "trustedCertEntry")],
+        "Java's own view of the shape"
+    );
+    let listed: BTreeMap<String, (String, Vec<String>)> = listed
+        .into_iter()
+        .map(|(alias, e)| (alias, (e.kind, e.sha256)))
+        .collect();
+    assert_eq!(tool_view(&store, &password), listed);
+
+    for key_alias in [None, Some("icg"), Some("ICG")] {
+        let install = Install::of(&Shape {
+            key_alias,
+            ..shape("trusted-over-key-alias.p12", "icg")
+        });
+        let before = std::fs::read(&install.keystore).unwrap();
+        let output = install.renew();
+        assert_exit(&output, 1);
+        let report = json(&output);
+        assert_eq!(report["kind"], "corrupt", "{key_alias:?}");
+        let message = report["error"].as_str().unwrap();
+        assert!(
+            message.contains(&install.keystore.display().to_string())
+                && message.contains("'icg' is hidden by a later entry")
+                && message.contains("export it again"),
+            "{key_alias:?}: {message}"
+        );
+        assert_eq!(std::fs::read(&install.keystore).unwrap(), before);
+        let plain = Command::cargo_bin("icg-renew")
+            .unwrap()
+            .arg("--config")
+            .arg(install.dir.path().join("application-prod.yml"))
+            .arg("--log-file")
+            .arg(install.dir.path().join("audit.log"))
+            .arg("renew")
+            .arg(new_material())
+            .args(["--restart", "none", "--yes"])
+            .output()
+            .unwrap();
+        assert_exit(&plain, 1);
+        common::assert_one_line_error(&plain.stderr, &install.keystore.display().to_string());
+        assert_eq!(std::fs::read(&install.keystore).unwrap(), before);
+    }
 }

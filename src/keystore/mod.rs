@@ -90,7 +90,18 @@ pub struct NewKeyEntry<'a> {
 pub struct Keystore {
     pub format: Format,
     pub entries: Vec<Entry>,
+    /// PKCS#12: aliases of key entries Java loses because a later entry has their alias.
+    hidden_keys: Vec<String>,
     backend: Backend,
+}
+
+/// The refusal for a store whose key entry Java cannot see: a later entry took its alias (PKCS#12 names
+/// are friendlyNames, which a file may repeat), so the ICG could not use that key either.
+fn hidden_key_entry(alias: &str, path: &Path) -> Error {
+    Error::Keystore(KeystoreError::DamagedPkcs12 {
+        file: path.to_path_buf(),
+        source: PfxError::HiddenKey(alias.to_string()),
+    })
 }
 
 /// A short description of what some bytes look like, for messages about files that were not understood.
@@ -174,6 +185,7 @@ impl Keystore {
         Keystore {
             format: Format::Jks,
             entries,
+            hidden_keys: Vec::new(),
             backend: Backend::Jks(store),
         }
     }
@@ -197,7 +209,10 @@ impl Keystore {
                 source,
             }),
         })?;
-        let java = pfx::java_entries(&parsed);
+        let pfx::JavaView {
+            entries: java,
+            hidden_keys,
+        } = pfx::java_view(&parsed);
         let keys = java
             .iter()
             .filter(|e| e.kind == JavaEntryKind::PrivateKey)
@@ -239,6 +254,7 @@ impl Keystore {
         Ok(Keystore {
             format: Format::Pkcs12,
             entries,
+            hidden_keys,
             backend: Backend::Pkcs12 {
                 pfx: Box::new(parsed),
                 entries: java,
@@ -269,30 +285,44 @@ impl Keystore {
     ) -> Result<&Entry> {
         let keys = self.key_aliases();
         if let Some(wanted) = alias {
-            return self
+            let found = self
                 .entries
                 .iter()
-                .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted))
-                .ok_or_else(|| {
-                    Error::Keystore(KeystoreError::NoSuchEntry {
-                        file: path.to_path_buf(),
-                        alias: crate::shown::short(wanted, 64),
-                        has: list_or_none(&keys),
-                        from: alias_from.clone(),
-                    })
-                });
+                .find(|e| e.kind == EntryKind::PrivateKey && e.alias.eq_ignore_ascii_case(wanted));
+            if let (None, Some(hidden)) = (found, self.hidden_key(Some(wanted))) {
+                return Err(hidden_key_entry(hidden, path));
+            }
+            return found.ok_or_else(|| {
+                Error::Keystore(KeystoreError::NoSuchEntry {
+                    file: path.to_path_buf(),
+                    alias: crate::shown::short(wanted, 64),
+                    has: list_or_none(&keys),
+                    from: alias_from.clone(),
+                })
+            });
         }
         match keys.as_slice() {
             [only] => Ok(self.entry(only).expect("alias listed from entries")),
-            [] => Err(Error::Keystore(KeystoreError::NoKeyEntries {
-                file: path.to_path_buf(),
-            })),
+            [] => Err(match self.hidden_key(None) {
+                Some(hidden) => hidden_key_entry(hidden, path),
+                None => Error::Keystore(KeystoreError::NoKeyEntries {
+                    file: path.to_path_buf(),
+                }),
+            }),
             many => Err(Error::Keystore(KeystoreError::SeveralEntries {
                 file: path.to_path_buf(),
                 has: list_or_none(many),
                 from: alias_from.clone(),
             })),
         }
+    }
+
+    /// A key entry Java loses to a later entry of the same alias: `wanted` (ignoring case), else any.
+    fn hidden_key(&self, wanted: Option<&str>) -> Option<&str> {
+        self.hidden_keys
+            .iter()
+            .map(String::as_str)
+            .find(|hidden| wanted.is_none_or(|w| w.to_lowercase() == *hidden))
     }
 
     /// The private key of entry `alias`, decrypted with `key_password`.

@@ -1,9 +1,10 @@
 //! Java's view of a PKCS#12 file: the keystore entries `PKCS12KeyStore` makes from the bags (aliases,
-//! entry types, certificate chains), with Java's numbering for entries without a friendlyName.
+//! entry types, certificate chains), with Java's numbering for entries without a friendlyName, and the
+//! key entries it loses when a later bag repeats their friendlyName.
 
 use super::{Bag, BagKind, BagRef, Pfx};
-use der::asn1::AnyRef;
-use der::{Decode, Reader, SliceReader, Tag, TagNumber};
+use der::asn1::{AnyRef, ObjectIdentifier as Oid};
+use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use std::collections::HashMap;
 
 /// A Java keystore entry over the bags.
@@ -71,11 +72,13 @@ const MAX_CHAIN: usize = 16;
 /// (with a localKeyID, or the only key) is a PrivateKeyEntry, every secret bag a SecretKeyEntry, every
 /// certificate bag with Java's trusted-usage attribute a trustedCertEntry (whatever other attributes it
 /// has: keytool adds a localKeyID to trusted entries when it saves such a store again). Aliases are the
-/// friendlyNames, else Java's numbers; a repeated alias (ignoring ASCII case) replaces the earlier entry,
-/// as in Java's map. A key's chain is its certificate (same localKeyID, else same alias) followed by
-/// issuers found by subject (first certificate of each subject), until a self-issued one; a key without
-/// a certificate is not listed (Java drops it too).
-pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
+/// friendlyNames, else Java's numbers, in lower case as Java's map keeps and lists them; a repeated alias
+/// (ignoring case) replaces the earlier entry, as in Java's map. A key's chain starts at its own
+/// certificate as `findMatchedCertificate` picks it from the untrusted certificate bags: the first with the
+/// key's localKeyID and alias, else the last with its localKeyID, else the last with its alias; issuers
+/// follow as `findIssuer` finds them (by subject, then by key identifier), until a self-issued one. A key
+/// without a certificate is not listed (Java drops it too).
+pub fn java_view(pfx: &Pfx) -> JavaView {
     let mut read = EntriesRead::new(pfx);
     for (at, bag) in pfx.bags() {
         match &bag.kind {
@@ -85,7 +88,23 @@ pub fn java_entries(pfx: &Pfx) -> Vec<JavaEntry> {
             BagKind::Other => {}
         }
     }
-    read.into_entries(pfx)
+    read.into_view(pfx)
+}
+
+/// Java's entries over the bags, and the key entries it loses on the way.
+#[derive(Debug, Clone)]
+pub struct JavaView {
+    pub entries: Vec<JavaEntry>,
+    /// Aliases (lower case) of key entries that a later entry of the same alias replaced: Java reads the
+    /// key bag and then cannot find it under any name.
+    pub hidden_keys: Vec<String>,
+}
+
+/// A key entry's own alias (its friendlyName as written, or Java's number) and localKeyID: what its
+/// certificate is matched by, even when a later entry of the same alias hides it.
+struct KeyMatch {
+    alias: String,
+    id: Vec<u8>,
 }
 
 /// What one pass over the bags finds: the entries in Java's map order, and the certificates a key's chain
@@ -94,17 +113,20 @@ struct EntriesRead<'p> {
     /// How many shrouded key bags the file has (a lone key without a localKeyID still gets one).
     key_count: usize,
     names: UnfriendlyNames,
-    entries: Vec<JavaEntry>,
-    /// The position in `entries` of each alias, in lower case.
+    /// Each entry with, for a key entry, what its certificate is matched by.
+    entries: Vec<(JavaEntry, Option<KeyMatch>)>,
+    /// The position in `entries` of each alias (Java's map key, in lower case).
     index: HashMap<String, usize>,
-    /// The localKeyID Java gives each key entry, by the position it was recorded at.
-    key_ids: Vec<(usize, Vec<u8>)>,
-    /// Untrusted certificates with the ID Java gives them.
-    cert_ids: Vec<(Vec<u8>, BagRef)>,
-    /// Untrusted certificates with a friendlyName, in lower case.
-    cert_aliases: Vec<(String, BagRef)>,
-    /// The first certificate of each subject.
-    by_subject: HashMap<&'p [u8], BagRef>,
+    /// The first untrusted certificate of each (localKeyID, alias in lower case).
+    by_id_and_alias: HashMap<(Vec<u8>, String), BagRef>,
+    /// The last untrusted certificate of each localKeyID (the ID Java gives it).
+    by_id: HashMap<Vec<u8>, BagRef>,
+    /// The last untrusted certificate of each friendlyName, in lower case.
+    by_alias: HashMap<String, BagRef>,
+    /// Every certificate (Java's `allCerts`, trusted ones included), indexed for `findIssuer`.
+    issuers: Issuers<'p>,
+    /// Key entries replaced by a later entry of their alias.
+    hidden_keys: Vec<String>,
 }
 
 impl<'p> EntriesRead<'p> {
@@ -117,21 +139,28 @@ impl<'p> EntriesRead<'p> {
             names: UnfriendlyNames::default(),
             entries: Vec::new(),
             index: HashMap::new(),
-            key_ids: Vec::new(),
-            cert_ids: Vec::new(),
-            cert_aliases: Vec::new(),
-            by_subject: HashMap::new(),
+            by_id_and_alias: HashMap::new(),
+            by_id: HashMap::new(),
+            by_alias: HashMap::new(),
+            issuers: Issuers::default(),
+            hidden_keys: Vec::new(),
         }
     }
 
-    /// Adds an entry; one with an alias already taken (ignoring ASCII case) replaces the earlier one.
-    fn put(&mut self, entry: JavaEntry) {
-        let key = entry.alias.to_ascii_lowercase();
-        match self.index.get(&key) {
-            Some(&at) => self.entries[at] = entry,
+    /// Adds an entry under its alias in lower case (`toLowerCase(Locale.ENGLISH)` in Java); one with an
+    /// alias already taken replaces the earlier one, together with what the earlier key was matched by.
+    fn put(&mut self, mut entry: JavaEntry, key: Option<KeyMatch>) {
+        entry.alias = entry.alias.to_lowercase();
+        match self.index.get(&entry.alias) {
+            Some(&at) => {
+                let (hidden, _) = std::mem::replace(&mut self.entries[at], (entry, key));
+                if hidden.kind == JavaEntryKind::PrivateKey {
+                    self.hidden_keys.push(hidden.alias);
+                }
+            }
             None => {
-                self.index.insert(key, self.entries.len());
-                self.entries.push(entry);
+                self.index.insert(entry.alias.clone(), self.entries.len());
+                self.entries.push((entry, key));
             }
         }
     }
@@ -144,40 +173,50 @@ impl<'p> EntriesRead<'p> {
             None => return,
         };
         let alias = self.names.alias_for(bag.friendly_name.as_deref());
-        self.key_ids.push((self.entries.len(), id));
-        self.put(JavaEntry {
-            alias,
-            kind: JavaEntryKind::PrivateKey,
-            key: Some(at),
-            certs: Vec::new(),
-        });
+        let key = KeyMatch {
+            alias: alias.clone(),
+            id,
+        };
+        self.put(
+            JavaEntry {
+                alias,
+                kind: JavaEntryKind::PrivateKey,
+                key: Some(at),
+                certs: Vec::new(),
+            },
+            Some(key),
+        );
     }
 
     /// A secret bag: a SecretKeyEntry.
     fn secret(&mut self, at: BagRef, bag: &Bag) {
         let alias = self.names.alias_for(bag.friendly_name.as_deref());
-        self.put(JavaEntry {
-            alias,
-            kind: JavaEntryKind::SecretKey,
-            key: Some(at),
-            certs: Vec::new(),
-        });
+        self.put(
+            JavaEntry {
+                alias,
+                kind: JavaEntryKind::SecretKey,
+                key: Some(at),
+                certs: Vec::new(),
+            },
+            None,
+        );
     }
 
     /// A certificate bag: a trustedCertEntry when Java's trusted-usage attribute marks it, else a
     /// certificate that a key's chain may use.
     fn certificate(&mut self, at: BagRef, bag: &Bag, der: &'p [u8]) {
-        if let Some((_, subject)) = certificate_names(der) {
-            self.by_subject.entry(subject).or_insert(at);
-        }
+        self.issuers.add(at, der);
         if bag.trusted {
             let alias = self.names.alias_for(bag.friendly_name.as_deref());
-            self.put(JavaEntry {
-                alias,
-                kind: JavaEntryKind::TrustedCert,
-                key: None,
-                certs: vec![at],
-            });
+            self.put(
+                JavaEntry {
+                    alias,
+                    kind: JavaEntryKind::TrustedCert,
+                    key: None,
+                    certs: vec![at],
+                },
+                None,
+            );
             return;
         }
         let id = match &bag.local_key_id {
@@ -185,48 +224,103 @@ impl<'p> EntriesRead<'p> {
             None if self.key_count == 1 && at.1 == 0 => Some(b"01".to_vec()),
             None => None,
         };
-        if let Some(id) = id {
-            self.cert_ids.push((id, at));
+        let alias = bag.friendly_name.as_deref().map(str::to_lowercase);
+        if let Some(id) = &id {
+            self.by_id.insert(id.clone(), at);
+            if let Some(alias) = &alias {
+                self.by_id_and_alias
+                    .entry((id.clone(), alias.clone()))
+                    .or_insert(at);
+            }
         }
-        if let Some(name) = &bag.friendly_name {
-            self.cert_aliases.push((name.to_ascii_lowercase(), at));
+        if let Some(alias) = alias {
+            self.by_alias.insert(alias, at);
         }
+    }
+
+    /// The certificate `findMatchedCertificate` gives a key: the first with its localKeyID and alias, else
+    /// the last with its localKeyID, else the last with its alias (ignoring case).
+    fn matched_certificate(&self, key: &KeyMatch) -> Option<BagRef> {
+        let alias = key.alias.to_lowercase();
+        self.by_id_and_alias
+            .get(&(key.id.clone(), alias.clone()))
+            .or_else(|| self.by_id.get(&key.id))
+            .or_else(|| self.by_alias.get(&alias))
+            .copied()
     }
 
     /// The entries, each key with its chain; a key without a certificate is left out.
-    fn into_entries(mut self, pfx: &Pfx) -> Vec<JavaEntry> {
-        let id_of: HashMap<usize, Vec<u8>> = self.key_ids.into_iter().collect();
-        let by_id: HashMap<&[u8], BagRef> = self
-            .cert_ids
-            .iter()
-            .rev()
-            .map(|(id, at)| (id.as_slice(), *at))
-            .collect();
-        let by_alias: HashMap<&str, BagRef> = self
-            .cert_aliases
-            .iter()
-            .rev()
-            .map(|(name, at)| (name.as_str(), *at))
-            .collect();
-        for (position, entry) in self.entries.iter_mut().enumerate() {
-            if entry.kind != JavaEntryKind::PrivateKey {
-                continue;
+    fn into_view(mut self, pfx: &Pfx) -> JavaView {
+        let read = std::mem::take(&mut self.entries);
+        let mut entries = Vec::with_capacity(read.len());
+        for (mut entry, key) in read {
+            if let Some(key) = key {
+                let leaf = self.matched_certificate(&key);
+                entry.certs = chain_from(pfx, leaf, &self.issuers);
+                if entry.certs.is_empty() {
+                    continue;
+                }
             }
-            let leaf = id_of
-                .get(&position)
-                .and_then(|id| by_id.get(id.as_slice()))
-                .or_else(|| by_alias.get(entry.alias.to_ascii_lowercase().as_str()));
-            entry.certs = chain_from(pfx, leaf.copied(), &self.by_subject);
+            entries.push(entry);
         }
-        self.entries
-            .retain(|e| e.kind != JavaEntryKind::PrivateKey || !e.certs.is_empty());
-        self.entries
+        JavaView {
+            entries,
+            hidden_keys: self.hidden_keys,
+        }
     }
 }
 
-/// The chain from `leaf`: each certificate followed by its issuer (found by subject) until a self-issued
-/// one, a loop, or `MAX_CHAIN` certificates.
-fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, by_subject: &HashMap<&[u8], BagRef>) -> Vec<BagRef> {
+/// Java's `allCerts`, indexed the way `findIssuer` searches it, so that each step of a chain is one lookup
+/// however many certificates share a subject.
+#[derive(Default)]
+struct Issuers<'p> {
+    /// The first certificate of each subject.
+    first: HashMap<&'p [u8], BagRef>,
+    /// The first certificate of each subject and subject key identifier.
+    by_key_id: HashMap<(&'p [u8], &'p [u8]), BagRef>,
+    /// The last certificate of each subject that has no subject key identifier.
+    last_without_key_id: HashMap<&'p [u8], BagRef>,
+}
+
+impl<'p> Issuers<'p> {
+    fn add(&mut self, at: BagRef, der: &'p [u8]) {
+        let Some((_, subject)) = certificate_names(der) else {
+            return;
+        };
+        self.first.entry(subject).or_insert(at);
+        match subject_key_id(der) {
+            Some(id) => {
+                self.by_key_id.entry((subject, id)).or_insert(at);
+            }
+            None => {
+                self.last_without_key_id.insert(subject, at);
+            }
+        }
+    }
+
+    /// The issuer Java's `findIssuer` picks for `cert` among all certificates of its issuer's subject: when
+    /// `cert` names its issuer's key (authority key identifier), the first whose subject key identifier is
+    /// that key, else the last without a subject key identifier; when it names none, the first. None for
+    /// a self-issued certificate, where the chain ends.
+    fn of(&self, cert: &[u8]) -> Option<BagRef> {
+        let (issuer, subject) = certificate_names(cert)?;
+        if issuer == subject {
+            return None;
+        }
+        match authority_key_id(cert) {
+            None => self.first.get(issuer),
+            Some(id) => self
+                .by_key_id
+                .get(&(issuer, id))
+                .or_else(|| self.last_without_key_id.get(issuer)),
+        }
+        .copied()
+    }
+}
+
+/// The chain from `leaf`: each certificate followed by its issuer until a self-issued one, a loop, or
+/// `MAX_CHAIN` certificates.
+fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, issuers: &Issuers<'_>) -> Vec<BagRef> {
     let mut chain = Vec::new();
     let mut next = leaf;
     while let Some(at) = next {
@@ -237,12 +331,67 @@ fn chain_from(pfx: &Pfx, leaf: Option<BagRef>, by_subject: &HashMap<&[u8], BagRe
         let BagKind::Certificate(der) = &pfx.bag(at).kind else {
             break;
         };
-        next = match certificate_names(der) {
-            Some((issuer, subject)) if issuer != subject => by_subject.get(issuer).copied(),
-            _ => None,
-        };
+        next = issuers.of(der);
     }
     chain
+}
+
+/// The keyIdentifier of a certificate's authority key identifier extension (2.5.29.35).
+fn authority_key_id(cert: &[u8]) -> Option<&[u8]> {
+    let value = certificate_extension(cert, &AUTHORITY_KEY_IDENTIFIER)?;
+    let sequence = AnyRef::from_der(value).ok()?;
+    let first: AnyRef<'_> = SliceReader::new(sequence.value()).ok()?.decode().ok()?;
+    // keyIdentifier [0] IMPLICIT OCTET STRING
+    let key_identifier = Tag::ContextSpecific {
+        constructed: false,
+        number: TagNumber(0),
+    };
+    (first.tag() == key_identifier).then_some(first.value())
+}
+
+/// The key identifier of a certificate's subject key identifier extension (2.5.29.14).
+fn subject_key_id(cert: &[u8]) -> Option<&[u8]> {
+    let value = certificate_extension(cert, &SUBJECT_KEY_IDENTIFIER)?;
+    let octets = AnyRef::from_der(value).ok()?;
+    (octets.tag() == Tag::OctetString).then_some(octets.value())
+}
+
+const AUTHORITY_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.35");
+const SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
+
+/// The value (the extnValue's octets) of the extension `wanted` of a DER certificate, read field by field
+/// like [`certificate_names`], without decoding the rest.
+fn certificate_extension<'a>(cert: &'a [u8], wanted: &Oid) -> Option<&'a [u8]> {
+    let cert = AnyRef::from_der(cert).ok()?;
+    let tbs: AnyRef<'a> = SliceReader::new(cert.value()).ok()?.decode().ok()?;
+    let mut fields = SliceReader::new(tbs.value()).ok()?;
+    let extensions_field = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber(3),
+    };
+    while !fields.is_finished() {
+        let field: AnyRef<'a> = fields.decode().ok()?;
+        if field.tag() != extensions_field {
+            continue;
+        }
+        let extensions: AnyRef<'a> = SliceReader::new(field.value()).ok()?.decode().ok()?;
+        let mut extensions = SliceReader::new(extensions.value()).ok()?;
+        while !extensions.is_finished() {
+            let extension: AnyRef<'a> = extensions.decode().ok()?;
+            let mut parts = SliceReader::new(extension.value()).ok()?;
+            let id: Oid = parts.decode().ok()?;
+            if id != *wanted {
+                continue;
+            }
+            let mut next: AnyRef<'a> = parts.decode().ok()?;
+            if next.tag() == Tag::Boolean {
+                next = parts.decode().ok()?;
+            }
+            return (next.tag() == Tag::OctetString).then_some(next.value());
+        }
+        return None;
+    }
+    None
 }
 
 #[cfg(test)]

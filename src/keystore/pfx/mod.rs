@@ -4,7 +4,7 @@
 //! Reading decodes the PFX, checks the MAC, decrypts the certificate SafeContents with the store password
 //! and lists every SafeBag with its exact bytes. Keys stay encrypted: a key is decrypted only on request,
 //! with the key password (`status` needs none). Java's view of the bags (aliases, entry types, chains) is
-//! built by [`java_entries`]. A rewrite replaces the server entry's key bag and certificate bags and
+//! built by [`java_view`]. A rewrite replaces the server entry's key bag and certificate bags and
 //! writes every other bag with the bytes it had; a SafeContents that lost or gained no bag is written
 //! back as it was, encrypted bytes included, and one that changed is encrypted again with the algorithm
 //! and parameters it had (fresh salt and IV). The MAC keeps its digest, iteration count and salt length.
@@ -17,7 +17,7 @@ mod java;
 mod pbe;
 
 pub use bag::{Bag, BagKind};
-pub use java::{java_entries, JavaEntry, JavaEntryKind, UnfriendlyNames};
+pub use java::{java_view, JavaEntry, JavaEntryKind, JavaView, UnfriendlyNames};
 
 use crate::secret::Password;
 use bag::{context_0, parse_bags, safe_contents, sequence_items, tlv, SHROUDED_KEY_BAG};
@@ -52,6 +52,10 @@ pub enum PfxError {
     /// A count in the file does not fit this machine's integers.
     #[error("{0}")]
     Number(#[from] std::num::TryFromIntError),
+    /// Java cannot see the key entry of this alias (lower case; shown escaped and cut): a later entry of
+    /// the same name replaced it while the file was read.
+    #[error("its key entry '{}' is hidden by a later entry of the same name, so Java sees no key under it", crate::shown::short(.0, 64))]
+    HiddenKey(String),
 }
 
 impl From<&'static str> for PfxError {
@@ -472,7 +476,7 @@ mod tests {
     fn a_trusted_certificate_with_a_local_key_id_is_a_trusted_entry() {
         let (data, password) = shape("saved-twice.p12");
         let pfx = Pfx::parse(&data, &password).unwrap();
-        let entries = java_entries(&pfx);
+        let entries = java_view(&pfx).entries;
         let root = entries
             .iter()
             .find(|e| e.alias == "root")
@@ -493,10 +497,12 @@ mod tests {
             "several-keys.p12",
             "openssl-rc2.p12",
             "vendor-attributes.p12",
+            "repeated-key-alias.p12",
+            "repeated-trusted-alias.p12",
         ] {
             let (data, password) = shape(name);
             let pfx = Pfx::parse(&data, &password).unwrap();
-            let entries = java_entries(&pfx);
+            let entries = java_view(&pfx).entries;
             let server = entries.iter().find(|e| e.alias == "icg").unwrap();
             let pkcs8 = pfx.decrypt_key(server.key.unwrap(), &password).unwrap();
             let chain: Vec<Vec<u8>> = server
@@ -520,17 +526,45 @@ mod tests {
                     "{name}: bag {at:?} changed"
                 );
             }
-            assert_eq!(java_entries(&again).len(), entries.len(), "{name}");
+            assert_eq!(java_view(&again).entries.len(), entries.len(), "{name}");
             assert_eq!(
                 again.describe(),
                 pfx.describe(),
                 "{name}: algorithms changed"
             );
             let key = again.decrypt_key(
-                java_entries(&again)[0].key.unwrap_or(server.key.unwrap()),
+                java_view(&again).entries[0]
+                    .key
+                    .unwrap_or(server.key.unwrap()),
                 &password,
             );
             assert!(key.is_ok(), "{name}");
+        }
+    }
+
+    /// Two key bags named `icg` (the second `ICG` in the case shape): Java keeps the second under `icg`,
+    /// with the certificate of its own localKeyID, and has lost the first.
+    #[test]
+    fn a_repeated_key_alias_keeps_the_later_key_with_its_own_certificate() {
+        for name in ["repeated-key-alias.p12", "repeated-key-alias-case.p12"] {
+            let (data, password) = shape(name);
+            let pfx = Pfx::parse(&data, &password).unwrap();
+            let view = java_view(&pfx);
+            let keys: Vec<BagRef> = pfx
+                .bags()
+                .filter(|(_, b)| b.kind == BagKind::ShroudedKey)
+                .map(|(at, _)| at)
+                .collect();
+            assert_eq!(keys.len(), 2, "{name}");
+            let icg = view.entries.iter().find(|e| e.alias == "icg").unwrap();
+            assert_eq!(icg.key, Some(keys[1]), "{name}");
+            assert!(pfx.bag(keys[1]).local_key_id.is_some(), "{name}");
+            assert_eq!(
+                pfx.bag(icg.certs[0]).local_key_id,
+                pfx.bag(keys[1]).local_key_id,
+                "{name}: the chain of the other key"
+            );
+            assert_eq!(view.hidden_keys, ["icg"], "{name}");
         }
     }
 }
