@@ -5,7 +5,9 @@ mod common;
 mod sandbox;
 
 use assert_cmd::Command;
-use common::{fixture, Work};
+use common::{fixture, fixture_bytes, store_password, Work};
+use icg_renew::keystore::jks;
+use icg_renew::secret::Password;
 use sandbox::{assert_exit, json, succeed};
 use std::path::Path;
 use std::process::Command as Process;
@@ -142,5 +144,59 @@ fn a_jks_with_a_non_ascii_password_and_alias_is_read_and_renewed() {
         &["-srcalias", "schlüssel", "-deststoretype", "JKS"],
         (&keystore, &password_file),
         (&work.path("copy.jks"), &password_file),
+    );
+}
+
+/// A JKS whose alias repeats is no file a Java tool writes: Java's map keeps only the later entry, so keytool
+/// lists one entry fewer than the file holds. Renewing the entry icg-renew happened to find could leave the one
+/// the ICG serves untouched, so every command refuses the file with one line naming it and the alias, and
+/// nothing is written.
+#[test]
+fn a_jks_whose_alias_repeats_is_refused_and_left_as_it_was() {
+    let work = Work::with(&["new-rsa-bundle.pem"]);
+    let password = Password::new(store_password());
+    let store =
+        jks::parse(&fixture_bytes("installed-rsa.jks"), &password).expect("the fixture parses");
+    let mut repeated = store.clone();
+    let server_entry = store
+        .entries
+        .iter()
+        .find(|e| e.alias == "icg")
+        .expect("an icg entry");
+    repeated.entries.push(server_entry.clone());
+    let bytes = repeated.serialize(&password, None);
+    let keystore = work.write("repeated.jks", &bytes);
+    let listed = keytool_list(&[], &keystore, &work.store_pass());
+    assert!(
+        listed.contains("Your keystore contains 2 entries"),
+        "{listed}"
+    );
+
+    let expected = format!(
+        "{} holds two entries named 'icg', of which Java sees only the later one: restore it from a backup",
+        keystore.display()
+    );
+    let status = work.icg_on("repeated.jks").arg("status").output().unwrap();
+    assert_exit(&status, 3);
+    let said = String::from_utf8_lossy(&status.stdout).to_string()
+        + &String::from_utf8_lossy(&status.stderr);
+    assert!(said.contains(&expected), "{said}");
+
+    let renewal = work
+        .icg_on("repeated.jks")
+        .args(["renew", "new-rsa-bundle.pem", "--restart", "none", "--yes"])
+        .output()
+        .unwrap();
+    assert_exit(&renewal, 1);
+    let stderr = String::from_utf8_lossy(&renewal.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("icg-renew: {expected}"),
+        "{stderr}"
+    );
+    assert_eq!(
+        work.read("repeated.jks"),
+        bytes,
+        "the file must be left as it was"
     );
 }

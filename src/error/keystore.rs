@@ -9,6 +9,10 @@ pub enum KeystoreError {
     /// The JKS keystore `file` is damaged (`why`).
     #[error("{} is a damaged JKS keystore ({why}): restore it from a backup", file.shown())]
     DamagedJks { file: PathBuf, why: String },
+    /// The JKS keystore `file` holds two entries whose aliases Java takes for one (`alias`, shown short): its
+    /// map keeps only the later, so the file is not what any Java tool wrote.
+    #[error("{} holds two entries named '{alias}', of which Java sees only the later one: restore it from a backup", file.shown())]
+    RepeatedJksAlias { file: PathBuf, alias: String },
     /// The PKCS#12 file `file` cannot be read (`source`: the decoder's or OpenSSL's error, or what is wrong).
     #[error("{} is a PKCS#12 file that cannot be read ({source}): restore it from a backup or export it again", file.shown())]
     DamagedPkcs12 {
@@ -106,6 +110,7 @@ impl KeystoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::DamagedJks { .. }
+            | Self::RepeatedJksAlias { .. }
             | Self::DamagedPkcs12 { .. }
             | Self::CostlyPkcs12 { .. }
             | Self::NotAKeystore { .. }

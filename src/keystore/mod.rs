@@ -104,6 +104,22 @@ fn hidden_key_entry(alias: &str, path: &Path) -> Error {
     })
 }
 
+/// Java's `JavaKeyStore` keeps its entries in a map under the alias in lower case, so a second entry of the
+/// same alias silently replaces the first: the file is then not what Java would save, and renewing the entry
+/// icg-renew found could leave the one Java serves untouched. Such a file is refused, never half-read.
+fn refuse_repeated_jks_alias(store: &jks::JksStore, path: &Path) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for entry in &store.entries {
+        if !seen.insert(entry.alias.to_lowercase()) {
+            return Err(Error::Keystore(KeystoreError::RepeatedJksAlias {
+                file: path.to_path_buf(),
+                alias: crate::shown::short(&entry.alias, 64),
+            }));
+        }
+    }
+    Ok(())
+}
+
 /// A short description of what some bytes look like, for messages about files that were not understood.
 pub fn describe_bytes(data: &[u8]) -> String {
     let kind = if data.is_empty() {
@@ -143,7 +159,10 @@ impl Keystore {
     pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
         if jks::looks_like_jks(data) {
             return match jks::parse(data, password) {
-                Ok(store) => Ok(Self::from_jks(store)),
+                Ok(store) => {
+                    refuse_repeated_jks_alias(&store, path)?;
+                    Ok(Self::from_jks(store))
+                }
                 Err(jks::JksError::WrongPassword) => Err(wrong_password(path)),
                 Err(jks::JksError::Corrupt(why)) => {
                     Err(Error::Keystore(KeystoreError::DamagedJks {
