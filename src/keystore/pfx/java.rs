@@ -47,9 +47,7 @@ impl UnfriendlyNames {
 /// The issuer and subject Names (each as its DER, compared byte for byte) of a DER certificate: enough
 /// to follow a chain through thousands of certificates without parsing any of them in full.
 fn certificate_names(cert: &[u8]) -> Option<(&[u8], &[u8])> {
-    let cert = AnyRef::from_der(cert).ok()?;
-    let tbs: AnyRef<'_> = SliceReader::new(cert.value()).ok()?.decode().ok()?;
-    let mut fields = SliceReader::new(tbs.value()).ok()?;
+    let mut fields = tbs_fields(cert)?;
     let version = Tag::ContextSpecific {
         constructed: true,
         number: TagNumber(0),
@@ -63,6 +61,13 @@ fn certificate_names(cert: &[u8]) -> Option<(&[u8], &[u8])> {
     fields.tlv_bytes().ok()?; // validity
     let subject = fields.tlv_bytes().ok()?;
     Some((issuer, subject))
+}
+
+/// A reader over the fields of a DER certificate's TBSCertificate, the first step of every lookup here.
+fn tbs_fields(cert: &[u8]) -> Option<SliceReader<'_>> {
+    let cert = AnyRef::from_der(cert).ok()?;
+    let tbs: AnyRef<'_> = SliceReader::new(cert.value()).ok()?.decode().ok()?;
+    SliceReader::new(tbs.value()).ok()
 }
 
 /// Longest certificate chain followed from a key entry.
@@ -362,9 +367,7 @@ const SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
 /// The value (the extnValue's octets) of the extension `wanted` of a DER certificate, read field by field
 /// like [`certificate_names`], without decoding the rest.
 fn certificate_extension<'a>(cert: &'a [u8], wanted: &Oid) -> Option<&'a [u8]> {
-    let cert = AnyRef::from_der(cert).ok()?;
-    let tbs: AnyRef<'a> = SliceReader::new(cert.value()).ok()?.decode().ok()?;
-    let mut fields = SliceReader::new(tbs.value()).ok()?;
+    let mut fields = tbs_fields(cert)?;
     let extensions_field = Tag::ContextSpecific {
         constructed: true,
         number: TagNumber(3),
