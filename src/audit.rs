@@ -5,9 +5,9 @@
 use crate::cert::{rfc3339, Clock};
 use crate::error::Error;
 use crate::error::FileError;
-use std::fs::{File, OpenOptions};
+use crate::fsx;
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug)]
@@ -21,22 +21,22 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// Opens (creating 0600) the log for appending; `command` names the icg-renew command on every line.
+    /// The path is resolved once ([`fsx::resolve_parent`]: no directory above the log's that another
+    /// account controls), and only a regular file of root's with one link is appended to: a link, a FIFO
+    /// or a hard link in its place is a warning, never a write elsewhere and never a hang.
     pub fn open(path: &Path, command: &str) -> AuditLog {
-        let opened = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path);
+        let opened = fsx::resolve_parent(path, fsx::Trust::OUTPUT)
+            .and_then(|at| at.dir.open_append(&at.name, "append to the audit log"));
         let (file, problem) = match opened {
             Ok(f) => (Some(f), None),
-            Err(source) => (
+            Err(Error::Io { source, .. }) => (
                 None,
                 Some(Error::File(FileError::AuditLogNotOpened {
                     path: path.to_path_buf(),
                     source,
                 })),
             ),
+            Err(other) => (None, Some(other)),
         };
         AuditLog {
             file,

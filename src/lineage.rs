@@ -4,16 +4,15 @@
 //! rewrites. Gathers the private keys and certificates of every file into one PEM text for `material`;
 //! other files (README, CSRs, configuration) contribute nothing.
 //!
-//! Symbolic links are followed only to a file inside the lineage's own configuration directory (for
-//! `…/live/NAME` the directory above `live`, else the directory itself), and only when every directory from
-//! there down to the file, and the file, belong to root (or the account running icg-renew) and no one else
-//! can write to them. A link anywhere else is refused, as for any other material. See docs/decisions.md.
+//! The directory is resolved once ([`fsx::resolve_dir`]) and listed through its descriptor. A symbolic link
+//! in it is followed by the same resolver (never through a directory another account can change) and only
+//! to a file inside the lineage's own configuration directory (for `…/live/NAME` the directory above `live`,
+//! else the directory itself). A link anywhere else is refused. See docs/decisions.md.
 
 use crate::error::MaterialError;
-use crate::error::{Error, LinkRefusal, Result};
+use crate::error::{Error, Result};
 use crate::fsx;
 use crate::keystore::MAX_FILE_SIZE;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Most entries looked at in a material directory.
@@ -22,37 +21,33 @@ const MAX_ENTRIES: usize = 64;
 /// The private keys and certificates found in the files of `dir`, as one PEM text, each block once; and
 /// the names of the files that contributed.
 pub fn read(dir: &Path) -> Result<(Vec<u8>, Vec<String>)> {
-    let real_dir = fsx::real_path(dir)?;
-    let trust_root = trust_root(&real_dir);
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("list the material directory", dir, &e))?
-        .take(MAX_ENTRIES + 1)
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::io("list the material directory", dir, &e))?;
-    if entries.len() > MAX_ENTRIES {
+    let held = fsx::resolve_dir(dir, fsx::Trust::operator())?;
+    held.check(fsx::Trust::operator(), "the material directory")?;
+    let trust_root = trust_root(&held.path);
+    let mut names = held.names()?;
+    if names.len() > MAX_ENTRIES {
         return Err(Error::Material(MaterialError::MaterialDirectoryTooLarge {
             dir: dir.to_path_buf(),
             max: MAX_ENTRIES,
         }));
     }
-    entries.sort_by_key(|e| e.file_name());
+    names.sort();
     let mut seen: Vec<String> = Vec::new();
     let mut bundle = Vec::new();
     let mut used = Vec::new();
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for entry in names {
+        let name = entry.to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
-        let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io("inspect", &path, &e))?;
-        let data = if meta.file_type().is_symlink() {
-            let target = linked_file(&path, &trust_root)?;
-            fsx::read_input(&target, MAX_FILE_SIZE, "read the new certificate material")?
-        } else if meta.is_file() {
-            fsx::read_input(&path, MAX_FILE_SIZE, "read the new certificate material")?
-        } else {
-            continue;
+        const DOING: &str = "read the new certificate material";
+        let data = match held.meta_of(&entry) {
+            Some((_, true)) => held.read(&entry, MAX_FILE_SIZE, DOING)?.0,
+            Some(_) if held.is_link(&entry) => {
+                let target = linked_file(&held.join(&entry), &trust_root)?;
+                target.dir.read(&target.name, MAX_FILE_SIZE, DOING)?.0
+            }
+            _ => continue,
         };
         let mut contributed = false;
         for block in pem_blocks(&data) {
@@ -106,49 +101,17 @@ fn trust_root(real_dir: &Path) -> PathBuf {
     }
 }
 
-/// The file a link in a material directory leads to, when the link rule allows it.
-fn linked_file(link: &Path, trust_root: &Path) -> Result<PathBuf> {
-    let refuse = |why: LinkRefusal| {
-        Error::Material(MaterialError::MaterialLinkRefused {
+/// The file a link in a material directory leads to, resolved once, when it lies inside `trust_root`.
+fn linked_file(link: &Path, trust_root: &Path) -> Result<fsx::Resolved> {
+    let target = fsx::resolve(link, fsx::Trust::operator())?;
+    if !target.path().starts_with(trust_root) {
+        return Err(Error::Material(MaterialError::MaterialLinkOutside {
             link: link.to_path_buf(),
+            target: target.path(),
             trust_root: trust_root.to_path_buf(),
-            why,
-        })
-    };
-    let target = std::fs::canonicalize(link).map_err(|e| Error::io("follow the link", link, &e))?;
-    let inside = target.strip_prefix(trust_root).map_err(|_| {
-        refuse(LinkRefusal::Outside {
-            target: target.clone(),
-        })
-    })?;
-    let mut current = trust_root.to_path_buf();
-    check_owner(&current).map_err(refuse)?;
-    for part in inside.components() {
-        current.push(part);
-        check_owner(&current).map_err(refuse)?;
+        }));
     }
     Ok(target)
-}
-
-/// Whether only root (or the account running icg-renew) can change `path` (no links: it is canonical).
-fn check_owner(path: &Path) -> std::result::Result<(), LinkRefusal> {
-    let meta = std::fs::symlink_metadata(path).map_err(|source| LinkRefusal::Uninspectable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(LinkRefusal::ForeignOwner {
-            path: path.to_path_buf(),
-            uid: meta.uid(),
-        });
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(LinkRefusal::WritableByOthers {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(())
 }
 
 /// The PEM blocks of a private key or certificate in `data` (other blocks, such as requests, are left out).

@@ -6,7 +6,6 @@ use crate::cert::{parse_compact_utc, UnixTime};
 use crate::report::StatusReport;
 use crate::shown::Shown;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The results `icg_renew_last_result` has a series for, as the contract lists them.
@@ -106,18 +105,19 @@ pub fn last_renewal(log: &Path, keystore: &Path) -> Option<LastRenewal> {
     last_renewal_in(&read_tail(log)?, keystore)
 }
 
-/// The end of a regular file (never through a link), whole lines only.
+/// The end of a regular file (resolved once, never through a link), whole lines only.
 fn read_tail(path: &Path) -> Option<String> {
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-        .open(path)
+    let at = crate::fsx::resolve_parent(path, crate::fsx::Trust::OUTPUT).ok()?;
+    let (mut file, stat) = at
+        .dir
+        .open_regular(
+            &at.name,
+            rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+            "read the audit log",
+        )
         .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let start = meta.len().saturating_sub(LOG_TAIL);
+    let start = (stat.st_size as u64).saturating_sub(LOG_TAIL);
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     file.take(LOG_TAIL).read_to_end(&mut bytes).ok()?;

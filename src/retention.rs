@@ -1,9 +1,10 @@
 //! Backup retention (`--keep-backups N`): each backup holds an old private key, and unattended renewal would
 //! pile them up forever. After a successful renewal or rollback the backups of that keystore beyond the
 //! newest N are overwritten and removed, like the pending key; the ones the command just made or used stay.
-//! Works on the list `fsx::list_backups` returns and removes through the backups' directory descriptor.
+//! Works on the list `fsx::list_backups` returns and removes through the backups' directory descriptor, only
+//! regular files with one link, owned by root or the keystore's owner.
 
-use crate::error::Error;
+use crate::error::{Error, FileError};
 use crate::fsx::{Backup, SafeDir};
 use std::path::{Path, PathBuf};
 
@@ -39,13 +40,25 @@ pub fn next_to_go(backups: &[Backup], keep: usize) -> Vec<PathBuf> {
 
 /// Overwrites and removes each backup named in `paths` from `dir`, through its descriptor and only while the
 /// name holds the file listed; returns those removed and the errors of the others.
-pub fn remove(dir: &SafeDir, backups: &[Backup], paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
+pub fn remove(
+    dir: &SafeDir,
+    backups: &[Backup],
+    paths: &[PathBuf],
+    keystore_owner: u32,
+) -> (Vec<PathBuf>, Vec<Error>) {
     let mut removed = Vec::new();
     let mut errors = Vec::new();
     for backup in backups.iter().filter(|b| paths.contains(&b.path)) {
         let Some((meta, true)) = dir.meta_of(&backup.name) else {
             continue;
         };
+        if meta.uid != 0 && meta.uid != keystore_owner {
+            errors.push(Error::File(FileError::NoLongerFound {
+                path: backup.path.clone(),
+                what: "a backup".into(),
+            }));
+            continue;
+        }
         match dir.shred(&backup.name, meta.id, "the backup") {
             Ok(()) => removed.push(backup.path.clone()),
             Err(e) => errors.push(e),

@@ -37,7 +37,8 @@ pub(crate) fn run(
             }));
         }
     }
-    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
+    let out = fsx::resolve_parent(&args.out, fsx::Trust::OUTPUT)?;
+    if out.dir.stat_of(&out.name).is_some() && !args.force {
         return Err(Error::Command(CommandError::RequestFileExists {
             file: args.out.clone(),
         }));
@@ -59,10 +60,8 @@ pub(crate) fn run(
     if let Some(old) = &existing {
         pending::remove_securely(&installed.file, old.id)?;
     }
-    if args.force && std::fs::symlink_metadata(&args.out).is_ok() {
-        std::fs::remove_file(&args.out).map_err(|e| Error::io("replace", &args.out, &e))?;
-    }
-    fsx::write_private_file(&args.out, &pem, "write the certificate request")?;
+    out.dir
+        .replace(&out.name, &pem, 0o600, "write the certificate request")?;
     let pending_path = pending::save(&installed.file, &key, &placeholder, &store_password)?;
     let sha256 = icg_renew::cert::hex_colons(&openssl::sha::sha256(&der));
     let mut audit = open_audit(global, "csr", prompter);

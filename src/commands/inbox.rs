@@ -4,7 +4,10 @@
 //! may lie beside the material as `<name>.password` (mode 0600).
 //!
 //! Safety: DIR must be a directory that only root (and a group named with `--group`) can write to, since
-//! whoever writes there decides the gateway's certificate. One run at a time holds a lock on DIR; the renewal
+//! whoever writes there decides the gateway's certificate, and every directory above it root's alone. DIR is
+//! resolved once and held open for the whole run: listing, `done/` and `failed/` (root's, 0700, or 0750 with
+//! the named group), the results and the moves (`renameat2` with `RENAME_NOREPLACE` between held
+//! directories) all go through descriptors. One run at a time holds a lock on DIR; the renewal
 //! itself holds the keystore lock. A file is taken only when it has settled: no change to it (its ctime, which
 //! every write, rename and timestamp change moves) for `--settle` seconds, so a copy in progress is never
 //! read half-written. Older material found beside the newest is moved to `failed/` as superseded, so that
@@ -17,9 +20,10 @@ use crate::cli::{GlobalArgs, InboxArgs};
 use icg_renew::cert::{compact_utc, Clock};
 use icg_renew::error::CommandError;
 use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
+use icg_renew::fsx::{self, SafeDir};
 use icg_renew::material::MaterialSource;
 use icg_renew::report::{InboxReport, Output};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,7 +38,7 @@ const POLL: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 struct Dropped {
     path: PathBuf,
-    name: String,
+    name: OsString,
     /// When it last changed (ctime), Unix seconds and nanoseconds.
     changed: (i64, i64),
     size: u64,
@@ -48,12 +52,11 @@ pub fn run(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
-    let dir = &args.dir;
     let group = args.group.as_deref().map(group_id).transpose()?;
-    check_inbox_dir(dir, group)?;
-    let _lock = lock_dir(dir)?;
+    let dir = open_inbox_dir(&args.dir, group)?;
+    lock_dir(&dir)?;
     let mut report = InboxReport {
-        dir: dir.clone(),
+        dir: dir.path.clone(),
         taken: None,
         filed_as: None,
         result_file: None,
@@ -64,7 +67,7 @@ pub fn run(
     };
     let waited_since = std::time::Instant::now();
     let newest = loop {
-        let mut found = dropped_files(dir)?;
+        let mut found = dropped_files(&dir)?;
         found.sort_by_key(|d| std::cmp::Reverse(d.changed));
         let Some(newest) = found.first().cloned() else {
             return Ok(Finished {
@@ -73,10 +76,10 @@ pub fn run(
             });
         };
         let now = now_seconds();
-        if now - newest.changed.0 >= args.settle as i64 && settled(&newest) {
+        if now - newest.changed.0 >= args.settle as i64 && settled(&dir, &newest) {
             for older in &found[1..] {
                 if now - older.changed.0 >= args.settle as i64 {
-                    let filed = file_away(dir, older, "failed", &superseded_json(&newest), clock)?;
+                    let filed = file_away(&dir, group, older, "failed", &superseded_json(&newest), clock)?;
                     report.superseded.push(filed);
                 }
             }
@@ -93,8 +96,15 @@ pub fn run(
     };
 
     report.taken = Some(newest.path.clone());
-    let attempt =
-        renew_waiting_for_the_lock(global, args, &newest.path, waited_since, prompter, clock)?;
+    let password_file = password_beside(&dir, &newest.name)?;
+    let attempt = renew_waiting_for_the_lock(
+        global,
+        args,
+        (&newest.path, password_file.as_deref()),
+        waited_since,
+        prompter,
+        clock,
+    )?;
     let (outcome, exit_code) = match attempt {
         Ok(renewed) => {
             let code = exit_code(renewed.result);
@@ -108,7 +118,7 @@ pub fn run(
         }
     };
     let outcome_dir = if exit_code == 0 { "done" } else { "failed" };
-    let filed = file_away(dir, &newest, outcome_dir, &outcome, clock)?;
+    let filed = file_away(&dir, group, &newest, outcome_dir, &outcome, clock)?;
     report.result_file = Some(result_path(&filed));
     report.filed_as = Some(filed);
     Ok(Finished {
@@ -122,21 +132,13 @@ pub fn run(
 fn renew_waiting_for_the_lock(
     global: &GlobalArgs,
     args: &InboxArgs,
-    material: &Path,
+    (material, password_file): (&Path, Option<&Path>),
     waited_since: std::time::Instant,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Result<icg_renew::report::RenewReport>> {
-    let password_file = password_beside(material);
     let attempt = loop {
-        let attempt = renew_with(
-            global,
-            args,
-            material,
-            password_file.as_deref(),
-            prompter,
-            clock,
-        );
+        let attempt = renew_with(global, args, material, password_file, prompter, clock);
         let locked = matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked);
         if !locked || waited_since.elapsed() >= Duration::from_secs(args.wait) {
             break attempt;
@@ -163,15 +165,6 @@ fn renew_with(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<icg_renew::report::RenewReport> {
-    if let Some(file) = password_file {
-        let meta = std::fs::symlink_metadata(file).map_err(|e| Error::io("inspect", file, &e))?;
-        if !meta.is_file() || meta.mode() & 0o077 != 0 {
-            return Err(Error::Command(CommandError::DroppedPasswordMode {
-                file: file.to_path_buf(),
-                mode: meta.mode() & 0o7777,
-            }));
-        }
-    }
     let request = Request {
         new: Some(material.to_path_buf()),
         material: MaterialSource {
@@ -189,91 +182,144 @@ fn renew_with(
     renew_install(&mut install, &request, prompter, &mut audit, clock)
 }
 
-/// Refuses a DIR that someone other than root (or `group`) could write to, or that is a link.
-fn check_inbox_dir(dir: &Path, group: Option<u32>) -> Result<()> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|source| {
-        Error::Command(CommandError::NoDropFolder {
+/// DIR resolved once (every directory above it root's alone) and held open; refused when someone other
+/// than root (or `group`) could write to it.
+fn open_inbox_dir(dir: &Path, group: Option<u32>) -> Result<SafeDir> {
+    let held = fsx::resolve_dir(dir, fsx::Trust::ROOT).map_err(|e| match e {
+        Error::Io { source, .. } if source.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+            Error::Command(CommandError::DropFolderNotADirectory {
+                dir: dir.to_path_buf(),
+            })
+        }
+        Error::Io { source, .. } => Error::Command(CommandError::NoDropFolder {
             dir: dir.to_path_buf(),
             source,
-        })
+        }),
+        other => other,
     })?;
-    if !meta.is_dir() {
-        return Err(Error::Command(CommandError::DropFolderNotADirectory {
-            dir: dir.to_path_buf(),
-        }));
-    }
+    let stat = held.stat()?;
     let me = rustix::process::geteuid().as_raw();
-    let refuse = |risk| {
-        Error::Command(CommandError::DropFolderUnsafe {
-            dir: dir.to_path_buf(),
-            risk,
-        })
+    let risk = if stat.st_uid != 0 && stat.st_uid != me {
+        Some(DropFolderRisk::Owner(stat.st_uid))
+    } else if stat.st_mode & 0o002 != 0 {
+        Some(DropFolderRisk::EveryUser)
+    } else if stat.st_mode & 0o020 != 0 && group != Some(stat.st_gid) {
+        Some(DropFolderRisk::Group(stat.st_gid))
+    } else {
+        None
     };
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(refuse(DropFolderRisk::Owner(meta.uid())));
+    match risk {
+        Some(risk) => Err(Error::Command(CommandError::DropFolderUnsafe {
+            dir: held.path.clone(),
+            risk,
+        })),
+        None => Ok(held),
     }
-    if meta.mode() & 0o002 != 0 {
-        return Err(refuse(DropFolderRisk::EveryUser));
-    }
-    if meta.mode() & 0o020 != 0 && group != Some(meta.gid()) {
-        return Err(refuse(DropFolderRisk::Group(meta.gid())));
-    }
-    Ok(())
 }
 
-/// An exclusive lock on DIR for this run; a second run stops at once.
-fn lock_dir(dir: &Path) -> Result<std::fs::File> {
-    let handle = std::fs::File::open(dir).map_err(|e| Error::io("open", dir, &e))?;
+/// `DIR/outcome` (`done/` or `failed/`), created root's 0700 (0750 with `group`) when missing, opened
+/// through DIR; refused unless root owns it and no one but root (and `group`, reading) can use it, so
+/// that a member cannot prepare it as a way out of the folder.
+fn results_dir(dir: &SafeDir, group: Option<u32>, outcome: &str) -> Result<SafeDir> {
+    let target = dir
+        .subdir(OsStr::new(outcome), if group.is_some() { 0o750 } else { 0o700 })
+        .map_err(|e| match e {
+            Error::Io { .. } => Error::Command(CommandError::ResultsDirNotADirectory {
+                dir: dir.join(OsStr::new(outcome)),
+            }),
+            other => other,
+        })?;
+    let stat = target.stat()?;
+    if let (Some(gid), 0) = (group, stat.st_uid) {
+        if stat.st_gid == 0 && stat.st_mode & 0o070 == 0o050 {
+            target.set_group(gid)?;
+        }
+    }
+    let stat = target.stat()?;
+    let risk = if stat.st_uid != 0 && stat.st_uid != rustix::process::geteuid().as_raw() {
+        Some(DropFolderRisk::Owner(stat.st_uid))
+    } else if stat.st_mode & 0o007 != 0 {
+        Some(DropFolderRisk::EveryUser)
+    } else if stat.st_mode & 0o020 != 0
+        || (stat.st_mode & 0o070 != 0 && stat.st_gid != 0 && group != Some(stat.st_gid))
+    {
+        Some(DropFolderRisk::Group(stat.st_gid))
+    } else {
+        None
+    };
+    match risk {
+        Some(risk) => Err(Error::Command(CommandError::DropFolderUnsafe {
+            dir: target.path.clone(),
+            risk,
+        })),
+        None => Ok(target),
+    }
+}
+
+/// An exclusive lock on DIR (its held descriptor) for this run; a second run stops at once. Held until
+/// the process ends.
+fn lock_dir(dir: &SafeDir) -> Result<()> {
     rustix::fs::flock(
-        &handle,
+        &*dir.fd(),
         rustix::fs::FlockOperation::NonBlockingLockExclusive,
     )
     .map_err(|errno| {
         Error::Command(CommandError::InboxBusy {
-            dir: dir.to_path_buf(),
+            dir: dir.path.clone(),
             source: errno.into(),
         })
-    })?;
-    Ok(handle)
+    })
 }
 
 /// The material files in DIR: regular, not hidden, not a password or result file. Others are left alone.
-fn dropped_files(dir: &Path) -> Result<Vec<Dropped>> {
+fn dropped_files(dir: &SafeDir) -> Result<Vec<Dropped>> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("list the drop folder", dir, &e))? {
-        let entry = entry.map_err(|e| Error::io("list the drop folder", dir, &e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.ends_with(PASSWORD_SUFFIX) || name.ends_with(RESULT_SUFFIX)
+    for name in dir.names()? {
+        let text = name.to_string_lossy();
+        if text.starts_with('.') || text.ends_with(PASSWORD_SUFFIX) || text.ends_with(RESULT_SUFFIX)
         {
             continue;
         }
-        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+        let Some(stat) = dir.stat_of(&name).filter(fsx::is_regular) else {
             continue;
         };
-        if !meta.is_file() {
-            continue;
-        }
         found.push(Dropped {
-            path: entry.path(),
+            path: dir.join(&name),
             name,
-            changed: (meta.ctime(), meta.ctime_nsec()),
-            size: meta.len(),
+            changed: (stat.st_ctime, stat.st_ctime_nsec as i64),
+            size: stat.st_size as u64,
         });
     }
     Ok(found)
 }
 
 /// Whether the file is as it was when listed (same size and change time): not written to since.
-fn settled(file: &Dropped) -> bool {
-    std::fs::symlink_metadata(&file.path)
-        .is_ok_and(|m| m.len() == file.size && (m.ctime(), m.ctime_nsec()) == file.changed)
+fn settled(dir: &SafeDir, file: &Dropped) -> bool {
+    dir.stat_of(&file.name).is_some_and(|s| {
+        s.st_size as u64 == file.size && (s.st_ctime, s.st_ctime_nsec as i64) == file.changed
+    })
 }
 
-fn password_beside(material: &Path) -> Option<PathBuf> {
-    let mut name = material.as_os_str().to_owned();
-    name.push(PASSWORD_SUFFIX);
-    let path = PathBuf::from(name);
-    std::fs::symlink_metadata(&path).is_ok().then_some(path)
+fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
+    let mut name = name.to_os_string();
+    name.push(suffix);
+    name
+}
+
+/// The password file beside dropped material, if there is one: it must be a regular file that only its
+/// owner can read.
+fn password_beside(dir: &SafeDir, material: &OsStr) -> Result<Option<PathBuf>> {
+    let name = with_suffix(material, PASSWORD_SUFFIX);
+    let Some(stat) = dir.stat_of(&name) else {
+        return Ok(None);
+    };
+    if !fsx::is_regular(&stat) || stat.st_mode & 0o077 != 0 {
+        return Err(Error::Command(CommandError::DroppedPasswordMode {
+            file: dir.join(&name),
+            mode: stat.st_mode & 0o7777,
+        }));
+    }
+    Ok(Some(dir.join(&name)))
 }
 
 fn result_path(filed: &Path) -> PathBuf {
@@ -285,55 +331,49 @@ fn result_path(filed: &Path) -> PathBuf {
 fn superseded_json(newest: &Dropped) -> String {
     serde_json::json!({
         "result": "superseded",
-        "error": format!("not used: newer material {} was dropped after it", newest.name),
+        "error": format!("not used: newer material {} was dropped after it", newest.name.to_string_lossy()),
         "kind": "superseded",
     })
     .to_string()
 }
 
 /// Moves a dropped file (and its password file) into `DIR/<outcome>/`, under its own name or, when that is
-/// taken, with a time stamp; writes the result document beside it first.
+/// taken, with a time stamp (and a counter): never over an existing name. The result document goes beside
+/// it first. Returns where the file now is, named by the directory actually worked in.
 fn file_away(
-    dir: &Path,
+    dir: &SafeDir,
+    group: Option<u32>,
     file: &Dropped,
     outcome: &str,
     result: &str,
     clock: Clock,
 ) -> Result<PathBuf> {
-    let target_dir = dir.join(outcome);
-    if std::fs::symlink_metadata(&target_dir).is_err() {
-        std::fs::DirBuilder::new()
-            .mode(0o750)
-            .create(&target_dir)
-            .map_err(|e| Error::io("create", &target_dir, &e))?;
+    let target_dir = results_dir(dir, group, outcome)?;
+    let stamp = compact_utc(clock.now);
+    for attempt in 0..100 {
+        let target = match attempt {
+            0 => file.name.clone(),
+            1 => with_suffix(&file.name, &format!(".{stamp}")),
+            n => with_suffix(&file.name, &format!(".{stamp}-{n}")),
+        };
+        let result_name = with_suffix(&target, RESULT_SUFFIX);
+        if target_dir.stat_of(&result_name).is_some() || target_dir.stat_of(&target).is_some() {
+            continue;
+        }
+        target_dir.replace(&result_name, format!("{result}\n").as_bytes(), 0o640, "write the result")?;
+        if !dir.move_noreplace(&file.name, &target_dir, &target)? {
+            continue;
+        }
+        let password = with_suffix(&file.name, PASSWORD_SUFFIX);
+        if dir.stat_of(&password).is_some() {
+            dir.move_noreplace(&password, &target_dir, &with_suffix(&target, PASSWORD_SUFFIX))?;
+        }
+        return Ok(target_dir.current_path().join(&target));
     }
-    let meta = std::fs::symlink_metadata(&target_dir)
-        .map_err(|e| Error::io("inspect", &target_dir, &e))?;
-    if !meta.is_dir() {
-        return Err(Error::Command(CommandError::ResultsDirNotADirectory {
-            dir: target_dir,
-        }));
-    }
-    let mut target = target_dir.join(&file.name);
-    if std::fs::symlink_metadata(&target).is_ok()
-        || std::fs::symlink_metadata(result_path(&target)).is_ok()
-    {
-        target = target_dir.join(format!("{}.{}", file.name, compact_utc(clock.now)));
-    }
-    icg_renew::outfile::replace(
-        &result_path(&target),
-        format!("{result}\n").as_bytes(),
-        0o640,
-        "write the result",
-    )?;
-    std::fs::rename(&file.path, &target).map_err(|e| Error::io("move", &file.path, &e))?;
-    if let Some(password) = password_beside(&file.path) {
-        let mut moved = target.as_os_str().to_owned();
-        moved.push(PASSWORD_SUFFIX);
-        std::fs::rename(&password, PathBuf::from(moved))
-            .map_err(|e| Error::io("move", &password, &e))?;
-    }
-    Ok(target)
+    Err(Error::File(icg_renew::error::FileError::NoFreeResultName {
+        dir: target_dir.path.clone(),
+        name: file.name.clone().into(),
+    }))
 }
 
 /// The gid of a group name from /etc/group, or a number.
@@ -341,9 +381,8 @@ fn group_id(name: &str) -> Result<u32> {
     if let Ok(gid) = name.parse() {
         return Ok(gid);
     }
-    let groups = std::fs::read_to_string("/etc/group")
-        .map_err(|e| Error::io("read", Path::new("/etc/group"), &e))?;
-    groups
+    let groups = fsx::read_bounded(Path::new("/etc/group"), 16 * 1024 * 1024, "read")?;
+    String::from_utf8_lossy(&groups)
         .lines()
         .find_map(|line| {
             let mut fields = line.split(':');

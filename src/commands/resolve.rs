@@ -8,7 +8,7 @@ use icg_renew::audit::AuditLog;
 use icg_renew::cert::{CertSummary, Clock};
 use icg_renew::error::{CommandError, ConfigError};
 use icg_renew::error::{Error, ErrorKind, Result};
-use icg_renew::fsx::{KeystoreFile, SafeDir};
+use icg_renew::fsx::{self, KeystoreFile, SafeDir};
 use icg_renew::install::{self, Install, Locate};
 use icg_renew::installed::Installed;
 use icg_renew::secret::Password;
@@ -247,7 +247,7 @@ pub(crate) fn installed_key(install: &Install, installed: &Installed) -> Result<
 /// Where backups go: `--backup-dir` opened once, or the keystore's own directory.
 pub(crate) fn backup_dir(explicit: Option<&Path>, keystore: &KeystoreFile) -> Result<SafeDir> {
     match explicit {
-        Some(dir) => SafeDir::open(dir),
+        Some(dir) => fsx::resolve_dir(dir, fsx::Trust::ROOT),
         None => Ok(keystore.dir.clone()),
     }
 }

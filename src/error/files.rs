@@ -42,6 +42,26 @@ pub enum FileError {
         dir: PathBuf,
         risk: DirectoryRisk,
     },
+    /// Running as root, `path` lies beyond the directory `dir`, which an account other than root (and the
+    /// path's accepted owner) could change (`risk`): it could choose what `path` is.
+    #[error("{}", foreign_directory_text(path, dir, risk))]
+    ForeignDirectoryOnPath {
+        path: PathBuf,
+        dir: PathBuf,
+        risk: DirectoryRisk,
+    },
+    /// `path` has `links` hard links (or, to be appended to, belongs to `uid`, not root): reading or
+    /// appending to it (`doing`) could reach a file someone else chose.
+    #[error("cannot {doing} {}: it has {links} hard links and belongs to uid {uid}; icg-renew uses only a file with one link (and appends only to root's): copy it, or move it away", path.shown())]
+    SharedFile {
+        doing: String,
+        path: PathBuf,
+        links: u64,
+        uid: u32,
+    },
+    /// A directory on the way to `path` was swapped while it was being resolved.
+    #[error("{} changed while icg-renew resolved it: run it again, and check who else writes there", path.shown())]
+    ChangedWhileResolved { path: PathBuf },
     /// `path` (`what`: "the pending key") is no longer the file icg-renew found, so it was left alone.
     #[error("{} is no longer {what} icg-renew found: it was left alone; check it", path.shown())]
     NoLongerFound { path: PathBuf, what: String },
@@ -77,6 +97,9 @@ pub enum FileError {
     /// Every backup name of this second is taken in `dir`.
     #[error("cannot find a free backup name in {}", dir.shown())]
     NoFreeBackupName { dir: PathBuf },
+    /// Every name for a filed result of `name` is taken in `dir`.
+    #[error("cannot find a free name for {} in {}: clear out old results", name.shown(), dir.shown())]
+    NoFreeResultName { dir: PathBuf, name: PathBuf },
     /// The backup directory could not be listed (kind of `source`).
     #[error("cannot list backups: {source}")]
     ListBackups {
@@ -116,12 +139,15 @@ impl FileError {
             | Self::KeystoreSwapped { .. }
             | Self::TempFileSwapped { .. }
             | Self::NoFreeBackupName { .. }
+            | Self::NoFreeResultName { .. }
             | Self::AuditLogNotOpened { .. }
-            | Self::AuditLogNotWritten { .. } => ErrorKind::Io,
+            | Self::AuditLogNotWritten { .. }
+            | Self::ChangedWhileResolved { .. }
+            | Self::SharedFile { .. } => ErrorKind::Io,
             Self::TooBig { .. } | Self::GrewPastLimit { .. } => ErrorKind::Corrupt,
-            Self::UnsafeDirectory { .. } | Self::ForeignKeystoreLink { .. } => {
-                ErrorKind::Unsupported
-            }
+            Self::UnsafeDirectory { .. }
+            | Self::ForeignKeystoreLink { .. }
+            | Self::ForeignDirectoryOnPath { .. } => ErrorKind::Unsupported,
             Self::KeystoreGone { .. } => ErrorKind::NotFound,
             Self::NamesNoFile { .. } => ErrorKind::Usage,
             Self::ListBackups { source, .. } => source.kind(),
@@ -135,8 +161,6 @@ pub enum FoundFile {
     Directory,
     FifoOrSocket,
     DeviceOrSpecial,
-    /// Not a regular file, without saying what it is.
-    Other,
 }
 
 impl FoundFile {
@@ -145,7 +169,6 @@ impl FoundFile {
             FoundFile::Directory => "a directory, not a regular file",
             FoundFile::FifoOrSocket => "a FIFO or socket, not a regular file",
             FoundFile::DeviceOrSpecial => "a device or special file, not a regular file",
-            FoundFile::Other => "not a regular file",
         }
     }
 }
@@ -168,6 +191,19 @@ fn unsafe_directory_text(role: &str, dir: &Path, risk: &DirectoryRisk) -> String
         DirectoryRisk::OwnedBy(uid) => format!("{role} {dir} belongs to uid {uid}, not root, who could swap files in it while icg-renew works: chown root it, or choose another directory"),
         DirectoryRisk::GroupWritable(gid) => format!("{role} {dir} is writable by group {gid}, whose members could swap files in it while icg-renew works: chmod g-w it, or choose another directory"),
     }
+}
+
+fn foreign_directory_text(path: &Path, dir: &Path, risk: &DirectoryRisk) -> String {
+    let who = match risk {
+        DirectoryRisk::WorldWritable => "every user".to_string(),
+        DirectoryRisk::OwnedBy(uid) => format!("uid {uid}, its owner"),
+        DirectoryRisk::GroupWritable(gid) => format!("the members of group {gid}"),
+    };
+    format!(
+        "{} is refused: the directory {} on the way to it can be changed by {who}, who could point it at another file; use a path whose directories only root can change",
+        path.shown(),
+        dir.shown()
+    )
 }
 
 /// Which part of the way to a linked keystore another account controls.

@@ -34,13 +34,13 @@ pub enum MaterialError {
     /// A material directory `dir` holds no PEM key or certificate.
     #[error("{} holds no PEM private key or certificate: give the directory the ACME client writes (certbot: /etc/letsencrypt/live/NAME)", dir.shown())]
     MaterialDirectoryEmpty { dir: PathBuf },
-    /// A link `link` in a material directory leads where the link rule does not allow (`why`); links are
-    /// followed only within `trust_root`.
-    #[error("{} is a symbolic link {}: icg-renew follows links in a material directory only within the ACME client's own directory {}, owned by root and writable by no one else; give the path of the file it points to", link.shown(), why.text(), trust_root.shown())]
-    MaterialLinkRefused {
+    /// A link `link` in a material directory leads to `target`, outside `trust_root`, the only directory
+    /// such links are followed into.
+    #[error("{} is a symbolic link to {}, outside: icg-renew follows links in a material directory only within the ACME client's own directory {}; give the path of the file it points to", link.shown(), target.shown(), trust_root.shown())]
+    MaterialLinkOutside {
         link: PathBuf,
+        target: PathBuf,
         trust_root: PathBuf,
-        why: LinkRefusal,
     },
     /// An ACME client's deploy hook set not the variables that name the material (`found`: which it set).
     #[error("{}", hook_text(*found, "the deploy hook"))]
@@ -137,7 +137,7 @@ impl MaterialError {
             }
             Self::PendingKeyNotBuilt { .. } => ErrorKind::Io,
             Self::MaterialDirectoryTooLarge { .. }
-            | Self::MaterialLinkRefused { .. }
+            | Self::MaterialLinkOutside { .. }
             | Self::TooManyCertificates { .. }
             | Self::UnusualRsaKey { .. } => ErrorKind::Unsupported,
         }
@@ -170,39 +170,6 @@ pub fn too_many_certificates_text(
         "{}{after_file} holds {count} certificates; new material needs only the server certificate and its CAs (at most {max}): give just those",
         file.shown()
     )
-}
-
-/// Why a symbolic link in a material directory is not followed.
-#[derive(Debug)]
-pub enum LinkRefusal {
-    /// It leads to `target`, outside the directory links may lead into.
-    Outside { target: PathBuf },
-    /// A directory or file on the way, `path`, cannot be inspected.
-    Uninspectable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// A directory or file on the way, `path`, belongs to `uid`, neither root nor the account running.
-    ForeignOwner { path: PathBuf, uid: u32 },
-    /// A directory or file on the way, `path`, is writable by group or others.
-    WritableByOthers { path: PathBuf },
-}
-
-impl LinkRefusal {
-    fn text(&self) -> String {
-        match self {
-            LinkRefusal::Outside { target } => format!("to {}, outside", target.shown()),
-            LinkRefusal::Uninspectable { source, .. } => {
-                format!("that cannot be inspected ({source})")
-            }
-            LinkRefusal::ForeignOwner { path, uid } => {
-                format!("through {}, which belongs to uid {uid}", path.shown())
-            }
-            LinkRefusal::WritableByOthers { path } => {
-                format!("through {}, which others can write to", path.shown())
-            }
-        }
-    }
 }
 
 /// Which of the variables naming the material an ACME client's deploy hook found.

@@ -1,9 +1,10 @@
 //! A directory resolved once and held open ([`SafeDir`]): every read, exclusive create, removal and
 //! overwrite in it goes through its descriptor and never follows a link.
 
-use super::{is_regular, real_path, running_as_root, FileId, FileMeta};
+use super::{is_regular, real_path, FileId, FileMeta, Trust};
 use crate::error::FileError;
-use crate::error::{DirectoryRisk, Error, FoundFile, Result};
+use crate::error::{Error, Result};
+use rustix::fs::{openat, Mode, OFlags};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -62,6 +63,24 @@ impl SafeDir {
         })
     }
 
+    /// A directory the resolver opened (`path`: where the walk found it).
+    pub(super) fn held(fd: rustix::fd::OwnedFd, path: PathBuf) -> SafeDir {
+        SafeDir {
+            fd: std::sync::Arc::new(fd),
+            path,
+        }
+    }
+
+    /// Where the held directory is now, as the kernel names it (`/proc/self/fd`): the directory actually
+    /// worked in, even if it was renamed since it was resolved. Falls back to the path it was found at.
+    pub fn current_path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        std::fs::read_link(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+            .ok()
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| self.path.clone())
+    }
+
     /// The open directory, for `*at` calls of modules that keep their own files in it.
     pub fn fd(&self) -> std::sync::Arc<rustix::fd::OwnedFd> {
         self.fd.clone()
@@ -76,25 +95,22 @@ impl SafeDir {
     /// another uid, group-writable with a group other than root's, or writable by everyone. Such an
     /// account could swap the files icg-renew works on, which the descriptor cannot prevent.
     pub fn check_private(&self, role: &str) -> Result<()> {
-        if !running_as_root() {
-            return Ok(());
-        }
+        self.check(Trust::ROOT, role)
+    }
+
+    /// Refuses, when running as root, a directory that an account `trust` does not admit could change;
+    /// `role` names it in the message ("the backup directory").
+    pub fn check(&self, trust: Trust, role: &str) -> Result<()> {
         let stat = rustix::fs::fstat(&*self.fd)
             .map_err(|e| Error::io("inspect", &self.path, &e.into()))?;
-        let risk = if stat.st_mode & 0o002 != 0 {
-            DirectoryRisk::WorldWritable
-        } else if stat.st_uid != 0 {
-            DirectoryRisk::OwnedBy(stat.st_uid)
-        } else if stat.st_mode & 0o020 != 0 && stat.st_gid != 0 {
-            DirectoryRisk::GroupWritable(stat.st_gid)
-        } else {
-            return Ok(());
-        };
-        Err(Error::File(FileError::UnsafeDirectory {
-            role: role.to_string(),
-            dir: self.path.clone(),
-            risk,
-        }))
+        match trust.risk(&stat, u32::MAX) {
+            None => Ok(()),
+            Some(risk) => Err(Error::File(FileError::UnsafeDirectory {
+                role: role.to_string(),
+                dir: self.path.clone(),
+                risk,
+            })),
+        }
     }
 
     /// What `name` is now, without following a link; `None` when nothing is there.
@@ -104,6 +120,42 @@ impl SafeDir {
             .map(|s| (FileMeta::of(&s), is_regular(&s)))
     }
 
+    /// What the held directory is now.
+    pub fn stat(&self) -> Result<rustix::fs::Stat> {
+        rustix::fs::fstat(&*self.fd).map_err(|e| Error::io("inspect", &self.path, &e.into()))
+    }
+
+    /// What `name` is now, without following a link; `None` when nothing is there.
+    pub fn stat_of(&self, name: &OsStr) -> Option<rustix::fs::Stat> {
+        rustix::fs::statat(&*self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()
+    }
+
+    /// Gives the held directory to group `gid` (its owner stays).
+    pub fn set_group(&self, gid: u32) -> Result<()> {
+        rustix::fs::fchown(
+            &*self.fd,
+            None,
+            Some(rustix::process::Gid::from_raw(gid)),
+        )
+        .map_err(|e| Error::io("set the group of", &self.path, &e.into()))
+    }
+
+    /// Whether `name` is a symbolic link now.
+    pub fn is_link(&self, name: &OsStr) -> bool {
+        self.type_of(name) == Some(rustix::fs::FileType::Symlink)
+    }
+
+    /// Whether `name` is a directory now (not a link to one).
+    pub fn is_directory(&self, name: &OsStr) -> bool {
+        self.type_of(name) == Some(rustix::fs::FileType::Directory)
+    }
+
+    fn type_of(&self, name: &OsStr) -> Option<rustix::fs::FileType> {
+        rustix::fs::statat(&*self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .ok()
+            .map(|s| rustix::fs::FileType::from_raw_mode(s.st_mode))
+    }
+
     /// Whether `name` still is the file `id`.
     pub fn holds(&self, name: &OsStr, id: FileId) -> bool {
         self.meta_of(name).is_some_and(|(m, _)| m.id == id)
@@ -111,13 +163,26 @@ impl SafeDir {
 
     /// Reads the regular file `name` (never through a link), at most `max` bytes, with what it was.
     pub fn read(&self, name: &OsStr, max: u64, doing: &str) -> Result<(Vec<u8>, FileMeta)> {
-        use rustix::fs::{openat, Mode, OFlags};
+        let (file, stat) = self.open_regular(name, OFlags::RDONLY, Mode::empty(), doing)?;
+        let data = read_limited(file, stat.st_size as u64, max, doing, &self.join(name))?;
+        Ok((data, FileMeta::of(&stat)))
+    }
+
+    /// Opens `name` with `flags` (never through a link, never blocking on a FIFO) and refuses anything
+    /// but a regular file.
+    pub fn open_regular(
+        &self,
+        name: &OsStr,
+        flags: OFlags,
+        mode: Mode,
+        doing: &str,
+    ) -> Result<(File, rustix::fs::Stat)> {
         let path = self.join(name);
         let fd = openat(
             &*self.fd,
             name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
+            flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            mode,
         )
         .map_err(|e| {
             if e == rustix::io::Errno::LOOP {
@@ -134,12 +199,93 @@ impl SafeDir {
             return Err(Error::File(FileError::NotRegularFile {
                 doing: doing.to_string(),
                 path,
-                found: FoundFile::Other,
+                found: super::found_file(&stat),
             }));
         }
-        let file = File::from(fd);
-        let data = read_limited(file, stat.st_size as u64, max, doing, &path)?;
-        Ok((data, FileMeta::of(&stat)))
+        Ok((File::from(fd), stat))
+    }
+
+    /// Opens `name` for appending, creating it (mode 0600) when missing: only a regular file with one link,
+    /// owned by root or the running account, so that no one can make the append land in another file.
+    pub fn open_append(&self, name: &OsStr, doing: &str) -> Result<File> {
+        let (file, stat) = self.open_regular(
+            name,
+            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+            Mode::from_raw_mode(0o600),
+            doing,
+        )?;
+        let me = rustix::process::geteuid().as_raw();
+        if stat.st_nlink != 1 || (stat.st_uid != 0 && stat.st_uid != me) {
+            return Err(Error::File(FileError::SharedFile {
+                doing: doing.to_string(),
+                path: self.join(name),
+                links: stat.st_nlink as u64,
+                uid: stat.st_uid,
+            }));
+        }
+        Ok(file)
+    }
+
+    /// Replaces `name` atomically with `data`, mode exactly `mode`: a temporary file created exclusively
+    /// in this directory, flushed, renamed over `name` (a link there is replaced, not followed), and the
+    /// directory flushed.
+    pub fn replace(&self, name: &OsStr, data: &[u8], mode: u32, doing: &str) -> Result<()> {
+        let path = self.join(name);
+        let (temp, file, id) = (0..100)
+            .find_map(|attempt| {
+                let mut temp = OsString::from(".");
+                temp.push(name);
+                temp.push(format!(".{}.{attempt}.tmp", std::process::id()));
+                match self.create_new(&temp, data, doing) {
+                    Err(Error::Io { ref source, .. })
+                        if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                    {
+                        None
+                    }
+                    other => Some(other.map(|(file, id)| (temp, file, id))),
+                }
+            })
+            .unwrap_or_else(|| Err(Error::io(doing, &path, &rustix::io::Errno::EXIST.into())))?;
+        let done = rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))
+            .and_then(|()| rustix::fs::renameat(&*self.fd, &temp, &*self.fd, name));
+        if let Err(e) = done {
+            self.remove_if(&temp, id);
+            return Err(Error::io(doing, &path, &e.into()));
+        }
+        self.sync()
+    }
+
+    /// Moves `name` into `to` as `to_name`, never replacing a name that exists there (`Ok(false)` then).
+    pub fn move_noreplace(&self, name: &OsStr, to: &SafeDir, to_name: &OsStr) -> Result<bool> {
+        match rustix::fs::renameat_with(
+            &*self.fd,
+            name,
+            &*to.fd,
+            to_name,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::EXIST) => Ok(false),
+            Err(e) => Err(Error::io("move", &self.join(name), &e.into())),
+        }
+    }
+
+    /// The subdirectory `name`, created with `mode` when missing, opened through this directory (never
+    /// through a link).
+    pub fn subdir(&self, name: &OsStr, mode: u32) -> Result<SafeDir> {
+        let path = self.join(name);
+        match rustix::fs::mkdirat(&*self.fd, name, Mode::from_raw_mode(mode)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(Error::io("create", &path, &e.into())),
+        }
+        let fd = openat(
+            &*self.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io("open", &path, &e.into()))?;
+        Ok(SafeDir::held(fd, path))
     }
 
     /// Creates `name` exclusively (never through a link), mode exactly 0600, writes `data` and flushes it.
@@ -189,7 +335,7 @@ impl SafeDir {
     }
 
     /// Overwrites the regular file `name` with zeros, flushes it, and removes it, all only while `name` is
-    /// the file `id` (never through a link): for files holding an old private key (pending key, backups).
+    /// the file `id` with one link (never through a link): for files holding an old private key (pending key, backups).
     /// `what` names the file in messages ("the pending key").
     pub fn shred(&self, name: &OsStr, id: FileId, what: &str) -> Result<()> {
         let path = self.join(name);
@@ -205,6 +351,15 @@ impl SafeDir {
             return Err(Error::File(FileError::NoLongerFound {
                 path,
                 what: what.to_string(),
+            }));
+        }
+        // A second hard link would be another name for the same bytes, perhaps a file someone chose.
+        if stat.st_nlink != 1 {
+            return Err(Error::File(FileError::SharedFile {
+                doing: format!("overwrite {what}"),
+                path,
+                links: stat.st_nlink as u64,
+                uid: stat.st_uid,
             }));
         }
         let mut file = File::from(fd);
@@ -227,7 +382,7 @@ impl SafeDir {
     }
 
     /// The names in the directory (`.` and `..` left out).
-    pub(super) fn names(&self) -> Result<Vec<OsString>> {
+    pub fn names(&self) -> Result<Vec<OsString>> {
         use std::os::unix::ffi::OsStrExt;
         let fd = rustix::fs::openat(
             &*self.fd,

@@ -11,20 +11,20 @@
 mod backup;
 mod dir;
 mod keystore_file;
+mod resolve;
 
 pub use backup::{list_backups, make_backup, Backup};
 pub use dir::SafeDir;
 pub use keystore_file::{KeystoreFile, KeystoreLock};
+pub use resolve::{resolve, resolve_dir, resolve_parent, Resolved, Trust};
 
 use crate::error::FileError;
 use crate::error::{Error, FoundFile, Result};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::OpenOptions;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 const O_NONBLOCK: i32 = rustix::fs::OFlags::NONBLOCK.bits() as i32;
-const O_NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 const SELINUX_XATTR: &str = "security.selinux";
 const TEMP_MARK: &str = ".icg-renew-";
 
@@ -35,18 +35,56 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
     read_regular(path, max, doing, O_NONBLOCK)
 }
 
-/// Like `read_bounded`, but a symbolic link is refused too: for files an operator hands over (new material,
-/// keys, password files, backups), so that a link planted in a shared directory cannot redirect the read.
+/// Reads a file an operator hands over (new material, keys, chains, password files, backups): resolved
+/// once under [`Trust::operator`] ([`resolve_parent`]), then read through the held directory. A symbolic
+/// link in its place is refused, and so is anything but a regular file (without blocking) and a file with a
+/// second hard link (which could be another account's window onto a file it cannot read).
 pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
-    read_regular(path, max, doing, O_NONBLOCK | O_NOFOLLOW).map_err(|e| {
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            Error::File(FileError::InputIsLink {
-                doing: doing.to_string(),
-                path: path.to_path_buf(),
-            })
-        } else {
-            e
+    let at = resolve_parent(path, Trust::operator())?;
+    let opened = at.dir.open_regular(
+        &at.name,
+        rustix::fs::OFlags::RDONLY,
+        rustix::fs::Mode::empty(),
+        doing,
+    );
+    let (file, stat) = opened.map_err(|e| match e {
+        Error::File(FileError::BecameLink { .. }) => Error::File(FileError::InputIsLink {
+            doing: doing.to_string(),
+            path: path.to_path_buf(),
+        }),
+        other => other,
+    })?;
+    if stat.st_nlink != 1 {
+        return Err(Error::File(FileError::SharedFile {
+            doing: doing.to_string(),
+            path: at.path(),
+            links: stat.st_nlink as u64,
+            uid: stat.st_uid,
+        }));
+    }
+    dir::read_limited(file, stat.st_size as u64, max, doing, &at.path())
+}
+
+/// The invoking operator: `$SUDO_USER` (as `/etc/passwd` has it) when root runs under sudo, else the real
+/// user; with the home directory.
+pub fn invoking_user() -> Option<(u32, PathBuf)> {
+    match std::env::var("SUDO_USER") {
+        Ok(name) if rustix::process::getuid().is_root() => passwd_entry(|n, _| n == name),
+        _ => {
+            let uid = rustix::process::getuid().as_raw();
+            passwd_entry(|_, u| u == uid)
         }
+    }
+}
+
+/// The uid and home directory of the first `/etc/passwd` entry whose (name, uid) `matches`.
+fn passwd_entry(matches: impl Fn(&str, u32) -> bool) -> Option<(u32, PathBuf)> {
+    let passwd = read_bounded(Path::new("/etc/passwd"), 16 * 1024 * 1024, "read").ok()?;
+    String::from_utf8_lossy(&passwd).lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        let uid = fields.get(2)?.parse().ok()?;
+        let home = fields.get(5)?;
+        (matches(fields[0], uid) && home.starts_with('/')).then(|| (uid, PathBuf::from(home)))
     })
 }
 
@@ -56,32 +94,24 @@ fn read_regular(path: &Path, max: u64, doing: &str, flags: i32) -> Result<Vec<u8
         .custom_flags(flags)
         .open(path)
         .map_err(|e| Error::io(doing, path, &e))?;
-    let meta = file.metadata().map_err(|e| Error::io(doing, path, &e))?;
-    if !meta.is_file() {
-        let found = if meta.is_dir() {
-            FoundFile::Directory
-        } else if meta.file_type().is_fifo_like() {
-            FoundFile::FifoOrSocket
-        } else {
-            FoundFile::DeviceOrSpecial
-        };
+    let stat = rustix::fs::fstat(&file).map_err(|e| Error::io(doing, path, &e.into()))?;
+    if !is_regular(&stat) {
         return Err(Error::File(FileError::NotRegularFile {
             doing: doing.to_string(),
             path: path.to_path_buf(),
-            found,
+            found: found_file(&stat),
         }));
     }
-    dir::read_limited(file, meta.len(), max, doing, path)
+    dir::read_limited(file, stat.st_size as u64, max, doing, path)
 }
 
-trait FifoLike {
-    fn is_fifo_like(&self) -> bool;
-}
-
-impl FifoLike for std::fs::FileType {
-    fn is_fifo_like(&self) -> bool {
-        use std::os::unix::fs::FileTypeExt;
-        self.is_fifo() || self.is_socket()
+/// What a file that is not a regular file is.
+fn found_file(stat: &rustix::fs::Stat) -> FoundFile {
+    use rustix::fs::FileType;
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Directory => FoundFile::Directory,
+        FileType::Fifo | FileType::Socket => FoundFile::FifoOrSocket,
+        _ => FoundFile::DeviceOrSpecial,
     }
 }
 
@@ -115,7 +145,8 @@ impl FileMeta {
     }
 }
 
-fn is_regular(stat: &rustix::fs::Stat) -> bool {
+/// Whether `stat` is a regular file's.
+pub fn is_regular(stat: &rustix::fs::Stat) -> bool {
     rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
 }
 
@@ -132,38 +163,6 @@ pub fn mode_of(path: &Path) -> Option<u32> {
     std::fs::metadata(path).ok().map(|m| m.mode() & 0o7777)
 }
 
-fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("flush the directory", dir, &e))
-}
-
-/// Creates `path` (an operator's output file) exclusively, never through a link, mode 0600; writes and
-/// flushes it and its directory.
-pub fn write_private_file(path: &Path, data: &[u8], doing: &str) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| Error::io(doing, path, &e))?;
-    let result = file
-        .set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(data))
-        .and_then(|()| file.sync_all());
-    if let Err(e) = result {
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(Error::io(doing, path, &e));
-    }
-    fsync_dir(
-        path.parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new(".")),
-    )
-}
-
 pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -173,6 +172,7 @@ pub fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use crate::error::TransactionError;
 
     #[test]

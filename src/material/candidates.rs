@@ -115,14 +115,7 @@ pub fn candidate_places() -> Places {
     if let Ok(cwd) = std::env::current_dir() {
         dirs.push((cwd, 2));
     }
-    let invoking = match std::env::var("SUDO_USER") {
-        Ok(name) if rustix::process::getuid().is_root() => passwd_entry(|n, _| n == name),
-        _ => {
-            let uid = rustix::process::getuid().as_raw();
-            passwd_entry(|_, u| u == uid)
-        }
-    };
-    if let Some((uid, home)) = invoking {
+    if let Some((uid, home)) = fsx::invoking_user() {
         owners.push(uid);
         dirs.push((home, 3));
     }
@@ -130,17 +123,6 @@ pub fn candidate_places() -> Places {
     dirs.retain(|(p, _)| p.is_dir());
     dirs.dedup();
     Places { dirs, owners }
-}
-
-/// The uid and home directory of the first `/etc/passwd` entry whose (name, uid) `matches`.
-pub(super) fn passwd_entry(matches: impl Fn(&str, u32) -> bool) -> Option<(u32, PathBuf)> {
-    let passwd = fsx::read_bounded(Path::new("/etc/passwd"), 16 * 1024 * 1024, "read").ok()?;
-    String::from_utf8_lossy(&passwd).lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        let uid = fields.get(2)?.parse().ok()?;
-        let home = fields.get(5)?;
-        (matches(fields[0], uid) && home.starts_with('/')).then(|| (uid, PathBuf::from(home)))
-    })
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ fn needs_password(path: &Path) -> Error {
 
 /// Loads new material from `path`: a file, or a directory of PEM files as an ACME client writes it.
 pub fn load(path: &Path, options: &MaterialOptions) -> Result<Material> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+    let input = fsx::resolve_parent(path, fsx::Trust::operator())?;
+    if input.dir.is_directory(&input.name) {
         let (bundle, files) = crate::lineage::read(path)?;
         let mut material = from_bytes(&bundle, path, options)?;
         material.format = format!("PEM files in a directory ({})", files.join(", "));
