@@ -360,7 +360,8 @@ fn scalar(value: &Yaml, key: &str) -> Result<String> {
 /// Reads a password file: the whole content less one trailing line break. Returns a warning when the file
 /// is readable by group or others.
 pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
-    let bytes = fsx::read_input(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
+    let (bytes, meta) =
+        fsx::read_input_with_meta(path, MAX_PASSWORD_FILE_SIZE, "read the password file")?;
     // Only the position of the bad byte is kept: the bytes are a password.
     let mut text = String::from_utf8(bytes).map_err(|e| {
         Error::Config(ConfigError::PasswordFileNotText {
@@ -374,7 +375,7 @@ pub fn read_password_file(path: &Path) -> Result<(Password, Option<String>)> {
             text.pop();
         }
     }
-    let warning = fsx::mode_of(path)
+    let warning = Some(meta.mode)
         .filter(|mode| mode & 0o077 != 0)
         .map(|mode| {
             format!(

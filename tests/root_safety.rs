@@ -946,3 +946,413 @@ fn a_keystore_replaced_after_the_rename_is_not_restored_over_and_exits_5_with_ma
         "{steps:?}"
     );
 }
+
+// ---- Every path, not only the keystore's (issue 20). Each of these failed on the main before the resolver
+// (`fsx::resolve`): the attack row of the issue it stands for is named in its doc comment.
+
+impl Gateway {
+    /// A directory of the service account's in the test's base (0755), holding `link`, a symbolic link the
+    /// account made to the decoy's root-only directory.
+    fn accounts_link_to_the_decoy(&self) -> PathBuf {
+        let own = self.base.path().join("svc-own");
+        std::fs::create_dir(&own).unwrap();
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = own.join("link");
+        std::os::unix::fs::symlink(&self.decoy.dir, &link).unwrap();
+        for p in [&own, &link] {
+            std::os::unix::fs::lchown(p, Some(self.account.uid), Some(self.account.gid)).unwrap();
+        }
+        link
+    }
+
+    fn keystore_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.keystore()).unwrap()
+    }
+
+    /// icg-renew on this installation with `log` as its audit log.
+    fn icg_logging_to(&self, log: &Path) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.arg("--icg-root")
+            .arg(self.root())
+            .arg("--log-file")
+            .arg(log)
+            .arg("--yes")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Builds one of the attackers in tests/root_safety/ into the account's bin directory.
+    fn build(&self, name: &str) -> PathBuf {
+        let out = self.base.path().join("bin").join(name);
+        run(Command::new("cc")
+            .args(["-O2", "-Wall", "-o"])
+            .arg(&out)
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/root_safety/{name}.c")),
+            ));
+        out
+    }
+}
+
+#[track_caller]
+fn assert_refused_naming(output: &Output, code: i32, path: &Path, uid: u32) {
+    assert_exit(output, code);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} on the way to it can be changed by uid {uid}",
+            path.display()
+        )),
+        "{}",
+        describe(output)
+    );
+}
+
+/// Row 3: `--backup-dir` reached through a link in a directory of the account's (to a root-only directory)
+/// is refused before anything is written; the backup (the old private key) never lands there.
+#[test]
+fn a_backup_dir_through_the_accounts_link_is_refused_before_anything_is_written() {
+    let Some(_turn) = one_root_test_at_a_time("backup dir through the account's link") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let link = gw.accounts_link_to_the_decoy();
+    let before = gw.keystore_bytes();
+    let output = gw.renew(&["--restart", "none", "--backup-dir", link.to_str().unwrap()]);
+    assert_refused_naming(&output, 1, link.parent().unwrap(), gw.account.uid);
+    assert_eq!(gw.keystore_bytes(), before, "the keystore changed");
+    gw.decoy.assert_untouched();
+}
+
+/// Row 4: new material, `--key`, `--chain` and an ACME lineage reached through the account's link to a
+/// root-only directory are refused: root does not read a root-only key for the account.
+#[test]
+fn material_key_chain_and_lineage_through_the_accounts_link_are_refused() {
+    let Some(_turn) = one_root_test_at_a_time("material through the account's link") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let link = gw.accounts_link_to_the_decoy();
+    // What the account wants root to read: a root-only key (the decoy stands in for it) and a lineage.
+    let lineage = gw.decoy.dir.join("lineage");
+    std::fs::create_dir(&lineage).unwrap();
+    std::fs::copy(&gw.decoy.path, lineage.join("privkey.pem")).unwrap();
+    let before = gw.keystore_bytes();
+    let through = |name: &str| link.join(name);
+    let bundle = gw.root().join("new/new-bundle.pem");
+    let leaf = gw.base.path().join("leaf.pem");
+    run(Command::new("openssl")
+        .args(["x509", "-in"])
+        .arg(&bundle)
+        .arg("-out")
+        .arg(&leaf));
+    let cases: Vec<(Vec<std::ffi::OsString>, Vec<(&str, PathBuf)>)> = vec![
+        (
+            vec!["verify".into(), through("authorized_keys").into()],
+            vec![],
+        ),
+        (
+            vec![
+                "verify".into(),
+                leaf.into(),
+                "--key".into(),
+                through("authorized_keys").into(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "verify".into(),
+                bundle.into(),
+                "--chain".into(),
+                through("authorized_keys").into(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "renew".into(),
+                "--from-hook".into(),
+                "--restart".into(),
+                "none".into(),
+            ],
+            vec![("RENEWED_LINEAGE", through("lineage"))],
+        ),
+    ];
+    for (args, env) in cases {
+        let mut cmd = gw.icg();
+        cmd.args(&args);
+        for (key, value) in &env {
+            cmd.env(key, value);
+        }
+        let output = cmd.output().unwrap();
+        assert_refused_naming(&output, 1, link.parent().unwrap(), gw.account.uid);
+        assert!(
+            !text(&output.stdout).contains("ssh-ed25519"),
+            "{}",
+            describe(&output)
+        );
+    }
+    assert_eq!(gw.keystore_bytes(), before, "the keystore changed");
+}
+
+/// Row 5: `status --prometheus` into a directory the account re-points at a root-only directory is
+/// refused; the root-only file there keeps its bytes and mode.
+#[test]
+fn the_metrics_file_through_the_accounts_link_is_refused() {
+    let Some(_turn) = one_root_test_at_a_time("metrics through the account's link") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let link = gw.accounts_link_to_the_decoy();
+    let output = gw
+        .icg()
+        .args(["status", "--prometheus"])
+        .arg(link.join("authorized_keys"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&output.stderr).contains("on the way to it can be changed by uid"),
+        "{}",
+        describe(&output)
+    );
+    gw.decoy.assert_untouched();
+}
+
+/// Rows 6 and 7: an audit log in a directory the account re-points is not written (a warning), and a FIFO
+/// in place of the log is a warning too, never a hang.
+#[test]
+fn an_audit_log_through_the_accounts_link_or_a_fifo_is_a_warning_not_a_write_or_a_hang() {
+    let Some(_turn) = one_root_test_at_a_time("audit log through a link, or a FIFO") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let link = gw.accounts_link_to_the_decoy();
+    let output = gw
+        .icg_logging_to(&link.join("authorized_keys"))
+        .args(["renew", "--restart", "none", "--dry-run"])
+        .arg(gw.new_material())
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stderr).contains("on the way to it can be changed by uid"),
+        "{}",
+        describe(&output)
+    );
+    gw.decoy.assert_untouched();
+
+    let fifo = gw.base.path().join("svc-own/audit.log");
+    run(Command::new("runuser")
+        .args(["-u", ACCOUNT, "--", "mkfifo"])
+        .arg(&fifo));
+    let mut child = gw
+        .icg_logging_to(&fifo)
+        .args(["renew", "--restart", "none", "--dry-run"])
+        .arg(gw.new_material())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("icg-renew hung on a FIFO as its audit log");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stderr).contains("FIFO"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// Retention: a "backup" that is a hard link to a root-only file is never overwritten or removed.
+#[test]
+fn retention_never_shreds_a_backup_name_with_a_second_hard_link() {
+    let Some(_turn) = one_root_test_at_a_time("retention and a hard link") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let planted = gw.keys().join("keystore-link.20000101T000000Z.bak");
+    std::fs::hard_link(&gw.decoy.path, &planted).unwrap();
+    let output = gw.renew(&["--restart", "none", "--keep-backups", "1"]);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stderr).contains("2 hard links")
+            || text(&output.stdout).contains("2 hard links"),
+        "{}",
+        describe(&output)
+    );
+    assert!(planted.exists(), "the planted name was removed");
+    std::fs::remove_file(&planted).unwrap();
+    gw.decoy.assert_untouched();
+}
+
+/// A drop folder made for the account's group (root's, 0770), with the sandbox's installation.
+fn group_drop_folder(gw: &Gateway) -> PathBuf {
+    let inbox = gw.base.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::os::unix::fs::chown(&inbox, Some(0), Some(gw.account.gid)).unwrap();
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o770)).unwrap();
+    inbox
+}
+
+fn run_inbox(gw: &Gateway, inbox: &Path) -> Output {
+    gw.icg()
+        .arg("--json")
+        .arg("inbox")
+        .arg(inbox)
+        .args([
+            "--group",
+            ACCOUNT,
+            "--restart",
+            "none",
+            "--settle",
+            "0",
+            "--wait",
+            "5",
+        ])
+        .output()
+        .unwrap()
+}
+
+/// Drops `name` (bytes that are no material) into the folder as the account would.
+fn drop_junk(gw: &Gateway, inbox: &Path, name: &str) {
+    let path = inbox.join(name);
+    std::fs::write(&path, b"not material\n").unwrap();
+    std::os::unix::fs::chown(&path, Some(gw.account.uid), Some(gw.account.gid)).unwrap();
+}
+
+/// Row 1: a member of the drop folder's group who made `failed/` himself is refused (root does not file
+/// into his directory); one who swaps root's `failed/` for a link to a root-only directory, as fast as
+/// the kernel lets him (RENAME_EXCHANGE in a loop), never gets a file moved or written there. Five runs.
+#[test]
+fn a_group_member_cannot_turn_failed_into_a_way_out_of_the_drop_folder() {
+    let Some(_turn) = one_root_test_at_a_time("drop folder: failed/ swapped") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let inbox = group_drop_folder(&gw);
+    let failed = inbox.join("failed");
+    run(Command::new("runuser")
+        .args(["-u", ACCOUNT, "--", "mkdir", "-m", "0770"])
+        .arg(&failed));
+    drop_junk(&gw, &inbox, "passwd");
+    let output = run_inbox(&gw, &inbox);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stdout).contains(&format!("belongs to uid {}", gw.account.uid)),
+        "{}",
+        describe(&output)
+    );
+    assert!(inbox.join("passwd").exists(), "the material was moved");
+    std::fs::remove_dir(&failed).unwrap();
+
+    let exchanger = gw.build("exchanger");
+    let way_out = inbox.join("way-out");
+    for attempt in 0..5 {
+        // The racer left the two names either way round: clear both, a link and a directory alike.
+        for name in [&failed, &way_out] {
+            match std::fs::symlink_metadata(name) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(name).unwrap(),
+                Ok(_) => std::fs::remove_file(name).unwrap(),
+                Err(_) => {}
+            }
+        }
+        std::fs::create_dir(&failed).unwrap();
+        std::fs::set_permissions(&failed, std::fs::Permissions::from_mode(0o750)).unwrap();
+        run(Command::new("runuser")
+            .args(["-u", ACCOUNT, "--", "ln", "-s"])
+            .arg(&gw.decoy.dir)
+            .arg(&way_out));
+        drop_junk(&gw, &inbox, "authorized_keys");
+        let racer = Command::new("runuser")
+            .args(["-u", ACCOUNT, "--"])
+            .arg(&exchanger)
+            .arg(&failed)
+            .arg(&way_out)
+            .arg("3")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = run_inbox(&gw, &inbox);
+        let raced = racer.wait_with_output().unwrap();
+        assert!(
+            text(&raced.stdout).contains("exchanges"),
+            "the racer did not run"
+        );
+        gw.decoy.assert_untouched();
+        assert!(
+            [0, 1, 2, 3].contains(&exit_code(&output)),
+            "attempt {attempt}: {}",
+            describe(&output)
+        );
+    }
+}
+
+/// Row 2: a drop folder that is root's 0700 but lies in a directory of the account's is refused with that
+/// directory and its owner: the account could swap the folder for a link after any check of it.
+#[test]
+fn a_drop_folder_below_a_directory_of_the_account_is_refused() {
+    let Some(_turn) = one_root_test_at_a_time("drop folder below the account's directory") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let own = gw.base.path().join("svc-parent");
+    std::fs::create_dir(&own).unwrap();
+    let inbox = own.join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&own, Some(gw.account.uid), Some(gw.account.gid)).unwrap();
+    std::fs::write(
+        inbox.join("keystore.icg"),
+        std::fs::read(gw.new_material()).unwrap(),
+    )
+    .unwrap();
+    let output = gw
+        .icg()
+        .arg("inbox")
+        .arg(&inbox)
+        .args(["--restart", "none", "--settle", "0", "--wait", "5"])
+        .output()
+        .unwrap();
+    assert_refused_naming(&output, 1, &own, gw.account.uid);
+    assert_eq!(
+        names_in(&inbox),
+        vec!["keystore.icg"],
+        "something was filed"
+    );
+}
+
+/// The report names the directory actually worked in: a drop folder given through root's own link is
+/// reported at its real place, where the file now is.
+#[test]
+fn the_drop_folder_report_names_the_directory_worked_in() {
+    let Some(_turn) = one_root_test_at_a_time("drop folder report path") else {
+        return;
+    };
+    let gw = Gateway::new();
+    let real = gw.base.path().join("real-inbox");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let link = gw.base.path().join("inbox-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    std::fs::write(real.join("junk.pem"), b"not material\n").unwrap();
+    let output = gw
+        .icg()
+        .arg("--json")
+        .arg("inbox")
+        .arg(&link)
+        .args(["--restart", "none", "--settle", "0", "--wait", "5"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let filed = PathBuf::from(report["filed_as"].as_str().unwrap());
+    assert_eq!(filed, real.join("failed/junk.pem"), "{}", describe(&output));
+    assert!(filed.exists());
+}

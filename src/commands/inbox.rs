@@ -79,7 +79,14 @@ pub fn run(
         if now - newest.changed.0 >= args.settle as i64 && settled(&dir, &newest) {
             for older in &found[1..] {
                 if now - older.changed.0 >= args.settle as i64 {
-                    let filed = file_away(&dir, group, older, "failed", &superseded_json(&newest), clock)?;
+                    let filed = file_away(
+                        &dir,
+                        group,
+                        older,
+                        "failed",
+                        &superseded_json(&newest),
+                        clock,
+                    )?;
                     report.superseded.push(filed);
                 }
             }
@@ -96,15 +103,18 @@ pub fn run(
     };
 
     report.taken = Some(newest.path.clone());
-    let password_file = password_beside(&dir, &newest.name)?;
-    let attempt = renew_waiting_for_the_lock(
-        global,
-        args,
-        (&newest.path, password_file.as_deref()),
-        waited_since,
-        prompter,
-        clock,
-    )?;
+    // A password file others may read fails this material (filed with the reason), not the run.
+    let attempt = match password_beside(&dir, &newest.name) {
+        Ok(password_file) => renew_waiting_for_the_lock(
+            global,
+            args,
+            (&newest.path, password_file.as_deref()),
+            waited_since,
+            prompter,
+            clock,
+        )?,
+        Err(e) => Err(e),
+    };
     let (outcome, exit_code) = match attempt {
         Ok(renewed) => {
             let code = exit_code(renewed.result);
@@ -186,7 +196,9 @@ fn renew_with(
 /// than root (or `group`) could write to it.
 fn open_inbox_dir(dir: &Path, group: Option<u32>) -> Result<SafeDir> {
     let held = fsx::resolve_dir(dir, fsx::Trust::ROOT).map_err(|e| match e {
-        Error::Io { source, .. } if source.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+        Error::Io { source, .. }
+            if source.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) =>
+        {
             Error::Command(CommandError::DropFolderNotADirectory {
                 dir: dir.to_path_buf(),
             })
@@ -222,7 +234,10 @@ fn open_inbox_dir(dir: &Path, group: Option<u32>) -> Result<SafeDir> {
 /// that a member cannot prepare it as a way out of the folder.
 fn results_dir(dir: &SafeDir, group: Option<u32>, outcome: &str) -> Result<SafeDir> {
     let target = dir
-        .subdir(OsStr::new(outcome), if group.is_some() { 0o750 } else { 0o700 })
+        .subdir(
+            OsStr::new(outcome),
+            if group.is_some() { 0o750 } else { 0o700 },
+        )
         .map_err(|e| match e {
             Error::Io { .. } => Error::Command(CommandError::ResultsDirNotADirectory {
                 dir: dir.join(OsStr::new(outcome)),
@@ -360,13 +375,22 @@ fn file_away(
         if target_dir.stat_of(&result_name).is_some() || target_dir.stat_of(&target).is_some() {
             continue;
         }
-        target_dir.replace(&result_name, format!("{result}\n").as_bytes(), 0o640, "write the result")?;
+        target_dir.replace(
+            &result_name,
+            format!("{result}\n").as_bytes(),
+            0o640,
+            "write the result",
+        )?;
         if !dir.move_noreplace(&file.name, &target_dir, &target)? {
             continue;
         }
         let password = with_suffix(&file.name, PASSWORD_SUFFIX);
         if dir.stat_of(&password).is_some() {
-            dir.move_noreplace(&password, &target_dir, &with_suffix(&target, PASSWORD_SUFFIX))?;
+            dir.move_noreplace(
+                &password,
+                &target_dir,
+                &with_suffix(&target, PASSWORD_SUFFIX),
+            )?;
         }
         return Ok(target_dir.current_path().join(&target));
     }

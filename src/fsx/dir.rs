@@ -132,12 +132,8 @@ impl SafeDir {
 
     /// Gives the held directory to group `gid` (its owner stays).
     pub fn set_group(&self, gid: u32) -> Result<()> {
-        rustix::fs::fchown(
-            &*self.fd,
-            None,
-            Some(rustix::process::Gid::from_raw(gid)),
-        )
-        .map_err(|e| Error::io("set the group of", &self.path, &e.into()))
+        rustix::fs::fchown(&*self.fd, None, Some(rustix::process::Gid::from_raw(gid)))
+            .map_err(|e| Error::io("set the group of", &self.path, &e.into()))
     }
 
     /// Whether `name` is a symbolic link now.
@@ -184,15 +180,18 @@ impl SafeDir {
             flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             mode,
         )
-        .map_err(|e| {
-            if e == rustix::io::Errno::LOOP {
-                Error::File(FileError::BecameLink {
-                    doing: doing.to_string(),
-                    path: path.clone(),
-                })
-            } else {
-                Error::io(doing, &path, &e.into())
-            }
+        .map_err(|e| match (e, self.stat_of(name)) {
+            (rustix::io::Errno::LOOP, _) => Error::File(FileError::BecameLink {
+                doing: doing.to_string(),
+                path: path.clone(),
+            }),
+            // A FIFO without a reader refuses a non-blocking writer (ENXIO): say what it is.
+            (_, Some(stat)) if !is_regular(&stat) => Error::File(FileError::NotRegularFile {
+                doing: doing.to_string(),
+                path: path.clone(),
+                found: super::found_file(&stat),
+            }),
+            (e, _) => Error::io(doing, &path, &e.into()),
         })?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| Error::io(doing, &path, &e.into()))?;
         if !is_regular(&stat) {

@@ -21,7 +21,7 @@ pub use resolve::{resolve, resolve_dir, resolve_parent, Resolved, Trust};
 use crate::error::FileError;
 use crate::error::{Error, FoundFile, Result};
 use std::fs::OpenOptions;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const O_NONBLOCK: i32 = rustix::fs::OFlags::NONBLOCK.bits() as i32;
@@ -40,6 +40,11 @@ pub fn read_bounded(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
 /// link in its place is refused, and so is anything but a regular file (without blocking) and a file with a
 /// second hard link (which could be another account's window onto a file it cannot read).
 pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
+    read_input_with_meta(path, max, doing).map(|(data, _)| data)
+}
+
+/// [`read_input`], with what the file was when it was read (its mode, for a warning about who may read it).
+pub fn read_input_with_meta(path: &Path, max: u64, doing: &str) -> Result<(Vec<u8>, FileMeta)> {
     let at = resolve_parent(path, Trust::operator())?;
     let opened = at.dir.open_regular(
         &at.name,
@@ -62,7 +67,8 @@ pub fn read_input(path: &Path, max: u64, doing: &str) -> Result<Vec<u8>> {
             uid: stat.st_uid,
         }));
     }
-    dir::read_limited(file, stat.st_size as u64, max, doing, &at.path())
+    let data = dir::read_limited(file, stat.st_size as u64, max, doing, &at.path())?;
+    Ok((data, FileMeta::of(&stat)))
 }
 
 /// The invoking operator: `$SUDO_USER` (as `/etc/passwd` has it) when root runs under sudo, else the real
@@ -158,11 +164,6 @@ pub fn real_path(path: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, &e))
 }
 
-/// Permission bits of a file, if it can be inspected.
-pub fn mode_of(path: &Path) -> Option<u32> {
-    std::fs::metadata(path).ok().map(|m| m.mode() & 0o7777)
-}
-
 pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -172,8 +173,12 @@ pub fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use crate::error::TransactionError;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn mode_of(path: &Path) -> Option<u32> {
+        std::fs::metadata(path).ok().map(|m| m.mode() & 0o7777)
+    }
 
     #[test]
     fn refuses_a_fifo_without_hanging() {

@@ -140,7 +140,7 @@ fn resolve_as(path: &Path, trust: Trust, last: Last) -> Result<Resolved> {
         })
     })?;
     Ok(Resolved {
-        dir: SafeDir::held(last.fd, last.path),
+        dir: held(last)?,
         name,
     })
 }
@@ -150,8 +150,12 @@ fn resolve_as(path: &Path, trust: Trust, last: Last) -> Result<Resolved> {
 /// directory itself is the caller's rule ([`SafeDir::check`]): the drop folder admits a group.
 pub fn resolve_dir(path: &Path, trust: Trust) -> Result<SafeDir> {
     let (mut steps, _) = walk(path, trust, Last::Enter)?;
-    let last = steps.pop().expect("the walk always holds /");
-    // Reopen the directory itself for reading (O_PATH descriptors cannot list or fsync).
+    held(steps.pop().expect("the walk always holds /"))
+}
+
+/// The last directory of a walk, reopened for reading: path descriptors (`O_PATH`) can neither list, lock
+/// nor flush.
+fn held(last: Step) -> Result<SafeDir> {
     let read = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = match openat(&last.fd, ".", read, Mode::empty()) {
         Ok(fd) => fd,
@@ -175,7 +179,8 @@ fn walk(path: &Path, trust: Trust, mode: Last) -> Result<(Vec<Step>, Option<OsSt
     let fail = |at: &Path, e: rustix::io::Errno| Error::io("open", at, &e.into());
     let walk_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let root = || -> Result<Step> {
-        let fd = openat(CWD, "/", walk_flags, Mode::empty()).map_err(|e| fail(Path::new("/"), e))?;
+        let fd =
+            openat(CWD, "/", walk_flags, Mode::empty()).map_err(|e| fail(Path::new("/"), e))?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| fail(Path::new("/"), e))?;
         Ok(Step {
             fd,
@@ -285,4 +290,151 @@ fn components(path: &Path) -> VecDeque<OsString> {
             Component::Normal(name) => name.to_os_string(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// Another account (no user needs to exist for root to give it files).
+    const OTHER: u32 = 4242;
+
+    /// A small deterministic generator (xorshift), so that a failing tree can be rebuilt from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// The rule again, written plainly over `std::fs` metadata: whether taking an entry owned by
+    /// `entry_uid` from `dir` lets an account other than root choose it.
+    fn risky(dir: &std::fs::Metadata, entry_uid: u32) -> bool {
+        let mode = dir.mode();
+        dir.uid() != 0
+            || (mode & 0o020 != 0 && dir.gid() != 0)
+            || (mode & 0o002 != 0 && (mode & 0o1000 == 0 || entry_uid != 0))
+    }
+
+    /// The oracle: walks `path` by path (the test's tree does not change under it), following links as
+    /// the kernel would. `Ok(directory)` when no entry was taken from a risky directory, `Err(())` else.
+    fn oracle(path: &Path) -> std::result::Result<PathBuf, ()> {
+        let mut pending: VecDeque<OsString> = components(path);
+        let mut at = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(part) = pending.pop_front() {
+            match part.to_str() {
+                Some("/") => at = PathBuf::from("/"),
+                Some(".") => {}
+                Some("..") => {
+                    at.pop();
+                }
+                _ => {
+                    let entry = at.join(&part);
+                    let meta = std::fs::symlink_metadata(&entry).map_err(|_| ())?;
+                    if risky(&std::fs::metadata(&at).unwrap(), meta.uid()) {
+                        return Err(());
+                    }
+                    if meta.file_type().is_symlink() {
+                        links += 1;
+                        assert!(links < MAX_LINKS);
+                        let target = std::fs::read_link(&entry).unwrap();
+                        for (i, c) in components(&target).into_iter().enumerate() {
+                            pending.insert(i, c);
+                        }
+                    } else if meta.is_dir() {
+                        at = entry;
+                    } else {
+                        return Err(());
+                    }
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// Generated trees of directories and links with random owners and modes: the resolver returns a
+    /// directory exactly when no step took an entry from a directory another account controls, and then
+    /// the directory the plain walk reaches.
+    #[test]
+    fn the_resolver_holds_a_directory_only_when_no_step_crossed_another_accounts_directory() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!(
+                "SKIPPED the resolver property test: it needs root to give files to other accounts"
+            );
+            return;
+        }
+        let modes = [0o755, 0o775, 0o777, 0o1777, 0o700];
+        let mut checked = (0, 0);
+        for seed in 1..=40u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let base = tempfile::tempdir().unwrap();
+            std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            let mut dirs = vec![base.path().to_path_buf()];
+            let mut names = vec![OsString::from("..")];
+            for i in 0..6 {
+                let parent = dirs[rng.below(dirs.len())].clone();
+                let dir = parent.join(format!("d{i}"));
+                std::fs::create_dir(&dir).unwrap();
+                let owner = if rng.below(3) == 0 { OTHER } else { 0 };
+                let group = if rng.below(2) == 0 { OTHER } else { 0 };
+                std::os::unix::fs::chown(&dir, Some(owner), Some(group)).unwrap();
+                let mode = modes[rng.below(modes.len())];
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+                names.push(format!("d{i}").into());
+                dirs.push(dir);
+            }
+            for i in 0..6 {
+                let at = dirs[rng.below(dirs.len())].join(format!("l{i}"));
+                let target = dirs[rng.below(dirs.len())].clone();
+                std::os::unix::fs::symlink(&target, &at).unwrap();
+                let owner = if rng.below(3) == 0 { OTHER } else { 0 };
+                std::os::unix::fs::lchown(&at, Some(owner), Some(owner)).unwrap();
+                names.push(format!("l{i}").into());
+            }
+            for _ in 0..60 {
+                let mut path = base.path().to_path_buf();
+                for _ in 0..1 + rng.below(5) {
+                    path.push(&names[rng.below(names.len())]);
+                }
+                let expected = oracle(&path);
+                match resolve_dir(&path, Trust::ROOT) {
+                    Ok(held) => {
+                        let reached = expected.unwrap_or_else(|()| {
+                            panic!("seed {seed}: {path:?} held, the oracle refuses")
+                        });
+                        let want = std::fs::metadata(&reached).unwrap();
+                        let got = held.stat().unwrap();
+                        assert_eq!(
+                            (got.st_dev, got.st_ino),
+                            (want.dev(), want.ino()),
+                            "seed {seed}: {path:?}"
+                        );
+                        checked.0 += 1;
+                    }
+                    Err(Error::File(FileError::ForeignDirectoryOnPath { .. })) => {
+                        assert!(
+                            expected.is_err(),
+                            "seed {seed}: {path:?} refused, the oracle holds it"
+                        );
+                        checked.1 += 1;
+                    }
+                    // Names that are not there, or lead to a file: neither side holds a directory.
+                    Err(_) => assert!(expected.is_err(), "seed {seed}: {path:?}"),
+                }
+            }
+        }
+        // Both outcomes must have been exercised, or the property says little.
+        assert!(
+            checked.0 > 50 && checked.1 > 50,
+            "held {}, refused {}",
+            checked.0,
+            checked.1
+        );
+    }
 }

@@ -238,7 +238,11 @@ impl<D> Transaction<'_, D> {
             }
         };
         let going = crate::retention::beyond(&listed, keep, protect);
-        let owner = self.file().dir.meta_of(&self.file().name).map_or(0, |(m, _)| m.uid);
+        let owner = self
+            .file()
+            .dir
+            .meta_of(&self.file().name)
+            .map_or(0, |(m, _)| m.uid);
         let (removed, errors) = crate::retention::remove(self.backup_dir, &listed, &going, owner);
         for path in &removed {
             audit.record("backup-removed", &[("backup", &path.shown().to_string())]);

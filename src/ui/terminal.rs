@@ -236,10 +236,18 @@ impl Prompter for Terminal {
             .with_prompt("Path of the new certificate material")
             .validate_with(|input: &String| -> Result<(), String> {
                 let path = Path::new(input.trim());
-                match std::fs::File::open(path) {
-                    Ok(_) if path.is_file() => Ok(()),
+                // Looked at through the resolver, never opened: a FIFO must not hang the prompt.
+                match icg_renew::fsx::resolve_parent(path, icg_renew::fsx::Trust::operator()) {
+                    Ok(at)
+                        if at
+                            .dir
+                            .stat_of(&at.name)
+                            .is_some_and(|s| icg_renew::fsx::is_regular(&s)) =>
+                    {
+                        Ok(())
+                    }
                     Ok(_) => Err(format!("{} is not a file", path.shown())),
-                    Err(e) => Err(format!("cannot read {}: {e}", path.shown())),
+                    Err(e) => Err(e.to_string()),
                 }
             })
             .interact_text();
