@@ -1046,7 +1046,9 @@ fn material_key_chain_and_lineage_through_the_accounts_link_are_refused() {
         .arg(&bundle)
         .arg("-out")
         .arg(&leaf));
-    let cases: Vec<(Vec<std::ffi::OsString>, Vec<(&str, PathBuf)>)> = vec![
+    // Each case: the arguments, and the hook's environment.
+    type Case<'a> = (Vec<OsString>, Vec<(&'a str, PathBuf)>);
+    let cases: Vec<Case> = vec![
         (
             vec!["verify".into(), through("authorized_keys").into()],
             vec![],

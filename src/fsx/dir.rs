@@ -218,7 +218,7 @@ impl SafeDir {
             return Err(Error::File(FileError::SharedFile {
                 doing: doing.to_string(),
                 path: self.join(name),
-                links: stat.st_nlink as u64,
+                links: stat.st_nlink,
                 uid: stat.st_uid,
             }));
         }
@@ -357,7 +357,7 @@ impl SafeDir {
             return Err(Error::File(FileError::SharedFile {
                 doing: format!("overwrite {what}"),
                 path,
-                links: stat.st_nlink as u64,
+                links: stat.st_nlink,
                 uid: stat.st_uid,
             }));
         }

@@ -63,7 +63,7 @@ pub fn read_input_with_meta(path: &Path, max: u64, doing: &str) -> Result<(Vec<u
         return Err(Error::File(FileError::SharedFile {
             doing: doing.to_string(),
             path: at.path(),
-            links: stat.st_nlink as u64,
+            links: stat.st_nlink,
             uid: stat.st_uid,
         }));
     }
