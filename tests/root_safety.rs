@@ -830,9 +830,11 @@ fn sigquit_during_the_restart_wait_leaves_no_core_file() {
     let work = base.path().join("cwd");
     std::fs::create_dir(&work).unwrap();
     let started = base.path().join("restart-started");
-    // Core dumps allowed as far as the shell can: only icg-renew itself may forbid them.
+    // Core dumps allowed as far as the shell can: only icg-renew itself may forbid them. SIGQUIT back to
+    // its default for icg-renew: a suite started as a background job (`nohup scripts/test &`) inherits it
+    // ignored, which bash's own `trap -` cannot undo, and then the signal would prove nothing.
     let script = format!(
-        "ulimit -c unlimited; exec {} --icg-root {} --log-file {} --yes renew {} --restart-command 'touch {}; sleep 10' --no-health-check",
+        "ulimit -c unlimited; exec env --default-signal=QUIT {} --icg-root {} --log-file {} --yes renew {} --restart-command 'touch {}; sleep 10' --no-health-check",
         binary().display(),
         root.display(),
         base.path().join("audit.log").display(),
