@@ -190,16 +190,46 @@ pub fn same_root(new_chain: &[X509], root: &X509) -> (Check, Option<Vec<X509>>) 
     match outcome {
         Ok((true, _, Some(chain))) => {
             let path = chain.len();
-            (check("same-root", Status::Pass, format!("chains to the installed root {root_name} ({path} certificates)")), Some(chain))
+            (
+                check(
+                    "same-root",
+                    Status::Pass,
+                    format!("chains to the installed root {root_name} ({path} certificates)"),
+                ),
+                Some(chain),
+            )
         }
-        Ok((_, why, _)) => (
+        Ok((_, why, _)) => (fail(not_from_the_root(new_chain, root, &why)), None),
+        Err(e) => (
             fail(format!(
-                "does not chain to the installed root {root_name} ({why}): the new certificate must come from the same root; add missing intermediates with --chain"
+                "the chain could not be verified ({e}): check the new material's certificates"
             )),
             None,
         ),
-        Err(e) => (fail(format!("the chain could not be verified ({e}): check the new material's certificates")), None),
     }
+}
+
+/// Why `new_chain` (leaf first, as far as the material reaches) does not reach `root`, pointing the way
+/// that helps: a chain that ends at another self-signed root comes from another root and cannot be used
+/// (no `--chain` can fix that); one that ends at a CA the material lacks may only miss intermediates.
+fn not_from_the_root(new_chain: &[X509], root: &X509, why: &str) -> String {
+    let root_name = cert::name_to_string(root.subject_name());
+    let top = new_chain.last().expect("material has a leaf");
+    let top_name = cert::name_to_string(top.subject_name());
+    if issued_by(top, top) {
+        return format!(
+            "comes from another root, {top_name}, not the installed root {root_name} ({why}): devices trust only the installed root, so this certificate cannot be used; request one from the CA under {root_name}"
+        );
+    }
+    let issuer = cert::name_to_string(top.issuer_name());
+    if issuer == root_name {
+        return format!(
+            "names the installed root {root_name} as its issuer but is not signed by its key ({why}): it comes from another CA of that name (a re-keyed root?) and cannot be used"
+        );
+    }
+    format!(
+        "does not reach the installed root {root_name} ({why}): the material ends at {top_name}, issued by {issuer}, which it does not include; if that CA is under {root_name}, add it with --chain, otherwise this certificate cannot be used"
+    )
 }
 
 /// The DNS names (lower-case) and IP addresses a certificate is valid for: its SAN, or its CN without one.

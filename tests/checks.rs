@@ -126,10 +126,35 @@ fn same_root_passes_through_an_intermediate_from_the_new_material() {
 }
 
 #[test]
-fn same_root_fails_for_a_leaf_of_another_root() {
+fn same_root_fails_for_a_leaf_of_another_root_and_says_it_cannot_be_used() {
     let (check, chain) = checks::same_root(&certs("bad-same-root.pem"), &root());
     assert_check(&check, "same-root", Status::Fail);
     assert!(chain.is_none());
+    // Another root: naming it, and no --chain advice, which could not help (issue 22, point 3).
+    assert!(
+        check
+            .detail
+            .contains("comes from another root, CN=Other Root CA")
+            && check.detail.contains("cannot be used")
+            && !check.detail.contains("--chain"),
+        "{}",
+        check.detail
+    );
+}
+
+#[test]
+fn same_root_without_the_intermediate_points_at_the_missing_ca() {
+    let leaf = material("new-inter-bundle.pem").chain[0].clone();
+    let (check, _) = checks::same_root(&[leaf], &root());
+    assert_check(&check, "same-root", Status::Fail);
+    assert!(
+        check
+            .detail
+            .contains("issued by CN=IGEL Test Intermediate CA")
+            && check.detail.contains("add it with --chain"),
+        "{}",
+        check.detail
+    );
 }
 
 // same-hosts
