@@ -116,7 +116,10 @@ pub(crate) fn renew_install(
         manual_steps: Vec::new(),
         plan,
     };
-    audit_checks(audit, &installed.path, &new, &report.verify);
+    // A dry run writes nothing, the audit log included.
+    if !args.dry_run {
+        audit_checks(audit, &installed.path, &new, &report.verify);
+    }
     let Some(chain) = verified.verified_chain.filter(|_| report.verify.compatible) else {
         report.result = RenewResult::Incompatible;
         return Ok(report);
