@@ -222,6 +222,9 @@ pub struct RestartArgs {
     /// Do not confirm that the ICG serves the certificate after the restart
     #[arg(long)]
     pub no_health_check: bool,
+    /// Accept the ICG's "warn" (no UMS server connected) after the restart although it said "ok" before
+    #[arg(long)]
+    pub allow_no_ums: bool,
 }
 
 impl RestartArgs {
@@ -233,6 +236,7 @@ impl RestartArgs {
             command: self.restart_command.clone(),
             timeout: Duration::from_secs(self.health_timeout),
             health_check: !self.no_health_check,
+            allow_no_ums: self.allow_no_ums,
         }
     }
 }

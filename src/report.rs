@@ -3,7 +3,7 @@
 
 use crate::cert::CertSummary;
 use crate::checks::Check;
-use crate::service::{HealthCheck, Restart};
+use crate::service::{HealthCheck, IcgStatus, Restart};
 use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 
@@ -86,6 +86,14 @@ pub enum RenewResult {
     DryRun,
 }
 
+/// What the ICG's `/usg/check-status` said before the change and after the last restart (`None`: not
+/// asked, not running, or no endpoint).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IcgStatusPair {
+    pub before: Option<IcgStatus>,
+    pub after: Option<IcgStatus>,
+}
+
 /// One step of the transaction and how long it took.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -106,6 +114,7 @@ pub struct RenewReport {
     pub backup: Option<PathBuf>,
     pub steps: Vec<Step>,
     pub downtime_ms: Option<u64>,
+    pub icg_status: IcgStatusPair,
     /// Extension: what went wrong, and what to do by hand when the rollback failed too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -147,6 +156,7 @@ pub struct RollbackReport {
     pub backup: PathBuf,
     /// From the restart until the restored certificate was served; `None` without restart or confirmation.
     pub downtime_ms: Option<u64>,
+    pub icg_status: IcgStatusPair,
     /// Extension: where the keystore that was replaced was saved first (`None` when it equalled the backup).
     pub saved_current: Option<PathBuf>,
     /// Extensions: the certificate now installed, the steps, and what went wrong.

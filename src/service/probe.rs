@@ -1,7 +1,8 @@
-//! Whether the ICG serves a given certificate: a TLS probe of 127.0.0.1:<port> (the leaf's SHA-256, then
-//! `GET /usg/check-status`), the verifying handshakes a device makes, and the wait until both hold.
+//! What the gateway on 127.0.0.1:<port> serves and says: one look (the served leaf, then the ICG's own
+//! verdict from `GET /usg/check-status`, `init|ok|warn|err`), the probe that judges a look against the
+//! certificate and the verdicts awaited, the verifying handshakes a device makes, and the wait until all
+//! hold. A gateway that requires a client certificate is seen by its served leaf alone.
 
-use openssl::hash::MessageDigest;
 use openssl::ssl::{
     HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslMethod, SslStream, SslVerifyMode,
     SslVersion,
@@ -17,14 +18,127 @@ const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The ICG's verdict on itself, as `GET /usg/check-status` gives it (ICG 2.04 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IcgStatus {
+    /// Still starting (more than 30 s of it turns into `err`).
+    Init,
+    /// Running.
+    Ok,
+    /// No UMS server connected.
+    Warn,
+    /// The ICG holds no valid certificate.
+    Err,
+}
+
+impl IcgStatus {
+    /// The verdict as the ICG spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IcgStatus::Init => "init",
+            IcgStatus::Ok => "ok",
+            IcgStatus::Warn => "warn",
+            IcgStatus::Err => "err",
+        }
+    }
+
+    /// The verdict with what it means, for messages.
+    pub fn explained(self) -> &'static str {
+        match self {
+            IcgStatus::Init => "init (still starting)",
+            IcgStatus::Ok => "ok",
+            IcgStatus::Warn => "warn (no UMS server connected)",
+            IcgStatus::Err => "err (the ICG holds no valid certificate)",
+        }
+    }
+
+    /// The verdict in a check-status body: `{"status": "init|ok|warn|err"}`.
+    fn of_body(body: &[u8]) -> Option<IcgStatus> {
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        match value.get("status")?.as_str()? {
+            "init" => Some(IcgStatus::Init),
+            "ok" => Some(IcgStatus::Ok),
+            "warn" => Some(IcgStatus::Warn),
+            "err" => Some(IcgStatus::Err),
+            _ => None,
+        }
+    }
+}
+
+/// What `GET /usg/check-status` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusAnswer {
+    /// HTTP 200 with a verdict.
+    Said(IcgStatus),
+    /// HTTP 404: an ICG without the endpoint (before 2.04).
+    NoEndpoint,
+    /// The gateway requires a client certificate (devices present one after enrolment): nothing can be
+    /// asked without one.
+    ClientCertificateRequired,
+    /// Anything else (another HTTP status, no verdict in the body, no answer): why.
+    Unclear(String),
+}
+
+impl StatusAnswer {
+    /// The answer in a few words, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            StatusAnswer::Said(s) => format!("the ICG says {}", s.explained()),
+            StatusAnswer::NoEndpoint => {
+                "no /usg/check-status (HTTP 404: an ICG before 2.04)".into()
+            }
+            StatusAnswer::ClientCertificateRequired => {
+                "it requires a client certificate, so check-status cannot be asked".into()
+            }
+            StatusAnswer::Unclear(why) => format!("/usg/check-status {why}"),
+        }
+    }
+}
+
+/// One look at the gateway on 127.0.0.1: the leaf it serves and what check-status answered.
+#[derive(Debug, Clone)]
+pub struct Look {
+    pub leaf: X509,
+    pub status: StatusAnswer,
+}
+
+/// What the confirmation accepts from check-status once the expected leaf is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdicts {
+    /// `ok`, and `warn` too when `warn_ok`; `err` fails at once; `init` and any other answer wait on.
+    Ok { warn_ok: bool },
+    /// The ICG has no check-status (it answered 404 before the change): not asked.
+    NotAsked,
+    /// Any settled verdict (`ok`, `warn`, `err`): the restore after a failed renewal, which puts back what
+    /// was served before and can do no better than that.
+    Settled,
+}
+
+/// How the confirmed gateway was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed {
+    /// The verdict accepted (`None`: not asked, or it cannot be asked).
+    pub status: Option<IcgStatus>,
+    /// The gateway requires a client certificate: confirmed by the served certificate alone.
+    pub served_certificate_only: bool,
+}
+
 /// What one probe saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
-    /// Serving the expected certificate and check-status answered 200.
-    Good,
+    /// Serving the expected certificate with an accepted verdict, and (with an anchor) verified as a
+    /// device verifies it.
+    Good(Confirmed),
     Unreachable(String),
     WrongCertificate(String),
-    Unhealthy(String),
+    /// Serving the expected certificate, but check-status does not (yet) say what is awaited: wait on.
+    Waiting {
+        status: Option<IcgStatus>,
+        why: String,
+    },
+    /// Serving the expected certificate, and the ICG says `err`: it rejects what it was given.
+    Rejected,
     /// Serving the expected certificate, but a verifying client refuses it: waiting longer changes nothing.
     Refused(String),
 }
@@ -32,30 +146,118 @@ pub enum Observation {
 impl Observation {
     pub fn describe(&self) -> String {
         match self {
-            Observation::Good => "serving the expected certificate, check-status 200".into(),
+            Observation::Good(c) => match c.status {
+                Some(s) => format!(
+                    "serving the expected certificate, the ICG says {}",
+                    s.name()
+                ),
+                None => "serving the expected certificate".into(),
+            },
             Observation::Unreachable(why) => format!("not answering ({why})"),
             Observation::WrongCertificate(fp) => {
                 format!("serving another certificate (SHA-256 {fp})")
             }
-            Observation::Unhealthy(why) => {
-                format!("serving the certificate, but /usg/check-status {why}")
-            }
+            Observation::Waiting { why, .. } => format!("serving the certificate, but {why}"),
+            Observation::Rejected => format!(
+                "serving the certificate, but the ICG says {}",
+                IcgStatus::Err.explained()
+            ),
             Observation::Refused(why) => {
                 format!("serving the certificate, but a verifying client refuses it: {why}")
             }
         }
     }
+
+    /// The verdict this observation carries for the expected leaf, if any.
+    pub fn status(&self) -> Option<IcgStatus> {
+        match self {
+            Observation::Good(c) => c.status,
+            Observation::Waiting { status, .. } => *status,
+            Observation::Rejected => Some(IcgStatus::Err),
+            _ => None,
+        }
+    }
 }
 
-/// One probe of the gateway on 127.0.0.1:`port`: the served leaf, check-status, and, with an `anchor`, the
-/// verifying handshakes.
-pub fn probe(port: u16, expected_sha256: &str, anchor: Option<&X509>) -> Observation {
-    match (served_and_healthy(port, expected_sha256), anchor) {
-        (Observation::Good, Some(anchor)) => match verify_as_a_device(port, anchor) {
-            Ok(_) => Observation::Good,
-            Err(seen) => seen,
-        },
-        (seen, _) => seen,
+/// One probe of the gateway on 127.0.0.1:`port`: the served leaf, check-status judged by `verdicts`,
+/// and, with an `anchor`, the verifying handshakes.
+pub fn probe(
+    port: u16,
+    expected_sha256: &str,
+    verdicts: Verdicts,
+    anchor: Option<&X509>,
+) -> Observation {
+    let seen = match look(port, IO_TIMEOUT) {
+        Ok(seen) => seen,
+        Err(why) => return Observation::Unreachable(why),
+    };
+    let served = crate::cert::sha256_fingerprint(&seen.leaf);
+    if served != expected_sha256 {
+        return Observation::WrongCertificate(served);
+    }
+    let status = match (&seen.status, verdicts) {
+        (StatusAnswer::ClientCertificateRequired, _) => {
+            return Observation::Good(Confirmed {
+                status: None,
+                served_certificate_only: true,
+            })
+        }
+        (_, Verdicts::NotAsked) => None,
+        (StatusAnswer::Said(IcgStatus::Err), Verdicts::Ok { .. }) => return Observation::Rejected,
+        (StatusAnswer::Said(s @ IcgStatus::Ok), _)
+        | (StatusAnswer::Said(s @ IcgStatus::Warn), Verdicts::Ok { warn_ok: true })
+        | (StatusAnswer::Said(s @ (IcgStatus::Warn | IcgStatus::Err)), Verdicts::Settled) => {
+            Some(*s)
+        }
+        (StatusAnswer::Said(s), _) => {
+            return Observation::Waiting {
+                status: Some(*s),
+                why: format!("the ICG says {}", s.explained()),
+            }
+        }
+        (other, _) => {
+            return Observation::Waiting {
+                status: None,
+                why: other.describe(),
+            }
+        }
+    };
+    if let Some(anchor) = anchor {
+        if let Err(seen) = verify_as_a_device(port, anchor) {
+            return seen;
+        }
+    }
+    Observation::Good(Confirmed {
+        status,
+        served_certificate_only: false,
+    })
+}
+
+/// What the gateway says before a change: its verdict, that it has no endpoint (404), or nothing (it does
+/// not run, requires a client certificate, or gave no verdict). One look, at most `budget` long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    Said(IcgStatus),
+    NoEndpoint,
+    Unknown,
+}
+
+impl Before {
+    /// Asks the gateway on 127.0.0.1:`port`.
+    pub fn ask(port: u16, budget: Duration) -> Before {
+        match look(port, budget).map(|l| l.status) {
+            Ok(StatusAnswer::Said(s)) => Before::Said(s),
+            Ok(StatusAnswer::NoEndpoint) => Before::NoEndpoint,
+            _ => Before::Unknown,
+        }
+    }
+
+    /// The verdict, for the JSON's `icg_status.before`.
+    pub fn status(self) -> Option<IcgStatus> {
+        match self {
+            Before::Said(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -218,93 +420,239 @@ fn judge_accepted(
     Ok(Handshake::Accepted)
 }
 
-/// The served leaf compared by fingerprint, then `GET /usg/check-status`.
-fn served_and_healthy(port: u16, expected_sha256: &str) -> Observation {
+/// One look at the gateway on 127.0.0.1:`port`, within `budget`: a TLS handshake that trusts anything (the
+/// served leaf is judged by fingerprint, not by trust), then `GET /usg/check-status`. `Err`: nothing was
+/// served (why).
+pub fn look(port: u16, budget: Duration) -> std::result::Result<Look, String> {
+    let deadline = Instant::now() + budget;
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let stream = match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-        Ok(s) => s,
-        Err(e) => return Observation::Unreachable(e.to_string()),
-    };
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let connector = match SslConnector::builder(SslMethod::tls_client()) {
-        Ok(mut b) => {
-            // Trust is not the question here: the served leaf is compared by fingerprint below.
-            b.set_verify(SslVerifyMode::NONE);
-            b.build()
-        }
-        Err(e) => return Observation::Unreachable(format!("TLS set-up failed: {e}")),
-    };
-    let tls = connector
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(left()))
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(left()));
+    let _ = stream.set_write_timeout(Some(left()));
+    let mut builder = SslConnector::builder(SslMethod::tls_client())
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    // Trust is not the question here: the served leaf is compared by fingerprint.
+    builder.set_verify(SslVerifyMode::NONE);
+    let ssl = builder
+        .build()
         .configure()
         .map(|mut c| {
             c.set_verify_hostname(false);
             c.set_use_server_name_indication(false);
             c
         })
-        .and_then(|c| c.into_ssl("127.0.0.1"));
-    let mut stream = match tls {
-        Ok(ssl) => match ssl.connect(stream) {
-            Ok(s) => s,
-            Err(e) => return Observation::Unreachable(format!("TLS handshake failed: {e}")),
-        },
-        Err(e) => return Observation::Unreachable(format!("TLS set-up failed: {e}")),
+        .and_then(|c| c.into_ssl("127.0.0.1"))
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let mut tls = match ssl.connect(stream) {
+        Ok(tls) => tls,
+        // TLS 1.2: a gateway that requires a client certificate ends the handshake after its own.
+        Err(HandshakeError::Failure(mid)) => {
+            return match mid.ssl().peer_certificate() {
+                Some(leaf) if refused_for_no_client_certificate(&mid.error().to_string()) => {
+                    Ok(Look {
+                        leaf,
+                        status: StatusAnswer::ClientCertificateRequired,
+                    })
+                }
+                _ => Err(format!("TLS handshake failed: {}", mid.error())),
+            };
+        }
+        Err(e) => return Err(format!("TLS handshake failed: {e}")),
     };
-    let served = stream
+    let leaf = tls
         .ssl()
         .peer_certificate()
-        .and_then(|c| c.digest(MessageDigest::sha256()).ok())
-        .map(|d| crate::cert::hex_colons(&d))
-        .unwrap_or_default();
-    if served != expected_sha256 {
-        return Observation::WrongCertificate(served);
-    }
+        .ok_or_else(|| "the gateway sent no certificate".to_string())?;
+    let _ = tls.get_ref().set_read_timeout(Some(left()));
+    let status = ask_check_status(&mut tls, port, &left);
+    Ok(Look { leaf, status })
+}
+
+/// Whether a TLS failure after the server's certificate is its refusal of a client without a certificate:
+/// TLS 1.3's `certificate_required` alert, or what TLS 1.2 servers send instead.
+fn refused_for_no_client_certificate(error: &str) -> bool {
+    [
+        "certificate required",
+        "bad certificate",
+        "handshake failure",
+    ]
+    .iter()
+    .any(|alert| error.contains(alert))
+}
+
+/// How much of a check-status answer is read.
+const ANSWER_LIMIT: usize = 16 * 1024;
+
+/// `GET /usg/check-status` over `tls`, read until the server closes (`Connection: close`) or the budget
+/// `left` ends.
+fn ask_check_status(
+    tls: &mut SslStream<TcpStream>,
+    port: u16,
+    left: &dyn Fn() -> Duration,
+) -> StatusAnswer {
     let request = format!(
-        "GET /usg/check-status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET /usg/check-status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     );
-    if let Err(e) = stream.write_all(request.as_bytes()) {
-        return Observation::Unhealthy(format!("could not be asked ({e})"));
+    if let Err(e) = tls.write_all(request.as_bytes()) {
+        return answer_to_failed_io(&e.to_string(), "could not be asked");
     }
-    let mut head = Vec::new();
-    let mut buf = [0u8; 512];
-    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
-        match stream.read(&mut buf) {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 2048];
+    while answer.len() < ANSWER_LIMIT {
+        let _ = tls.get_ref().set_read_timeout(Some(left()));
+        match tls.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) => return Observation::Unhealthy(format!("gave no answer ({e})")),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if answer.is_empty() => {
+                return answer_to_failed_io(&e.to_string(), "gave no answer")
+            }
+            Err(_) => break,
+        }
+        if left() <= Duration::from_millis(1) {
+            break;
         }
     }
-    let status_line = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    match status_line.split_whitespace().nth(1) {
-        Some("200") => Observation::Good,
-        Some(code) => Observation::Unhealthy(format!("answered HTTP {code}")),
-        None => Observation::Unhealthy("gave no HTTP answer".into()),
+    judge_answer(&answer)
+}
+
+/// A request that failed at the TLS layer: TLS 1.3 tells a client without a certificate only now.
+fn answer_to_failed_io(error: &str, what: &str) -> StatusAnswer {
+    if refused_for_no_client_certificate(error) {
+        StatusAnswer::ClientCertificateRequired
+    } else {
+        StatusAnswer::Unclear(format!("{what} ({error})"))
     }
 }
 
-/// Polls `probe` until it is good, a verifying client refuses the gateway, or `timeout` passes; `tick` hears
-/// every observation with the elapsed time. Returns the time of the first good answer, or the last observation.
+/// The HTTP answer judged: its status code, and for 200 the verdict in its body (plain or chunked).
+fn judge_answer(answer: &[u8]) -> StatusAnswer {
+    let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return StatusAnswer::Unclear("gave no HTTP answer".into());
+    };
+    let head = String::from_utf8_lossy(&answer[..split]);
+    let body = &answer[split + 4..];
+    let code = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default();
+    match code {
+        "200" => {
+            let chunked = head.lines().any(|l| {
+                let l = l.to_ascii_lowercase();
+                l.starts_with("transfer-encoding:") && l.contains("chunked")
+            });
+            let body = if chunked {
+                dechunked(body)
+            } else {
+                body.to_vec()
+            };
+            match IcgStatus::of_body(&body) {
+                Some(s) => StatusAnswer::Said(s),
+                None => StatusAnswer::Unclear("answered 200 without a verdict".into()),
+            }
+        }
+        "404" => StatusAnswer::NoEndpoint,
+        "" => StatusAnswer::Unclear("gave no HTTP answer".into()),
+        code => StatusAnswer::Unclear(format!("answered HTTP {}", crate::shown::text(code))),
+    }
+}
+
+/// A chunked HTTP body put together (as far as it arrived).
+fn dechunked(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&body[..end]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        let start = end + 2;
+        if size == 0 || start + size > body.len() {
+            break;
+        }
+        out.extend_from_slice(&body[start..start + size]);
+        body = body.get(start + size + 2..).unwrap_or_default();
+    }
+    out
+}
+
+/// How long to wait between probes while the gateway does not serve the expected leaf (to measure the
+/// downtime closely), and while it serves it but its verdict is awaited (it changes every 30 s).
+const VERDICT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The confirmation's wait: polls `probe` until it is good, the ICG says `err`, a verifying client refuses
+/// the gateway, or `timeout` passes; `tick` hears every observation with the elapsed time. Returns when the
+/// expected leaf was first served (the end of the downtime) and how it was confirmed, or the last
+/// observation.
 pub fn wait_until_served(
     port: u16,
     expected_sha256: &str,
+    verdicts: Verdicts,
     anchor: Option<&X509>,
     timeout: Duration,
     tick: &mut dyn FnMut(Duration, &Observation),
-) -> std::result::Result<Instant, Observation> {
+) -> std::result::Result<(Instant, Confirmed), Observation> {
     let start = Instant::now();
+    let mut served_since = None;
     loop {
-        let seen = probe(port, expected_sha256, anchor);
+        let seen = probe(port, expected_sha256, verdicts, anchor);
         tick(start.elapsed(), &seen);
-        if seen == Observation::Good {
-            return Ok(Instant::now());
+        let serving = !matches!(
+            seen,
+            Observation::Unreachable(_) | Observation::WrongCertificate(_)
+        );
+        if serving && served_since.is_none() {
+            served_since = Some(Instant::now());
         }
-        if matches!(seen, Observation::Refused(_)) || start.elapsed() >= timeout {
-            return Err(seen);
+        match seen {
+            Observation::Good(confirmed) => {
+                return Ok((served_since.unwrap_or_else(Instant::now), confirmed))
+            }
+            Observation::Refused(_) | Observation::Rejected => return Err(seen),
+            _ if start.elapsed() >= timeout => return Err(seen),
+            _ => {}
         }
-        std::thread::sleep(POLL_INTERVAL.min(timeout.saturating_sub(start.elapsed())));
+        let pause = if serving {
+            VERDICT_POLL_INTERVAL
+        } else {
+            POLL_INTERVAL
+        };
+        std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_is_read_from_a_plain_and_a_chunked_answer() {
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"warn\"}";
+        assert_eq!(judge_answer(plain), StatusAnswer::Said(IcgStatus::Warn));
+        let chunked = b"HTTP/1.1 200 \r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"status\r\n7\r\n\": \"ok\"\r\n1\r\n}\r\n0\r\n\r\n";
+        assert_eq!(judge_answer(chunked), StatusAnswer::Said(IcgStatus::Ok));
+    }
+
+    #[test]
+    fn http_200_alone_is_no_verdict_and_404_is_no_endpoint() {
+        assert!(matches!(
+            judge_answer(b"HTTP/1.1 200 OK\r\n\r\nfine"),
+            StatusAnswer::Unclear(_)
+        ));
+        assert_eq!(
+            judge_answer(b"HTTP/1.1 404 Not Found\r\n\r\n"),
+            StatusAnswer::NoEndpoint
+        );
+        assert!(matches!(
+            judge_answer(b"HTTP/1.1 503 Unavailable\r\n\r\n"),
+            StatusAnswer::Unclear(_)
+        ));
     }
 }
