@@ -30,8 +30,9 @@ macro_rules! status_exit_codes {
         concat!(
             "Exit codes of status (monitoring-plugin convention):\n",
             "  0  OK\n",
-            "  1  WARNING: expires within --warn-days\n",
-            "  2  CRITICAL: expires within --crit-days, expired, or not yet valid\n",
+            "  1  WARNING: expires within --warn-days, or the gateway serves another certificate\n",
+            "     than its keystore holds\n",
+            "  2  CRITICAL: expires within --crit-days, expired, not yet valid, or the ICG says err\n",
             "  3  UNKNOWN: cannot be read, or bad arguments\n",
         )
     };
@@ -95,7 +96,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the certificate the ICG serves from its keystore (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    /// Show the certificate in the ICG's keystore and what the running gateway serves and says (exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[command(after_help = status_exit_codes!())]
     Status(StatusArgs),
     /// Check new certificate material against the installed one; changes nothing
@@ -134,6 +136,9 @@ pub struct StatusArgs {
     /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Do not ask the running gateway what it serves and says (the keystore alone is judged)
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]
