@@ -274,3 +274,42 @@ fn sha1_equals_openssl_and_a_renewal_closes_with_it_for_the_ums() {
     );
     assert!(last.contains("marked as used"), "{text}");
 }
+
+/// The packaged daily check (packaging/icg-renew-check) runs `status`, so it hears the gateway too: a gateway
+/// still serving the old certificate is logged at warning priority and exits 1, and its metrics say so.
+#[test]
+fn the_daily_check_warns_of_a_gateway_serving_another_certificate() {
+    let install = sandbox();
+    let _gateway = start(&install);
+    assert_exit(&install.renew_without_restart(), 0);
+    let metrics = install.dir().join("daily.prom");
+    let output = Command::new("sh")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/icg-renew-check"))
+        .args(["--warn-days", "5", "--crit-days", "2", "--log-file"])
+        .arg(install.log())
+        .env("ICG_RENEW", env!("CARGO_BIN_EXE_icg-renew"))
+        .env("ICG_ROOT", install.root())
+        .env("ICG_RENEW_PROMETHEUS_FILE", &metrics)
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        log.starts_with(
+            "<4>WARNING - the gateway serves another certificate than its keystore holds"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("<6>  Gateway") && l.contains("serves another certificate")),
+        "{log}"
+    );
+    let metrics = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "icg_renew_served_matches_keystore 0"),
+        "{metrics}"
+    );
+}
