@@ -48,7 +48,8 @@ pub const DEFAULT_LOG_FILE: &str = "/var/log/icg-renew.log";
     about = "Renew the TLS certificate of an IGEL Cloud Gateway on the gateway itself",
     long_about = "Renew the TLS certificate of an IGEL Cloud Gateway (ICG) on the gateway host: check the new \
 certificate against the installed root and host names, rewrite the keystore in place with a backup, restart the \
-ICG, confirm that it serves the new certificate, and roll back by itself if it does not.",
+ICG, confirm that it serves the new certificate and that the ICG itself says ok (its /usg/check-status), and \
+roll back by itself if it does not.",
     after_help = concat!(
         "Exit codes (status has its own, below):\n",
         exit_codes!(),
@@ -221,7 +222,8 @@ pub struct RestartArgs {
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]
     pub restart_command: Option<String>,
-    /// How long to wait for the ICG to serve the certificate (also bounds the restart command)
+    /// How long to wait for the ICG to serve the certificate and say "ok" on /usg/check-status (also bounds the
+    /// restart command)
     #[arg(long, value_name = "SECONDS", default_value_t = service::DEFAULT_HEALTH_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub health_timeout: u64,
     /// Do not confirm that the ICG serves the certificate after the restart

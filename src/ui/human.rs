@@ -127,7 +127,7 @@ fn status(r: &StatusReport) -> String {
 /// What the running gateway serves and says, in one sentence.
 fn served(served: Option<&ServedReport>) -> String {
     let Some(s) = served else {
-        return "not asked (--no-probe)".into();
+        return "not asked".into();
     };
     if !s.reachable {
         return format!(
@@ -430,7 +430,7 @@ fn sandbox(r: &SandboxReport) -> String {
 fn demo(r: &DemoReport) -> String {
     let mut out = String::from("== 1. A throwaway ICG installation ==\n");
     out.push_str(&sandbox_files(&r.sandbox));
-    out.push_str("\n== 2. What the gateway serves now ==\n");
+    out.push_str("\n== 2. What the keystore holds now (no gateway runs in the sandbox) ==\n");
     out.push_str(&status(&r.before));
     out.push_str("\n== 3. Renew with the new material (restart and confirmation skipped: no gateway runs in the sandbox) ==\n");
     out.push_str(&renew(&r.renew));
