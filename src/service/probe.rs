@@ -574,11 +574,15 @@ fn dechunked(mut body: &[u8]) -> Vec<u8> {
             break;
         };
         let start = end + 2;
-        if size == 0 || start + size > body.len() {
+        // The gateway runs as another account: its chunk sizes are not trusted to fit.
+        let Some(stop) = start
+            .checked_add(size)
+            .filter(|s| size > 0 && *s <= body.len())
+        else {
             break;
-        }
-        out.extend_from_slice(&body[start..start + size]);
-        body = body.get(start + size + 2..).unwrap_or_default();
+        };
+        out.extend_from_slice(&body[start..stop]);
+        body = body.get(stop.saturating_add(2)..).unwrap_or_default();
     }
     out
 }
@@ -638,6 +642,23 @@ mod tests {
         assert_eq!(judge_answer(plain), StatusAnswer::Said(IcgStatus::Warn));
         let chunked = b"HTTP/1.1 200 \r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"status\r\n7\r\n\": \"ok\"\r\n1\r\n}\r\n0\r\n\r\n";
         assert_eq!(judge_answer(chunked), StatusAnswer::Said(IcgStatus::Ok));
+    }
+
+    #[test]
+    fn a_hostile_answer_is_no_verdict_and_no_panic() {
+        for answer in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n{}\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n{\"status\":\"ok\"}",
+            b"HTTP/1.1 200 OK\r\n\r\n{\"status\":\"OK\"}",
+            b"HTTP/1.1 200 OK\r\n\r\n{\"status\":[\"ok\"]}",
+            b"HTTP/1.1 \x1b[31m\r\n\r\n",
+        ] {
+            assert!(matches!(judge_answer(answer), StatusAnswer::Unclear(_)));
+        }
+        let StatusAnswer::Unclear(why) = judge_answer(b"HTTP/1.1 5\x1b[2J0 x\r\n\r\n") else {
+            panic!("a verdict from nothing");
+        };
+        assert!(!why.contains('\x1b'), "{why}");
     }
 
     #[test]
