@@ -5,7 +5,8 @@
 //! anchor, purpose TLS server, TLS 1.3 and TLS 1.2 where offered), whose refusal ends the wait at once.
 //! Knows nothing of keystores.
 //!
-//! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`.
+//! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`, the
+//! check-status request and the reading of its answer in `check_status`.
 
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
@@ -15,11 +16,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod check_status;
 mod probe;
 
+pub use check_status::{IcgStatus, StatusAnswer};
 pub use probe::{
-    look, probe, verify_as_a_device, wait_until_served, Before, Confirmed, IcgStatus, Look,
-    Observation, StatusAnswer, Verdicts,
+    look, probe, verify_as_a_device, wait_until_served, Before, Confirmed, Look, Observation,
+    Verdicts,
 };
 
 pub const SYSV_SCRIPT: &str = "/etc/init.d/tomcat";
