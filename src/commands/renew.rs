@@ -112,6 +112,7 @@ pub(crate) fn renew_install(
         backup: None,
         steps: Vec::new(),
         downtime_ms: None,
+        icg_status: IcgStatusPair::default(),
         error: None,
         manual_steps: Vec::new(),
         plan,
@@ -162,6 +163,7 @@ pub(crate) fn renew_install(
     report.backup = outcome.backup;
     report.steps = outcome.steps;
     report.downtime_ms = outcome.downtime_ms;
+    report.icg_status = outcome.icg_status;
     report.error = outcome.error.map(|e| super::hint::message(&e));
     report.manual_steps = outcome.manual_steps;
     Ok(report)

@@ -67,6 +67,7 @@ pub(crate) fn run(
             keystore: install.keystore.clone(),
             backup,
             downtime_ms: outcome.downtime_ms,
+            icg_status: outcome.icg_status,
             saved_current: outcome.backup,
             certificate: Some(CertSummary::of(&leaf, clock)),
             steps: outcome.steps,

@@ -105,7 +105,7 @@ impl Observer for Progress {
     fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
         if let Some(bar) = &self.bar {
             let last = match seen {
-                Observation::Good => String::new(),
+                Observation::Good(_) => String::new(),
                 other => format!(" — {}", other.describe()),
             };
             bar.set_message(format!("{what}… {} s{last}", elapsed.as_secs()));
