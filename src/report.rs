@@ -190,6 +190,8 @@ pub struct RollbackReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manual_steps: Vec<String>,
+    /// Extension: the command that undoes this rollback, less the saved keystore's path (`saved_current`).
+    pub undo: String,
 }
 
 /// One line of `backups`.
@@ -203,6 +205,9 @@ pub struct BackupEntry {
     pub error: Option<String>,
     /// Extension: the next successful renewal removes this backup (`--keep-backups`).
     pub removed_by_next_renewal: bool,
+    /// Extension: `renewal` (the keystore before a renewal; what a plain `rollback` restores) or `rollback`
+    /// (the keystore a rollback replaced; restored only by name).
+    pub made_before: &'static str,
 }
 
 /// `sandbox`.

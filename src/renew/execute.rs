@@ -117,7 +117,7 @@ impl Transaction<'_, Renewal<'_>> {
                 &installed.file.base_name(),
                 &installed.bytes,
                 &installed.read,
-                clock.now,
+                (clock.now, fsx::BackupKind::BeforeRenewal),
             )?;
             Ok((b.path.clone(), Some(b.path.shown())))
         })?;

@@ -250,7 +250,7 @@ impl Transaction<'_, Restore<'_>> {
             &self.file().base_name(),
             &current,
             &current_meta,
-            clock.now,
+            (clock.now, fsx::BackupKind::BeforeRollback),
         )?;
         audit.record(
             "backup",

@@ -316,6 +316,10 @@ fn rollback_outcome(r: &RollbackReport) -> String {
                     "The keystore it replaced was saved as {}.",
                     saved.shown()
                 );
+                out.push_str(&command_line(
+                    "To undo this rollback: ",
+                    &format!("{} {}", r.undo, icg_renew::shown::quote(saved.as_os_str())),
+                ));
             }
             if let Some(ms) = r.downtime_ms {
                 let _ = writeln!(
