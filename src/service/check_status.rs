@@ -142,8 +142,9 @@ fn answer_to_failed_io(error: &str, what: &str) -> StatusAnswer {
     }
 }
 
-/// The HTTP answer judged: its status code, and for 200 the verdict in its body (plain or chunked).
-fn judge_answer(answer: &[u8]) -> StatusAnswer {
+/// The HTTP answer judged: its status code, and for 200 the verdict in its body (plain or chunked). Public
+/// for the fuzz target `check_status_answer`: the bytes are the gateway's, another account's.
+pub fn judge_answer(answer: &[u8]) -> StatusAnswer {
     let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
         return StatusAnswer::Unclear("gave no HTTP answer".into());
     };

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 mod check_status;
 mod probe;
 
-pub use check_status::{IcgStatus, StatusAnswer};
+pub use check_status::{judge_answer, IcgStatus, StatusAnswer};
 pub use probe::{
     look, probe, verify_as_a_device, wait_until_served, Before, Confirmed, Look, Observation,
     Verdicts,
