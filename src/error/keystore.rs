@@ -26,6 +26,13 @@ pub enum KeystoreError {
     /// The PKCS#12 file `file` uses an algorithm or form (`why`) that Java's keystore does not read.
     #[error("{} is a PKCS#12 file that uses {why}, which Java's keystore does not read: export it again with keytool -importkeystore -deststoretype PKCS12", file.shown())]
     UnsupportedPkcs12 { file: PathBuf, why: String },
+    /// Java cannot open the PKCS#12 file `file` with the configured password `which` ("store password", "key
+    /// password"): it holds characters outside printable ASCII, which Java's PBE refuses.
+    #[error("{} cannot be opened by Java with the configured {which}: it holds characters outside printable ASCII, which Java's PKCS#12 refuses (\"Password is not ASCII\"), so the ICG cannot load it either: export the keystore again with a password of printable ASCII characters and configure that password", file.shown())]
+    PasswordJavaRefuses { file: PathBuf, which: &'static str },
+    /// Java's `PKCS12KeyStore` refuses to load the PKCS#12 file `file` (`why`, in Java's terms).
+    #[error("{} is a PKCS#12 file that Java cannot load ({why}), so the ICG cannot use it either: export it again with openssl pkcs12 -export or keytool", file.shown())]
+    JavaCannotLoad { file: PathBuf, why: String },
     /// `file` is a JCEKS keystore.
     #[error("{} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12", file.shown())]
     Jceks { file: PathBuf },
@@ -57,8 +64,9 @@ pub enum KeystoreError {
         has: String,
         from: AliasFrom,
     },
-    /// The server entry `alias` of the keystore `file` has no certificate.
-    #[error("{}: entry '{}' has no certificate", file.shown(), crate::shown::text(alias))]
+    /// The key entry `alias` (shown short) of the keystore `file`, chosen as the server entry, has no
+    /// certificate: Java lists it with a chain of length 0, and no TLS server can serve it.
+    #[error("{}: key entry '{alias}' has no certificate (Java lists it with a chain of length 0), so it cannot be the gateway's server entry: add its certificate chain with keytool -importcert, or restore the keystore from a backup", file.shown())]
     EntryWithoutCertificate { file: PathBuf, alias: String },
     /// The keystore `file` has no private-key entry at all.
     #[error("{} holds no private-key entry: it is not a server keystore", file.shown())]
@@ -120,6 +128,8 @@ impl KeystoreError {
             | Self::InvalidStoredCertificate { .. } => ErrorKind::Corrupt,
             Self::UnsupportedPkcs12 { .. }
             | Self::Jceks { .. }
+            | Self::PasswordJavaRefuses { .. }
+            | Self::JavaCannotLoad { .. }
             | Self::TooManyKeys { .. }
             | Self::UnfaithfulRewrite { .. } => ErrorKind::Unsupported,
             Self::WrongKeyPassword { .. } => ErrorKind::WrongPassword,

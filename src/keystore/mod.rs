@@ -3,6 +3,7 @@
 //! that entry has a new key and chain, in the original format, passwords and algorithms.
 //! It knows nothing of the ICG: paths only appear in error messages.
 
+pub mod ber;
 pub mod jks;
 pub mod pfx;
 pub mod pkcs12;
@@ -223,6 +224,7 @@ impl Keystore {
                 file: path.to_path_buf(),
                 why: why.to_string(),
             }),
+            e @ (PfxError::PasswordNotAscii(_) | PfxError::JavaRefuses(_)) => java_refuses(e, path),
             source => Error::Keystore(KeystoreError::DamagedPkcs12 {
                 file: path.to_path_buf(),
                 source,
@@ -296,6 +298,8 @@ impl Keystore {
 
     /// The entry the server uses: `alias` when given (ignoring ASCII case, as Java does: its JKS stores
     /// aliases in lower case and its PKCS#12 compares them without case), else the only private-key entry.
+    /// A key entry without a certificate (Java lists it, with a chain of length 0) counts when the entries are
+    /// counted, but is never the server entry: the returned entry always has its leaf.
     pub fn server_entry(
         &self,
         alias: Option<&str>,
@@ -303,6 +307,16 @@ impl Keystore {
         alias_from: &AliasFrom,
     ) -> Result<&Entry> {
         let keys = self.key_aliases();
+        let with_certificate = |entry: &'_ Entry| {
+            if entry.certs.is_empty() {
+                Err(Error::Keystore(KeystoreError::EntryWithoutCertificate {
+                    file: path.to_path_buf(),
+                    alias: crate::shown::short(&entry.alias, 64),
+                }))
+            } else {
+                Ok(())
+            }
+        };
         if let Some(wanted) = alias {
             let found = self
                 .entries
@@ -311,17 +325,23 @@ impl Keystore {
             if let (None, Some(hidden)) = (found, self.hidden_key(Some(wanted))) {
                 return Err(hidden_key_entry(hidden, path));
             }
-            return found.ok_or_else(|| {
+            let found = found.ok_or_else(|| {
                 Error::Keystore(KeystoreError::NoSuchEntry {
                     file: path.to_path_buf(),
                     alias: crate::shown::short(wanted, 64),
                     has: list_or_none(&keys),
                     from: alias_from.clone(),
                 })
-            });
+            })?;
+            with_certificate(found)?;
+            return Ok(found);
         }
         match keys.as_slice() {
-            [only] => Ok(self.entry(only).expect("alias listed from entries")),
+            [only] => {
+                let found = self.entry(only).expect("alias listed from entries");
+                with_certificate(found)?;
+                Ok(found)
+            }
             [] => Err(match self.hidden_key(None) {
                 Some(hidden) => hidden_key_entry(hidden, path),
                 None => Error::Keystore(KeystoreError::NoKeyEntries {
@@ -384,6 +404,7 @@ impl Keystore {
                     .ok_or_else(not_found)?;
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
+                    e @ PfxError::PasswordNotAscii(_) => java_refuses(e, path),
                     source => Error::Keystore(KeystoreError::UndecryptableEntryKey {
                         file: path.to_path_buf(),
                         alias: alias.to_string(),
@@ -460,6 +481,7 @@ impl Keystore {
                 )
                 .map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
+                    e @ PfxError::PasswordNotAscii(_) => java_refuses(e, path),
                     source @ PfxError::Unsupported(_) => {
                         Error::Keystore(KeystoreError::UnfaithfulRewrite {
                             file: path.to_path_buf(),
@@ -529,6 +551,21 @@ fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
             file: path.to_path_buf(),
             source,
         })
+    })
+}
+
+/// What Java's `PKCS12KeyStore` refuses, in the operator's words: a password its PBE does not take, or a
+/// file it cannot load.
+fn java_refuses(e: PfxError, path: &Path) -> Error {
+    Error::Keystore(match e {
+        PfxError::PasswordNotAscii(which) => KeystoreError::PasswordJavaRefuses {
+            file: path.to_path_buf(),
+            which,
+        },
+        other => KeystoreError::JavaCannotLoad {
+            file: path.to_path_buf(),
+            why: other.to_string(),
+        },
     })
 }
 

@@ -2,7 +2,7 @@
 //! usage), the certificate inside a CertBag, SafeContents encoding and decoding, and the small DER
 //! helpers the rest of the PKCS#12 codec builds on. Every bag keeps its exact bytes.
 
-use super::{corrupt, PfxResult};
+use super::{corrupt, PfxError, PfxResult};
 use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetString};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 
@@ -143,8 +143,27 @@ impl Bag {
                             .collect(),
                     );
                 }
+                // Java's `DerValue.getBMPString` fails the whole load on any other type.
+                (FRIENDLY_NAME, Some(name)) => {
+                    return Err(PfxError::JavaRefuses(format!(
+                        "a friendlyName is {}, where Java reads only a BMPString (\"Incorrect string type {}\")",
+                        string_type(name.tag()),
+                        tag_number(name.tag())
+                    )));
+                }
                 (LOCAL_KEY_ID, Some(id)) if id.tag() == Tag::OctetString => {
                     self.local_key_id = Some(id.value().to_vec());
+                }
+                (LOCAL_KEY_ID, Some(id)) => {
+                    return Err(PfxError::JavaRefuses(format!(
+                        "a localKeyID is {}, where Java reads only an OCTET STRING",
+                        string_type(id.tag())
+                    )));
+                }
+                (FRIENDLY_NAME | LOCAL_KEY_ID, None) => {
+                    return Err(PfxError::JavaRefuses(
+                        "a friendlyName or localKeyID attribute has no value".into(),
+                    ));
                 }
                 (JAVA_TRUSTED_USAGE, _) => self.trusted = true,
                 _ => {}
@@ -183,6 +202,35 @@ impl Bag {
         )
     }
 
+    /// A template with the attributes Java's `PKCS12KeyStore.engineStore` gives a CA certificate of a key
+    /// entry's chain: friendlyName `name` (the subject's RFC 2253 name), no localKeyID, then the key bag's
+    /// own attributes other than friendlyName, localKeyID and trusted usage.
+    pub(super) fn java_ca_template(name: &str, key_bag: &Bag) -> PfxResult<Bag> {
+        let bmp: Vec<u8> = name.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let mut friendly = FRIENDLY_NAME.to_der().map_err(corrupt)?;
+        friendly.extend(tlv(Tag::Set, &tlv(Tag::BmpString, &bmp)?)?);
+        let mut attributes = tlv(Tag::Sequence, &friendly)?;
+        if let Some(set) = &key_bag.attributes {
+            let set = AnyRef::from_der(set).map_err(corrupt)?;
+            let mut reader = SliceReader::new(set.value()).map_err(corrupt)?;
+            while !reader.is_finished() {
+                let attribute = reader.tlv_bytes().map_err(corrupt)?;
+                let oid: Oid =
+                    SliceReader::new(AnyRef::from_der(attribute).map_err(corrupt)?.value())
+                        .and_then(|mut r| r.decode())
+                        .map_err(corrupt)?;
+                if ![FRIENDLY_NAME, LOCAL_KEY_ID, JAVA_TRUSTED_USAGE].contains(&oid) {
+                    attributes.extend_from_slice(attribute);
+                }
+            }
+        }
+        Ok(Bag {
+            attributes: Some(tlv(Tag::Set, &attributes)?),
+            friendly_name: Some(name.to_string()),
+            ..Bag::without_attributes()
+        })
+    }
+
     pub(super) fn without_attributes() -> Bag {
         Bag {
             der: Vec::new(),
@@ -194,6 +242,24 @@ impl Bag {
             trusted: false,
         }
     }
+}
+
+/// An ASN.1 type for messages: "a UTF8String", else "an element with tag N".
+fn string_type(tag: Tag) -> String {
+    match tag {
+        Tag::Utf8String => "a UTF8String".into(),
+        Tag::PrintableString => "a PrintableString".into(),
+        Tag::TeletexString => "a T61String".into(),
+        Tag::Ia5String => "an IA5String".into(),
+        Tag::VisibleString => "a VisibleString".into(),
+        Tag::OctetString => "an OCTET STRING".into(),
+        other => format!("an element with tag {}", tag_number(other)),
+    }
+}
+
+/// The number Java prints for a universal tag (12 for a UTF8String).
+fn tag_number(tag: Tag) -> u32 {
+    tag.number().value()
 }
 
 /// The X.509 certificate of a CertBag value, `None` for other certificate types.
