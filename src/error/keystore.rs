@@ -33,9 +33,14 @@ pub enum KeystoreError {
     /// Java's `PKCS12KeyStore` refuses to load the PKCS#12 file `file` (`why`, in Java's terms).
     #[error("{} is a PKCS#12 file that Java cannot load ({why}), so the ICG cannot use it either: export it again with openssl pkcs12 -export or keytool", file.shown())]
     JavaCannotLoad { file: PathBuf, why: String },
-    /// `file` is a JCEKS keystore.
-    #[error("{} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12", file.shown())]
-    Jceks { file: PathBuf },
+    /// `file` is a Java keystore of type `kind` (JCEKS, BKS) that the ICG does not load; `convert` is the
+    /// keytool command (quoted) that converts it to PKCS#12 beside it.
+    #[error("{} is a {kind} keystore, which the ICG does not load (it reads JKS and PKCS#12): convert it with {convert} and use the new file", file.shown())]
+    OtherJavaKeystore {
+        file: PathBuf,
+        kind: &'static str,
+        convert: String,
+    },
     /// `file` is no keystore (`what` describes its first bytes).
     #[error("{} is not a JKS or PKCS#12 keystore ({what}): check the path", file.shown())]
     NotAKeystore { file: PathBuf, what: String },
@@ -127,7 +132,7 @@ impl KeystoreError {
             | Self::UndecryptableEntryKey { .. }
             | Self::InvalidStoredCertificate { .. } => ErrorKind::Corrupt,
             Self::UnsupportedPkcs12 { .. }
-            | Self::Jceks { .. }
+            | Self::OtherJavaKeystore { .. }
             | Self::PasswordJavaRefuses { .. }
             | Self::JavaCannotLoad { .. }
             | Self::TooManyKeys { .. }

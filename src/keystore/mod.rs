@@ -121,14 +121,80 @@ fn refuse_repeated_jks_alias(store: &jks::JksStore, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A Java keystore type recognised by content but not read: the ICG's Tomcat is configured for JKS or PKCS#12.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherJavaType {
+    /// Sun's JCEKS (magic 0xCECECECE).
+    Jceks,
+    /// Bouncy Castle's BKS: version 1 or 2, a salt length and salt, an iteration count, then entries.
+    Bks,
+}
+
+impl OtherJavaType {
+    /// The type of `data`, when it is one of these.
+    pub fn of(data: &[u8]) -> Option<OtherJavaType> {
+        if data.starts_with(&jks::JCEKS_MAGIC) {
+            return Some(OtherJavaType::Jceks);
+        }
+        let int = |at: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+        };
+        let version = int(0)?;
+        let salt = usize::try_from(int(4)?).ok()?;
+        let iterations = int(8 + salt)?;
+        let first_entry = *data.get(12 + salt)?;
+        ((1..=2).contains(&version)
+            && (1..=64).contains(&salt)
+            && (1..=1 << 20).contains(&iterations)
+            && first_entry <= 5)
+            .then_some(OtherJavaType::Bks)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OtherJavaType::Jceks => "JCEKS",
+            OtherJavaType::Bks => "BKS",
+        }
+    }
+
+    /// The keytool command that converts `file` to PKCS#12 beside it, quoted for the shell.
+    pub fn conversion(self, file: &Path) -> String {
+        let target = file.with_extension("p12");
+        let mut words: Vec<std::ffi::OsString> = vec![
+            "keytool".into(),
+            "-importkeystore".into(),
+            "-srckeystore".into(),
+            file.into(),
+            "-srcstoretype".into(),
+            self.name().into(),
+        ];
+        if self == OtherJavaType::Bks {
+            words.extend(
+                [
+                    "-providerpath",
+                    "bcprov.jar",
+                    "-provider",
+                    "org.bouncycastle.jce.provider.BouncyCastleProvider",
+                ]
+                .map(Into::into),
+            );
+        }
+        words.extend(["-destkeystore".into(), target.into()]);
+        words.extend(["-deststoretype", "pkcs12"].map(Into::into));
+        crate::shown::command(words)
+    }
+}
+
 /// A short description of what some bytes look like, for messages about files that were not understood.
 pub fn describe_bytes(data: &[u8]) -> String {
     let kind = if data.is_empty() {
         "an empty file"
     } else if jks::looks_like_jks(data) {
         "a JKS keystore"
-    } else if data.starts_with(&jks::JCEKS_MAGIC) {
+    } else if OtherJavaType::of(data) == Some(OtherJavaType::Jceks) {
         "a JCEKS keystore"
+    } else if OtherJavaType::of(data) == Some(OtherJavaType::Bks) {
+        "a BKS keystore"
     } else if data.starts_with(b"PK\x03\x04") {
         "a ZIP archive"
     } else if pkcs12::looks_like_pkcs12(data) {
@@ -151,9 +217,12 @@ pub fn describe_bytes(data: &[u8]) -> String {
 }
 
 impl Keystore {
-    /// Whether the bytes are a keystore this module can load (JKS or PKCS#12).
+    /// Whether the bytes are a Java keystore this module knows: one it loads (JKS or PKCS#12), or one whose
+    /// type [`Keystore::load`] names in its refusal (JCEKS, BKS).
     pub fn recognises(data: &[u8]) -> bool {
-        jks::looks_like_jks(data) || pkcs12::looks_like_pkcs12(data)
+        jks::looks_like_jks(data)
+            || pkcs12::looks_like_pkcs12(data)
+            || OtherJavaType::of(data).is_some()
     }
 
     /// Loads a keystore of either format; `path` is only used in messages.
@@ -173,13 +242,15 @@ impl Keystore {
                 }
             };
         }
-        if data.starts_with(&jks::JCEKS_MAGIC) {
-            return Err(Error::Keystore(KeystoreError::Jceks {
-                file: path.to_path_buf(),
-            }));
-        }
         if pkcs12::looks_like_pkcs12(data) {
             return Self::load_pkcs12(data, password, path);
+        }
+        if let Some(other) = OtherJavaType::of(data) {
+            return Err(Error::Keystore(KeystoreError::OtherJavaKeystore {
+                file: path.to_path_buf(),
+                kind: other.name(),
+                convert: other.conversion(path),
+            }));
         }
         Err(Error::Keystore(KeystoreError::NotAKeystore {
             file: path.to_path_buf(),
