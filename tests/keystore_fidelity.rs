@@ -1032,3 +1032,23 @@ fn ca_bags_keep_their_attributes_and_new_ones_get_the_name_java_gives_them() {
     assert!(!names(&ours).is_empty());
     assert_eq!(names(&ours), names(&javas));
 }
+
+/// New material is read by icg-renew alone, not by the ICG's Java: a PKCS#12 with a non-ASCII password
+/// (`openssl pkcs12 -export` takes one) is read as new material; only the installed keystore is held to
+/// Java's rule.
+#[test]
+fn new_material_with_a_non_ascii_password_is_still_read() {
+    let install = Install::of_in(&edges_dir(), &edge("ber-keytool.p12"));
+    let output = install
+        .icg()
+        .arg("verify")
+        .arg(edges_dir().join("non-ascii-pbes2.p12"))
+        .arg("--new-password-file")
+        .arg(edges_dir().join("non-ascii.pass"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("printable ASCII"), "{text}");
+    // The material is the installed certificate itself: read, then judged (not newer than the installed one).
+    assert!(text.contains("\"checks\""), "{text}");
+}

@@ -93,6 +93,9 @@ pub struct Keystore {
     pub entries: Vec<Entry>,
     /// PKCS#12: aliases of key entries Java loses because a later entry has their alias.
     hidden_keys: Vec<String>,
+    /// Passwords are held to Java's PBE rules (the installed keystore, which the ICG's Java must open); not
+    /// for new material, which only this tool reads.
+    java_passwords: bool,
     backend: Backend,
 }
 
@@ -225,8 +228,23 @@ impl Keystore {
             || OtherJavaType::of(data).is_some()
     }
 
-    /// Loads a keystore of either format; `path` is only used in messages.
+    /// Loads a keystore of either format as the ICG's Java must load it (a PKCS#12 password Java's PBE
+    /// refuses is refused); `path` is only used in messages.
     pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        Self::load_with(data, password, path, true)
+    }
+
+    /// Loads a keystore that only this tool reads (new material): any password it was written with.
+    pub fn load_material(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        Self::load_with(data, password, path, false)
+    }
+
+    fn load_with(
+        data: &[u8],
+        password: &Password,
+        path: &Path,
+        java_passwords: bool,
+    ) -> Result<Keystore> {
         if jks::looks_like_jks(data) {
             return match jks::parse(data, password) {
                 Ok(store) => {
@@ -243,7 +261,7 @@ impl Keystore {
             };
         }
         if pkcs12::looks_like_pkcs12(data) {
-            return Self::load_pkcs12(data, password, path);
+            return Self::load_pkcs12(data, password, path, java_passwords);
         }
         if let Some(other) = OtherJavaType::of(data) {
             return Err(Error::Keystore(KeystoreError::OtherJavaKeystore {
@@ -277,11 +295,17 @@ impl Keystore {
             format: Format::Jks,
             entries,
             hidden_keys: Vec::new(),
+            java_passwords: false,
             backend: Backend::Jks(store),
         }
     }
 
-    fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+    fn load_pkcs12(
+        data: &[u8],
+        password: &Password,
+        path: &Path,
+        java_passwords: bool,
+    ) -> Result<Keystore> {
         // The cost pre-check: iteration counts and key derivations are judged before any is run.
         pkcs12::sniff_params(data).map_err(|why| {
             Error::Keystore(KeystoreError::CostlyPkcs12 {
@@ -295,12 +319,18 @@ impl Keystore {
                 file: path.to_path_buf(),
                 why: why.to_string(),
             }),
-            e @ (PfxError::PasswordNotAscii(_) | PfxError::JavaRefuses(_)) => java_refuses(e, path),
+            e @ PfxError::JavaRefuses(_) => java_refuses(e, path),
             source => Error::Keystore(KeystoreError::DamagedPkcs12 {
                 file: path.to_path_buf(),
                 source,
             }),
         })?;
+        if java_passwords && parsed.password_protected() && !pfx::java_pbe_accepts(password) {
+            return Err(java_refuses(
+                PfxError::PasswordNotAscii("store password"),
+                path,
+            ));
+        }
         let pfx::JavaView {
             entries: java,
             hidden_keys,
@@ -347,6 +377,7 @@ impl Keystore {
             format: Format::Pkcs12,
             entries,
             hidden_keys,
+            java_passwords,
             backend: Backend::Pkcs12 {
                 pfx: Box::new(parsed),
                 entries: java,
@@ -473,9 +504,14 @@ impl Keystore {
                     .find(|e| e.alias == alias)
                     .and_then(|e| e.key)
                     .ok_or_else(not_found)?;
+                if self.java_passwords && !pfx::java_pbe_accepts(key_password) {
+                    return Err(java_refuses(
+                        PfxError::PasswordNotAscii("key password"),
+                        path,
+                    ));
+                }
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
-                    e @ PfxError::PasswordNotAscii(_) => java_refuses(e, path),
                     source => Error::Keystore(KeystoreError::UndecryptableEntryKey {
                         file: path.to_path_buf(),
                         alias: alias.to_string(),

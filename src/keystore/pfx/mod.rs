@@ -83,7 +83,7 @@ fn corrupt(e: impl Into<PfxError>) -> PfxError {
 /// Whether Java's PBE takes the password (`com.sun.crypto.provider.PBEKey`, used for the MAC, for PBES2 and
 /// for the PKCS#12 ciphers alike): printable ASCII only, `' '` to `'~'`; anything else fails with "Password is
 /// not ASCII", so the store does not load (store password) or its key cannot be read (key password).
-fn java_pbe_accepts(password: &Password) -> bool {
+pub fn java_pbe_accepts(password: &Password) -> bool {
     password.expose().chars().all(|c| (' '..='~').contains(&c))
 }
 
@@ -180,9 +180,6 @@ impl Pfx {
         let auth_safe = auth_safe.as_bytes();
         let candidates = PasswordForm::candidates(password);
         let (mac, mut form) = match &pfx.mac_data {
-            Some(_) if !java_pbe_accepts(password) => {
-                return Err(PfxError::PasswordNotAscii("store password"))
-            }
             Some(mac_data) => {
                 let digest = MacDigest::from_oid(mac_data.mac.algorithm.oid).ok_or_else(|| {
                     PfxError::Unsupported(format!("MAC algorithm {}", mac_data.mac.algorithm.oid))
@@ -224,9 +221,6 @@ impl Pfx {
                     (None, parse_bags(&to_der(octets.as_bytes())?)?)
                 }
                 ENCRYPTED_DATA => {
-                    if !java_pbe_accepts(password) {
-                        return Err(PfxError::PasswordNotAscii("store password"));
-                    }
                     let (algorithm, ciphertext) = encrypted_data_parts(&content)?;
                     let scheme = Scheme::parse(&algorithm)?;
                     let mut result = Err(PfxError::WrongPassword);
@@ -268,6 +262,11 @@ impl Pfx {
         })
     }
 
+    /// Whether Java needs the store password to load the file: it has a MAC or encrypted contents.
+    pub fn password_protected(&self) -> bool {
+        self.mac.is_some() || self.parts.iter().any(|p| p.encryption.is_some())
+    }
+
     pub fn bag(&self, (part, bag): BagRef) -> &Bag {
         &self.parts[part].bags[bag]
     }
@@ -285,9 +284,6 @@ impl Pfx {
     /// The PKCS#8 DER of a key bag, decrypted with `password` (Java's key password).
     pub fn decrypt_key(&self, at: BagRef, password: &Password) -> PfxResult<Zeroizing<Vec<u8>>> {
         let bag = self.bag(at);
-        if !java_pbe_accepts(password) {
-            return Err(PfxError::PasswordNotAscii("key password"));
-        }
         match bag.kind {
             BagKind::ShroudedKey => {
                 let (algorithm, ciphertext) = shrouded_parts(&bag.value)?;
