@@ -5,6 +5,7 @@
 
 pub mod ber;
 pub mod jks;
+mod kind;
 pub mod pfx;
 pub mod pkcs12;
 
@@ -13,10 +14,10 @@ use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::secret::Password;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
 use pfx::{JavaEntryKind, Pfx, PfxError};
-use pkcs12::Pkcs12Params;
 use std::path::Path;
+
+pub use kind::{describe_bytes, OtherJavaType};
 
 /// Largest keystore or material file read: a trust store of 10,000 certificates is about 10 MB.
 pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
@@ -122,101 +123,6 @@ fn refuse_repeated_jks_alias(store: &jks::JksStore, path: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A Java keystore type recognised by content but not read: the ICG's Tomcat is configured for JKS or PKCS#12.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OtherJavaType {
-    /// Sun's JCEKS (magic 0xCECECECE).
-    Jceks,
-    /// Bouncy Castle's BKS: version 1 or 2, a salt length and salt, an iteration count, then entries.
-    Bks,
-}
-
-impl OtherJavaType {
-    /// The type of `data`, when it is one of these.
-    pub fn of(data: &[u8]) -> Option<OtherJavaType> {
-        if data.starts_with(&jks::JCEKS_MAGIC) {
-            return Some(OtherJavaType::Jceks);
-        }
-        let int = |at: usize| -> Option<u32> {
-            Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
-        };
-        let version = int(0)?;
-        let salt = usize::try_from(int(4)?).ok()?;
-        let iterations = int(8 + salt)?;
-        let first_entry = *data.get(12 + salt)?;
-        ((1..=2).contains(&version)
-            && (1..=64).contains(&salt)
-            && (1..=1 << 20).contains(&iterations)
-            && first_entry <= 5)
-            .then_some(OtherJavaType::Bks)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OtherJavaType::Jceks => "JCEKS",
-            OtherJavaType::Bks => "BKS",
-        }
-    }
-
-    /// The keytool command that converts `file` to PKCS#12 beside it, quoted for the shell.
-    pub fn conversion(self, file: &Path) -> String {
-        let target = file.with_extension("p12");
-        let mut words: Vec<std::ffi::OsString> = vec![
-            "keytool".into(),
-            "-importkeystore".into(),
-            "-srckeystore".into(),
-            file.into(),
-            "-srcstoretype".into(),
-            self.name().into(),
-        ];
-        if self == OtherJavaType::Bks {
-            words.extend(
-                [
-                    "-providerpath",
-                    "bcprov.jar",
-                    "-provider",
-                    "org.bouncycastle.jce.provider.BouncyCastleProvider",
-                ]
-                .map(Into::into),
-            );
-        }
-        words.extend(["-destkeystore".into(), target.into()]);
-        words.extend(["-deststoretype", "pkcs12"].map(Into::into));
-        crate::shown::command(words)
-    }
-}
-
-/// A short description of what some bytes look like, for messages about files that were not understood.
-pub fn describe_bytes(data: &[u8]) -> String {
-    let kind = if data.is_empty() {
-        "an empty file"
-    } else if jks::looks_like_jks(data) {
-        "a JKS keystore"
-    } else if OtherJavaType::of(data) == Some(OtherJavaType::Jceks) {
-        "a JCEKS keystore"
-    } else if OtherJavaType::of(data) == Some(OtherJavaType::Bks) {
-        "a BKS keystore"
-    } else if data.starts_with(b"PK\x03\x04") {
-        "a ZIP archive"
-    } else if pkcs12::looks_like_pkcs12(data) {
-        "PKCS#12"
-    } else if data.windows(11).take(4096).any(|w| w == b"-----BEGIN ") {
-        "PEM text"
-    } else if data.first() == Some(&0x30) {
-        "DER (ASN.1)"
-    } else if data
-        .iter()
-        .take(512)
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
-        "text"
-    } else {
-        "binary data of unknown type"
-    };
-    // Never any of the bytes themselves: the file may be anything root can read (/etc/shadow).
-    format!("{} bytes, looks like {kind}", data.len())
 }
 
 impl Keystore {
@@ -609,47 +515,8 @@ impl Keystore {
         chain: &[X509],
         trusted: &[(&str, &X509)],
     ) -> std::result::Result<Vec<u8>, String> {
-        let cert = |c: &X509| {
-            c.to_der()
-                .map_err(|e| e.to_string())
-                .and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()))
-        };
-        let pkcs8 =
-            crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
-        let mut store = P12Store::new();
-        let certs = chain
-            .iter()
-            .map(cert)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
-        store.add_entry(
-            alias,
-            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
-                local_key_id,
-                PrivateKey::from_der(pkcs8.expose()).map_err(|e| e.to_string())?,
-                certs,
-            )),
-        );
-        for (name, c) in trusted {
-            store.add_entry(name, KeyStoreEntry::Certificate(cert(c)?));
-        }
-        write_pkcs12(&store, password, &Pkcs12Params::java17())
+        pkcs12::build(password, alias, key, chain, trusted)
     }
-}
-
-fn write_pkcs12(
-    store: &P12Store,
-    password: &Password,
-    params: &Pkcs12Params,
-) -> std::result::Result<Vec<u8>, String> {
-    store
-        .writer(password.expose())
-        .encryption_algorithm(params.encryption)
-        .encryption_iterations(params.encryption_iterations)
-        .mac_algorithm(params.mac)
-        .mac_iterations(params.mac_iterations)
-        .write()
-        .map_err(|e| e.to_string())
 }
 
 fn to_x509(der: &[u8], path: &Path) -> Result<X509> {

@@ -9,10 +9,16 @@
 //! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
 use super::ber;
+use crate::secret::Password;
 use const_oid::db::rfc5911;
 use der::asn1::{AnyRef, ObjectIdentifier as Oid};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber};
-use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use p12_keystore::{
+    Certificate, EncryptionAlgorithm, KeyStore as P12Store, KeyStoreEntry, MacAlgorithm,
+    PrivateKey, PrivateKeyChain,
+};
 
 /// Highest PBE or MAC iteration count accepted: Java 17's own bound (`PKCS12KeyStore.MAX_ITERATION_COUNT`),
 /// above which it refuses the MAC, the certificates and each key ("iteration count too large"). Java writes
@@ -326,6 +332,56 @@ pub fn load_legacy_provider() {
             .filter_map(|name| openssl::provider::Provider::try_load(None, name, true).ok())
             .collect()
     });
+}
+
+/// A new PKCS#12 keystore with one key entry and trusted entries, as Java 17's keytool writes it.
+pub fn build(
+    password: &Password,
+    alias: &str,
+    key: &PKey<Private>,
+    chain: &[X509],
+    trusted: &[(&str, &X509)],
+) -> std::result::Result<Vec<u8>, String> {
+    let cert = |c: &X509| {
+        c.to_der()
+            .map_err(|e| e.to_string())
+            .and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()))
+    };
+    let pkcs8 =
+        crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
+    let mut store = P12Store::new();
+    let certs = chain
+        .iter()
+        .map(cert)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
+    store.add_entry(
+        alias,
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+            local_key_id,
+            PrivateKey::from_der(pkcs8.expose()).map_err(|e| e.to_string())?,
+            certs,
+        )),
+    );
+    for (name, c) in trusted {
+        store.add_entry(name, KeyStoreEntry::Certificate(cert(c)?));
+    }
+    write_pkcs12(&store, password, &Pkcs12Params::java17())
+}
+
+fn write_pkcs12(
+    store: &P12Store,
+    password: &Password,
+    params: &Pkcs12Params,
+) -> std::result::Result<Vec<u8>, String> {
+    store
+        .writer(password.expose())
+        .encryption_algorithm(params.encryption)
+        .encryption_iterations(params.encryption_iterations)
+        .mac_algorithm(params.mac)
+        .mac_iterations(params.mac_iterations)
+        .write()
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

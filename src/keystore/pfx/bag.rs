@@ -275,6 +275,56 @@ fn certificate_of(cert_bag: &[u8]) -> PfxResult<Option<Vec<u8>>> {
     Ok(Some(octets.as_bytes().to_vec()))
 }
 
+/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedData, read as Java reads it: the
+/// EncryptedContentInfo must hold the ciphertext (`[0] IMPLICIT OCTET STRING`), which may be primitive or,
+/// as BER allows, constructed of OCTET STRING pieces.
+pub(super) fn encrypted_data_parts(encrypted_data: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
+    let items = sequence_items(encrypted_data).map_err(corrupt)?;
+    let [_version, info] = items.as_slice() else {
+        return Err(corrupt("EncryptedData is not two fields"));
+    };
+    let fields = sequence_items(info).map_err(corrupt)?;
+    let [content_type, algorithm, content] = fields.as_slice() else {
+        return Err(corrupt("EncryptedContentInfo is not three fields"));
+    };
+    let _: Oid = Oid::from_der(content_type).map_err(corrupt)?;
+    let content = der::asn1::AnyRef::from_der(content).map_err(corrupt)?;
+    let ciphertext = match content.tag() {
+        Tag::ContextSpecific {
+            constructed: false,
+            number: TagNumber(0),
+        } => content.value().to_vec(),
+        Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber(0),
+        } => {
+            let mut joined = Vec::new();
+            let mut pieces = der::SliceReader::new(content.value()).map_err(corrupt)?;
+            while !der::Reader::is_finished(&pieces) {
+                let piece: OctetString = der::Reader::decode(&mut pieces).map_err(corrupt)?;
+                joined.extend_from_slice(piece.as_bytes());
+            }
+            joined
+        }
+        _ => {
+            return Err(corrupt(
+                "encrypted contents are not [0] IMPLICIT OCTET STRING",
+            ))
+        }
+    };
+    Ok((algorithm.to_vec(), ciphertext))
+}
+
+/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedPrivateKeyInfo.
+pub(super) fn shrouded_parts(epki: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
+    let items = sequence_items(epki).map_err(corrupt)?;
+    let [algorithm, data] = items.as_slice() else {
+        return Err(corrupt("EncryptedPrivateKeyInfo is not two fields"));
+    };
+    let data = OctetString::from_der(data).map_err(corrupt)?;
+    Ok((algorithm.to_vec(), data.as_bytes().to_vec()))
+}
+
 /// The SafeContents bytes of a list of bags.
 pub(super) fn safe_contents(bags: &[Bag]) -> PfxResult<Vec<u8>> {
     let body: Vec<u8> = bags.iter().flat_map(|b| b.der.iter().copied()).collect();

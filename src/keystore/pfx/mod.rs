@@ -21,10 +21,14 @@ pub use java::{java_view, JavaEntry, JavaEntryKind, JavaView, UnfriendlyNames};
 
 use super::ber::{self, BerError};
 use crate::secret::Password;
-use bag::{context_0, parse_bags, safe_contents, sequence_items, tlv, SHROUDED_KEY_BAG};
+use bag::{
+    context_0, encrypted_data_parts, parse_bags, safe_contents, sequence_items, shrouded_parts,
+    tlv, SHROUDED_KEY_BAG,
+};
 use der::asn1::{ObjectIdentifier as Oid, OctetString};
-use der::{Decode, Encode, Tag, TagNumber, Tagged};
-use pbe::{random_bytes, MacDigest, Scheme};
+use der::{Decode, Encode, Tag, TagNumber};
+pub use pbe::java_pbe_accepts;
+use pbe::{random_bytes, MacDigest, PasswordForm, Scheme};
 use pkcs12::cms::content_info::ContentInfo;
 use zeroize::Zeroizing;
 
@@ -78,52 +82,6 @@ type PfxResult<T> = Result<T, PfxError>;
 /// The error for a file that is not well-formed, keeping the decoder's (or OpenSSL's) error when there is one.
 fn corrupt(e: impl Into<PfxError>) -> PfxError {
     e.into()
-}
-
-/// Whether Java's PBE takes the password (`com.sun.crypto.provider.PBEKey`, used for the MAC, for PBES2 and
-/// for the PKCS#12 ciphers alike): printable ASCII only, `' '` to `'~'`; anything else fails with "Password is
-/// not ASCII", so the store does not load (store password) or its key cannot be read (key password).
-pub fn java_pbe_accepts(password: &Password) -> bool {
-    password.expose().chars().all(|c| (' '..='~').contains(&c))
-}
-
-/// How a password turns into bytes. Java retries an empty password as the one-character password "\0"
-/// (which its PKCS#12 key derivation turns into no bytes at all): the two forms tools write for "no
-/// password".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PasswordForm {
-    AsGiven,
-    NulChar,
-}
-
-impl PasswordForm {
-    fn candidates(password: &Password) -> &'static [PasswordForm] {
-        if password.is_empty() {
-            &[PasswordForm::AsGiven, PasswordForm::NulChar]
-        } else {
-            &[PasswordForm::AsGiven]
-        }
-    }
-
-    /// The bytes for the PKCS#12 key derivation (RFC 7292 appendix B): UTF-16BE with a two-byte terminator.
-    fn pkcs12_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
-        match self {
-            PasswordForm::AsGiven => {
-                let mut bytes = password.utf16be();
-                bytes.extend([0, 0]);
-                bytes
-            }
-            PasswordForm::NulChar => Zeroizing::new(Vec::new()),
-        }
-    }
-
-    /// The bytes for PBKDF2: UTF-8.
-    fn pbkdf2_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
-        match self {
-            PasswordForm::AsGiven => Zeroizing::new(password.expose().as_bytes().to_vec()),
-            PasswordForm::NulChar => Zeroizing::new(vec![0]),
-        }
-    }
 }
 
 /// One ContentInfo of the AuthenticatedSafe.
@@ -496,56 +454,6 @@ impl Pfx {
         }
         tlv(Tag::Sequence, &pfx)
     }
-}
-
-/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedData, read as Java reads it: the
-/// EncryptedContentInfo must hold the ciphertext (`[0] IMPLICIT OCTET STRING`), which may be primitive or,
-/// as BER allows, constructed of OCTET STRING pieces.
-fn encrypted_data_parts(encrypted_data: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
-    let items = sequence_items(encrypted_data).map_err(corrupt)?;
-    let [_version, info] = items.as_slice() else {
-        return Err(corrupt("EncryptedData is not two fields"));
-    };
-    let fields = sequence_items(info).map_err(corrupt)?;
-    let [content_type, algorithm, content] = fields.as_slice() else {
-        return Err(corrupt("EncryptedContentInfo is not three fields"));
-    };
-    let _: Oid = Oid::from_der(content_type).map_err(corrupt)?;
-    let content = der::asn1::AnyRef::from_der(content).map_err(corrupt)?;
-    let ciphertext = match content.tag() {
-        Tag::ContextSpecific {
-            constructed: false,
-            number: TagNumber(0),
-        } => content.value().to_vec(),
-        Tag::ContextSpecific {
-            constructed: true,
-            number: TagNumber(0),
-        } => {
-            let mut joined = Vec::new();
-            let mut pieces = der::SliceReader::new(content.value()).map_err(corrupt)?;
-            while !der::Reader::is_finished(&pieces) {
-                let piece: OctetString = der::Reader::decode(&mut pieces).map_err(corrupt)?;
-                joined.extend_from_slice(piece.as_bytes());
-            }
-            joined
-        }
-        _ => {
-            return Err(corrupt(
-                "encrypted contents are not [0] IMPLICIT OCTET STRING",
-            ))
-        }
-    };
-    Ok((algorithm.to_vec(), ciphertext))
-}
-
-/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedPrivateKeyInfo.
-fn shrouded_parts(epki: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
-    let items = sequence_items(epki).map_err(corrupt)?;
-    let [algorithm, data] = items.as_slice() else {
-        return Err(corrupt("EncryptedPrivateKeyInfo is not two fields"));
-    };
-    let data = OctetString::from_der(data).map_err(corrupt)?;
-    Ok((algorithm.to_vec(), data.as_bytes().to_vec()))
 }
 
 #[cfg(test)]
