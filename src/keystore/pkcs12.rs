@@ -113,7 +113,8 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
         mac_params(mac, &mut found);
     }
     if walk_auth_safe(auth_safe, &mut found).is_none() || found.mac_iterations_unreadable {
-        // Found by fuzzing: contents in BER (indefinite lengths) hid a 2^31-round derivation from this walk.
+        // Found by fuzzing: contents the walk could not read (then BER, now converted first) hid a 2^31-round
+        // derivation; whatever it still cannot read is refused rather than derived.
         return Err("contents are not in the DER form Java and OpenSSL write, so their cost cannot be checked first; export it again".into());
     }
     if let Some(why) = found.refused {
