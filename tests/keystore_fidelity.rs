@@ -944,7 +944,7 @@ fn a_jceks_keystore_gets_one_message_from_every_command() {
 /// refuse it, never with OpenSSL's number. On the old main: "key type Id(1087)" / "Id(912)".
 #[test]
 fn key_types_are_named_with_the_clients_that_refuse_them() {
-    let install = Install::of_in(&edges_dir(), &edge("ber-keytool.p12"));
+    let install = Install::of_in(&edges_dir(), &edge("ca-names-keytool.p12"));
     for (file, name) in [
         ("new-ed25519.pem", "Ed25519"),
         ("new-rsa-pss.pem", "RSA-PSS"),
@@ -1038,7 +1038,7 @@ fn ca_bags_keep_their_attributes_and_new_ones_get_the_name_java_gives_them() {
 /// Java's rule.
 #[test]
 fn new_material_with_a_non_ascii_password_is_still_read() {
-    let install = Install::of_in(&edges_dir(), &edge("ber-keytool.p12"));
+    let install = Install::of_in(&edges_dir(), &edge("ca-names-keytool.p12"));
     let output = install
         .icg()
         .arg("verify")
