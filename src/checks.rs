@@ -402,8 +402,13 @@ pub fn key_strength(leaf: &X509Ref) -> Check {
         }
         Id::EC => {
             let curve = key.ec_key().ok().and_then(|k| k.group().curve_name());
-            let name = curve.and_then(|n| n.short_name().ok()).unwrap_or("unknown curve");
-            let ok = matches!(curve, Some(Nid::X9_62_PRIME256V1 | Nid::SECP384R1 | Nid::SECP521R1));
+            let name = curve
+                .and_then(|n| n.short_name().ok())
+                .unwrap_or("unknown curve");
+            let ok = matches!(
+                curve,
+                Some(Nid::X9_62_PRIME256V1 | Nid::SECP384R1 | Nid::SECP521R1)
+            );
             pass_or_fail(
                 "key-strength",
                 ok,
@@ -411,12 +416,35 @@ pub fn key_strength(leaf: &X509Ref) -> Check {
                 format!("EC on {name} is not accepted: use P-256, P-384 or P-521"),
             )
         }
-        other => check(
-            "key-strength",
-            Status::Fail,
-            format!("key type {other:?} is not accepted by the ICG's Java runtime: use RSA 2048+ or EC P-256/P-384/P-521"),
-        ),
+        other => check("key-strength", Status::Fail, unusable_key_type(other)),
     }
+}
+
+/// Why the ICG cannot serve a key that is neither RSA nor EC, naming the key type (never OpenSSL's number)
+/// and the clients that refuse it. Java 17 itself reads all of these keys; its TLS clients and browsers are
+/// what limits them.
+fn unusable_key_type(id: Id) -> String {
+    let (name, why) = match id {
+        Id::ED25519 => ("Ed25519", "Java 8 and 11, whose TLS has no EdDSA, and Chrome refuse Ed25519 server certificates"),
+        Id::ED448 => ("Ed448", "Java 8 and 11, whose TLS has no EdDSA, and Chrome refuse Ed448 server certificates"),
+        Id::RSA_PSS => ("RSA-PSS", "a key restricted to PSS (id-RSASSA-PSS) is refused in a server certificate by Chrome's TLS library and by Java 8 before 8u261; an ordinary RSA key signs with PSS where the client asks for it"),
+        Id::DSA => ("DSA", "TLS 1.3 has no DSA signatures and browsers no longer offer DSA cipher suites"),
+        Id::DH | Id::DHX | Id::X25519 | Id::X448 => {
+            let name = match id {
+                Id::X25519 => "X25519",
+                Id::X448 => "X448",
+                _ => "DH",
+            };
+            (name, "a key-agreement key cannot sign the TLS handshake")
+        }
+        other => {
+            let name = Nid::from_raw(other.as_raw())
+                .long_name()
+                .unwrap_or("unknown");
+            return format!("key type {name} cannot serve the ICG: TLS clients accept RSA and EC server keys: use RSA 2048+ or EC P-256/P-384/P-521");
+        }
+    };
+    format!("key type {name} cannot serve the ICG: {why}: use RSA 2048+ or EC P-256/P-384/P-521")
 }
 
 /// `signature-algorithm`: no MD5 or SHA-1 signature on the leaf or an intermediate (the root's own

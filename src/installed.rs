@@ -3,8 +3,7 @@
 //! alias and chain, and the root that new material must chain to.
 
 use crate::checks;
-use crate::error::KeystoreError;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fsx::{FileMeta, KeystoreFile};
 use crate::install::Install;
 use crate::keystore::{EntryKind, Keystore};
@@ -39,13 +38,8 @@ impl Installed {
         let store = Keystore::load(&bytes, install.store_password()?, &path)?;
         let entry = store.server_entry(install.alias.as_deref(), &path, &install.alias_from())?;
         let alias = entry.alias.clone();
+        // The server entry always has its leaf (`server_entry` refuses a key entry without one).
         let chain = entry.certs.clone();
-        if chain.is_empty() {
-            return Err(Error::Keystore(KeystoreError::EntryWithoutCertificate {
-                file: path,
-                alias,
-            }));
-        }
         // Trusted certificates are parsed one by one, and only while the chain's issuer is still sought.
         let trusted = store
             .entries

@@ -167,10 +167,15 @@ struct Install {
 
 impl Install {
     fn of(shape: &Shape) -> Install {
+        Install::of_in(&shapes_dir(), shape)
+    }
+
+    /// An installation of a store from `fixtures` (its password files beside it).
+    fn of_in(fixtures: &Path, shape: &Shape) -> Install {
         let dir = tempfile::tempdir().unwrap();
         let keystore = dir.path().join(shape.file);
-        std::fs::copy(shapes_dir().join(shape.file), &keystore).unwrap();
-        let store_password = std::fs::read_to_string(shapes_dir().join(shape.store_pass)).unwrap();
+        std::fs::copy(fixtures.join(shape.file), &keystore).unwrap();
+        let store_password = std::fs::read_to_string(fixtures.join(shape.store_pass)).unwrap();
         let store_pass = dir.path().join("store.pass");
         write_secret(&store_pass, &store_password);
         let mut yaml = format!(
@@ -181,7 +186,7 @@ impl Install {
             yaml += &format!("    key-alias: {alias}\n");
         }
         if let Some(file) = shape.key_pass {
-            let key_password = std::fs::read_to_string(shapes_dir().join(file)).unwrap();
+            let key_password = std::fs::read_to_string(fixtures.join(file)).unwrap();
             yaml += &format!("    key-password: '{key_password}'\n");
         }
         write_secret(&dir.path().join("application-prod.yml"), &yaml);
@@ -205,9 +210,14 @@ impl Install {
 
     /// `renew` of the new material, `--restart none --yes`.
     fn renew(&self) -> std::process::Output {
+        self.renew_with(&new_material())
+    }
+
+    /// `renew` of `material`, `--restart none --yes`.
+    fn renew_with(&self, material: &Path) -> std::process::Output {
         self.icg()
             .arg("renew")
-            .arg(new_material())
+            .arg(material)
             .args(["--restart", "none", "--yes"])
             .output()
             .unwrap()
@@ -623,4 +633,422 @@ fn a_key_hidden_by_a_later_entry_of_its_name_reads_as_java_reads_it_and_is_refus
         common::assert_one_line_error(&plain.stderr, &install.keystore.display().to_string());
         assert_eq!(std::fs::read(&install.keystore).unwrap(), before);
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The edges of issue 23 (`fixtures/edges/`, see scripts/make-fixtures): each store compared with Java 17's own
+// view, `KeyStore.load` and `getKey` with exactly the configured password (scripts/fixtures/JavaView.java).
+// ---------------------------------------------------------------------------------------------------------
+
+fn edges_dir() -> PathBuf {
+    common::fixture("edges")
+}
+
+const fn edge(file: &'static str) -> Shape {
+    shape(file, "icg")
+}
+
+/// Java's view of a store: alias → (entry type, SHA-256 of each certificate, whether getKey worked), or the
+/// exception that stopped `KeyStore.load`.
+type JavaEntries = BTreeMap<String, (String, Vec<String>, bool)>;
+
+fn java_view(store: &Path, password_file: &Path) -> Result<JavaEntries, String> {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fixtures/JavaView.java");
+    let text = succeed(
+        Process::new("java")
+            .arg(program)
+            .arg(store)
+            .arg(password_file),
+    );
+    if let Some(failed) = text.strip_prefix("LOAD-FAILED ") {
+        return Err(failed.trim().to_string());
+    }
+    Ok(text
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let sha256 = fields[3].trim_start_matches("sha256=");
+            let sha256 = if sha256 == "-" {
+                Vec::new()
+            } else {
+                sha256.split(',').map(str::to_string).collect()
+            };
+            let key_ok = fields.get(4).is_none_or(|k| *k == "key=ok");
+            (
+                fields[0].to_string(),
+                (fields[1].to_string(), sha256, key_ok),
+            )
+        })
+        .collect())
+}
+
+/// Java's view without the key column, to compare with icg-renew's reader.
+fn java_listing(store: &Path, password_file: &Path) -> BTreeMap<String, (String, Vec<String>)> {
+    java_view(store, password_file)
+        .unwrap_or_else(|e| panic!("Java cannot load {}: {e}", store.display()))
+        .into_iter()
+        .map(|(alias, (kind, sha256, _))| (alias, (kind, sha256)))
+        .collect()
+}
+
+fn error_of(output: &std::process::Output) -> (String, String) {
+    let report = json(output);
+    (
+        report["kind"].as_str().unwrap_or_default().to_string(),
+        report["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Row "PKCS#12 in BER": keytool's store with a BER outer structure and an openssl store in BER all through
+/// read as Java reads them, and renew, written as DER with every other entry kept. On the old main, status
+/// and renew refused both ("not a JKS or PKCS#12 keystore").
+#[test]
+fn a_pkcs12_in_ber_reads_as_java_reads_it_and_renews_as_der() {
+    for file in ["ber-keytool.p12", "ber-nomac.p12"] {
+        let store = edges_dir().join(file);
+        let pass = edges_dir().join("store.pass");
+        let password = std::fs::read_to_string(&pass).unwrap();
+        let data = std::fs::read(&store).unwrap();
+        assert!(
+            matches!(
+                icg_renew::keystore::ber::to_der(&data),
+                Ok(std::borrow::Cow::Owned(_))
+            ),
+            "{file} is BER"
+        );
+        assert_eq!(
+            tool_view(&store, &password),
+            java_listing(&store, &pass),
+            "{file}"
+        );
+
+        let install = Install::of_in(&edges_dir(), &edge(file));
+        let status = install.icg().arg("status").output().unwrap();
+        assert_exit(&status, 0);
+        let before = java_listing(&install.keystore, &install.store_pass);
+        let output = install.renew_with(&edges_dir().join("new-bundle.pem"));
+        assert_exit(&output, 0);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains("a renewal writes it as DER"),
+            "{file}: {stdout}"
+        );
+        let after = java_view(&install.keystore, &install.store_pass).unwrap();
+        let written = std::fs::read(&install.keystore).unwrap();
+        assert!(
+            matches!(
+                icg_renew::keystore::ber::to_der(&written),
+                Ok(std::borrow::Cow::Borrowed(_))
+            ),
+            "{file}: written as DER"
+        );
+        assert!(after["icg"].2, "{file}: Java reads the new key");
+        let new_leaf = sha256(
+            &X509::stack_from_pem(&std::fs::read(edges_dir().join("new-bundle.pem")).unwrap())
+                .unwrap()[0]
+                .to_der()
+                .unwrap(),
+        );
+        assert_eq!(after["icg"].1[0], new_leaf, "{file}");
+        for (alias, entry) in before.iter().filter(|(a, _)| *a != "icg") {
+            assert_eq!(
+                (&after[alias].0, &after[alias].1),
+                (&entry.0, &entry.1),
+                "{file}: {alias}"
+            );
+        }
+    }
+}
+
+/// Row "non-ASCII store password": Java's PBE takes printable ASCII only, so Java cannot load these stores;
+/// icg-renew says so in every command and changes nothing. On the old main it read and renewed them (exit 0).
+#[test]
+fn a_password_java_refuses_is_refused_and_nothing_is_renewed() {
+    for (file, pass) in [
+        ("non-ascii-pbes2.p12", "non-ascii.pass"),
+        ("emoji-3des.p12", "emoji.pass"),
+    ] {
+        let failed = java_view(&edges_dir().join(file), &edges_dir().join(pass)).unwrap_err();
+        assert!(
+            failed.contains("Password is not ASCII"),
+            "{file}: Java says {failed}"
+        );
+        let install = Install::of_in(
+            &edges_dir(),
+            &Shape {
+                store_pass: pass,
+                ..edge(file)
+            },
+        );
+        let before = std::fs::read(&install.keystore).unwrap();
+        let status = install.icg().arg("status").output().unwrap();
+        assert_ne!(status.status.code(), Some(0), "{file}: status");
+        let output = install.renew_with(&edges_dir().join("new-bundle.pem"));
+        assert_exit(&output, 1);
+        let (kind, message) = error_of(&output);
+        assert_eq!(kind, "unsupported", "{file}");
+        assert!(
+            message.contains("outside printable ASCII") && message.contains("store password"),
+            "{file}: {message}"
+        );
+        assert_eq!(std::fs::read(&install.keystore).unwrap(), before, "{file}");
+    }
+}
+
+/// Row "friendlyName a UTF8String": Java fails the whole load ("Incorrect string type 12"); so does icg-renew,
+/// naming the reason. On the old main it read alias `1` and renewed it.
+#[test]
+fn a_friendly_name_java_cannot_read_is_refused_as_java_refuses_it() {
+    let file = "utf8-friendly-name.p12";
+    let failed = java_view(&edges_dir().join(file), &edges_dir().join("store.pass")).unwrap_err();
+    assert!(
+        failed.contains("Incorrect string type 12"),
+        "Java says {failed}"
+    );
+    let install = Install::of_in(&edges_dir(), &edge(file));
+    let before = std::fs::read(&install.keystore).unwrap();
+    let output = install.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 1);
+    let (_, message) = error_of(&output);
+    assert!(
+        message.contains("Java cannot load") && message.contains("Incorrect string type 12"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&install.keystore).unwrap(), before);
+}
+
+/// Rows "key entry without certificate": Java lists it (PrivateKeyEntry, chain length 0); icg-renew lists it
+/// the same way, never renews it, and with two key entries and no key-alias asks which one, as for two
+/// complete keys. On the old main the lone key was "no private-key entry" and the pair renewed `icg` unasked.
+#[test]
+fn key_entries_without_a_certificate_are_listed_and_never_the_server_entry() {
+    for file in ["key-without-cert.p12", "two-keys-one-without-cert.p12"] {
+        let store = edges_dir().join(file);
+        let pass = edges_dir().join("store.pass");
+        let java = java_listing(&store, &pass);
+        assert!(
+            java.values()
+                .any(|(kind, chain)| kind == "PrivateKeyEntry" && chain.is_empty()),
+            "{file}"
+        );
+        let password = std::fs::read_to_string(&pass).unwrap();
+        assert_eq!(tool_view(&store, &password), java, "{file}");
+    }
+
+    let lone = Install::of_in(&edges_dir(), &edge("key-without-cert.p12"));
+    let before = std::fs::read(&lone.keystore).unwrap();
+    let output = lone.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 1);
+    let (_, message) = error_of(&output);
+    assert!(
+        message.contains("key entry 'icg' has no certificate"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&lone.keystore).unwrap(), before);
+
+    let pair = Install::of_in(&edges_dir(), &edge("two-keys-one-without-cert.p12"));
+    let before = std::fs::read(&pair.keystore).unwrap();
+    let output = pair.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 2);
+    let (kind, message) = error_of(&output);
+    assert_eq!(kind, "usage");
+    assert!(
+        message.contains("icg") && message.contains("backup"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&pair.keystore).unwrap(), before);
+
+    let chosen = Install::of_in(
+        &edges_dir(),
+        &Shape {
+            key_alias: Some("icg"),
+            ..edge("two-keys-one-without-cert.p12")
+        },
+    );
+    let output = chosen.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 0);
+    let after = java_view(&chosen.keystore, &chosen.store_pass).unwrap();
+    assert!(
+        after["backup"].1.is_empty() && after["backup"].2,
+        "backup kept as Java had it"
+    );
+    assert!(after["icg"].2);
+
+    let backup = Install::of_in(
+        &edges_dir(),
+        &Shape {
+            key_alias: Some("backup"),
+            ..edge("two-keys-one-without-cert.p12")
+        },
+    );
+    let output = backup.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 1);
+    assert!(error_of(&output)
+        .1
+        .contains("key entry 'backup' has no certificate"));
+}
+
+/// Row "key PBE with 2,000,000 iterations" (keytool's keyPbeIterationCount): Java reads it, so does
+/// icg-renew, and the renewed key keeps the count. On the old main: "iteration count outside 1..1000000".
+#[test]
+fn a_key_with_two_million_iterations_reads_and_renews() {
+    let install = Install::of_in(&edges_dir(), &edge("key-pbe-2m.p12"));
+    assert!(java_view(&install.keystore, &install.store_pass).unwrap()["icg"].2);
+    let status = install.icg().arg("status").output().unwrap();
+    assert_exit(&status, 0);
+    let output = install.renew_with(&edges_dir().join("new-bundle.pem"));
+    assert_exit(&output, 0);
+    assert!(java_view(&install.keystore, &install.store_pass).unwrap()["icg"].2);
+    let info = openssl_info(&install.keystore, &install.store_pass, false);
+    assert!(
+        info.algorithms
+            .iter()
+            .any(|a| a.contains("Shrouded Keybag") && a.contains("Iteration 2000000")),
+        "{:?}",
+        info.algorithms
+    );
+}
+
+/// Row "JCEKS": status, verify and renew give the same message, naming the type and how to convert. On the
+/// old main only status did; renew said "not a JKS or PKCS#12 keystore".
+#[test]
+fn a_jceks_keystore_gets_one_message_from_every_command() {
+    let install = Install::of_in(&edges_dir(), &edge("keystore.jceks"));
+    let material = edges_dir().join("new-bundle.pem");
+    let mut messages = Vec::new();
+    for args in [
+        vec!["status".into()],
+        vec!["verify".into(), material.clone().into_os_string()],
+        vec![
+            "renew".into(),
+            material.clone().into_os_string(),
+            "--restart".into(),
+            "none".into(),
+            "--yes".into(),
+        ],
+    ] {
+        let output = install.icg().args(&args).output().unwrap();
+        assert_ne!(output.status.code(), Some(0), "{args:?}");
+        messages.push(error_of(&output).1);
+    }
+    for message in &messages {
+        assert!(
+            message.contains("is a JCEKS keystore") && message.contains("-deststoretype pkcs12"),
+            "{message}"
+        );
+    }
+    assert!(messages.iter().all(|m| *m == messages[0]), "{messages:#?}");
+}
+
+/// Row "key types": Ed25519 and RSA-PSS new material is refused naming the key type and the clients that
+/// refuse it, never with OpenSSL's number. On the old main: "key type Id(1087)" / "Id(912)".
+#[test]
+fn key_types_are_named_with_the_clients_that_refuse_them() {
+    let install = Install::of_in(&edges_dir(), &edge("ca-names-keytool.p12"));
+    for (file, name) in [
+        ("new-ed25519.pem", "Ed25519"),
+        ("new-rsa-pss.pem", "RSA-PSS"),
+    ] {
+        let output = install
+            .icg()
+            .arg("verify")
+            .arg(edges_dir().join(file))
+            .output()
+            .unwrap();
+        assert_exit(&output, 3);
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains(&format!("key type {name}")), "{file}: {text}");
+        assert!(!text.contains("Id("), "{file}: {text}");
+    }
+}
+
+/// The CA certificate bags of a PKCS#12 as `openssl pkcs12 -info` shows them: (subject line, attributes).
+fn ca_bags(store: &Path, pass: &Path) -> Vec<OpensslBag> {
+    openssl_info(store, pass, false)
+        .bags
+        .into_iter()
+        .filter(|b| !b.is_key() && b.local_key_id().is_none() && !b.trusted())
+        .collect()
+}
+
+/// Row "CA bags": unchanged CA certificates of the server chain keep their bag and attributes (keytool's
+/// subject names, openssl's -caname); a new CA certificate gets the friendlyName keytool gives it when it
+/// saves the store. On the old main every CA bag lost its attributes.
+#[test]
+fn ca_bags_keep_their_attributes_and_new_ones_get_the_name_java_gives_them() {
+    for file in ["ca-names-keytool.p12", "ca-names-openssl.p12"] {
+        let install = Install::of_in(&edges_dir(), &edge(file));
+        let before = ca_bags(&install.keystore, &install.store_pass);
+        assert_eq!(before.len(), 2, "{file}");
+        assert!(before
+            .iter()
+            .all(|b| b.attributes.iter().any(|a| a.contains("friendlyName"))));
+        let output = install.renew_with(&edges_dir().join("new-inter-bundle.pem"));
+        assert_exit(&output, 0);
+        assert_eq!(
+            ca_bags(&install.keystore, &install.store_pass),
+            before,
+            "{file}"
+        );
+    }
+
+    // A root-signed store renewed with an intermediate-signed leaf: the intermediate's bag is new.
+    let install = Install::of_in(&edges_dir(), &edge("ber-keytool.p12"));
+    let output = install.renew_with(&edges_dir().join("new-inter-bundle.pem"));
+    assert_exit(&output, 0);
+    let ours = ca_bags(&install.keystore, &install.store_pass);
+    let saved = install.dir.path().join("saved-by-keytool.p12");
+    succeed(
+        Process::new("keytool")
+            .args([
+                "-importkeystore",
+                "-noprompt",
+                "-srcstoretype",
+                "PKCS12",
+                "-srckeystore",
+            ])
+            .arg(&install.keystore)
+            .arg("-srcstorepass:file")
+            .arg(&install.store_pass)
+            .arg("-destkeystore")
+            .arg(&saved)
+            .args(["-deststoretype", "PKCS12", "-deststorepass:file"])
+            .arg(&install.store_pass),
+    );
+    let javas = ca_bags(&saved, &install.store_pass);
+    let names = |bags: &[OpensslBag]| -> Vec<String> {
+        let mut names: Vec<String> = bags
+            .iter()
+            .flat_map(|b| {
+                b.attributes
+                    .iter()
+                    .filter(|a| a.contains("friendlyName"))
+                    .cloned()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(!names(&ours).is_empty());
+    assert_eq!(names(&ours), names(&javas));
+}
+
+/// New material is read by icg-renew alone, not by the ICG's Java: a PKCS#12 with a non-ASCII password
+/// (`openssl pkcs12 -export` takes one) is read as new material; only the installed keystore is held to
+/// Java's rule.
+#[test]
+fn new_material_with_a_non_ascii_password_is_still_read() {
+    let install = Install::of_in(&edges_dir(), &edge("ca-names-keytool.p12"));
+    let output = install
+        .icg()
+        .arg("verify")
+        .arg(edges_dir().join("non-ascii-pbes2.p12"))
+        .arg("--new-password-file")
+        .arg(edges_dir().join("non-ascii.pass"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("printable ASCII"), "{text}");
+    // The material is the installed certificate itself: read, then judged (not newer than the installed one).
+    assert!(text.contains("\"checks\""), "{text}");
 }

@@ -14,7 +14,8 @@ const SEPARATOR: &[u8] = b"\n====\n";
 fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("icg-renew-fuzz-lineage-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("icg-renew-fuzz-lineage-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         dir
     })
@@ -48,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = material::from_bytes(&bundle, dir, &MaterialOptions::default());
     }
     let text = String::from_utf8_lossy(data);
-    let _ = icg_renew::metrics::last_renewal_in(&text, Path::new("/opt/IGEL/icg/usg/keys/keystore.jks"));
+    let _ = icg_renew::metrics::last_renewal_in(
+        &text,
+        Path::new("/opt/IGEL/icg/usg/keys/keystore.jks"),
+    );
     let line = icg_renew::monitoring::unknown_line(&text);
     assert!(!line.contains('|') && !line.contains('\n'));
 });

@@ -22,7 +22,10 @@ fn theirs(data: &[u8], password: &Password) -> Option<Seen> {
             let key = store.get_raw_private_key_entry(&alias).ok()?;
             (
                 Some(key.private_key),
-                key.certificate_chain.into_iter().map(|c| c.content).collect(),
+                key.certificate_chain
+                    .into_iter()
+                    .map(|c| c.content)
+                    .collect(),
             )
         } else {
             let cert = store.get_trusted_certificate_entry(&alias).ok()?;
@@ -49,7 +52,10 @@ fn exercise(data: &[u8], password: &Password) {
     if let Ok(Some(theirs)) = theirs {
         // The crate keeps one entry per alias (a map); a file with a repeated alias is not comparable.
         if theirs.len() == ours.len() {
-            assert!(ours == theirs, "the jks crate reads other entries than jks::parse");
+            assert!(
+                ours == theirs,
+                "the jks crate reads other entries than jks::parse"
+            );
         }
     }
 }

@@ -18,9 +18,17 @@ fn installed() -> &'static (Vec<X509>, X509) {
     static INSTALLED: OnceLock<(Vec<X509>, X509)> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let path = Path::new("fixtures/installed-rsa.jks");
-        let store = Keystore::load(include_bytes!("../../fixtures/installed-rsa.jks"), &store_password(), path)
-            .expect("installed fixture loads");
-        let chain = store.server_entry(None, path, &icg_renew::error::AliasFrom::CommandLine).expect("server entry").certs.clone();
+        let store = Keystore::load(
+            include_bytes!("../../fixtures/installed-rsa.jks"),
+            &store_password(),
+            path,
+        )
+        .expect("installed fixture loads");
+        let chain = store
+            .server_entry(None, path, &icg_renew::error::AliasFrom::CommandLine)
+            .expect("server entry")
+            .certs
+            .clone();
         let root = X509::from_pem(include_bytes!("../../fixtures/root.pem")).expect("root fixture");
         (chain, root)
     })

@@ -26,9 +26,21 @@ pub enum KeystoreError {
     /// The PKCS#12 file `file` uses an algorithm or form (`why`) that Java's keystore does not read.
     #[error("{} is a PKCS#12 file that uses {why}, which Java's keystore does not read: export it again with keytool -importkeystore -deststoretype PKCS12", file.shown())]
     UnsupportedPkcs12 { file: PathBuf, why: String },
-    /// `file` is a JCEKS keystore.
-    #[error("{} is a JCEKS keystore, which the ICG does not use: convert it with keytool -importkeystore -deststoretype PKCS12", file.shown())]
-    Jceks { file: PathBuf },
+    /// Java cannot open the PKCS#12 file `file` with the configured password `which` ("store password", "key
+    /// password"): it holds characters outside printable ASCII, which Java's PBE refuses.
+    #[error("{} cannot be opened by Java with the configured {which}: it holds characters outside printable ASCII, which Java's PKCS#12 refuses (\"Password is not ASCII\"), so the ICG cannot load it either: export the keystore again with a password of printable ASCII characters and configure that password", file.shown())]
+    PasswordJavaRefuses { file: PathBuf, which: &'static str },
+    /// Java's `PKCS12KeyStore` refuses to load the PKCS#12 file `file` (`why`, in Java's terms).
+    #[error("{} is a PKCS#12 file that Java cannot load ({why}), so the ICG cannot use it either: export it again with openssl pkcs12 -export or keytool", file.shown())]
+    JavaCannotLoad { file: PathBuf, why: String },
+    /// `file` is a Java keystore of type `kind` (JCEKS, BKS) that the ICG does not load; `convert` is the
+    /// keytool command (quoted) that converts it to PKCS#12 beside it.
+    #[error("{} is a {kind} keystore, which the ICG does not load (it reads JKS and PKCS#12): convert it with {convert} and use the new file", file.shown())]
+    OtherJavaKeystore {
+        file: PathBuf,
+        kind: &'static str,
+        convert: String,
+    },
     /// `file` is no keystore (`what` describes its first bytes).
     #[error("{} is not a JKS or PKCS#12 keystore ({what}): check the path", file.shown())]
     NotAKeystore { file: PathBuf, what: String },
@@ -57,8 +69,9 @@ pub enum KeystoreError {
         has: String,
         from: AliasFrom,
     },
-    /// The server entry `alias` of the keystore `file` has no certificate.
-    #[error("{}: entry '{}' has no certificate", file.shown(), crate::shown::text(alias))]
+    /// The key entry `alias` (shown short) of the keystore `file`, chosen as the server entry, has no
+    /// certificate: Java lists it with a chain of length 0, and no TLS server can serve it.
+    #[error("{}: key entry '{alias}' has no certificate (Java lists it with a chain of length 0), so it cannot be the gateway's server entry: add its certificate chain with keytool -importcert, or restore the keystore from a backup", file.shown())]
     EntryWithoutCertificate { file: PathBuf, alias: String },
     /// The keystore `file` has no private-key entry at all.
     #[error("{} holds no private-key entry: it is not a server keystore", file.shown())]
@@ -119,7 +132,9 @@ impl KeystoreError {
             | Self::UndecryptableEntryKey { .. }
             | Self::InvalidStoredCertificate { .. } => ErrorKind::Corrupt,
             Self::UnsupportedPkcs12 { .. }
-            | Self::Jceks { .. }
+            | Self::OtherJavaKeystore { .. }
+            | Self::PasswordJavaRefuses { .. }
+            | Self::JavaCannotLoad { .. }
             | Self::TooManyKeys { .. }
             | Self::UnfaithfulRewrite { .. } => ErrorKind::Unsupported,
             Self::WrongKeyPassword { .. } => ErrorKind::WrongPassword,

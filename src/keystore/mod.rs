@@ -3,7 +3,9 @@
 //! that entry has a new key and chain, in the original format, passwords and algorithms.
 //! It knows nothing of the ICG: paths only appear in error messages.
 
+pub mod ber;
 pub mod jks;
+mod kind;
 pub mod pfx;
 pub mod pkcs12;
 
@@ -12,10 +14,10 @@ use crate::error::{AliasFrom, Error, PasswordFor, Result};
 use crate::secret::Password;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use p12_keystore::{Certificate, KeyStore as P12Store, KeyStoreEntry, PrivateKey, PrivateKeyChain};
 use pfx::{JavaEntryKind, Pfx, PfxError};
-use pkcs12::Pkcs12Params;
 use std::path::Path;
+
+pub use kind::{describe_bytes, OtherJavaType};
 
 /// Largest keystore or material file read: a trust store of 10,000 certificates is about 10 MB.
 pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
@@ -92,6 +94,9 @@ pub struct Keystore {
     pub entries: Vec<Entry>,
     /// PKCS#12: aliases of key entries Java loses because a later entry has their alias.
     hidden_keys: Vec<String>,
+    /// Passwords are held to Java's PBE rules (the installed keystore, which the ICG's Java must open); not
+    /// for new material, which only this tool reads.
+    java_passwords: bool,
     backend: Backend,
 }
 
@@ -120,43 +125,32 @@ fn refuse_repeated_jks_alias(store: &jks::JksStore, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A short description of what some bytes look like, for messages about files that were not understood.
-pub fn describe_bytes(data: &[u8]) -> String {
-    let kind = if data.is_empty() {
-        "an empty file"
-    } else if jks::looks_like_jks(data) {
-        "a JKS keystore"
-    } else if data.starts_with(&jks::JCEKS_MAGIC) {
-        "a JCEKS keystore"
-    } else if data.starts_with(b"PK\x03\x04") {
-        "a ZIP archive"
-    } else if pkcs12::looks_like_pkcs12(data) {
-        "PKCS#12"
-    } else if data.windows(11).take(4096).any(|w| w == b"-----BEGIN ") {
-        "PEM text"
-    } else if data.first() == Some(&0x30) {
-        "DER (ASN.1)"
-    } else if data
-        .iter()
-        .take(512)
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
-        "text"
-    } else {
-        "binary data of unknown type"
-    };
-    // Never any of the bytes themselves: the file may be anything root can read (/etc/shadow).
-    format!("{} bytes, looks like {kind}", data.len())
-}
-
 impl Keystore {
-    /// Whether the bytes are a keystore this module can load (JKS or PKCS#12).
+    /// Whether the bytes are a Java keystore this module knows: one it loads (JKS or PKCS#12), or one whose
+    /// type [`Keystore::load`] names in its refusal (JCEKS, BKS).
     pub fn recognises(data: &[u8]) -> bool {
-        jks::looks_like_jks(data) || pkcs12::looks_like_pkcs12(data)
+        jks::looks_like_jks(data)
+            || pkcs12::looks_like_pkcs12(data)
+            || OtherJavaType::of(data).is_some()
     }
 
-    /// Loads a keystore of either format; `path` is only used in messages.
+    /// Loads a keystore of either format as the ICG's Java must load it (a PKCS#12 password Java's PBE
+    /// refuses is refused); `path` is only used in messages.
     pub fn load(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        Self::load_with(data, password, path, true)
+    }
+
+    /// Loads a keystore that only this tool reads (new material): any password it was written with.
+    pub fn load_material(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+        Self::load_with(data, password, path, false)
+    }
+
+    fn load_with(
+        data: &[u8],
+        password: &Password,
+        path: &Path,
+        java_passwords: bool,
+    ) -> Result<Keystore> {
         if jks::looks_like_jks(data) {
             return match jks::parse(data, password) {
                 Ok(store) => {
@@ -172,13 +166,15 @@ impl Keystore {
                 }
             };
         }
-        if data.starts_with(&jks::JCEKS_MAGIC) {
-            return Err(Error::Keystore(KeystoreError::Jceks {
-                file: path.to_path_buf(),
-            }));
-        }
         if pkcs12::looks_like_pkcs12(data) {
-            return Self::load_pkcs12(data, password, path);
+            return Self::load_pkcs12(data, password, path, java_passwords);
+        }
+        if let Some(other) = OtherJavaType::of(data) {
+            return Err(Error::Keystore(KeystoreError::OtherJavaKeystore {
+                file: path.to_path_buf(),
+                kind: other.name(),
+                convert: other.conversion(path),
+            }));
         }
         Err(Error::Keystore(KeystoreError::NotAKeystore {
             file: path.to_path_buf(),
@@ -205,11 +201,17 @@ impl Keystore {
             format: Format::Jks,
             entries,
             hidden_keys: Vec::new(),
+            java_passwords: false,
             backend: Backend::Jks(store),
         }
     }
 
-    fn load_pkcs12(data: &[u8], password: &Password, path: &Path) -> Result<Keystore> {
+    fn load_pkcs12(
+        data: &[u8],
+        password: &Password,
+        path: &Path,
+        java_passwords: bool,
+    ) -> Result<Keystore> {
         // The cost pre-check: iteration counts and key derivations are judged before any is run.
         pkcs12::sniff_params(data).map_err(|why| {
             Error::Keystore(KeystoreError::CostlyPkcs12 {
@@ -223,11 +225,18 @@ impl Keystore {
                 file: path.to_path_buf(),
                 why: why.to_string(),
             }),
+            e @ PfxError::JavaRefuses(_) => java_refuses(e, path),
             source => Error::Keystore(KeystoreError::DamagedPkcs12 {
                 file: path.to_path_buf(),
                 source,
             }),
         })?;
+        if java_passwords && parsed.password_protected() && !pfx::java_pbe_accepts(password) {
+            return Err(java_refuses(
+                PfxError::PasswordNotAscii("store password"),
+                path,
+            ));
+        }
         let pfx::JavaView {
             entries: java,
             hidden_keys,
@@ -274,6 +283,7 @@ impl Keystore {
             format: Format::Pkcs12,
             entries,
             hidden_keys,
+            java_passwords,
             backend: Backend::Pkcs12 {
                 pfx: Box::new(parsed),
                 entries: java,
@@ -296,6 +306,8 @@ impl Keystore {
 
     /// The entry the server uses: `alias` when given (ignoring ASCII case, as Java does: its JKS stores
     /// aliases in lower case and its PKCS#12 compares them without case), else the only private-key entry.
+    /// A key entry without a certificate (Java lists it, with a chain of length 0) counts when the entries are
+    /// counted, but is never the server entry: the returned entry always has its leaf.
     pub fn server_entry(
         &self,
         alias: Option<&str>,
@@ -303,6 +315,16 @@ impl Keystore {
         alias_from: &AliasFrom,
     ) -> Result<&Entry> {
         let keys = self.key_aliases();
+        let with_certificate = |entry: &'_ Entry| {
+            if entry.certs.is_empty() {
+                Err(Error::Keystore(KeystoreError::EntryWithoutCertificate {
+                    file: path.to_path_buf(),
+                    alias: crate::shown::short(&entry.alias, 64),
+                }))
+            } else {
+                Ok(())
+            }
+        };
         if let Some(wanted) = alias {
             let found = self
                 .entries
@@ -311,17 +333,23 @@ impl Keystore {
             if let (None, Some(hidden)) = (found, self.hidden_key(Some(wanted))) {
                 return Err(hidden_key_entry(hidden, path));
             }
-            return found.ok_or_else(|| {
+            let found = found.ok_or_else(|| {
                 Error::Keystore(KeystoreError::NoSuchEntry {
                     file: path.to_path_buf(),
                     alias: crate::shown::short(wanted, 64),
                     has: list_or_none(&keys),
                     from: alias_from.clone(),
                 })
-            });
+            })?;
+            with_certificate(found)?;
+            return Ok(found);
         }
         match keys.as_slice() {
-            [only] => Ok(self.entry(only).expect("alias listed from entries")),
+            [only] => {
+                let found = self.entry(only).expect("alias listed from entries");
+                with_certificate(found)?;
+                Ok(found)
+            }
             [] => Err(match self.hidden_key(None) {
                 Some(hidden) => hidden_key_entry(hidden, path),
                 None => Error::Keystore(KeystoreError::NoKeyEntries {
@@ -382,6 +410,12 @@ impl Keystore {
                     .find(|e| e.alias == alias)
                     .and_then(|e| e.key)
                     .ok_or_else(not_found)?;
+                if self.java_passwords && !pfx::java_pbe_accepts(key_password) {
+                    return Err(java_refuses(
+                        PfxError::PasswordNotAscii("key password"),
+                        path,
+                    ));
+                }
                 let pkcs8 = pfx.decrypt_key(key_at, key_password).map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
                     source => Error::Keystore(KeystoreError::UndecryptableEntryKey {
@@ -460,6 +494,7 @@ impl Keystore {
                 )
                 .map_err(|e| match e {
                     PfxError::WrongPassword => wrong_key_password(alias, path),
+                    e @ PfxError::PasswordNotAscii(_) => java_refuses(e, path),
                     source @ PfxError::Unsupported(_) => {
                         Error::Keystore(KeystoreError::UnfaithfulRewrite {
                             file: path.to_path_buf(),
@@ -480,47 +515,8 @@ impl Keystore {
         chain: &[X509],
         trusted: &[(&str, &X509)],
     ) -> std::result::Result<Vec<u8>, String> {
-        let cert = |c: &X509| {
-            c.to_der()
-                .map_err(|e| e.to_string())
-                .and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()))
-        };
-        let pkcs8 =
-            crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
-        let mut store = P12Store::new();
-        let certs = chain
-            .iter()
-            .map(cert)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
-        store.add_entry(
-            alias,
-            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
-                local_key_id,
-                PrivateKey::from_der(pkcs8.expose()).map_err(|e| e.to_string())?,
-                certs,
-            )),
-        );
-        for (name, c) in trusted {
-            store.add_entry(name, KeyStoreEntry::Certificate(cert(c)?));
-        }
-        write_pkcs12(&store, password, &Pkcs12Params::java17())
+        pkcs12::build(password, alias, key, chain, trusted)
     }
-}
-
-fn write_pkcs12(
-    store: &P12Store,
-    password: &Password,
-    params: &Pkcs12Params,
-) -> std::result::Result<Vec<u8>, String> {
-    store
-        .writer(password.expose())
-        .encryption_algorithm(params.encryption)
-        .encryption_iterations(params.encryption_iterations)
-        .mac_algorithm(params.mac)
-        .mac_iterations(params.mac_iterations)
-        .write()
-        .map_err(|e| e.to_string())
 }
 
 fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
@@ -529,6 +525,21 @@ fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
             file: path.to_path_buf(),
             source,
         })
+    })
+}
+
+/// What Java's `PKCS12KeyStore` refuses, in the operator's words: a password its PBE does not take, or a
+/// file it cannot load.
+fn java_refuses(e: PfxError, path: &Path) -> Error {
+    Error::Keystore(match e {
+        PfxError::PasswordNotAscii(which) => KeystoreError::PasswordJavaRefuses {
+            file: path.to_path_buf(),
+            which,
+        },
+        other => KeystoreError::JavaCannotLoad {
+            file: path.to_path_buf(),
+            why: other.to_string(),
+        },
     })
 }
 

@@ -8,17 +8,26 @@
 //! `super::pfx`; new files (the sandbox, the pending key) are written by `p12-keystore` with the
 //! algorithms Java 17's keytool uses, `Pkcs12Params::java17`.
 
+use super::ber;
+use crate::secret::Password;
 use const_oid::db::rfc5911;
 use der::asn1::{AnyRef, ObjectIdentifier as Oid};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber};
-use p12_keystore::{EncryptionAlgorithm, MacAlgorithm};
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use p12_keystore::{
+    Certificate, EncryptionAlgorithm, KeyStore as P12Store, KeyStoreEntry, MacAlgorithm,
+    PrivateKey, PrivateKeyChain,
+};
 
-/// Highest PBE or MAC iteration count accepted. Java writes 10,000 (older Java 8: up to 100,000), OpenSSL
-/// 2,048; a million PBKDF2 rounds already take about half a second.
-pub const MAX_ITERATIONS: u64 = 1_000_000;
-/// Highest sum of rounds over all encrypted parts and the MAC (each key entry has its own): a keystore with
-/// a hundred keys at Java's 10,000 rounds needs a million.
-pub const MAX_TOTAL_ITERATIONS: u64 = 4_000_000;
+/// Highest PBE or MAC iteration count accepted: Java 17's own bound (`PKCS12KeyStore.MAX_ITERATION_COUNT`),
+/// above which it refuses the MAC, the certificates and each key ("iteration count too large"). Java writes
+/// 10,000 (older Java 8 and `keystore.pkcs12.legacy`: 50,000 and 100,000), OpenSSL 2,048.
+pub const MAX_ITERATIONS: u64 = 5_000_000;
+/// Highest sum of rounds over all encrypted parts, key bags and the MAC that the pre-check sees: a store at
+/// Java's bound for both the MAC and its certificates passes; more than that (many keys each at the bound)
+/// is refused before any derivation, so no file costs more than about ten seconds of key derivation.
+pub const MAX_TOTAL_ITERATIONS: u64 = 10_000_000;
 
 const OID_DATA: Oid = rfc5911::ID_DATA;
 const OID_ENCRYPTED_DATA: Oid = rfc5911::ID_ENCRYPTED_DATA;
@@ -74,8 +83,9 @@ struct Found {
 }
 
 /// Whether the bytes have the outer shape of a PKCS#12 PFX (SEQUENCE { INTEGER 3, ContentInfo ... }).
+/// BER (indefinite lengths, as Bouncy Castle writes) is recognised as Java recognises it.
 pub fn looks_like_pkcs12(data: &[u8]) -> bool {
-    pfx_parts(data).is_some()
+    ber::to_der(data).is_ok_and(|der| pfx_parts(&der).is_some())
 }
 
 fn pfx_parts(data: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
@@ -92,7 +102,10 @@ fn pfx_parts(data: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 /// of bounds or a key derivation or MAC is one that Java never writes (scrypt, MD5, ...): those are refused
 /// before any library spends memory or time on them. `Ok(None)`: not the plain form Java and OpenSSL write.
 pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
-    let Some((auth_safe, mac)) = pfx_parts(data) else {
+    let Ok(data) = ber::to_der(data) else {
+        return Ok(None);
+    };
+    let Some((auth_safe, mac)) = pfx_parts(&data) else {
         return Ok(None);
     };
     let mut found = Found::default();
@@ -100,7 +113,8 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
         mac_params(mac, &mut found);
     }
     if walk_auth_safe(auth_safe, &mut found).is_none() || found.mac_iterations_unreadable {
-        // Found by fuzzing: contents in BER (indefinite lengths) hid a 2^31-round derivation from this walk.
+        // Found by fuzzing: contents the walk could not read (then BER, now converted first) hid a 2^31-round
+        // derivation; whatever it still cannot read is refused rather than derived.
         return Err("contents are not in the DER form Java and OpenSSL write, so their cost cannot be checked first; export it again".into());
     }
     if let Some(why) = found.refused {
@@ -112,7 +126,7 @@ pub fn sniff_params(data: &[u8]) -> Result<Option<Pkcs12Params>, String> {
         .find(|&&n| n == 0 || n > MAX_ITERATIONS)
     {
         return Err(format!(
-            "iteration count {n} is outside 1..{MAX_ITERATIONS}"
+            "iteration count {n} is outside 1..{MAX_ITERATIONS} (Java refuses more than {MAX_ITERATIONS})"
         ));
     }
     let total: u64 = found.iterations.iter().sum();
@@ -146,7 +160,9 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
         return None;
     }
     let content = only(take(&mut ci, TAG_CONTEXT_0)?, Tag::OctetString)?;
-    let mut infos = reader(only(content, Tag::Sequence)?)?;
+    // The octets hold BER of their own (Java reads them so); converting is linear and bounded.
+    let content = ber::to_der(content).ok()?;
+    let mut infos = reader(only(&content, Tag::Sequence)?)?;
     while let Some(info) = take(&mut infos, Tag::Sequence) {
         let mut parts = reader(info)?;
         let oid = take(&mut parts, Tag::ObjectIdentifier)?;
@@ -160,7 +176,8 @@ fn walk_auth_safe(auth_safe: &[u8], found: &mut Found) -> Option<()> {
                 found.cert_encryption.get_or_insert(alg);
             }
         } else if oid == OID_DATA.as_bytes() {
-            let mut bags = reader(only(only(body, Tag::OctetString)?, Tag::Sequence)?)?;
+            let octets = ber::to_der(only(body, Tag::OctetString)?).ok()?;
+            let mut bags = reader(only(&octets, Tag::Sequence)?)?;
             while let Some(bag) = take(&mut bags, Tag::Sequence) {
                 let mut bag_parts = reader(bag)?;
                 if take(&mut bag_parts, Tag::ObjectIdentifier)? != OID_SHROUDED_KEY_BAG.as_bytes() {
@@ -318,6 +335,56 @@ pub fn load_legacy_provider() {
     });
 }
 
+/// A new PKCS#12 keystore with one key entry and trusted entries, as Java 17's keytool writes it.
+pub fn build(
+    password: &Password,
+    alias: &str,
+    key: &PKey<Private>,
+    chain: &[X509],
+    trusted: &[(&str, &X509)],
+) -> std::result::Result<Vec<u8>, String> {
+    let cert = |c: &X509| {
+        c.to_der()
+            .map_err(|e| e.to_string())
+            .and_then(|d| Certificate::from_der(&d).map_err(|e| e.to_string()))
+    };
+    let pkcs8 =
+        crate::secret::SecretBytes::new(key.private_key_to_pkcs8().map_err(|e| e.to_string())?);
+    let mut store = P12Store::new();
+    let certs = chain
+        .iter()
+        .map(cert)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
+    store.add_entry(
+        alias,
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+            local_key_id,
+            PrivateKey::from_der(pkcs8.expose()).map_err(|e| e.to_string())?,
+            certs,
+        )),
+    );
+    for (name, c) in trusted {
+        store.add_entry(name, KeyStoreEntry::Certificate(cert(c)?));
+    }
+    write_pkcs12(&store, password, &Pkcs12Params::java17())
+}
+
+fn write_pkcs12(
+    store: &P12Store,
+    password: &Password,
+    params: &Pkcs12Params,
+) -> std::result::Result<Vec<u8>, String> {
+    store
+        .writer(password.expose())
+        .encryption_algorithm(params.encryption)
+        .encryption_iterations(params.encryption_iterations)
+        .mac_algorithm(params.mac)
+        .mac_iterations(params.mac_iterations)
+        .write()
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,12 +492,16 @@ mod tests {
     #[test]
     fn iteration_counts_out_of_bounds_are_refused_and_in_bounds_pass() {
         let sha256 = "608648016503040201";
-        let why = sniff_params(&pfx_with_mac(sha256, "0f4241")).unwrap_err();
-        assert_eq!(why, "iteration count 1000001 is outside 1..1000000");
+        let why = sniff_params(&pfx_with_mac(sha256, "4c4b41")).unwrap_err();
+        assert_eq!(
+            why,
+            "iteration count 5000001 is outside 1..5000000 (Java refuses more than 5000000)"
+        );
         let why = sniff_params(&pfx_with_mac(sha256, "00")).unwrap_err();
-        assert_eq!(why, "iteration count 0 is outside 1..1000000");
+        assert!(why.starts_with("iteration count 0 is outside"), "{why}");
         // Without an encrypted part there is nothing to write again: read, not refused.
-        assert_eq!(sniff_params(&pfx_with_mac(sha256, "0f4240")), Ok(None));
+        assert_eq!(sniff_params(&pfx_with_mac(sha256, "4c4b40")), Ok(None));
+        assert_eq!(sniff_params(&pfx_with_mac(sha256, "1e8480")), Ok(None));
     }
 
     #[test]
@@ -445,13 +516,19 @@ mod tests {
         }
     }
 
+    /// Contents in BER are converted as Java reads them, so their cost is judged like any other's: the fuzzer's
+    /// file whose BER hid a 2^31-round derivation from the DER-only walk is refused for that count now.
     #[test]
-    fn contents_in_ber_are_refused_as_not_inspectable() {
-        // The AuthenticatedSafe's SEQUENCE with an indefinite length, then its end-of-contents octets.
-        let data = hex("3018020103301306092a864886f70d010701a006040430800000");
+    fn contents_in_ber_are_read_and_their_cost_judged() {
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds/keystore_load/crash-p12-ber-hides-huge-iterations");
+        let data = std::fs::read(seed).unwrap();
         assert!(looks_like_pkcs12(&data));
         let why = sniff_params(&data).unwrap_err();
-        assert!(why.starts_with("contents are not in the DER form"), "{why}");
+        assert!(why.contains("iteration count 2147483647"), "{why}");
+        // The AuthenticatedSafe's SEQUENCE with an indefinite length, then its end-of-contents octets.
+        let data = hex("3018020103301306092a864886f70d010701a006040430800000");
+        assert_eq!(sniff_params(&data), Ok(None));
     }
 
     #[test]

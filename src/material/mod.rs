@@ -199,7 +199,7 @@ fn from_keystore(
         .collect();
     let mut last_error = None;
     for password in &candidates {
-        match Keystore::load(data, password, path) {
+        match Keystore::load_material(data, password, path) {
             Ok(store) => {
                 let entry =
                     store.server_entry(options.alias.as_deref(), path, &AliasFrom::CommandLine)?;

@@ -2,7 +2,7 @@
 //! usage), the certificate inside a CertBag, SafeContents encoding and decoding, and the small DER
 //! helpers the rest of the PKCS#12 codec builds on. Every bag keeps its exact bytes.
 
-use super::{corrupt, PfxResult};
+use super::{corrupt, PfxError, PfxResult};
 use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetString};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 
@@ -143,8 +143,27 @@ impl Bag {
                             .collect(),
                     );
                 }
+                // Java's `DerValue.getBMPString` fails the whole load on any other type.
+                (FRIENDLY_NAME, Some(name)) => {
+                    return Err(PfxError::JavaRefuses(format!(
+                        "a friendlyName is {}, where Java reads only a BMPString (\"Incorrect string type {}\")",
+                        string_type(name.tag()),
+                        tag_number(name.tag())
+                    )));
+                }
                 (LOCAL_KEY_ID, Some(id)) if id.tag() == Tag::OctetString => {
                     self.local_key_id = Some(id.value().to_vec());
+                }
+                (LOCAL_KEY_ID, Some(id)) => {
+                    return Err(PfxError::JavaRefuses(format!(
+                        "a localKeyID is {}, where Java reads only an OCTET STRING",
+                        string_type(id.tag())
+                    )));
+                }
+                (FRIENDLY_NAME | LOCAL_KEY_ID, None) => {
+                    return Err(PfxError::JavaRefuses(
+                        "a friendlyName or localKeyID attribute has no value".into(),
+                    ));
                 }
                 (JAVA_TRUSTED_USAGE, _) => self.trusted = true,
                 _ => {}
@@ -183,6 +202,35 @@ impl Bag {
         )
     }
 
+    /// A template with the attributes Java's `PKCS12KeyStore.engineStore` gives a CA certificate of a key
+    /// entry's chain: friendlyName `name` (the subject's RFC 2253 name), no localKeyID, then the key bag's
+    /// own attributes other than friendlyName, localKeyID and trusted usage.
+    pub(super) fn java_ca_template(name: &str, key_bag: &Bag) -> PfxResult<Bag> {
+        let bmp: Vec<u8> = name.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let mut friendly = FRIENDLY_NAME.to_der().map_err(corrupt)?;
+        friendly.extend(tlv(Tag::Set, &tlv(Tag::BmpString, &bmp)?)?);
+        let mut attributes = tlv(Tag::Sequence, &friendly)?;
+        if let Some(set) = &key_bag.attributes {
+            let set = AnyRef::from_der(set).map_err(corrupt)?;
+            let mut reader = SliceReader::new(set.value()).map_err(corrupt)?;
+            while !reader.is_finished() {
+                let attribute = reader.tlv_bytes().map_err(corrupt)?;
+                let oid: Oid =
+                    SliceReader::new(AnyRef::from_der(attribute).map_err(corrupt)?.value())
+                        .and_then(|mut r| r.decode())
+                        .map_err(corrupt)?;
+                if ![FRIENDLY_NAME, LOCAL_KEY_ID, JAVA_TRUSTED_USAGE].contains(&oid) {
+                    attributes.extend_from_slice(attribute);
+                }
+            }
+        }
+        Ok(Bag {
+            attributes: Some(tlv(Tag::Set, &attributes)?),
+            friendly_name: Some(name.to_string()),
+            ..Bag::without_attributes()
+        })
+    }
+
     pub(super) fn without_attributes() -> Bag {
         Bag {
             der: Vec::new(),
@@ -196,6 +244,24 @@ impl Bag {
     }
 }
 
+/// An ASN.1 type for messages: "a UTF8String", else "an element with tag N".
+fn string_type(tag: Tag) -> String {
+    match tag {
+        Tag::Utf8String => "a UTF8String".into(),
+        Tag::PrintableString => "a PrintableString".into(),
+        Tag::TeletexString => "a T61String".into(),
+        Tag::Ia5String => "an IA5String".into(),
+        Tag::VisibleString => "a VisibleString".into(),
+        Tag::OctetString => "an OCTET STRING".into(),
+        other => format!("an element with tag {}", tag_number(other)),
+    }
+}
+
+/// The number Java prints for a universal tag (12 for a UTF8String).
+fn tag_number(tag: Tag) -> u32 {
+    tag.number().value()
+}
+
 /// The X.509 certificate of a CertBag value, `None` for other certificate types.
 fn certificate_of(cert_bag: &[u8]) -> PfxResult<Option<Vec<u8>>> {
     let seq = AnyRef::from_der(cert_bag).map_err(corrupt)?;
@@ -207,6 +273,56 @@ fn certificate_of(cert_bag: &[u8]) -> PfxResult<Option<Vec<u8>>> {
     }
     let octets = OctetString::from_der(explicit.value()).map_err(corrupt)?;
     Ok(Some(octets.as_bytes().to_vec()))
+}
+
+/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedData, read as Java reads it: the
+/// EncryptedContentInfo must hold the ciphertext (`[0] IMPLICIT OCTET STRING`), which may be primitive or,
+/// as BER allows, constructed of OCTET STRING pieces.
+pub(super) fn encrypted_data_parts(encrypted_data: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
+    let items = sequence_items(encrypted_data).map_err(corrupt)?;
+    let [_version, info] = items.as_slice() else {
+        return Err(corrupt("EncryptedData is not two fields"));
+    };
+    let fields = sequence_items(info).map_err(corrupt)?;
+    let [content_type, algorithm, content] = fields.as_slice() else {
+        return Err(corrupt("EncryptedContentInfo is not three fields"));
+    };
+    let _: Oid = Oid::from_der(content_type).map_err(corrupt)?;
+    let content = der::asn1::AnyRef::from_der(content).map_err(corrupt)?;
+    let ciphertext = match content.tag() {
+        Tag::ContextSpecific {
+            constructed: false,
+            number: TagNumber(0),
+        } => content.value().to_vec(),
+        Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber(0),
+        } => {
+            let mut joined = Vec::new();
+            let mut pieces = der::SliceReader::new(content.value()).map_err(corrupt)?;
+            while !der::Reader::is_finished(&pieces) {
+                let piece: OctetString = der::Reader::decode(&mut pieces).map_err(corrupt)?;
+                joined.extend_from_slice(piece.as_bytes());
+            }
+            joined
+        }
+        _ => {
+            return Err(corrupt(
+                "encrypted contents are not [0] IMPLICIT OCTET STRING",
+            ))
+        }
+    };
+    Ok((algorithm.to_vec(), ciphertext))
+}
+
+/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedPrivateKeyInfo.
+pub(super) fn shrouded_parts(epki: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
+    let items = sequence_items(epki).map_err(corrupt)?;
+    let [algorithm, data] = items.as_slice() else {
+        return Err(corrupt("EncryptedPrivateKeyInfo is not two fields"));
+    };
+    let data = OctetString::from_der(data).map_err(corrupt)?;
+    Ok((algorithm.to_vec(), data.as_bytes().to_vec()))
 }
 
 /// The SafeContents bytes of a list of bags.

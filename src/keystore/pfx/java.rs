@@ -63,6 +63,97 @@ fn certificate_names(cert: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((issuer, subject))
 }
 
+/// The subject of a DER certificate as Java's `X500Principal.getName()` writes it (RFC 2253): the RDNs last
+/// first, `+` between the values of one RDN; CN, C, L, ST, O, OU, STREET, DC and UID by keyword, any other type
+/// as its OID with the value's DER in hex (`#...`), as RFC 2253 requires; string values with `,=+<>#;"\`
+/// escaped, NUL as `\00`, and leading and trailing spaces escaped. It names the CA certificates a renewal
+/// adds, as keytool names them.
+pub fn rfc2253_subject(cert: &[u8]) -> Option<String> {
+    let (_, subject) = certificate_names(cert)?;
+    let name = AnyRef::from_der(subject).ok()?;
+    let mut rdns = SliceReader::new(name.value()).ok()?;
+    let mut written = Vec::new();
+    while !rdns.is_finished() {
+        let rdn: AnyRef<'_> = rdns.decode().ok()?;
+        let mut avas = SliceReader::new(rdn.value()).ok()?;
+        let mut values = Vec::new();
+        while !avas.is_finished() {
+            let ava: AnyRef<'_> = avas.decode().ok()?;
+            let mut parts = SliceReader::new(ava.value()).ok()?;
+            let oid: Oid = parts.decode().ok()?;
+            let value: AnyRef<'_> = parts.decode().ok()?;
+            values.push(rfc2253_ava(&oid, &value)?);
+        }
+        written.push(values.join("+"));
+    }
+    written.reverse();
+    Some(written.join(","))
+}
+
+/// One `type=value` of [`rfc2253_subject`].
+fn rfc2253_ava(oid: &Oid, value: &AnyRef<'_>) -> Option<String> {
+    const KEYWORDS: [(&str, &str); 9] = [
+        ("2.5.4.3", "CN"),
+        ("2.5.4.6", "C"),
+        ("2.5.4.7", "L"),
+        ("2.5.4.8", "ST"),
+        ("2.5.4.10", "O"),
+        ("2.5.4.11", "OU"),
+        ("2.5.4.9", "STREET"),
+        ("0.9.2342.19200300.100.1.25", "DC"),
+        ("0.9.2342.19200300.100.1.1", "UID"),
+    ];
+    let dotted = oid.to_string();
+    let keyword = KEYWORDS.iter().find(|(o, _)| *o == dotted).map(|(_, k)| *k);
+    let text = match value.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
+            std::str::from_utf8(value.value()).ok().map(str::to_string)
+        }
+        Tag::TeletexString => Some(value.value().iter().map(|&b| char::from(b)).collect()),
+        Tag::BmpString => {
+            let units = value
+                .value()
+                .chunks_exact(2)
+                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        _ => None,
+    };
+    match (keyword, text) {
+        (Some(keyword), Some(text)) => Some(format!("{keyword}={}", rfc2253_escape(&text))),
+        (keyword, _) => {
+            let der = der::Encode::to_der(value).ok()?;
+            let hex: String = der.iter().map(|b| format!("{b:02x}")).collect();
+            Some(format!("{}=#{hex}", keyword.unwrap_or(&dotted)))
+        }
+    }
+}
+
+/// A value escaped as Java's `AVA.toRFC2253String` escapes it.
+fn rfc2253_escape(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let lead = chars.iter().take_while(|&&c| c == ' ' || c == '\r').count();
+    let trail = chars
+        .iter()
+        .rev()
+        .take_while(|&&c| c == ' ' || c == '\r')
+        .count();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if ",=+<>#;\"\\".contains(c) || i < lead || i >= chars.len() - trail {
+            out.push('\\');
+        }
+        if c == '\0' {
+            out.push_str("\\00");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A reader over the fields of a DER certificate's TBSCertificate, the first step of every lookup here.
 fn tbs_fields(cert: &[u8]) -> Option<SliceReader<'_>> {
     let cert = AnyRef::from_der(cert).ok()?;
@@ -82,7 +173,8 @@ const MAX_CHAIN: usize = 16;
 /// certificate as `findMatchedCertificate` picks it from the untrusted certificate bags: the first with the
 /// key's localKeyID and alias, else the last with its localKeyID, else the last with its alias; issuers
 /// follow as `findIssuer` finds them (by subject, then by key identifier), until a self-issued one. A key
-/// without a certificate is not listed (Java drops it too).
+/// whose certificate is not found is listed with no chain, as Java lists it (a PrivateKeyEntry whose chain
+/// has length 0).
 pub fn java_view(pfx: &Pfx) -> JavaView {
     let mut read = EntriesRead::new(pfx);
     for (at, bag) in pfx.bags() {
@@ -254,7 +346,7 @@ impl<'p> EntriesRead<'p> {
             .copied()
     }
 
-    /// The entries, each key with its chain; a key without a certificate is left out.
+    /// The entries, each key with its chain (empty when no certificate matches the key).
     fn into_view(mut self, pfx: &Pfx) -> JavaView {
         let read = std::mem::take(&mut self.entries);
         let mut entries = Vec::with_capacity(read.len());
@@ -262,9 +354,6 @@ impl<'p> EntriesRead<'p> {
             if let Some(key) = key {
                 let leaf = self.matched_certificate(&key);
                 entry.certs = chain_from(pfx, leaf, &self.issuers);
-                if entry.certs.is_empty() {
-                    continue;
-                }
             }
             entries.push(entry);
         }
@@ -400,6 +489,24 @@ fn certificate_extension<'a>(cert: &'a [u8], wanted: &Oid) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subjects_are_written_as_java_writes_rfc_2253() {
+        let root = openssl::x509::X509::from_pem(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/shapes/root.pem"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            rfc2253_subject(&root.to_der().unwrap()).as_deref(),
+            Some("CN=Shapes Root CA,O=icg-renew fixtures")
+        );
+        assert_eq!(rfc2253_escape(" a,b#c "), "\\ a\\,b\\#c\\ ");
+        assert_eq!(rfc2253_escape("x\0y"), "x\\00y");
+    }
 
     #[test]
     fn unfriendly_names_count_only_nameless_entries() {

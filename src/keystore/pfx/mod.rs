@@ -19,13 +19,17 @@ mod pbe;
 pub use bag::{Bag, BagKind};
 pub use java::{java_view, JavaEntry, JavaEntryKind, JavaView, UnfriendlyNames};
 
+use super::ber::{self, BerError};
 use crate::secret::Password;
-use bag::{context_0, parse_bags, safe_contents, sequence_items, tlv, SHROUDED_KEY_BAG};
+use bag::{
+    context_0, encrypted_data_parts, parse_bags, safe_contents, sequence_items, shrouded_parts,
+    tlv, SHROUDED_KEY_BAG,
+};
 use der::asn1::{ObjectIdentifier as Oid, OctetString};
 use der::{Decode, Encode, Tag, TagNumber};
-use pbe::{random_bytes, MacDigest, Scheme};
+pub use pbe::java_pbe_accepts;
+use pbe::{random_bytes, MacDigest, PasswordForm, Scheme};
 use pkcs12::cms::content_info::ContentInfo;
-use pkcs12::cms::encrypted_data::EncryptedData;
 use zeroize::Zeroizing;
 
 const DATA: Oid = const_oid::db::rfc5911::ID_DATA;
@@ -49,9 +53,18 @@ pub enum PfxError {
     /// OpenSSL failed (MAC, cipher, random bytes).
     #[error("{0}")]
     OpenSsl(#[from] openssl::error::ErrorStack),
+    /// Not BER that Java reads (what is wrong).
+    #[error("{0}")]
+    Ber(#[from] BerError),
     /// A count in the file does not fit this machine's integers.
     #[error("{0}")]
     Number(#[from] std::num::TryFromIntError),
+    /// Java's PBE refuses the password (which one): it holds a character outside printable ASCII.
+    #[error("the {0} holds characters outside printable ASCII")]
+    PasswordNotAscii(&'static str),
+    /// Java's `PKCS12KeyStore` refuses to load the file (why, in Java's terms).
+    #[error("{0}")]
+    JavaRefuses(String),
     /// Java cannot see the key entry of this alias (lower case; shown escaped and cut): a later entry of
     /// the same name replaced it while the file was read.
     #[error("its key entry '{}' is hidden by a later entry of the same name, so Java sees no key under it", crate::shown::short(.0, 64))]
@@ -69,45 +82,6 @@ type PfxResult<T> = Result<T, PfxError>;
 /// The error for a file that is not well-formed, keeping the decoder's (or OpenSSL's) error when there is one.
 fn corrupt(e: impl Into<PfxError>) -> PfxError {
     e.into()
-}
-
-/// How a password turns into bytes. Java retries an empty password as the one-character password "\0"
-/// (which its PKCS#12 key derivation turns into no bytes at all): the two forms tools write for "no
-/// password".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PasswordForm {
-    AsGiven,
-    NulChar,
-}
-
-impl PasswordForm {
-    fn candidates(password: &Password) -> &'static [PasswordForm] {
-        if password.is_empty() {
-            &[PasswordForm::AsGiven, PasswordForm::NulChar]
-        } else {
-            &[PasswordForm::AsGiven]
-        }
-    }
-
-    /// The bytes for the PKCS#12 key derivation (RFC 7292 appendix B): UTF-16BE with a two-byte terminator.
-    fn pkcs12_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
-        match self {
-            PasswordForm::AsGiven => {
-                let mut bytes = password.utf16be();
-                bytes.extend([0, 0]);
-                bytes
-            }
-            PasswordForm::NulChar => Zeroizing::new(Vec::new()),
-        }
-    }
-
-    /// The bytes for PBKDF2: UTF-8.
-    fn pbkdf2_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
-        match self {
-            PasswordForm::AsGiven => Zeroizing::new(password.expose().as_bytes().to_vec()),
-            PasswordForm::NulChar => Zeroizing::new(vec![0]),
-        }
-    }
 }
 
 /// One ContentInfo of the AuthenticatedSafe.
@@ -138,13 +112,22 @@ pub struct Pfx {
     parts: Vec<Part>,
     mac: Option<MacParams>,
     form: PasswordForm,
+    /// Some structure was BER (indefinite lengths, constructed OCTET STRINGs): a rewrite writes it as DER.
+    ber: bool,
 }
 
 impl Pfx {
     /// Decodes a PKCS#12 file: checks the MAC and decrypts the certificate parts with `password`; keys
     /// stay encrypted.
     pub fn parse(data: &[u8], password: &Password) -> PfxResult<Pfx> {
-        let pfx = pkcs12::Pfx::from_der(data).map_err(corrupt)?;
+        let mut was_ber = false;
+        let mut to_der = |bytes: &[u8]| -> PfxResult<Vec<u8>> {
+            let converted = ber::to_der(bytes)?;
+            was_ber |= matches!(converted, std::borrow::Cow::Owned(_));
+            Ok(converted.into_owned())
+        };
+        let data = to_der(data)?;
+        let pfx = pkcs12::Pfx::from_der(&data).map_err(corrupt)?;
         if pfx.auth_safe.content_type != DATA {
             return Err(PfxError::Unsupported(
                 "contents protected with a public key, which Java does not read".into(),
@@ -184,29 +167,25 @@ impl Pfx {
             }
             None => (None, None),
         };
+        // The MAC covers the AuthenticatedSafe as found; Java reads its content as BER too.
+        let auth_safe = to_der(auth_safe)?;
         let mut parts = Vec::new();
-        for info in sequence_items(auth_safe).map_err(corrupt)? {
+        for info in sequence_items(&auth_safe).map_err(corrupt)? {
             let content_info = ContentInfo::from_der(info).map_err(corrupt)?;
             let content = content_info.content.to_der().map_err(corrupt)?;
             let (encryption, bags) = match content_info.content_type {
                 DATA => {
                     let octets = OctetString::from_der(&content).map_err(corrupt)?;
-                    (None, parse_bags(octets.as_bytes())?)
+                    (None, parse_bags(&to_der(octets.as_bytes())?)?)
                 }
                 ENCRYPTED_DATA => {
-                    let encrypted = EncryptedData::from_der(&content).map_err(corrupt)?;
-                    let info = &encrypted.enc_content_info;
-                    let algorithm = info.content_enc_alg.to_der().map_err(corrupt)?;
+                    let (algorithm, ciphertext) = encrypted_data_parts(&content)?;
                     let scheme = Scheme::parse(&algorithm)?;
-                    let ciphertext = info
-                        .encrypted_content
-                        .as_ref()
-                        .map_or(&[][..], |c| c.as_bytes());
                     let mut result = Err(PfxError::WrongPassword);
                     for &candidate in form.as_ref().map_or(candidates, std::slice::from_ref) {
                         result = scheme
-                            .decrypt(password, candidate, ciphertext)
-                            .and_then(|plain| parse_bags(&plain))
+                            .decrypt(password, candidate, &ciphertext)
+                            .and_then(|plain| parse_bags(&to_der(&plain)?))
                             .map(|bags| (candidate, bags));
                         if result.is_ok() {
                             break;
@@ -237,7 +216,13 @@ impl Pfx {
             parts,
             mac,
             form: form.unwrap_or(PasswordForm::AsGiven),
+            ber: was_ber,
         })
+    }
+
+    /// Whether Java needs the store password to load the file: it has a MAC or encrypted contents.
+    pub fn password_protected(&self) -> bool {
+        self.mac.is_some() || self.parts.iter().any(|p| p.encryption.is_some())
     }
 
     pub fn bag(&self, (part, bag): BagRef) -> &Bag {
@@ -294,6 +279,9 @@ impl Pfx {
                 }
             }
         }
+        if self.ber {
+            note("read as BER (indefinite lengths), a renewal writes it as DER".into());
+        }
         note(match self.mac {
             Some(mac) => format!("MAC {} ({} iterations)", mac.digest.name(), mac.iterations),
             None => "no MAC".into(),
@@ -320,6 +308,9 @@ impl Pfx {
             .certs
             .first()
             .ok_or_else(|| corrupt("key entry without certificate"))?;
+        if !java_pbe_accepts(key_password) {
+            return Err(PfxError::PasswordNotAscii("key password"));
+        }
         let mut updated = self.clone();
         // The key bag: same attributes, encrypted as before.
         let old_key = self.bag(key_at);
@@ -353,15 +344,31 @@ impl Pfx {
             .flat_map(|o| o.certs.iter().copied())
             .collect();
         let mut new_bags = vec![Bag::certificate(new_leaf, self.bag(leaf_at))?];
+        // A CA certificate the old chain already holds keeps its bag, attributes and place; a new one gets the
+        // attributes Java would write for it.
+        let old_cas: Vec<BagRef> = entry.certs.iter().skip(1).copied().collect();
+        let mut kept: Vec<BagRef> = Vec::new();
         for cert in &chain[1..] {
-            new_bags.push(Bag::certificate(cert, &Bag::without_attributes())?);
+            let same = old_cas
+                .iter()
+                .copied()
+                .find(|&at| matches!(&self.bag(at).kind, BagKind::Certificate(der) if der == cert));
+            if let Some(at) = same {
+                kept.push(at);
+                continue;
+            }
+            let template = match java::rfc2253_subject(cert) {
+                Some(name) => Bag::java_ca_template(&name, old_key)?,
+                None => Bag::without_attributes(),
+            };
+            new_bags.push(Bag::certificate(cert, &template)?);
         }
-        let mut gone: Vec<BagRef> = entry
-            .certs
+        let mut gone: Vec<BagRef> = old_cas
             .iter()
-            .skip(1)
             .copied()
-            .filter(|at| !used_elsewhere.contains(at) && !self.bag(*at).trusted)
+            .filter(|at| {
+                !kept.contains(at) && !used_elsewhere.contains(at) && !self.bag(*at).trusted
+            })
             .collect();
         // Removed from the back so that earlier indices stay valid; the leaf is replaced in place.
         gone.sort_unstable();
@@ -447,16 +454,6 @@ impl Pfx {
         }
         tlv(Tag::Sequence, &pfx)
     }
-}
-
-/// The AlgorithmIdentifier (DER) and ciphertext of an EncryptedPrivateKeyInfo.
-fn shrouded_parts(epki: &[u8]) -> PfxResult<(Vec<u8>, Vec<u8>)> {
-    let items = sequence_items(epki).map_err(corrupt)?;
-    let [algorithm, data] = items.as_slice() else {
-        return Err(corrupt("EncryptedPrivateKeyInfo is not two fields"));
-    };
-    let data = OctetString::from_der(data).map_err(corrupt)?;
-    Ok((algorithm.to_vec(), data.as_bytes().to_vec()))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and PBES2 with PBKDF2 (RFC 8018), parsed from and written back to their AlgorithmIdentifier with the
 //! same parameters, the bound on iteration counts, and the MAC digests with their key derivation.
 
-use super::{corrupt, PasswordForm, PfxError, PfxResult};
+use super::{corrupt, PfxError, PfxResult};
 use crate::secret::Password;
 use der::asn1::{ObjectIdentifier as Oid, OctetString};
 use der::{Decode, Encode};
@@ -359,4 +359,50 @@ fn check_iterations(iterations: i64) -> PfxResult<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether Java's PBE takes the password (`com.sun.crypto.provider.PBEKey`, used for the MAC, for PBES2 and
+/// for the PKCS#12 ciphers alike): printable ASCII only, `' '` to `'~'`; anything else fails with "Password is
+/// not ASCII", so the store does not load (store password) or its key cannot be read (key password).
+pub fn java_pbe_accepts(password: &Password) -> bool {
+    password.expose().chars().all(|c| (' '..='~').contains(&c))
+}
+
+/// How a password turns into bytes. Java retries an empty password as the one-character password "\0"
+/// (which its PKCS#12 key derivation turns into no bytes at all): the two forms tools write for "no
+/// password".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PasswordForm {
+    AsGiven,
+    NulChar,
+}
+
+impl PasswordForm {
+    pub(super) fn candidates(password: &Password) -> &'static [PasswordForm] {
+        if password.is_empty() {
+            &[PasswordForm::AsGiven, PasswordForm::NulChar]
+        } else {
+            &[PasswordForm::AsGiven]
+        }
+    }
+
+    /// The bytes for the PKCS#12 key derivation (RFC 7292 appendix B): UTF-16BE with a two-byte terminator.
+    pub(super) fn pkcs12_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
+        match self {
+            PasswordForm::AsGiven => {
+                let mut bytes = password.utf16be();
+                bytes.extend([0, 0]);
+                bytes
+            }
+            PasswordForm::NulChar => Zeroizing::new(Vec::new()),
+        }
+    }
+
+    /// The bytes for PBKDF2: UTF-8.
+    pub(super) fn pbkdf2_bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
+        match self {
+            PasswordForm::AsGiven => Zeroizing::new(password.expose().as_bytes().to_vec()),
+            PasswordForm::NulChar => Zeroizing::new(vec![0]),
+        }
+    }
 }
