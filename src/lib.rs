@@ -22,6 +22,7 @@ pub mod lineage;
 pub mod material;
 pub mod metrics;
 pub mod monitoring;
+pub mod notify;
 pub mod outfile;
 pub mod pending;
 pub mod renew;

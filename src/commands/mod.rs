@@ -82,8 +82,79 @@ pub struct Finished {
     pub exit_code: i32,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line; an unattended renewal that did not renew is told to the site's notify
+/// script.
 pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
+    let unattended = match &cli.command {
+        Command::Renew(args) if args.from_hook => Some("renew"),
+        Command::Inbox(_) => Some("inbox"),
+        _ => None,
+    };
+    let global = cli.global.clone();
+    let finished = dispatch(cli, prompter, clock);
+    if let Some(command) = unattended {
+        notify_unless_renewed(&global, command, &finished, prompter);
+    }
+    finished
+}
+
+/// Runs the site's notify script ([`icg_renew::notify`]) for an unattended run that ended in anything but
+/// `renewed` or `scheduled`; what became of it is in the audit log, and a warning when nobody heard.
+fn notify_unless_renewed(
+    global: &crate::cli::GlobalArgs,
+    command: &str,
+    finished: &Result<Finished>,
+    prompter: &mut dyn Prompter,
+) {
+    let word = |result: icg_renew::report::RenewResult| {
+        serde_json::to_value(result)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let no_keystore = global.keystore.clone().unwrap_or_default();
+    let (result, keystore, json) = match finished {
+        Ok(Finished {
+            output: Output::Renew(r),
+            ..
+        }) => (word(r.result), r.keystore.clone(), None),
+        Ok(Finished {
+            output: Output::Inbox(r),
+            ..
+        }) => match (&r.renew, &r.error) {
+            (Some(renewed), _) => (word(renewed.result), renewed.keystore.clone(), None),
+            (None, Some(_)) => ("error".to_string(), no_keystore, None),
+            // Nothing was ready: nothing happened that anyone needs to hear of.
+            (None, None) => return,
+        },
+        Ok(_) => return,
+        Err(e) => (
+            "error".to_string(),
+            no_keystore,
+            Some(crate::ui::json_error(e)),
+        ),
+    };
+    if result == "renewed" || result == "scheduled" {
+        return;
+    }
+    let json = match (json, finished) {
+        (Some(json), _) => json,
+        (None, Ok(f)) => crate::ui::json(&f.output),
+        (None, Err(_)) => return,
+    };
+    let mut audit = resolve::open_audit(global, command, prompter);
+    let notice = icg_renew::notify::Notice {
+        result: &result,
+        keystore: &keystore,
+        json: &json,
+    };
+    let sent = icg_renew::notify::send(&notice, &mut audit);
+    if let Some(warning) = sent.warning(&icg_renew::notify::script_path()) {
+        prompter.warn(&warning);
+    }
+}
+
+fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
     let global = &cli.global;
     match cli.command {
         Command::Status(args) => status::run(global, &args, prompter, clock),
