@@ -29,6 +29,7 @@ pub mod renew;
 pub mod report;
 pub mod retention;
 pub mod sandbox;
+pub mod schedule;
 pub mod secret;
 pub mod service;
 pub mod shown;

@@ -11,6 +11,7 @@ pub(crate) mod renew;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
 pub(crate) mod sandbox;
+pub(crate) mod scheduled;
 pub(crate) mod status;
 pub(crate) mod verify;
 
@@ -88,6 +89,7 @@ pub fn run(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finish
     let unattended = match &cli.command {
         Command::Renew(args) if args.from_hook => Some("renew"),
         Command::Inbox(_) => Some("inbox"),
+        Command::Scheduled(args) if args.run_due => Some("scheduled"),
         _ => None,
     };
     let global = cli.global.clone();
@@ -106,12 +108,7 @@ fn notify_unless_renewed(
     finished: &Result<Finished>,
     prompter: &mut dyn Prompter,
 ) {
-    let word = |result: icg_renew::report::RenewResult| {
-        serde_json::to_value(result)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    };
+    let word = result_word;
     let no_keystore = global.keystore.clone().unwrap_or_default();
     let (result, keystore, json) = match finished {
         Ok(Finished {
@@ -126,6 +123,24 @@ fn notify_unless_renewed(
             (None, Some(_)) => ("error".to_string(), no_keystore, None),
             // Nothing was ready: nothing happened that anyone needs to hear of.
             (None, None) => return,
+        },
+        Ok(Finished {
+            output: Output::Scheduled(r),
+            ..
+        }) => match r
+            .ran
+            .iter()
+            .find(|ran| ran.result != "renewed" && ran.result != "waiting")
+        {
+            Some(ran) => (
+                ran.result.clone(),
+                ran.renew
+                    .as_ref()
+                    .map(|renew| renew.keystore.clone())
+                    .unwrap_or(no_keystore),
+                None,
+            ),
+            None => return,
         },
         Ok(_) => return,
         Err(e) => (
@@ -154,6 +169,14 @@ fn notify_unless_renewed(
     }
 }
 
+/// The result word of a renewal, as the JSON has it (`rolled-back`).
+fn result_word(result: icg_renew::report::RenewResult) -> String {
+    serde_json::to_value(result)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
     let global = &cli.global;
     match cli.command {
@@ -171,6 +194,14 @@ fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finis
                 args.new = Some(found.new);
                 args.material.key = found.key;
             }
+            if let Some(when) = args.at.clone() {
+                let how = if args.from_hook {
+                    "renew --from-hook --at"
+                } else {
+                    "renew --at"
+                };
+                return scheduled::schedule(global, &args, how, &when, prompter, clock);
+            }
             renew::run(global, &renew::Request::from_args(&args), prompter, clock)
         }
         Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
@@ -185,5 +216,6 @@ fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finis
         Command::Demo(args) => demo::run(args.keep, clock),
         Command::Csr(args) => csr::run(global, &args, prompter, clock),
         Command::Inbox(args) => inbox::run(global, &args, prompter, clock),
+        Command::Scheduled(args) => scheduled::run(global, &args, prompter, clock),
     }
 }
