@@ -159,6 +159,8 @@ pub struct StatusArgs {
     /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    #[command(flatten)]
+    pub spool: ScheduleDirArg,
 }
 
 #[derive(Debug, Args, Clone, Default)]

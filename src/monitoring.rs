@@ -91,6 +91,7 @@ mod tests {
             certificate,
             state,
             pending: None,
+            scheduled: None,
             warn_days: 30,
             crit_days: 7,
         }

@@ -27,6 +27,9 @@ pub struct StatusReport {
     /// Extension: a request made by `csr` that waits for its signed certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingInfo>,
+    /// Extension: a renewal scheduled with `renew --at` that waits for its time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Waiting>,
     /// Extension: the thresholds the state was judged by.
     pub warn_days: i64,
     pub crit_days: i64,

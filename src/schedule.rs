@@ -134,6 +134,18 @@ impl Spool {
         Ok(Spool { dir })
     }
 
+    /// The spool at `path` when it exists and can be read, for `status`: never created, and any problem is
+    /// `None` (the status of the certificate does not depend on it).
+    pub fn find(path: &Path) -> Option<Spool> {
+        let at = fsx::resolve_parent(path, Trust::ROOT).ok()?;
+        if !at.dir.is_directory(&at.name) || at.dir.is_link(&at.name) {
+            return None;
+        }
+        let dir = at.dir.subdir(&at.name, 0o700).ok()?;
+        dir.check_private("the schedule directory").ok()?;
+        Some(Spool { dir })
+    }
+
     fn name(id: &str, part: &str) -> OsString {
         OsString::from(format!("{id}.{part}"))
     }

@@ -57,6 +57,19 @@ fn spool_names(sandbox: &Sandbox) -> Vec<String> {
     names
 }
 
+/// Unix seconds of `YYYY-MM-DDTHH:MM:SSZ`, by `date`.
+fn chrono_free_unix(at: &str) -> i64 {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", at, "+%s"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// The date part of an RFC 3339 time.
 fn date_of(at: &Value) -> String {
     at.as_str().unwrap()[..10].to_string()
@@ -88,6 +101,19 @@ fn scheduled_for_0230_it_waits_at_0229_and_renews_at_0230() {
         let meta = std::fs::metadata(spool(&sandbox).join(name)).unwrap();
         assert_eq!((meta.mode() & 0o777, meta.uid()), (0o600, 0));
     }
+
+    // status and the metrics show the renewal that waits.
+    let metrics = sandbox.dir().join("icg.prom");
+    let metrics_arg = metrics.display().to_string();
+    let status = json(&icg(&sandbox, &["status", "--prometheus", &metrics_arg]));
+    assert_eq!(status["scheduled"]["id"], id.as_str(), "{status}");
+    assert_eq!(status["scheduled"]["at"], report["at"]);
+    let at = chrono_free_unix(report["at"].as_str().unwrap());
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains(&format!("\nicg_renew_scheduled_timestamp_seconds {at}\n")),
+        "{text}"
+    );
 
     let early = run_due(&sandbox, &format!("{day}T02:29:00Z"));
     assert!(early["ran"].is_null(), "{early}");

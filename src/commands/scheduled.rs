@@ -210,7 +210,7 @@ fn options_for_later(global: &GlobalArgs, args: &RenewArgs) -> Vec<String> {
     out
 }
 
-fn waiting_of(e: &Entry) -> Waiting {
+pub(crate) fn waiting_of(e: &Entry) -> Waiting {
     Waiting {
         id: e.id.clone(),
         at: rfc3339(e.at),

@@ -36,6 +36,7 @@ pub(crate) fn status_report(
         chain: summaries(&installed.full_chain(), clock),
         state,
         pending: None,
+        scheduled: None,
         warn_days,
         crit_days,
     }
@@ -59,11 +60,18 @@ pub(crate) fn run(
                 report,
                 *exit_code,
                 icg_renew::metrics::last_renewal(&global.log_file, &report.keystore),
+            )
+            .with_scheduled(
+                report
+                    .scheduled
+                    .as_ref()
+                    .and_then(|w| icg_renew::metrics::parse_rfc3339(&w.at)),
             ),
             _ => icg_renew::metrics::Metrics {
                 certificate: None,
                 status: 3,
                 last_renewal: None,
+                scheduled: None,
             },
         };
         let text = metrics.render();
@@ -86,6 +94,10 @@ pub(crate) fn status_of_keystore(
     let installed = load_installed(&mut install, prompter, None)?;
     let mut report = status_report(&installed, args.warn_days, args.crit_days, clock);
     report.pending = pending_info(&install, &installed, prompter);
+    report.scheduled = icg_renew::schedule::Spool::find(&args.spool.schedule_dir)
+        .and_then(|spool| spool.list().ok())
+        .and_then(|(entries, _)| entries.into_iter().find(|e| e.keystore == report.keystore))
+        .map(|e| super::scheduled::waiting_of(&e));
     let exit_code = match report.state {
         State::Ok => 0,
         State::Warning => 1,

@@ -141,6 +141,16 @@ fn status(r: &StatusReport) -> String {
     out.push_str(&certificate(&r.certificate));
     let chain: Vec<&str> = r.chain.iter().map(|c| c.subject.as_str()).collect();
     row(&mut out, "Chain", &chain.join("  ->  "));
+    if let Some(w) = &r.scheduled {
+        row(
+            &mut out,
+            "Scheduled",
+            &format!(
+                "a renewal waits for {} (id {}, new leaf SHA-256 {}, expires {})",
+                w.at, w.id, w.new_sha256, w.new_not_after
+            ),
+        );
+    }
     if let Some(p) = &r.pending {
         let names: Vec<&str> = p
             .dns_names
