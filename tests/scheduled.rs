@@ -158,14 +158,40 @@ fn a_renewal_in_between_is_seen_by_the_due_run() {
     assert_exit(&sandbox.renew_without_restart(), 0);
     let installed = std::fs::read(sandbox.keystore()).unwrap();
     let backups = sandbox.backups().len();
-    let due = run_due(&sandbox, &format!("{day}T02:30:00Z"));
+    // The site's notify script hears of the due run's outcome.
+    let heard = sandbox.dir().join("heard");
+    let notify = sandbox.dir().join("no-notify");
+    std::fs::write(
+        &notify,
+        format!(
+            "#!/bin/sh\n{{ echo \"$ICG_RENEW_RESULT\"; cat; }} > '{}'\n",
+            heard.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let output = icg(
+        &sandbox,
+        &[
+            "scheduled",
+            "--run-due",
+            "--now",
+            &format!("{day}T02:30:00Z"),
+        ],
+    );
+    // Checked again against what is installed now: the new certificate is no longer newer than the
+    // installed one, so the due run is incompatible, exit 3, and nothing is half-done.
+    assert_exit(&output, 3);
+    let due = json(&output);
     let ran = &due["ran"][0];
-    // Checked again against what is installed now: reported, and nothing half-done.
-    assert!(ran["result"].is_string(), "{due}");
-    if ran["result"] != "renewed" {
-        assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), installed);
-        assert_eq!(sandbox.backups().len(), backups);
-    }
+    assert_eq!(ran["result"], "incompatible", "{due}");
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), installed);
+    assert_eq!(sandbox.backups().len(), backups);
+    let heard = std::fs::read_to_string(&heard).unwrap();
+    let (result, document) = heard.split_once('\n').unwrap();
+    assert_eq!(result, "incompatible");
+    let document: Value = serde_json::from_str(document).unwrap();
+    assert_eq!(document["ran"][0]["result"], "incompatible");
     assert!(sandbox.keytool_list().status.success());
     assert!(spool_names(&sandbox).is_empty());
 }
