@@ -298,3 +298,61 @@ fn spool_entries_icg_renew_did_not_write_are_refused_not_run() {
     );
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
 }
+
+/// An acme.sh `--reloadcmd` with `--at`: the key and the full chain are kept, and renew at the hour.
+#[test]
+fn a_deploy_hook_with_at_schedules_and_the_due_run_renews() {
+    let sandbox = Sandbox::new();
+    let bundle = sandbox.root().join("new/new-bundle.pem");
+    let key = sandbox.dir().join("key.pem");
+    let fullchain = sandbox.dir().join("fullchain.pem");
+    assert!(std::process::Command::new("openssl")
+        .args(["pkey", "-in"])
+        .arg(&bundle)
+        .arg("-out")
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let certs: Vec<&str> = text
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .filter_map(|c| c.find("-----BEGIN CERTIFICATE-----").map(|i| &c[i..]))
+        .collect();
+    std::fs::write(&fullchain, certs.concat()).unwrap();
+    let mut cmd = sandbox.icg_json();
+    let output = cmd
+        .args([
+            "renew",
+            "--yes",
+            "--from-hook",
+            "--at",
+            "02:30",
+            "--restart",
+            "none",
+        ])
+        .arg("--schedule-dir")
+        .arg(spool(&sandbox))
+        .env("TZ", "UTC")
+        .env("CERT_KEY_PATH", &key)
+        .env("CERT_FULLCHAIN_PATH", &fullchain)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let report = json(&output);
+    assert_eq!(report["result"], "scheduled", "{report}");
+    assert_eq!(report["waiting"][0]["how"], "renew --from-hook --at");
+    let id = report["id"].as_str().unwrap();
+    assert_eq!(
+        spool_names(&sandbox),
+        [
+            format!("{id}.json"),
+            format!("{id}.key"),
+            format!("{id}.new")
+        ]
+    );
+    let due = run_due(&sandbox, &format!("{}T02:30:00Z", date_of(&report["at"])));
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    assert!(sandbox.days_left() > 300);
+}

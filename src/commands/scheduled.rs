@@ -157,7 +157,9 @@ fn runs_by(dir: &Path, prompter: &mut dyn Prompter) -> String {
 /// rollback and the backups; no material and no password (those are in the spool).
 fn options_for_later(global: &GlobalArgs, args: &RenewArgs) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // Absolute: the timer runs in another directory than the operator's shell.
     let mut push = |option: &str, value: &Path| {
+        let value = std::path::absolute(value).unwrap_or_else(|_| value.to_path_buf());
         out.push(option.to_string());
         out.push(value.to_string_lossy().into_owned());
     };
