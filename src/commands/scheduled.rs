@@ -42,18 +42,31 @@ pub(crate) fn schedule(
         icg_renew::fsx::read_input(path, MAX_MATERIAL, &format!("keep {what} for later"))
     };
     let new = args.new.as_deref().unwrap_or(&report.verify.material.path);
-    let mut key = args.material.key.clone();
     if icg_renew::fsx::resolve(new, icg_renew::fsx::Trust::operator())
         .is_ok_and(|at| at.dir.is_directory(&at.name))
     {
-        // A directory (an ACME client's lineage): its full chain and its key.
-        files.push(("new", read(&new.join("fullchain.pem"), "the new chain")?));
-        key.get_or_insert(new.join("privkey.pem"));
+        // A directory (certbot's lineage): its full chain and its key, through the links certbot keeps there
+        // (followed only where root's directories hold them, as the material loader does).
+        let linked = |name: &str, what: &str| {
+            icg_renew::fsx::resolve(&new.join(name), icg_renew::fsx::Trust::operator()).and_then(
+                |at| {
+                    at.dir
+                        .read(&at.name, MAX_MATERIAL, &format!("keep {what} for later"))
+                        .map(|(data, _)| data)
+                },
+            )
+        };
+        files.push(("new", linked("fullchain.pem", "the new chain")?));
+        files.push(("key", linked("privkey.pem", "the new key")?));
     } else {
         files.push(("new", read(new, "the new material")?));
     }
-    let mut parts = Vec::new();
-    if let Some(key) = &key {
+    let mut parts: Vec<String> = files
+        .iter()
+        .skip(1)
+        .map(|(part, _)| part.to_string())
+        .collect();
+    if let Some(key) = &args.material.key {
         files.push(("key", read(key, "the new key")?));
         parts.push("key".to_string());
     }
