@@ -46,6 +46,8 @@ pub struct CertSummary {
     pub not_after: String,
     pub days_left: i64,
     pub sha256: String,
+    /// What the UMS console lists for an ICG certificate (and filters devices by).
+    pub sha1: String,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
     pub is_ca: bool,
@@ -68,6 +70,7 @@ impl CertSummary {
             not_after: rfc3339(not_after),
             days_left: (not_after - clock.now).div_euclid(86_400),
             sha256: sha256_fingerprint(cert),
+            sha1: sha1_fingerprint(cert),
             dns_names,
             ip_addresses,
             is_ca: is_ca(cert),
@@ -78,6 +81,13 @@ impl CertSummary {
 /// Upper-case, colon-separated SHA-256 of the DER certificate.
 pub fn sha256_fingerprint(cert: &X509Ref) -> String {
     cert.digest(MessageDigest::sha256())
+        .map(|d| hex_colons(&d))
+        .unwrap_or_default()
+}
+
+/// Upper-case, colon-separated SHA-1 of the DER certificate: the fingerprint the UMS console shows.
+pub fn sha1_fingerprint(cert: &X509Ref) -> String {
+    cert.digest(MessageDigest::sha1())
         .map(|d| hex_colons(&d))
         .unwrap_or_default()
 }

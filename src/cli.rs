@@ -30,8 +30,9 @@ macro_rules! status_exit_codes {
         concat!(
             "Exit codes of status (monitoring-plugin convention):\n",
             "  0  OK\n",
-            "  1  WARNING: expires within --warn-days\n",
-            "  2  CRITICAL: expires within --crit-days, expired, or not yet valid\n",
+            "  1  WARNING: expires within --warn-days, or the gateway serves another certificate\n",
+            "     than its keystore holds\n",
+            "  2  CRITICAL: expires within --crit-days, expired, not yet valid, or the ICG says err\n",
             "  3  UNKNOWN: cannot be read, or bad arguments\n",
         )
     };
@@ -47,7 +48,8 @@ pub const DEFAULT_LOG_FILE: &str = "/var/log/icg-renew.log";
     about = "Renew the TLS certificate of an IGEL Cloud Gateway on the gateway itself",
     long_about = "Renew the TLS certificate of an IGEL Cloud Gateway (ICG) on the gateway host: check the new \
 certificate against the installed root and host names, rewrite the keystore in place with a backup, restart the \
-ICG, confirm that it serves the new certificate, and roll back by itself if it does not.",
+ICG, confirm that it serves the new certificate and that the ICG itself says ok (its /usg/check-status), and \
+roll back by itself if it does not.",
     after_help = concat!(
         "Exit codes (status has its own, below):\n",
         exit_codes!(),
@@ -95,7 +97,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the certificate the ICG serves from its keystore (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    /// Show the certificate in the ICG's keystore and what the running gateway serves and says (exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[command(after_help = status_exit_codes!())]
     Status(StatusArgs),
     /// Check new certificate material against the installed one; changes nothing
@@ -161,6 +164,9 @@ pub struct StatusArgs {
     pub prometheus: Option<PathBuf>,
     #[command(flatten)]
     pub spool: ScheduleDirArg,
+    /// Do not ask the running gateway what it serves and says (the keystore alone is judged)
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -243,12 +249,16 @@ pub struct RestartArgs {
     /// Restart by running CMD with /bin/sh -c instead (overrides --restart)
     #[arg(long, value_name = "CMD")]
     pub restart_command: Option<String>,
-    /// How long to wait for the ICG to serve the certificate (also bounds the restart command)
+    /// How long to wait for the ICG to serve the certificate and say "ok" on /usg/check-status (also bounds the
+    /// restart command)
     #[arg(long, value_name = "SECONDS", default_value_t = service::DEFAULT_HEALTH_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub health_timeout: u64,
     /// Do not confirm that the ICG serves the certificate after the restart
     #[arg(long)]
     pub no_health_check: bool,
+    /// Accept the ICG's "warn" (no UMS server connected) after the restart although it said "ok" before
+    #[arg(long)]
+    pub allow_no_ums: bool,
 }
 
 impl RestartArgs {
@@ -260,6 +270,7 @@ impl RestartArgs {
             command: self.restart_command.clone(),
             timeout: Duration::from_secs(self.health_timeout),
             health_check: !self.no_health_check,
+            allow_no_ums: self.allow_no_ums,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Finding an ICG installation and reading what the tool needs from its `application-prod.yml`: keystore
-//! path and type, passwords, key alias and port. Reads only; never writes.
+//! path and type, passwords, key alias and port, bound as the ICG's Spring Boot binds them (relaxed names,
+//! nested and dotted keys mixed, several documents with the later winning). Reads only; never writes.
 
 use crate::error::ConfigError;
 use crate::error::{AliasFrom, Error, PasswordFor, Result};
@@ -239,14 +240,16 @@ pub fn read_config(path: &Path) -> Result<IcgConfig> {
     })
 }
 
-/// Parses the `server` settings of a Spring Boot YAML configuration, nested or in dotted form.
+/// Parses the `server` settings of a Spring Boot YAML configuration as Spring Boot binds them: nested or
+/// dotted keys in any mix, relaxed names (`key-store`, `keyStore`, `key_store`, `KEYSTORE` are one key), and
+/// of several documents in the file the last that sets a key wins.
 pub fn parse_config(text: &str) -> Result<IcgConfig> {
     check_yaml_shape(text)?;
     let docs = YamlLoader::load_from_str(text)
         .map_err(|source| Error::Config(ConfigError::InvalidYaml { source }))?;
     let get = |key: &str| -> Result<Option<String>> {
-        let parts: Vec<&str> = key.split('.').collect();
-        for doc in &docs {
+        let parts: Vec<String> = key.split('.').map(relaxed).collect();
+        for doc in docs.iter().rev() {
             if let Some(value) = lookup(doc, &parts) {
                 return scalar(value, key).map(Some);
             }
@@ -334,15 +337,29 @@ fn keystore_location(location: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-/// Finds `parts` below `node`, where any run of parts may also be written as one dotted key.
-fn lookup<'a>(node: &'a Yaml, parts: &[&str]) -> Option<&'a Yaml> {
+/// A name element in Spring Boot's relaxed form: case, dashes and underscores do not count
+/// (`key-store`, `keyStore`, `key_store` and `KEYSTORE` are all `keystore`).
+fn relaxed(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Finds `parts` (relaxed names) below `node`, where any run of parts may also be written as one dotted key;
+/// of two keys in one mapping that name the same setting, the later wins.
+fn lookup<'a>(node: &'a Yaml, parts: &[String]) -> Option<&'a Yaml> {
     if parts.is_empty() {
         return Some(node);
     }
     let Yaml::Hash(map) = node else { return None };
-    (1..=parts.len()).find_map(|n| {
-        let key = Yaml::String(parts[..n].join("."));
-        map.get(&key).and_then(|child| lookup(child, &parts[n..]))
+    map.iter().rev().find_map(|(key, child)| {
+        let Yaml::String(key) = key else { return None };
+        let names: Vec<String> = key.split('.').map(relaxed).collect();
+        let n = names.len();
+        (n <= parts.len() && names[..] == parts[..n])
+            .then(|| lookup(child, &parts[n..]))
+            .flatten()
     })
 }
 
@@ -416,6 +433,33 @@ mod tests {
         assert_eq!(config.key_store, Some(PathBuf::from("/k.p12")));
         assert_eq!(config.key_store_type.as_deref(), Some("PKCS12"));
         assert_eq!(config.port, None);
+    }
+
+    #[test]
+    fn relaxed_names_nested_and_dotted_mixed_read_like_kebab_case() {
+        let kebab = parse_config(
+            "server:\n  port: 9443\n  ssl:\n    key-store: file:/k.jks\n    key-store-password: pw\n    key-store-type: JKS\n    key-alias: icg\n    key-password: kp\n",
+        )
+        .unwrap();
+        for text in [
+            "server:\n  port: 9443\n  ssl:\n    keyStore: file:/k.jks\n    keyStorePassword: pw\n    keyStoreType: JKS\n    keyAlias: icg\n    keyPassword: kp\n",
+            "server:\n  PORT: 9443\n  ssl:\n    key_store: file:/k.jks\n    key_store_password: pw\n    key_store_type: JKS\n    KEY_ALIAS: icg\n    KEYPASSWORD: kp\n",
+            "server.port: 9443\nserver:\n  SSL.keyStore: file:/k.jks\n  ssl:\n    key_store-password: pw\nSERVER.ssl.key-store-type: JKS\nserver.ssl:\n  keyAlias: icg\n  key-password: kp\n",
+        ] {
+            assert_eq!(parse_config(text).unwrap(), kebab, "{text}");
+        }
+    }
+
+    #[test]
+    fn of_several_documents_the_later_wins() {
+        let config = parse_config(
+            "server:\n  port: 8443\n  ssl:\n    key-store: /old.jks\n    key-alias: icg\n---\nserver:\n  ssl:\n    keyStore: /new.jks\n",
+        )
+        .unwrap();
+        assert_eq!(config.key_store, Some(PathBuf::from("/new.jks")));
+        // What the later document does not set comes from the earlier one.
+        assert_eq!(config.key_alias.as_deref(), Some("icg"));
+        assert_eq!(config.port, Some(8443));
     }
 
     #[test]

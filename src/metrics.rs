@@ -4,6 +4,7 @@
 
 use crate::cert::{parse_compact_utc, UnixTime};
 use crate::report::StatusReport;
+use crate::service::IcgStatus;
 use crate::shown::Shown;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -32,7 +33,21 @@ pub struct Metrics {
     pub last_renewal: Option<LastRenewal>,
     /// When a renewal scheduled with `renew --at` will run (Unix seconds).
     pub scheduled: Option<UnixTime>,
+    /// What the running gateway served and said; `None` when it was not asked (`--no-probe`).
+    pub gateway: Option<GatewayMetrics>,
 }
+
+/// The running gateway as `status` saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayMetrics {
+    /// Whether it served the keystore's leaf (`None`: it did not answer).
+    pub served_matches_keystore: Option<bool>,
+    /// The ICG's check-status verdict (`None`: no answer, no endpoint, or it cannot be asked).
+    pub status: Option<IcgStatus>,
+}
+
+/// The values `icg_renew_gateway_status` has a series for: the ICG's verdicts, and `unknown` for none.
+pub const GATEWAY_STATUSES: [&str; 5] = ["init", "ok", "warn", "err", "unknown"];
 
 impl Metrics {
     /// The metrics of a status report.
@@ -43,6 +58,10 @@ impl Metrics {
             status,
             last_renewal,
             scheduled: None,
+            gateway: report.served.as_ref().map(|s| GatewayMetrics {
+                served_matches_keystore: s.same_as_keystore,
+                status: s.icg_status,
+            }),
         }
     }
 
@@ -77,6 +96,25 @@ impl Metrics {
             "Exit code of icg-renew status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
             &[(String::new(), i64::from(self.status))],
         );
+        if let Some(gateway) = &self.gateway {
+            if let Some(same) = gateway.served_matches_keystore {
+                family(
+                    "icg_renew_served_matches_keystore",
+                    "1 when the running gateway serves the certificate its keystore holds, 0 when it serves another.",
+                    &[(String::new(), i64::from(same))],
+                );
+            }
+            let current = gateway.status.map_or("unknown", IcgStatus::name);
+            let samples: Vec<(String, i64)> = GATEWAY_STATUSES
+                .iter()
+                .map(|s| (format!("{{status=\"{s}\"}}"), i64::from(*s == current)))
+                .collect();
+            family(
+                "icg_renew_gateway_status",
+                "The ICG's own verdict from /usg/check-status: 1 for the one it gave, 0 for the others (unknown: no verdict).",
+                &samples,
+            );
+        }
         if let Some(last) = &self.last_renewal {
             family(
                 "icg_renew_last_renewal_timestamp_seconds",

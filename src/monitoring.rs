@@ -2,7 +2,8 @@
 //! summary those systems show, `STATE - text | perfdata`, in the plugin guidelines' format. Only text is
 //! built here; the exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) is decided in `commands::status`.
 
-use crate::report::{State, StatusReport};
+use crate::report::{ServedReport, State, StatusReport};
+use crate::service::IcgStatus;
 
 /// `status --warn-days` unless given: WARNING within this many days of expiry.
 pub const DEFAULT_WARN_DAYS: i64 = 30;
@@ -18,6 +19,32 @@ pub fn state_word(state: State) -> &'static str {
     }
 }
 
+/// The state once the running gateway is heard: the ICG's `err` is CRITICAL; a served leaf other than the
+/// keystore's is a WARNING unless the expiry makes it worse; `warn` and an unreachable gateway leave the
+/// state as the expiry made it (a certificate check is not an uptime check).
+pub fn with_gateway(by_expiry: State, served: &ServedReport) -> State {
+    let by_gateway = if served.icg_status == Some(IcgStatus::Err) {
+        State::Critical
+    } else if served.same_as_keystore == Some(false) {
+        State::Warning
+    } else {
+        State::Ok
+    };
+    by_expiry.max(by_gateway)
+}
+
+/// What the gateway said that calls for a state of its own (see `with_gateway`), if anything.
+pub fn gateway_reason(report: &StatusReport) -> Option<&'static str> {
+    let served = report.served.as_ref()?;
+    if served.icg_status == Some(IcgStatus::Err) {
+        Some("the ICG says err: it holds no valid certificate")
+    } else if served.same_as_keystore == Some(false) {
+        Some("the gateway serves another certificate than its keystore holds: restarted since the keystore changed?")
+    } else {
+        None
+    }
+}
+
 /// The first line of `status`: `OK - expires in 364 days (2027-12-01) | days_left=364;30;7`.
 ///
 /// The performance data names the thresholds as the contract gives them (`;warn;crit` as plain numbers).
@@ -30,12 +57,19 @@ pub fn summary_line(report: &StatusReport) -> String {
         .unwrap_or(&report.certificate.not_after);
     let text = if days < 0 {
         format!("expired {} days ago ({date})", -days)
-    } else if report.state == State::Critical && days > report.crit_days {
+    } else if report.expiry_state == State::Critical && days > report.crit_days {
         // Critical although far from expiry: not valid yet.
         let from = &report.certificate.not_before;
         format!("not valid before {}", from.get(..10).unwrap_or(from))
     } else {
         format!("expires in {days} days ({date})")
+    };
+    // The gateway's reason leads when it made the state worse than the expiry.
+    let text = match gateway_reason(report) {
+        Some(reason) if report.state > report.expiry_state => {
+            format!("{reason}; the keystore's certificate {text}")
+        }
+        _ => text,
     };
     format!(
         "{} - {} | days_left={days};{};{}",
@@ -79,6 +113,7 @@ mod tests {
             not_after: "2124-01-01T00:00:00Z".into(),
             days_left,
             sha256: "AB".into(),
+            sha1: "CD".into(),
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
             is_ca: false,
@@ -90,6 +125,8 @@ mod tests {
             chain: vec![certificate.clone()],
             certificate,
             state,
+            expiry_state: state,
+            served: None,
             pending: None,
             scheduled: None,
             warn_days: 30,

@@ -3,11 +3,12 @@
 
 use crate::cert::CertSummary;
 use crate::checks::Check;
-use crate::service::{HealthCheck, Restart};
+use crate::service::{HealthCheck, IcgStatus, Restart};
 use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `status`'s verdict, ordered from good to bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Ok,
@@ -24,6 +25,12 @@ pub struct StatusReport {
     pub certificate: CertSummary,
     pub chain: Vec<CertSummary>,
     pub state: State,
+    /// The state the keystore's certificate alone gives (its validity and expiry), before the gateway is
+    /// heard; for the wording only.
+    #[serde(skip)]
+    pub expiry_state: State,
+    /// What the running gateway serves and says (`None`: `--no-probe`).
+    pub served: Option<ServedReport>,
     /// Extension: a request made by `csr` that waits for its signed certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingInfo>,
@@ -33,6 +40,23 @@ pub struct StatusReport {
     /// Extension: the thresholds the state was judged by.
     pub warn_days: i64,
     pub crit_days: i64,
+}
+
+/// What the running gateway serves and says, as `status` saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServedReport {
+    pub reachable: bool,
+    /// SHA-256 of the served leaf.
+    pub sha256: Option<String>,
+    /// Whether that leaf is the keystore's (`None` when nothing was served).
+    pub same_as_keystore: Option<bool>,
+    pub icg_status: Option<IcgStatus>,
+    /// For the plain output only: the port asked, and what was seen besides (why it is unreachable, why
+    /// there is no verdict).
+    #[serde(skip)]
+    pub port: u16,
+    #[serde(skip)]
+    pub note: Option<String>,
 }
 
 /// A pending key of `csr`: where, since when, for which names.
@@ -89,6 +113,14 @@ pub enum RenewResult {
     DryRun,
 }
 
+/// What the ICG's `/usg/check-status` said before the change and after the last restart (`None`: not
+/// asked, not running, or no endpoint).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IcgStatusPair {
+    pub before: Option<IcgStatus>,
+    pub after: Option<IcgStatus>,
+}
+
 /// One step of the transaction and how long it took.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -109,6 +141,7 @@ pub struct RenewReport {
     pub backup: Option<PathBuf>,
     pub steps: Vec<Step>,
     pub downtime_ms: Option<u64>,
+    pub icg_status: IcgStatusPair,
     /// Extension: what went wrong, and what to do by hand when the rollback failed too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -150,6 +183,7 @@ pub struct RollbackReport {
     pub backup: PathBuf,
     /// From the restart until the restored certificate was served; `None` without restart or confirmation.
     pub downtime_ms: Option<u64>,
+    pub icg_status: IcgStatusPair,
     /// Extension: where the keystore that was replaced was saved first (`None` when it equalled the backup).
     pub saved_current: Option<PathBuf>,
     /// Extensions: the certificate now installed, the steps, and what went wrong.
@@ -159,6 +193,8 @@ pub struct RollbackReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manual_steps: Vec<String>,
+    /// Extension: the command that undoes this rollback, less the saved keystore's path (`saved_current`).
+    pub undo: String,
 }
 
 /// One line of `backups`.
@@ -172,6 +208,9 @@ pub struct BackupEntry {
     pub error: Option<String>,
     /// Extension: the next successful renewal removes this backup (`--keep-backups`).
     pub removed_by_next_renewal: bool,
+    /// Extension: `renewal` (the keystore before a renewal; what a plain `rollback` restores) or `rollback`
+    /// (the keystore a rollback replaced; restored only by name).
+    pub made_before: &'static str,
 }
 
 /// `sandbox`.

@@ -77,6 +77,7 @@ mod tests {
                 path: PathBuf::from(format!("/b/{i}")),
                 name: format!("{i}").into(),
                 created: 1000 - i as i64,
+                kind: crate::fsx::BackupKind::BeforeRenewal,
             })
             .collect()
     }

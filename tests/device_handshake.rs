@@ -2,12 +2,15 @@
 //! gateway: it accepts a good chain with TLS 1.3 and 1.2, accepts a TLS 1.2-only gateway, and refuses (at
 //! once, without waiting for the timeout) a gateway whose certificate a device refuses: another root, extended
 //! key usage clientAuth only, RSA with keyEncipherment only. And end to end: a renewal whose gateway serves
-//! the new leaf without its intermediate is rolled back (exit 4). Ports 18410-18419.
+//! the new leaf without its intermediate is rolled back (exit 4). The ICG's verdict from check-status (set
+//! per test in the s_server's www/usg/check-status) is judged: `err` fails at once, `warn` waits unless
+//! accepted, `init` waits; a gateway that asks for a client certificate is probed in full, one that requires
+//! it is confirmed by its served leaf alone. Ports 18409-18419.
 
 #[path = "tomcat/pki.rs"]
 mod pki;
 
-use icg_renew::service::{self, Observation};
+use icg_renew::service::{self, Confirmed, IcgStatus, Observation, StatusAnswer, Verdicts};
 use openssl::hash::MessageDigest;
 use pki::{issue, leaf_extensions, root, Issued, KeyType};
 use std::path::Path;
@@ -100,8 +103,16 @@ impl Gateway {
 fn a_good_chain_is_accepted_with_tls_1_3_and_1_2() {
     let gw = Gateway::serve(18410, KeyType::Ec, "digitalSignature", "serverAuth", &[]);
     assert_eq!(
-        service::probe(18410, &fingerprint(&gw.leaf), Some(&gw.ca.x509())),
-        Observation::Good
+        service::probe(
+            18410,
+            &fingerprint(&gw.leaf),
+            Verdicts::Ok { warn_ok: false },
+            Some(&gw.ca.x509())
+        ),
+        Observation::Good(Confirmed {
+            status: Some(IcgStatus::Ok),
+            served_certificate_only: false
+        })
     );
     assert_eq!(
         service::verify_as_a_device(18410, &gw.ca.x509()).unwrap(),
@@ -130,6 +141,7 @@ fn assert_refused(port: u16, served: &Issued, anchor: &Issued, why: &str) {
     let seen = service::wait_until_served(
         port,
         &fingerprint(served),
+        Verdicts::Ok { warn_ok: false },
         Some(&anchor.x509()),
         Duration::from_secs(30),
         &mut |_, _| {},
@@ -180,6 +192,117 @@ fn a_client_auth_only_certificate_is_refused() {
 fn an_rsa_certificate_that_may_not_sign_is_refused() {
     let gw = Gateway::serve(18414, KeyType::Rsa, "keyEncipherment", "serverAuth", &[]);
     assert_refused(18414, &gw.leaf, &gw.ca, "digitalSignature");
+}
+
+// The `openssl s_server` gateway answers check-status with the verdict a test writes into its
+// www/usg/check-status; one that asks for a client certificate with -verify, one that requires it with -Verify.
+
+impl Gateway {
+    fn say(&self, verdict: &str) {
+        std::fs::write(
+            self.dir.path().join("www/usg/check-status"),
+            format!("{{\"status\":\"{verdict}\"}}\n"),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn the_verdict_is_read_and_judged_err_fails_warn_waits_unless_accepted() {
+    let gw = Gateway::serve(18417, KeyType::Ec, "digitalSignature", "serverAuth", &[]);
+    let fp = fingerprint(&gw.leaf);
+    let strict = Verdicts::Ok { warn_ok: false };
+    gw.say("err");
+    let look = service::look(18417, Duration::from_secs(3)).unwrap();
+    assert_eq!(look.status, StatusAnswer::Said(IcgStatus::Err));
+    assert_eq!(
+        service::probe(18417, &fp, strict, Some(&gw.ca.x509())),
+        Observation::Rejected
+    );
+    gw.say("warn");
+    assert!(matches!(
+        service::probe(18417, &fp, strict, Some(&gw.ca.x509())),
+        Observation::Waiting {
+            status: Some(IcgStatus::Warn),
+            ..
+        }
+    ));
+    assert_eq!(
+        service::probe(
+            18417,
+            &fp,
+            Verdicts::Ok { warn_ok: true },
+            Some(&gw.ca.x509())
+        ),
+        Observation::Good(Confirmed {
+            status: Some(IcgStatus::Warn),
+            served_certificate_only: false
+        })
+    );
+    gw.say("init");
+    assert!(matches!(
+        service::probe(18417, &fp, Verdicts::Settled, None),
+        Observation::Waiting {
+            status: Some(IcgStatus::Init),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_gateway_that_asks_for_a_client_certificate_is_still_probed_in_full() {
+    let gw = Gateway::serve(
+        18418,
+        KeyType::Ec,
+        "digitalSignature",
+        "serverAuth",
+        &["-verify", "1"],
+    );
+    assert_eq!(
+        service::probe(
+            18418,
+            &fingerprint(&gw.leaf),
+            Verdicts::Ok { warn_ok: false },
+            Some(&gw.ca.x509())
+        ),
+        Observation::Good(Confirmed {
+            status: Some(IcgStatus::Ok),
+            served_certificate_only: false
+        })
+    );
+}
+
+#[test]
+fn a_gateway_that_requires_a_client_certificate_is_confirmed_by_its_leaf_with_tls_1_3_and_1_2() {
+    for (port, extra) in [
+        (18419, &["-Verify", "1"][..]),
+        (18409, &["-Verify", "1", "-tls1_2"][..]),
+    ] {
+        let gw = Gateway::serve(port, KeyType::Ec, "digitalSignature", "serverAuth", extra);
+        let look = service::look(port, Duration::from_secs(3)).unwrap();
+        assert_eq!(
+            look.status,
+            StatusAnswer::ClientCertificateRequired,
+            "{extra:?}"
+        );
+        assert_eq!(
+            look.leaf.to_der().unwrap(),
+            gw.leaf.x509().to_der().unwrap()
+        );
+        assert_eq!(
+            service::probe(
+                port,
+                &fingerprint(&gw.leaf),
+                Verdicts::Ok { warn_ok: false },
+                Some(&gw.ca.x509())
+            ),
+            Observation::Good(Confirmed {
+                status: None,
+                served_certificate_only: true
+            }),
+            "{extra:?}"
+        );
+    }
 }
 
 // A refusal in the confirmation is a failed renewal: rolled back, exit 4.

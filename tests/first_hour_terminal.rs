@@ -205,13 +205,44 @@ fn each_command_shows_the_installed_certificate_once_on_a_terminal() {
     assert_eq!(count_fingerprint(&seen, &installed), 1, "{seen}");
 }
 
+/// On a terminal, `rollback` shows what goes and what comes back (fingerprints, expiry, the backup's name),
+/// asks (default no), lists its steps once and says how to undo it; nothing wider than 80 columns (issue
+/// 22, point 1: before, no preview and no question).
 #[test]
-fn rollback_lists_its_steps_once_on_a_terminal() {
+fn rollback_previews_asks_lists_its_steps_once_and_says_how_to_undo_it_on_a_terminal() {
     let sandbox = Sandbox::new();
     let _ = interactive_renewal(&sandbox);
+    let backup = sandbox.backups().remove(0);
+    let renewed = std::fs::read(sandbox.keystore()).unwrap();
+
+    // The default answer keeps everything as it is.
     let mut p = spawn(&sandbox, sandbox.root(), &["rollback", "--restart", "none"]);
-    let (code, seen) = exit_code(&mut p);
+    let preview = answer(&mut p, "Restore this backup and restart the ICG?", "\r");
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 1, "{preview}{rest}");
+    assert!(
+        rest.contains("not confirmed: nothing was changed"),
+        "{rest}"
+    );
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), renewed);
+    for shown in ["GOES", "COMES BACK", "SHA-256", "days left"] {
+        assert!(preview.contains(shown), "{shown}: {preview}");
+    }
+    let name = backup.file_name().unwrap().to_str().unwrap();
+    assert!(preview.contains(name), "{preview}");
+
+    let mut p = spawn(&sandbox, sandbox.root(), &["rollback", "--restart", "none"]);
+    let mut seen = answer(&mut p, "Restore this backup and restart the ICG?", "y");
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
     assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("To undo this rollback:"), "{seen}");
+    assert!(seen.contains(".before-rollback.bak"), "{seen}");
+    let too_wide: Vec<String> = screen_lines(&seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
     let restore_lines = screen_lines(&seen)
         .into_iter()
         .filter(|l| {

@@ -373,3 +373,56 @@ fn a_terminal_or_pipe_that_goes_away_does_not_stop_the_work() {
         "the renewal must have finished"
     );
 }
+
+/// A dry run, and runs that stop before any change (wrong password, missing material), leave no audit log
+/// behind; the first line a real renewal writes makes it, 0600 (issue 22, point 9: on the main before,
+/// each of these created and wrote `--log-file`).
+#[test]
+fn the_audit_log_is_made_only_by_a_run_that_records_something() {
+    let sandbox = Sandbox::new();
+    let dry = sandbox
+        .icg()
+        .args(["--yes", "renew", "--restart", "none", "--dry-run"])
+        .arg(sandbox.material())
+        .output()
+        .unwrap();
+    assert_exit(&dry, 0);
+    let missing = sandbox
+        .icg()
+        .args(["--yes", "renew", "--restart", "none"])
+        .arg(sandbox.dir().join("no-such-material.p12"))
+        .output()
+        .unwrap();
+    assert_exit(&missing, 1);
+    let wrong_password = sandbox.dir().join("wrong.pass");
+    std::fs::write(&wrong_password, "not the password").unwrap();
+    let refused = sandbox
+        .icg()
+        .arg("--store-password-file")
+        .arg(&wrong_password)
+        .args(["--yes", "renew", "--restart", "none"])
+        .arg(sandbox.material())
+        .output()
+        .unwrap();
+    assert_exit(&refused, 1);
+    assert!(
+        !sandbox.log().exists(),
+        "a run that changed nothing made the audit log"
+    );
+
+    let renewed = sandbox
+        .icg()
+        .args(["--yes", "renew", "--restart", "none"])
+        .arg(sandbox.material())
+        .output()
+        .unwrap();
+    assert_exit(&renewed, 0);
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
+    assert!(log.contains("action=renewed"), "{log}");
+    let mode = std::fs::metadata(sandbox.log())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}

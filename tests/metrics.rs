@@ -416,3 +416,25 @@ fn a_rolled_back_renewal_is_the_last_result() {
     );
     assert_eq!(samples["icg_renew_last_result{result=\"renewed\"}"], 0.0);
 }
+
+/// One failure is one journal entry: the daily check logs status's UNKNOWN summary once, at err, and not
+/// again from stderr or as a closing line (issue 22, point 9: three entries before).
+#[test]
+fn the_daily_check_logs_a_failure_once() {
+    let missing = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new("sh")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/icg-renew-check"))
+        .env("ICG_RENEW", env!("CARGO_BIN_EXE_icg-renew"))
+        .env("ICG_ROOT", missing.path().join("no-icg"))
+        .env_remove("ICG_RENEW_PROMETHEUS_FILE")
+        .output()
+        .unwrap();
+    assert_exit(&output, 3);
+    let log = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = log.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].starts_with("<3>UNKNOWN - cannot read the ICG configuration"),
+        "{log}"
+    );
+}

@@ -502,3 +502,95 @@ fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
     assert_eq!(meta.mode() & 0o7777, 0o640);
     drop(tomcat);
 }
+
+/// Case `n`'s JKS installation behind a started Tomcat whose connector has `certificateVerification`.
+fn jks_behind_tomcat_verifying(n: u16, verification: &str) -> (Sandbox, Tomcat) {
+    let (port, shutdown) = ports(n);
+    let install = jks_sandbox(port);
+    let tomcat = Tomcat::create_with_client_auth(&yml(&install), shutdown, None, verification);
+    tomcat.start();
+    (install, tomcat)
+}
+
+fn confirm_detail(report: &Value) -> String {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "confirm")
+        .and_then(|s| s["detail"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Devices present a client certificate after enrolment, so the ICG's connector asks for one. With
+/// `optional`, icg-renew's probe (which has none) still completes: check-status is read (`ok`) and the
+/// verifying TLS 1.3 and 1.2 handshakes are made. Fails on the main before issue 21 (no `icg_status`).
+#[test]
+fn a_connector_that_asks_for_a_client_certificate_is_confirmed_in_full() {
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat_verifying(7, "optional");
+    let report = assert_renewed(
+        "client-auth-optional",
+        &install,
+        &tomcat,
+        &install.material(),
+    );
+    assert_eq!(report["icg_status"]["before"], "ok", "{report}");
+    assert_eq!(report["icg_status"]["after"], "ok", "{report}");
+    let detail = confirm_detail(&report);
+    assert!(detail.contains("the ICG says ok"), "{detail}");
+}
+
+/// A connector that requires a client certificate cannot be asked for check-status nor verified by a client
+/// without one: the renewal is confirmed by the certificate it serves alone, and the output says so. Fails
+/// on the main before issue 21, whose check-status request failed and so timed out and rolled back.
+#[test]
+fn a_connector_that_requires_a_client_certificate_is_confirmed_by_its_served_certificate() {
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat_verifying(8, "required");
+    let old = served_fingerprint(tomcat.port).unwrap();
+    let case = run_case("client-auth-required", tomcat.port, &old, None, || {
+        renew(&install, &tomcat, &install.material())
+    });
+    assert_eq!(case.code, 0, "{}\n{}", case.report, tomcat.log());
+    assert_eq!(case.served, "the new certificate");
+    assert!(case.report["icg_status"]["after"].is_null());
+    let detail = confirm_detail(&case.report);
+    assert!(
+        detail.contains("confirmed by the served certificate alone"),
+        "{detail}"
+    );
+    let stderr = String::from_utf8_lossy(&case.output.stderr);
+    assert!(stderr.contains("requires a client certificate"), "{stderr}");
+}
+
+/// The webapp's check-status says `init` for 8 s after each start, then `err`: the renewal waits through
+/// `init`, takes the `err` as the ICG's rejection and rolls back; the restore puts back what was served
+/// before and accepts the settled verdict (Tomcat says `err` for any certificate here). Exit 4, the old
+/// certificate served. Fails on the main before issue 21, which took the first HTTP 200 as success.
+#[test]
+fn a_tomcat_gateway_that_says_err_after_init_is_rolled_back() {
+    let _serial = root_case_turn!();
+    let (install, tomcat) = jks_behind_tomcat(9);
+    let old = served_fingerprint(tomcat.port).unwrap();
+    let before = std::fs::read(install.keystore()).unwrap();
+    tomcat.set_init_period(Duration::from_secs(8));
+    tomcat.set_status("err");
+    let case = run_case("says-err", tomcat.port, &old, None, || {
+        renew(&install, &tomcat, &install.material())
+    });
+    assert_eq!(case.code, 4, "{}\n{}", case.report, tomcat.log());
+    assert_eq!(case.report["result"], "rolled-back");
+    assert!(
+        case.report["error"]
+            .as_str()
+            .unwrap()
+            .contains("the ICG itself says err"),
+        "{}",
+        case.report
+    );
+    assert_eq!(case.served, "the old certificate");
+    assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
+    assert!(case.wall >= Duration::from_secs(8), "{:?}", case.wall);
+}

@@ -56,6 +56,10 @@ pub(crate) fn run(
             };
             BackupEntry {
                 removed_by_next_renewal: going.contains(&b.path),
+                made_before: match b.kind {
+                    fsx::BackupKind::BeforeRenewal => "renewal",
+                    fsx::BackupKind::BeforeRollback => "rollback",
+                },
                 path: b.path,
                 created: rfc3339(b.created),
                 certificate,

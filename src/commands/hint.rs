@@ -104,6 +104,7 @@ fn config(error: &ConfigError) -> String {
         }
         ConfigError::NoKeystoreSetting { .. } => format!("{error}, or pass --keystore FILE"),
         ConfigError::KeystorePlaceholder { .. } => format!("{error}; pass --keystore FILE"),
+        ConfigError::ClasspathKeystore { .. } => format!("{error}, or pass --keystore FILE"),
         ConfigError::SeveralInstallations { .. } => {
             format!("{error}: choose one with --icg-root DIR")
         }

@@ -220,12 +220,17 @@ fn open_inbox_dir(dir: &Path, group: Option<u32>) -> Result<SafeDir> {
     } else {
         None
     };
+    accepted(held, risk)
+}
+
+/// `dir`, unless `risk` says who else could write to it.
+fn accepted(dir: SafeDir, risk: Option<DropFolderRisk>) -> Result<SafeDir> {
     match risk {
         Some(risk) => Err(Error::Command(CommandError::DropFolderUnsafe {
-            dir: held.path.clone(),
+            dir: dir.path.clone(),
             risk,
         })),
-        None => Ok(held),
+        None => Ok(dir),
     }
 }
 
@@ -262,13 +267,7 @@ fn results_dir(dir: &SafeDir, group: Option<u32>, outcome: &str) -> Result<SafeD
     } else {
         None
     };
-    match risk {
-        Some(risk) => Err(Error::Command(CommandError::DropFolderUnsafe {
-            dir: target.path.clone(),
-            risk,
-        })),
-        None => Ok(target),
-    }
+    accepted(target, risk)
 }
 
 /// An exclusive lock on DIR (its held descriptor) for this run; a second run stops at once. Held until

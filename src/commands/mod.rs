@@ -65,6 +65,15 @@ pub trait Prompter {
     fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
         true
     }
+    /// Confirm a rollback: the certificate that `goes`, the one that `comes_back`, from `backup`.
+    fn confirm_rollback(
+        &mut self,
+        _goes: &CertSummary,
+        _comes_back: &CertSummary,
+        _backup: &Path,
+    ) -> bool {
+        true
+    }
 }
 
 /// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.

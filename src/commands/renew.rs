@@ -112,11 +112,15 @@ pub(crate) fn renew_install(
         backup: None,
         steps: Vec::new(),
         downtime_ms: None,
+        icg_status: IcgStatusPair::default(),
         error: None,
         manual_steps: Vec::new(),
         plan,
     };
-    audit_checks(audit, &installed.path, &new, &report.verify);
+    // A dry run writes nothing, the audit log included.
+    if !args.dry_run {
+        audit_checks(audit, &installed.path, &new, &report.verify);
+    }
     let Some(chain) = verified.verified_chain.filter(|_| report.verify.compatible) else {
         report.result = RenewResult::Incompatible;
         return Ok(report);
@@ -159,6 +163,7 @@ pub(crate) fn renew_install(
     report.backup = outcome.backup;
     report.steps = outcome.steps;
     report.downtime_ms = outcome.downtime_ms;
+    report.icg_status = outcome.icg_status;
     report.error = outcome.error.map(|e| super::hint::message(&e));
     report.manual_steps = outcome.manual_steps;
     Ok(report)

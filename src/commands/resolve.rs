@@ -152,6 +152,9 @@ pub(crate) fn undo_command(
     if !restart.health_check && restart.choice != RestartChoice::None {
         words.push("--no-health-check".into());
     }
+    if restart.allow_no_ums && restart.health_check {
+        words.push("--allow-no-ums".into());
+    }
     format!(
         "{} {}",
         icg_renew::invocation::program(),

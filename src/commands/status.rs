@@ -1,4 +1,5 @@
-//! `status`: the installed certificate's state in the monitoring convention, and the pending request of `csr`.
+//! `status`: the installed certificate's state in the monitoring convention, what the running gateway serves
+//! and says (one look of at most 3 s, unless `--no-probe`), and the pending request of `csr`.
 
 use super::resolve::*;
 use super::{Finished, Prompter};
@@ -35,6 +36,8 @@ pub(crate) fn status_report(
         certificate,
         chain: summaries(&installed.full_chain(), clock),
         state,
+        expiry_state: state,
+        served: None,
         pending: None,
         scheduled: None,
         warn_days,
@@ -72,6 +75,7 @@ pub(crate) fn run(
                 status: 3,
                 last_renewal: None,
                 scheduled: None,
+                gateway: None,
             },
         };
         let text = metrics.render();
@@ -98,6 +102,11 @@ pub(crate) fn status_of_keystore(
         .and_then(|spool| spool.list().ok())
         .and_then(|(entries, _)| entries.into_iter().find(|e| e.keystore == report.keystore))
         .map(|e| super::scheduled::waiting_of(&e));
+    if !args.no_probe {
+        let served = served_report(install.port, &report.certificate.sha256);
+        report.state = icg_renew::monitoring::with_gateway(report.state, &served);
+        report.served = Some(served);
+    }
     let exit_code = match report.state {
         State::Ok => 0,
         State::Warning => 1,
@@ -107,6 +116,40 @@ pub(crate) fn status_of_keystore(
         output: Output::Status(report),
         exit_code,
     })
+}
+
+/// How long `status` may spend asking the gateway, all in all.
+const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What the gateway on 127.0.0.1:`port` serves (compared with the keystore's leaf, `keystore_sha256`) and
+/// what its check-status says; one look within `PROBE_BUDGET`.
+fn served_report(port: u16, keystore_sha256: &str) -> ServedReport {
+    use icg_renew::service::StatusAnswer;
+    match icg_renew::service::look(port, PROBE_BUDGET) {
+        Ok(look) => {
+            let sha256 = icg_renew::cert::sha256_fingerprint(&look.leaf);
+            let (icg_status, note) = match look.status {
+                StatusAnswer::Said(s) => (Some(s), None),
+                other => (None, Some(other.describe())),
+            };
+            ServedReport {
+                reachable: true,
+                same_as_keystore: Some(sha256 == keystore_sha256),
+                sha256: Some(sha256),
+                icg_status,
+                port,
+                note,
+            }
+        }
+        Err(why) => ServedReport {
+            reachable: false,
+            sha256: None,
+            same_as_keystore: None,
+            icg_status: None,
+            port,
+            note: Some(why),
+        },
+    }
 }
 
 /// What `status` says about a pending request; a pending key file that cannot be read is a warning.

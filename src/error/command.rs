@@ -38,6 +38,15 @@ pub enum CommandError {
     /// The operator did not confirm the plan.
     #[error("not confirmed: nothing was changed")]
     NotConfirmed,
+    /// `rollback` would restore `backup`, which holds the certificate installed now (`sha256`): nothing to
+    /// undo, nothing was changed. `replaced`: the newest keystore an earlier rollback replaced, which can be
+    /// named to undo that rollback.
+    #[error("nothing to undo: {} holds the certificate installed now (SHA-256 {sha256}), so the last renewal is already undone; nothing was changed{}", backup.shown(), replaced.as_ref().map(|p| format!(". The keystore the last rollback replaced is {}: name it to put that back", p.shown())).unwrap_or_default())]
+    NothingToUndo {
+        backup: PathBuf,
+        sha256: String,
+        replaced: Option<PathBuf>,
+    },
     /// No backup of `keystore` was found in `dir`.
     #[error("no backup of {} in {}: name one", keystore.shown(), dir.shown())]
     NoBackup { keystore: PathBuf, dir: PathBuf },
@@ -134,7 +143,9 @@ impl CommandError {
                 ErrorKind::Incompatible
             }
             Self::StoppedAtWarnings | Self::NotConfirmed => ErrorKind::Aborted,
-            Self::NoBackup { .. } | Self::NoDropFolder { .. } => ErrorKind::NotFound,
+            Self::NoBackup { .. } | Self::NoDropFolder { .. } | Self::NothingToUndo { .. } => {
+                ErrorKind::NotFound
+            }
             Self::InboxBusy { .. } | Self::MaterialStays { .. } => ErrorKind::Locked,
             Self::DropFolderUnsafe { .. } | Self::ResultsDirNotADirectory { .. } => {
                 ErrorKind::Unsupported

@@ -29,6 +29,9 @@ pub enum TransactionError {
     /// The gateway serves `what` ("the new certificate"), but a verifying client refuses it (`why`).
     #[error("the gateway serves {what}, but a verifying client refuses it: {why}")]
     ServedButRefused { what: String, why: String },
+    /// The gateway serves `what`, and the ICG's own check-status says `err`: it holds no valid certificate.
+    #[error("the gateway serves {what}, but the ICG itself says err on /usg/check-status: it holds no valid certificate")]
+    RejectedByIcg { what: String },
     /// The gateway did not serve `what` within `timeout`; `last` is what the last probe saw.
     #[error("the gateway did not serve {what} within {} s: {last}", timeout.as_secs())]
     NotServedInTime {
@@ -112,6 +115,7 @@ impl TransactionError {
             | Self::ReadBackUnreadable { .. }
             | Self::RestoreReadBackDiffers { .. }
             | Self::ServedButRefused { .. }
+            | Self::RejectedByIcg { .. }
             | Self::NotServedInTime { .. }
             | Self::RestartPipe { .. }
             | Self::RestartNotStarted { .. }

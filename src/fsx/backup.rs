@@ -8,12 +8,32 @@ use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// A backup file and when it was made.
+/// A backup file, when it was made, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backup {
     pub path: PathBuf,
     pub name: OsString,
     pub created: UnixTime,
+    pub kind: BackupKind,
+}
+
+/// What a backup holds: the keystore as it was before a renewal, or as it was before a rollback replaced it.
+/// A plain `rollback` undoes the last renewal; the second kind is only restored by name (undoing a rollback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupKind {
+    /// `<keystore>.<stamp>.bak`
+    BeforeRenewal,
+    /// `<keystore>.<stamp>.before-rollback.bak`
+    BeforeRollback,
+}
+
+impl BackupKind {
+    fn suffix(self) -> &'static str {
+        match self {
+            BackupKind::BeforeRenewal => ".bak",
+            BackupKind::BeforeRollback => ".before-rollback.bak",
+        }
+    }
 }
 
 /// How many backups of one keystore one second can hold.
@@ -27,14 +47,15 @@ pub fn make_backup(
     keystore_name: &str,
     data: &[u8],
     like: &FileMeta,
-    now: UnixTime,
+    (now, kind): (UnixTime, BackupKind),
 ) -> Result<Backup> {
     let stamp = compact_utc(now);
+    let suffix = kind.suffix();
     let name_of = |n: u32| {
         OsString::from(if n == 0 {
-            format!("{keystore_name}.{stamp}.bak")
+            format!("{keystore_name}.{stamp}{suffix}")
         } else {
-            format!("{keystore_name}.{stamp}-{n}.bak")
+            format!("{keystore_name}.{stamp}-{n}{suffix}")
         })
     };
     // The number goes after the highest one taken in this second, never into a gap that retention left:
@@ -65,6 +86,7 @@ pub fn make_backup(
             path,
             name,
             created: now,
+            kind,
         });
     }
     Err(Error::File(FileError::NoFreeBackupName {
@@ -86,6 +108,10 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
         .filter_map(|name| {
             let text = name.to_string_lossy().into_owned();
             let stem = text.strip_prefix(&prefix)?.strip_suffix(".bak")?;
+            let (stem, kind) = match stem.strip_suffix(".before-rollback") {
+                Some(stem) => (stem, BackupKind::BeforeRollback),
+                None => (stem, BackupKind::BeforeRenewal),
+            };
             let (stamp, n) = match stem.split_once('-') {
                 Some((stamp, n)) => (stamp, n.parse().ok()?),
                 None => (stem, 0),
@@ -97,6 +123,7 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
                         path: dir.join(&name),
                         name,
                         created,
+                        kind,
                     },
                     n,
                 )

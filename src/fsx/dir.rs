@@ -204,12 +204,18 @@ impl SafeDir {
         Ok((File::from(fd), stat))
     }
 
-    /// Opens `name` for appending, creating it (mode 0600) when missing: only a regular file with one link,
-    /// owned by root or the running account, so that no one can make the append land in another file.
-    pub fn open_append(&self, name: &OsStr, doing: &str) -> Result<File> {
+    /// Opens `name` for appending, creating it (mode 0600) when `create` and missing: only a regular file
+    /// with one link, owned by root or the running account, so that no one can make the append land in
+    /// another file.
+    pub fn open_append(&self, name: &OsStr, doing: &str, create: bool) -> Result<File> {
+        let create = if create {
+            OFlags::CREATE
+        } else {
+            OFlags::empty()
+        };
         let (file, stat) = self.open_regular(
             name,
-            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+            OFlags::WRONLY | OFlags::APPEND | create,
             Mode::from_raw_mode(0o600),
             doing,
         )?;
@@ -223,6 +229,17 @@ impl SafeDir {
             }));
         }
         Ok(file)
+    }
+
+    /// Whether this account may create files in the directory (as the kernel would decide it now).
+    pub fn writable(&self) -> Result<()> {
+        rustix::fs::accessat(
+            &*self.fd,
+            ".",
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .map_err(|e| Error::io("write in", &self.path, &e.into()))
     }
 
     /// Replaces `name` atomically with `data`, mode exactly `mode`: a temporary file created exclusively

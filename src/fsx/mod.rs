@@ -13,7 +13,7 @@ mod dir;
 mod keystore_file;
 mod resolve;
 
-pub use backup::{list_backups, make_backup, Backup};
+pub use backup::{list_backups, make_backup, Backup, BackupKind};
 pub use dir::SafeDir;
 pub use keystore_file::{KeystoreFile, KeystoreLock};
 pub use resolve::{resolve, resolve_dir, resolve_parent, Resolved, Trust};
@@ -221,18 +221,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = sandbox_keystore(dir.path());
         let (_, meta) = file.read().unwrap();
-        let first = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_000).unwrap();
-        let second = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_000).unwrap();
-        let third = make_backup(&file.dir, "keystore.jks", b"old", &meta, 1_000_000_060).unwrap();
+        let made = |now| {
+            make_backup(
+                &file.dir,
+                "keystore.jks",
+                b"old",
+                &meta,
+                (now, BackupKind::BeforeRenewal),
+            )
+            .unwrap()
+        };
+        let first = made(1_000_000_000);
+        let second = made(1_000_000_000);
+        let third = made(1_000_000_060);
         assert!(first.path.ends_with("keystore.jks.20010909T014640Z.bak"));
         assert!(second.path.ends_with("keystore.jks.20010909T014640Z-1.bak"));
         assert_eq!(mode_of(&first.path), Some(0o600));
-        let listed: Vec<PathBuf> = list_backups(&file.dir, "keystore.jks")
+        let saved = make_backup(
+            &file.dir,
+            "keystore.jks",
+            b"new",
+            &meta,
+            (1_000_000_120, BackupKind::BeforeRollback),
+        )
+        .unwrap();
+        assert!(saved
+            .path
+            .ends_with("keystore.jks.20010909T014840Z.before-rollback.bak"));
+        let listed: Vec<(PathBuf, BackupKind)> = list_backups(&file.dir, "keystore.jks")
             .unwrap()
             .into_iter()
-            .map(|b| b.path)
+            .map(|b| (b.path, b.kind))
             .collect();
-        assert_eq!(listed, vec![third.path, second.path, first.path]);
+        let renewal = BackupKind::BeforeRenewal;
+        assert_eq!(
+            listed,
+            vec![
+                (saved.path, BackupKind::BeforeRollback),
+                (third.path, renewal),
+                (second.path, renewal),
+                (first.path, renewal)
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! forget the pending key; after a failure past the rename, restore the backup (unless told not to). Each
 //! step is its own method, in that order.
 
-use super::confirm::restart_and_confirm;
+use super::confirm::{restart_and_confirm, Awaited, Heard};
 use super::{result_name, stop_if_interrupted, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
 use crate::cert::{sha256_fingerprint, Clock};
@@ -13,7 +13,7 @@ use crate::failpoint;
 use crate::fsx::{self, FileId};
 use crate::installed::Installed;
 use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
-use crate::report::RenewResult;
+use crate::report::{IcgStatusPair, RenewResult};
 use crate::secret::Password;
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};
@@ -60,6 +60,8 @@ impl Transaction<'_, Renewal<'_>> {
         };
         let mut steps = Steps::new(observer);
         stop_if_interrupted()?;
+        // What the gateway says now decides what its answer after the restart must be.
+        let mut heard = Heard::before_change(&self.confirm);
         self.clean_up_stale_temps(audit);
         let backup = self.back_up(&fingerprints, clock, &mut steps, audit)?;
         let new_bytes = self.build(clock, &mut steps)?;
@@ -69,15 +71,19 @@ impl Transaction<'_, Renewal<'_>> {
         let down_since = Instant::now();
         let confirmed = restart_and_confirm(
             &self.confirm,
-            &fingerprints.new,
-            "the new certificate",
+            Awaited {
+                fingerprint: &fingerprints.new,
+                what: "the new certificate",
+                verdicts: heard.verdicts(&self.confirm),
+            },
             down_since,
             &mut steps,
             audit,
+            &mut heard,
         );
-        match confirmed {
-            Ok(downtime_ms) => Ok(self.renewed(&fingerprints, backup, downtime_ms, steps, audit)),
-            Err(failure) => Ok(self.fall_back(
+        let mut outcome = match confirmed {
+            Ok(downtime_ms) => self.renewed(&fingerprints, backup, downtime_ms, steps, audit),
+            Err(failure) => self.fall_back(
                 &fingerprints,
                 backup,
                 written,
@@ -85,8 +91,15 @@ impl Transaction<'_, Renewal<'_>> {
                 failure,
                 steps,
                 audit,
-            )),
-        }
+                &mut heard,
+            ),
+        };
+        outcome.warnings.extend(heard.notes);
+        outcome.icg_status = IcgStatusPair {
+            before: heard.before.and_then(|b| b.status()),
+            after: heard.after,
+        };
+        Ok(outcome)
     }
 
     /// The backup of the keystore as it was read, in the backup directory.
@@ -104,7 +117,7 @@ impl Transaction<'_, Renewal<'_>> {
                 &installed.file.base_name(),
                 &installed.bytes,
                 &installed.read,
-                clock.now,
+                (clock.now, fsx::BackupKind::BeforeRenewal),
             )?;
             Ok((b.path.clone(), Some(b.path.shown())))
         })?;
@@ -220,6 +233,7 @@ impl Transaction<'_, Renewal<'_>> {
             error: None,
             manual_steps: Vec::new(),
             warnings,
+            icg_status: IcgStatusPair::default(),
         }
     }
 
@@ -262,6 +276,7 @@ impl Transaction<'_, Renewal<'_>> {
         failure: Error,
         mut steps: Steps<'_>,
         audit: &mut AuditLog,
+        heard: &mut Heard,
     ) -> Outcome<RenewResult> {
         let installed = self.direction.installed;
         audit.record(
@@ -283,6 +298,7 @@ impl Transaction<'_, Renewal<'_>> {
                 })),
                 manual_steps: manual,
                 warnings: Vec::new(),
+                icg_status: IcgStatusPair::default(),
             };
         }
         let restored = self.put_back(
@@ -293,6 +309,7 @@ impl Transaction<'_, Renewal<'_>> {
             Some(down_since),
             &mut steps,
             audit,
+            heard,
         );
         let downtime_ms = restored.as_ref().ok().copied().flatten();
         let (result, error, manual_steps) = match restored {
@@ -331,6 +348,7 @@ impl Transaction<'_, Renewal<'_>> {
             error: Some(error),
             manual_steps,
             warnings: Vec::new(),
+            icg_status: IcgStatusPair::default(),
         }
     }
 }

@@ -8,8 +8,8 @@
 //! `Observer`, and what the operator should know comes back as warnings.
 //!
 //! Here: the transaction, its shared fields and the steps both directions take (the stale-temp clean-up,
-//! retention); the renewal's own steps in `execute`, the restart and confirmation in `confirm`, the
-//! restore's own steps in `restore`.
+//! retention); the renewal's own steps in `execute`, the restart and confirmation (and what the gateway
+//! said before the change) in `confirm`, the restore's own steps in `restore`.
 
 mod confirm;
 mod execute;
@@ -24,7 +24,7 @@ use crate::audit::AuditLog;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::fsx::{self, KeystoreFile, SafeDir};
-use crate::report::{RenewResult, Step};
+use crate::report::{IcgStatusPair, RenewResult, Step};
 use crate::service::{HealthCheck, Observation, Restart, RestartPlan};
 use crate::shown::Shown;
 use openssl::x509::X509;
@@ -60,6 +60,8 @@ pub struct Confirm {
     /// The installed root: the only trust anchor of the verifying handshakes (`None`: fingerprint and
     /// check-status only).
     pub anchor: Option<X509>,
+    /// Accept the ICG's `warn` after the restart although it said `ok` before (`--allow-no-ums`).
+    pub allow_no_ums: bool,
 }
 
 impl Confirm {
@@ -71,6 +73,7 @@ impl Confirm {
             restart: plan.restart()?,
             port,
             anchor: anchor.cloned(),
+            allow_no_ums: plan.allow_no_ums,
         })
     }
 
@@ -114,8 +117,11 @@ pub struct Outcome<R> {
     pub downtime_ms: Option<u64>,
     pub error: Option<Error>,
     pub manual_steps: Vec<String>,
-    /// What the operator should know that did not fail the transaction (an old backup left in place).
+    /// What the operator should know that did not fail the transaction (an old backup left in place, a
+    /// confirmation without check-status).
     pub warnings: Vec<String>,
+    /// What the ICG's check-status said before the change and after the last restart.
+    pub icg_status: IcgStatusPair,
 }
 
 struct Steps<'o> {

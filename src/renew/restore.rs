@@ -1,14 +1,14 @@
 //! Putting a backup back as the keystore: the restore direction of the transaction ([`Restore`], the
 //! `rollback` command), the step a failed renewal falls back on, and the manual steps when even that fails.
 
-use super::confirm::restart_and_confirm;
+use super::confirm::{restart_and_confirm, Awaited, Heard};
 use super::{Confirm, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
 use crate::cert::Clock;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, FileMeta};
-use crate::report::RollbackResult;
+use crate::report::{IcgStatusPair, RollbackResult};
 use crate::service::Restart;
 use crate::shown::{self, Shown};
 use std::path::{Path, PathBuf};
@@ -32,8 +32,9 @@ const RESTART_BY_HAND: &str =
 impl<D> Transaction<'_, D> {
     /// Puts `backup_bytes` back as the keystore (same atomic procedure, through the keystore's directory,
     /// and only while its name still holds the file `expected`: what icg-renew wrote or read last), with
-    /// owner, group and mode of `like`; restarts, and confirms `fingerprint`. Returns the downtime, counted
-    /// from `down_since` (a renewal's first restart) or else from this restart.
+    /// owner, group and mode of `like`; restarts, and confirms `fingerprint`: after a failed renewal
+    /// (`down_since` given) with any settled verdict of the ICG, else as a renewal confirms. Returns the
+    /// downtime, counted from `down_since` (a renewal's first restart) or else from this restart.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn put_back(
         &self,
@@ -44,6 +45,7 @@ impl<D> Transaction<'_, D> {
         down_since: Option<Instant>,
         steps: &mut Steps<'_>,
         audit: &mut AuditLog,
+        heard: &mut Heard,
     ) -> Result<Option<u64>> {
         let file = self.file();
         steps.run("restore", |_| {
@@ -74,13 +76,21 @@ impl<D> Transaction<'_, D> {
             anchor: None,
             ..self.confirm.clone()
         };
+        let verdicts = match down_since {
+            Some(_) => heard.restore_verdicts(),
+            None => heard.verdicts(&self.confirm),
+        };
         restart_and_confirm(
             &unverified,
-            fingerprint,
-            "the restored certificate",
+            Awaited {
+                fingerprint,
+                what: "the restored certificate",
+                verdicts,
+            },
             down_since.unwrap_or_else(Instant::now),
             steps,
             audit,
+            heard,
         )
     }
 
@@ -145,6 +155,7 @@ impl Transaction<'_, Restore<'_>> {
     ) -> Result<Outcome<RollbackResult>> {
         let restore = &self.direction;
         let keystore = self.file().configured.shown();
+        let mut heard = Heard::before_change(&self.confirm);
         self.clean_up_stale_temps(audit);
         crate::interrupt::set_phase(crate::interrupt::Phase::Restoring);
         let (saved_current, current_meta) = self.save_current(audit, clock)?;
@@ -165,6 +176,7 @@ impl Transaction<'_, Restore<'_>> {
             None,
             &mut steps,
             audit,
+            &mut heard,
         );
         let mut warnings = Vec::new();
         let (result, downtime_ms, error, manual_steps) = match restored {
@@ -214,7 +226,11 @@ impl Transaction<'_, Restore<'_>> {
             downtime_ms,
             error,
             manual_steps,
-            warnings,
+            warnings: warnings.into_iter().chain(heard.notes).collect(),
+            icg_status: IcgStatusPair {
+                before: heard.before.and_then(|b| b.status()),
+                after: heard.after,
+            },
         })
     }
 
@@ -234,7 +250,7 @@ impl Transaction<'_, Restore<'_>> {
             &self.file().base_name(),
             &current,
             &current_meta,
-            clock.now,
+            (clock.now, fsx::BackupKind::BeforeRollback),
         )?;
         audit.record(
             "backup",

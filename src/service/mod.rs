@@ -1,10 +1,12 @@
 //! Restarting the ICG (systemd unit, SysV script, or an operator's command) and confirming that it serves a
-//! given certificate: a TLS handshake to 127.0.0.1:<port> whose leaf must match by SHA-256, then
-//! `GET /usg/check-status` answering 200, polled until a deadline; then a verifying handshake as a device
-//! makes it (the installed root as the only anchor, purpose TLS server, TLS 1.3 and TLS 1.2 where offered),
-//! whose refusal ends the wait at once. Knows nothing of keystores.
+//! given certificate: a TLS handshake to 127.0.0.1:<port> whose leaf must match by SHA-256, then the ICG's
+//! verdict from `GET /usg/check-status` (`ok` awaited, `init` waited through, `err` a failure), polled
+//! until a deadline; then a verifying handshake as a device makes it (the installed root as the only
+//! anchor, purpose TLS server, TLS 1.3 and TLS 1.2 where offered), whose refusal ends the wait at once.
+//! Knows nothing of keystores.
 //!
-//! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`.
+//! Here: the restart (`Restart`, `RestartPlan`, `HealthCheck`); the probes and the wait are in `probe`, the
+//! check-status request and the reading of its answer in `check_status`.
 
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
@@ -14,9 +16,14 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod check_status;
 mod probe;
 
-pub use probe::{probe, verify_as_a_device, wait_until_served, Observation};
+pub use check_status::{judge_answer, IcgStatus, StatusAnswer};
+pub use probe::{
+    look, probe, verify_as_a_device, wait_until_served, Before, Confirmed, Look, Observation,
+    Verdicts,
+};
 
 pub const SYSV_SCRIPT: &str = "/etc/init.d/tomcat";
 /// Environment variables that may hold secrets and are never passed to a restart command.
@@ -58,6 +65,8 @@ pub struct RestartPlan {
     pub timeout: Duration,
     /// Whether to confirm that the ICG serves the certificate after the restart.
     pub health_check: bool,
+    /// Accept the ICG's `warn` (no UMS server connected) after the restart although it said `ok` before.
+    pub allow_no_ums: bool,
 }
 
 impl RestartPlan {
@@ -69,6 +78,7 @@ impl RestartPlan {
             command: None,
             timeout: DEFAULT_HEALTH_TIMEOUT,
             health_check: false,
+            allow_no_ums: false,
         }
     }
 
@@ -85,8 +95,8 @@ pub enum HealthCheck {
     NoRestart,
     /// The operator turned the confirmation off.
     Skipped,
-    /// The served certificate and /usg/check-status, within `timeout`; with `verifying`, then the
-    /// verifying TLS 1.3 and 1.2 handshakes.
+    /// The served certificate and the ICG's `ok` from /usg/check-status, within `timeout`; with
+    /// `verifying`, then the verifying TLS 1.3 and 1.2 handshakes.
     Within {
         port: u16,
         timeout: Duration,
@@ -105,7 +115,7 @@ impl HealthCheck {
                 timeout,
                 verifying,
             } => format!(
-                "TLS to 127.0.0.1:{port} must serve the new certificate and /usg/check-status answer 200, within {} s{}",
+                "TLS to 127.0.0.1:{port} must serve the new certificate and /usg/check-status say ok, within {} s{}",
                 timeout.as_secs(),
                 if *verifying {
                     "; then TLS 1.3 and 1.2 clients trusting only the installed root must accept it"

@@ -1,7 +1,11 @@
-//! Whether the ICG serves a given certificate: a TLS probe of 127.0.0.1:<port> (the leaf's SHA-256, then
-//! `GET /usg/check-status`), the verifying handshakes a device makes, and the wait until both hold.
+//! What the gateway on 127.0.0.1:<port> serves and says: one look (the served leaf, then the ICG's own
+//! verdict, asked in `check_status`), the probe that judges a look against the certificate and the verdicts
+//! awaited, the verifying handshakes a device makes, and the wait until all hold. A gateway that requires a
+//! client certificate is seen by its served leaf alone.
 
-use openssl::hash::MessageDigest;
+use super::check_status::{
+    ask_check_status, refused_for_no_client_certificate, IcgStatus, StatusAnswer,
+};
 use openssl::ssl::{
     HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslMethod, SslStream, SslVerifyMode,
     SslVersion,
@@ -9,7 +13,6 @@ use openssl::ssl::{
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509PurposeId, X509VerifyResult, X509};
-use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -17,14 +20,49 @@ const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One look at the gateway on 127.0.0.1: the leaf it serves and what check-status answered.
+#[derive(Debug, Clone)]
+pub struct Look {
+    pub leaf: X509,
+    pub status: StatusAnswer,
+}
+
+/// What the confirmation accepts from check-status once the expected leaf is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdicts {
+    /// `ok`, and `warn` too when `warn_ok`; `err` fails at once; `init` and any other answer wait on.
+    Ok { warn_ok: bool },
+    /// The ICG has no check-status (it answered 404 before the change): not asked.
+    NotAsked,
+    /// Any settled verdict (`ok`, `warn`, `err`): the restore after a failed renewal, which puts back what
+    /// was served before and can do no better than that.
+    Settled,
+}
+
+/// How the confirmed gateway was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed {
+    /// The verdict accepted (`None`: not asked, or it cannot be asked).
+    pub status: Option<IcgStatus>,
+    /// The gateway requires a client certificate: confirmed by the served certificate alone.
+    pub served_certificate_only: bool,
+}
+
 /// What one probe saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
-    /// Serving the expected certificate and check-status answered 200.
-    Good,
+    /// Serving the expected certificate with an accepted verdict, and (with an anchor) verified as a
+    /// device verifies it.
+    Good(Confirmed),
     Unreachable(String),
     WrongCertificate(String),
-    Unhealthy(String),
+    /// Serving the expected certificate, but check-status does not (yet) say what is awaited: wait on.
+    Waiting {
+        status: Option<IcgStatus>,
+        why: String,
+    },
+    /// Serving the expected certificate, and the ICG says `err`: it rejects what it was given.
+    Rejected,
     /// Serving the expected certificate, but a verifying client refuses it: waiting longer changes nothing.
     Refused(String),
 }
@@ -32,30 +70,118 @@ pub enum Observation {
 impl Observation {
     pub fn describe(&self) -> String {
         match self {
-            Observation::Good => "serving the expected certificate, check-status 200".into(),
+            Observation::Good(c) => match c.status {
+                Some(s) => format!(
+                    "serving the expected certificate, the ICG says {}",
+                    s.name()
+                ),
+                None => "serving the expected certificate".into(),
+            },
             Observation::Unreachable(why) => format!("not answering ({why})"),
             Observation::WrongCertificate(fp) => {
                 format!("serving another certificate (SHA-256 {fp})")
             }
-            Observation::Unhealthy(why) => {
-                format!("serving the certificate, but /usg/check-status {why}")
-            }
+            Observation::Waiting { why, .. } => format!("serving the certificate, but {why}"),
+            Observation::Rejected => format!(
+                "serving the certificate, but the ICG says {}",
+                IcgStatus::Err.explained()
+            ),
             Observation::Refused(why) => {
                 format!("serving the certificate, but a verifying client refuses it: {why}")
             }
         }
     }
+
+    /// The verdict this observation carries for the expected leaf, if any.
+    pub fn status(&self) -> Option<IcgStatus> {
+        match self {
+            Observation::Good(c) => c.status,
+            Observation::Waiting { status, .. } => *status,
+            Observation::Rejected => Some(IcgStatus::Err),
+            _ => None,
+        }
+    }
 }
 
-/// One probe of the gateway on 127.0.0.1:`port`: the served leaf, check-status, and, with an `anchor`, the
-/// verifying handshakes.
-pub fn probe(port: u16, expected_sha256: &str, anchor: Option<&X509>) -> Observation {
-    match (served_and_healthy(port, expected_sha256), anchor) {
-        (Observation::Good, Some(anchor)) => match verify_as_a_device(port, anchor) {
-            Ok(_) => Observation::Good,
-            Err(seen) => seen,
-        },
-        (seen, _) => seen,
+/// One probe of the gateway on 127.0.0.1:`port`: the served leaf, check-status judged by `verdicts`,
+/// and, with an `anchor`, the verifying handshakes.
+pub fn probe(
+    port: u16,
+    expected_sha256: &str,
+    verdicts: Verdicts,
+    anchor: Option<&X509>,
+) -> Observation {
+    let seen = match look(port, IO_TIMEOUT) {
+        Ok(seen) => seen,
+        Err(why) => return Observation::Unreachable(why),
+    };
+    let served = crate::cert::sha256_fingerprint(&seen.leaf);
+    if served != expected_sha256 {
+        return Observation::WrongCertificate(served);
+    }
+    let status = match (&seen.status, verdicts) {
+        (StatusAnswer::ClientCertificateRequired, _) => {
+            return Observation::Good(Confirmed {
+                status: None,
+                served_certificate_only: true,
+            })
+        }
+        (_, Verdicts::NotAsked) => None,
+        (StatusAnswer::Said(IcgStatus::Err), Verdicts::Ok { .. }) => return Observation::Rejected,
+        (StatusAnswer::Said(s @ IcgStatus::Ok), _)
+        | (StatusAnswer::Said(s @ IcgStatus::Warn), Verdicts::Ok { warn_ok: true })
+        | (StatusAnswer::Said(s @ (IcgStatus::Warn | IcgStatus::Err)), Verdicts::Settled) => {
+            Some(*s)
+        }
+        (StatusAnswer::Said(s), _) => {
+            return Observation::Waiting {
+                status: Some(*s),
+                why: format!("the ICG says {}", s.explained()),
+            }
+        }
+        (other, _) => {
+            return Observation::Waiting {
+                status: None,
+                why: other.describe(),
+            }
+        }
+    };
+    if let Some(anchor) = anchor {
+        if let Err(seen) = verify_as_a_device(port, anchor) {
+            return seen;
+        }
+    }
+    Observation::Good(Confirmed {
+        status,
+        served_certificate_only: false,
+    })
+}
+
+/// What the gateway says before a change: its verdict, that it has no endpoint (404), or nothing (it does
+/// not run, requires a client certificate, or gave no verdict). One look, at most `budget` long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    Said(IcgStatus),
+    NoEndpoint,
+    Unknown,
+}
+
+impl Before {
+    /// Asks the gateway on 127.0.0.1:`port`.
+    pub fn ask(port: u16, budget: Duration) -> Before {
+        match look(port, budget).map(|l| l.status) {
+            Ok(StatusAnswer::Said(s)) => Before::Said(s),
+            Ok(StatusAnswer::NoEndpoint) => Before::NoEndpoint,
+            _ => Before::Unknown,
+        }
+    }
+
+    /// The verdict, for the JSON's `icg_status.before`.
+    pub fn status(self) -> Option<IcgStatus> {
+        match self {
+            Before::Said(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -218,93 +344,101 @@ fn judge_accepted(
     Ok(Handshake::Accepted)
 }
 
-/// The served leaf compared by fingerprint, then `GET /usg/check-status`.
-fn served_and_healthy(port: u16, expected_sha256: &str) -> Observation {
+/// One look at the gateway on 127.0.0.1:`port`, within `budget`: a TLS handshake that trusts anything (the
+/// served leaf is judged by fingerprint, not by trust), then `GET /usg/check-status`. `Err`: nothing was
+/// served (why).
+pub fn look(port: u16, budget: Duration) -> std::result::Result<Look, String> {
+    let deadline = Instant::now() + budget;
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let stream = match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-        Ok(s) => s,
-        Err(e) => return Observation::Unreachable(e.to_string()),
-    };
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let connector = match SslConnector::builder(SslMethod::tls_client()) {
-        Ok(mut b) => {
-            // Trust is not the question here: the served leaf is compared by fingerprint below.
-            b.set_verify(SslVerifyMode::NONE);
-            b.build()
-        }
-        Err(e) => return Observation::Unreachable(format!("TLS set-up failed: {e}")),
-    };
-    let tls = connector
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(left()))
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(left()));
+    let _ = stream.set_write_timeout(Some(left()));
+    let mut builder = SslConnector::builder(SslMethod::tls_client())
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    // Trust is not the question here: the served leaf is compared by fingerprint.
+    builder.set_verify(SslVerifyMode::NONE);
+    let ssl = builder
+        .build()
         .configure()
         .map(|mut c| {
             c.set_verify_hostname(false);
             c.set_use_server_name_indication(false);
             c
         })
-        .and_then(|c| c.into_ssl("127.0.0.1"));
-    let mut stream = match tls {
-        Ok(ssl) => match ssl.connect(stream) {
-            Ok(s) => s,
-            Err(e) => return Observation::Unreachable(format!("TLS handshake failed: {e}")),
-        },
-        Err(e) => return Observation::Unreachable(format!("TLS set-up failed: {e}")),
+        .and_then(|c| c.into_ssl("127.0.0.1"))
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let mut tls = match ssl.connect(stream) {
+        Ok(tls) => tls,
+        // TLS 1.2: a gateway that requires a client certificate ends the handshake after its own.
+        Err(HandshakeError::Failure(mid)) => {
+            return match mid.ssl().peer_certificate() {
+                Some(leaf) if refused_for_no_client_certificate(&mid.error().to_string()) => {
+                    Ok(Look {
+                        leaf,
+                        status: StatusAnswer::ClientCertificateRequired,
+                    })
+                }
+                _ => Err(format!("TLS handshake failed: {}", mid.error())),
+            };
+        }
+        Err(e) => return Err(format!("TLS handshake failed: {e}")),
     };
-    let served = stream
+    let leaf = tls
         .ssl()
         .peer_certificate()
-        .and_then(|c| c.digest(MessageDigest::sha256()).ok())
-        .map(|d| crate::cert::hex_colons(&d))
-        .unwrap_or_default();
-    if served != expected_sha256 {
-        return Observation::WrongCertificate(served);
-    }
-    let request = format!(
-        "GET /usg/check-status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    );
-    if let Err(e) = stream.write_all(request.as_bytes()) {
-        return Observation::Unhealthy(format!("could not be asked ({e})"));
-    }
-    let mut head = Vec::new();
-    let mut buf = [0u8; 512];
-    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) => return Observation::Unhealthy(format!("gave no answer ({e})")),
-        }
-    }
-    let status_line = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    match status_line.split_whitespace().nth(1) {
-        Some("200") => Observation::Good,
-        Some(code) => Observation::Unhealthy(format!("answered HTTP {code}")),
-        None => Observation::Unhealthy("gave no HTTP answer".into()),
-    }
+        .ok_or_else(|| "the gateway sent no certificate".to_string())?;
+    let _ = tls.get_ref().set_read_timeout(Some(left()));
+    let status = ask_check_status(&mut tls, port, &left);
+    Ok(Look { leaf, status })
 }
 
-/// Polls `probe` until it is good, a verifying client refuses the gateway, or `timeout` passes; `tick` hears
-/// every observation with the elapsed time. Returns the time of the first good answer, or the last observation.
+/// How long to wait between probes while the gateway does not serve the expected leaf (to measure the
+/// downtime closely), and while it serves it but its verdict is awaited (it changes every 30 s).
+const VERDICT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The confirmation's wait: polls `probe` until it is good, the ICG says `err`, a verifying client refuses
+/// the gateway, or `timeout` passes; `tick` hears every observation with the elapsed time. Returns when the
+/// expected leaf was first served (the end of the downtime) and how it was confirmed, or the last
+/// observation.
 pub fn wait_until_served(
     port: u16,
     expected_sha256: &str,
+    verdicts: Verdicts,
     anchor: Option<&X509>,
     timeout: Duration,
     tick: &mut dyn FnMut(Duration, &Observation),
-) -> std::result::Result<Instant, Observation> {
+) -> std::result::Result<(Instant, Confirmed), Observation> {
     let start = Instant::now();
+    let mut served_since = None;
     loop {
-        let seen = probe(port, expected_sha256, anchor);
+        let seen = probe(port, expected_sha256, verdicts, anchor);
         tick(start.elapsed(), &seen);
-        if seen == Observation::Good {
-            return Ok(Instant::now());
+        let serving = !matches!(
+            seen,
+            Observation::Unreachable(_) | Observation::WrongCertificate(_)
+        );
+        if serving && served_since.is_none() {
+            served_since = Some(Instant::now());
         }
-        if matches!(seen, Observation::Refused(_)) || start.elapsed() >= timeout {
-            return Err(seen);
+        match seen {
+            Observation::Good(confirmed) => {
+                return Ok((served_since.unwrap_or_else(Instant::now), confirmed))
+            }
+            Observation::Refused(_) | Observation::Rejected => return Err(seen),
+            _ if start.elapsed() >= timeout => return Err(seen),
+            _ => {}
         }
-        std::thread::sleep(POLL_INTERVAL.min(timeout.saturating_sub(start.elapsed())));
+        let pause = if serving {
+            VERDICT_POLL_INTERVAL
+        } else {
+            POLL_INTERVAL
+        };
+        std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
     }
 }

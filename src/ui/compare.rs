@@ -51,6 +51,7 @@ pub fn certificate(c: &CertSummary) -> String {
         &format!("  {:<LABEL_WIDTH$}", "SHA-256"),
         &c.sha256,
     );
+    fingerprint_row(&mut out, &format!("  {:<LABEL_WIDTH$}", "SHA-1"), &c.sha1);
     out
 }
 
@@ -107,8 +108,15 @@ pub fn side_by_side(
     }
     fingerprint_pair(
         &mut out,
+        "SHA-256",
         (left_title, &left.sha256),
         (right_title, &right.sha256),
+    );
+    fingerprint_pair(
+        &mut out,
+        "SHA-1",
+        (left_title, &left.sha1),
+        (right_title, &right.sha1),
     );
     out
 }
@@ -143,8 +151,15 @@ pub(crate) fn stacked(
     }
     fingerprint_pair(
         &mut out,
+        "SHA-256",
         (left_title, &left.sha256),
         (right_title, &right.sha256),
+    );
+    fingerprint_pair(
+        &mut out,
+        "SHA-1",
+        (left_title, &left.sha1),
+        (right_title, &right.sha1),
     );
     out
 }
@@ -184,6 +199,7 @@ mod tests {
             not_after: "2027-01-01T00:00:00Z".into(),
             days_left,
             sha256: vec![fill; 32].join(":"),
+            sha1: vec![fill; 20].join(":"),
             dns_names: vec!["gateway.example.com".into(), "icg.example.com".into()],
             ip_addresses: vec!["192.0.2.10".into()],
             is_ca: false,

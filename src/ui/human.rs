@@ -151,6 +151,7 @@ fn status(r: &StatusReport) -> String {
             ),
         );
     }
+    row(&mut out, "Gateway", &served(r.served.as_ref()));
     if let Some(p) = &r.pending {
         let names: Vec<&str> = p
             .dns_names
@@ -175,12 +176,16 @@ fn status(r: &StatusReport) -> String {
         State::Warning => "WARNING",
         State::Critical => "CRITICAL",
     };
+    let reason = match icg_renew::monitoring::gateway_reason(r) {
+        Some(reason) if r.state > r.expiry_state => format!("{reason}; "),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\n{state}: the certificate {} (warning within {} days, critical within {}).",
+        "\n{state}: {reason}the certificate {} (warning within {} days, critical within {}).",
         if r.certificate.days_left < 0 {
             format!("expired {} days ago", -r.certificate.days_left)
-        } else if r.state == State::Critical && r.certificate.days_left > r.crit_days {
+        } else if r.expiry_state == State::Critical && r.certificate.days_left > r.crit_days {
             format!("is not valid before {}", r.certificate.not_before)
         } else {
             format!("expires in {} days", r.certificate.days_left)
@@ -189,6 +194,32 @@ fn status(r: &StatusReport) -> String {
         r.crit_days
     );
     out
+}
+
+/// What the running gateway serves and says, in one sentence.
+fn served(served: Option<&ServedReport>) -> String {
+    let Some(s) = served else {
+        return "not asked".into();
+    };
+    if !s.reachable {
+        return format!(
+            "not answering on 127.0.0.1:{} ({}): the state is judged by the keystore alone",
+            s.port,
+            icg_renew::shown::text(s.note.as_deref().unwrap_or("no answer"))
+        );
+    }
+    let what = match (s.same_as_keystore, &s.sha256) {
+        (Some(false), Some(fp)) => format!(
+            "serves another certificate than its keystore holds (SHA-256 {fp}): restarted since the keystore changed?"
+        ),
+        _ => "serves the keystore's certificate".to_string(),
+    };
+    let says = match (s.icg_status, &s.note) {
+        (Some(status), _) => format!("the ICG says {}", status.explained()),
+        (None, Some(note)) => icg_renew::shown::text(note),
+        (None, None) => "no verdict".into(),
+    };
+    format!("127.0.0.1:{} {what}; {says}", s.port)
 }
 
 pub fn plan(p: &Plan) -> String {
@@ -275,6 +306,13 @@ fn renew_outcome(r: &RenewReport) -> String {
                 ));
             }
             let _ = writeln!(out, "Next renewal due in {} days.", r.verify.new.days_left);
+            out.push_str(&paragraph(
+                &format!(
+                    "In the UMS (Cloud Gateway Options), check that the certificate with SHA-1 {} is marked as used.",
+                    r.verify.new.sha1
+                ),
+                0,
+            ));
         }
         RenewResult::DryRun => {
             let warned = r
@@ -350,6 +388,10 @@ fn rollback_outcome(r: &RollbackReport) -> String {
                     "The keystore it replaced was saved as {}.",
                     saved.shown()
                 );
+                out.push_str(&command_line(
+                    "To undo this rollback: ",
+                    &format!("{} {}", r.undo, icg_renew::shown::quote(saved.as_os_str())),
+                ));
             }
             if let Some(ms) = r.downtime_ms {
                 let _ = writeln!(
@@ -392,11 +434,12 @@ fn backups(list: &[BackupEntry]) -> String {
             (Some(c), _) => {
                 let _ = writeln!(
                     out,
-                    "  {}, until {} ({}), SHA-256 {}",
+                    "  {}, until {} ({}), SHA-256 {}, SHA-1 {}",
                     c.subject,
                     c.not_after,
                     days(c.days_left),
-                    c.sha256
+                    c.sha256,
+                    c.sha1
                 );
             }
             (None, Some(e)) => {
@@ -463,7 +506,7 @@ fn sandbox(r: &SandboxReport) -> String {
 fn demo(r: &DemoReport) -> String {
     let mut out = String::from("== 1. A throwaway ICG installation ==\n");
     out.push_str(&sandbox_files(&r.sandbox));
-    out.push_str("\n== 2. What the gateway serves now ==\n");
+    out.push_str("\n== 2. What the keystore holds now (no gateway runs in the sandbox) ==\n");
     out.push_str(&status(&r.before));
     out.push_str("\n== 3. Renew with the new material (restart and confirmation skipped: no gateway runs in the sandbox) ==\n");
     out.push_str(&renew(&r.renew));

@@ -137,14 +137,20 @@ pub(crate) fn fingerprint_row(out: &mut String, prefix: &str, fingerprint: &str)
     }
 }
 
-/// Two fingerprints under each other, titled and aligned, both on the title's line or both below it.
-pub(crate) fn fingerprint_pair(out: &mut String, left: (&str, &str), right: (&str, &str)) {
+/// Two fingerprints (`label`: which digest) under each other, titled and aligned, both on the title's line
+/// or both below it.
+pub(crate) fn fingerprint_pair(
+    out: &mut String,
+    label: &str,
+    left: (&str, &str),
+    right: (&str, &str),
+) {
     let width = left.0.len().max(right.0.len()) + 1;
     let left_title = format!("{}:", left.0);
     let right_title = format!("{}:", right.0);
     fingerprint_row(
         out,
-        &format!("  {:<LABEL_WIDTH$}{left_title:<width$} ", "SHA-256"),
+        &format!("  {:<LABEL_WIDTH$}{left_title:<width$} ", label),
         left.1,
     );
     fingerprint_row(

@@ -3,7 +3,7 @@
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
 use crate::commands::Prompter;
-use crate::ui::{err_line, human, layout};
+use crate::ui::{compare, err_line, human, layout};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
@@ -105,7 +105,7 @@ impl Observer for Progress {
     fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
         if let Some(bar) = &self.bar {
             let last = match seen {
-                Observation::Good => String::new(),
+                Observation::Good(_) => String::new(),
                 other => format!(" — {}", other.describe()),
             };
             bar.set_message(format!("{what}… {} s{last}", elapsed.as_secs()));
@@ -305,6 +305,26 @@ impl Prompter for Terminal {
             .default(false)
             .interact();
         answered(answer).unwrap_or(false)
+    }
+
+    fn confirm_rollback(
+        &mut self,
+        goes: &CertSummary,
+        comes_back: &CertSummary,
+        backup: &Path,
+    ) -> bool {
+        err_line(&compare::side_by_side(
+            "GOES",
+            goes,
+            "COMES BACK",
+            comes_back,
+        ));
+        err_line(&layout::hanging(
+            "From the backup ",
+            &backup.shown().to_string(),
+            2,
+        ));
+        self.confirm("Restore this backup and restart the ICG?")
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {

@@ -53,12 +53,24 @@ impl Gateway {
     /// Starts the stand-in on `port`, serving `keystore` opened with the password in `password_file`, and
     /// waits until it answers.
     pub fn start(keystore: &Path, password_file: &Path, port: u16) -> Gateway {
+        Gateway::start_with_init(keystore, password_file, port, Duration::ZERO)
+    }
+
+    /// Like `start`, with check-status saying `init` for `init` after every start.
+    pub fn start_with_init(
+        keystore: &Path,
+        password_file: &Path,
+        port: u16,
+        init: Duration,
+    ) -> Gateway {
         let state = tempfile::tempdir().expect("temp dir");
         std::os::unix::fs::symlink(classes(), state.path().join("classes")).unwrap();
         let args = format!(
-            "--keystore\n{}\n--password-file\n{}\n--port\n{port}\n",
+            "--keystore\n{}\n--password-file\n{}\n--port\n{port}\n--status-file\n{}\n--init-ms\n{}\n",
             keystore.display(),
-            password_file.display()
+            password_file.display(),
+            state.path().join("status").display(),
+            init.as_millis()
         );
         std::fs::write(state.path().join("args"), args).unwrap();
         let gateway = Gateway { state, port };
@@ -81,6 +93,30 @@ impl Gateway {
                 .display(),
             self.state.path().display()
         )
+    }
+
+    /// Sets what check-status says while the gateway serves the leaf with SHA-256 `fingerprint` (`*`: any
+    /// leaf without a line of its own): `init`, `ok`, `warn`, `err`, or `404` for no endpoint.
+    pub fn set_status(&self, fingerprint: &str, verdict: &str) {
+        let path = self.state.path().join("status");
+        let mut lines: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split_whitespace().next() != Some(fingerprint))
+            .map(str::to_string)
+            .collect();
+        lines.push(format!("{fingerprint} {verdict}"));
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    }
+
+    /// The verdicts check-status gave, in order, as the stand-in logged them.
+    pub fn verdicts_given(&self) -> Vec<String> {
+        std::fs::read_to_string(self.state.path().join("server.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("icg-standin: check-status "))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Makes the next restart fail once.

@@ -9,7 +9,16 @@
 // Usage:
 //   java -cp CLASSES IcgStandIn --keystore PATH --password-file FILE --port N
 //        [--type JKS|PKCS12] [--key-password-file FILE] [--alias ALIAS]
-//        [--startup-delay-ms N]
+//        [--startup-delay-ms N] [--status-file FILE] [--init-ms N]
+//
+// GET /usg/check-status answers like the ICG (2.04 and later): HTTP 200 with
+// {"status":"init|ok|warn|err"}. For --init-ms after the server is ready it
+// says "init"; then the verdict comes from --status-file, read at every
+// request: lines "FINGERPRINT VERDICT" where FINGERPRINT is the served leaf's
+// SHA-256 (upper-case hex with colons) or "*" for any leaf; a line for the
+// served leaf wins over "*". VERDICT is init, ok, warn or err, or 404 (an ICG
+// before 2.04: no endpoint). Without a file or a matching line: "ok". Every
+// answer is logged on stderr as "check-status VERDICT".
 //
 // Passwords are read from files (first line, without the line terminator),
 // never from the command line. --port 0 binds an ephemeral port; the bound
@@ -61,7 +70,6 @@ public final class IcgStandIn {
 
     private static final String PREFIX = "icg-standin: ";
     private static final String STATUS_PATH = "/usg/check-status";
-    private static final byte[] STATUS_BODY = "{\"status\":\"ok\"}".getBytes(StandardCharsets.UTF_8);
 
     /** Usage error: exit 2. */
     private static final class UsageException extends Exception {
@@ -84,7 +92,16 @@ public final class IcgStandIn {
         String keyPasswordFile;
         String alias;
         long startupDelayMs = 0;
+        String statusFile;
+        long initMs = 0;
     }
+
+    /** When the server became ready (System.nanoTime), the init period, and where verdicts are set. */
+    private static volatile long readyAt;
+    private static long initNanos;
+    private static String statusFile;
+    /** SHA-256 of the served leaf, upper-case hex with colons. */
+    private static String servedSha256 = "";
 
     public static void main(String[] args) {
         Options o;
@@ -94,7 +111,7 @@ public final class IcgStandIn {
             System.err.println(PREFIX + "usage error: " + e.getMessage()
                     + " (usage: IcgStandIn --keystore PATH --password-file FILE --port N"
                     + " [--type JKS|PKCS12] [--key-password-file FILE] [--alias ALIAS]"
-                    + " [--startup-delay-ms N])");
+                    + " [--startup-delay-ms N] [--status-file FILE] [--init-ms N])");
             System.exit(2);
             return;
         }
@@ -141,6 +158,10 @@ public final class IcgStandIn {
                 o.alias = v;
             } else if (a.equals("--startup-delay-ms")) {
                 o.startupDelayMs = parseInt(a, v, 0, Integer.MAX_VALUE);
+            } else if (a.equals("--status-file")) {
+                o.statusFile = v;
+            } else if (a.equals("--init-ms")) {
+                o.initMs = parseInt(a, v, 0, Integer.MAX_VALUE);
             } else {
                 throw new UsageException("unknown option '" + a + "'");
             }
@@ -283,6 +304,10 @@ public final class IcgStandIn {
             }
         }, "icg-standin-shutdown"));
 
+        servedSha256 = fingerprint(chain[0]);
+        statusFile = o.statusFile;
+        initNanos = o.initMs * 1000000L;
+        readyAt = System.nanoTime();
         server.start();
         int port = server.getAddress().getPort();
         System.err.println(PREFIX + "listening on 127.0.0.1:" + port
@@ -295,6 +320,35 @@ public final class IcgStandIn {
         System.out.println("ready " + port);
         System.out.flush();
         // The HttpServer dispatcher thread is non-daemon and keeps the JVM alive.
+    }
+
+    private static String fingerprint(X509Certificate cert) throws Exception {
+        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(cert.getEncoded());
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < d.length; i++) {
+            if (i > 0) sb.append(':');
+            sb.append(String.format("%02X", d[i] & 0xff));
+        }
+        return sb.toString();
+    }
+
+    /** The verdict check-status gives now (see the header). */
+    private static String verdict() {
+        if (System.nanoTime() - readyAt < initNanos) return "init";
+        if (statusFile == null) return "ok";
+        String any = null;
+        try {
+            byte[] data = java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(statusFile));
+            for (String line : new String(data, StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length != 2) continue;
+                if (f[0].equalsIgnoreCase(servedSha256)) return f[1];
+                if (f[0].equals("*")) any = f[1];
+            }
+        } catch (IOException e) {
+            // no file: the default
+        }
+        return any != null ? any : "ok";
     }
 
     private static String firstKeyAlias(KeyStore ks) throws Exception {
@@ -374,14 +428,20 @@ public final class IcgStandIn {
                 }
                 String path = ex.getRequestURI().getPath();
                 String method = ex.getRequestMethod();
-                if (STATUS_PATH.equals(path) && ("GET".equals(method) || "HEAD".equals(method))) {
+                String verdict = STATUS_PATH.equals(path) ? verdict() : "404";
+                if (STATUS_PATH.equals(path)) {
+                    System.err.println(PREFIX + "check-status " + verdict);
+                    System.err.flush();
+                }
+                if (!verdict.equals("404") && ("GET".equals(method) || "HEAD".equals(method))) {
+                    byte[] body = ("{\"status\":\"" + verdict + "\"}").getBytes(StandardCharsets.UTF_8);
                     ex.getResponseHeaders().set("Content-Type", "application/json");
                     if ("HEAD".equals(method)) {
                         ex.sendResponseHeaders(200, -1);
                     } else {
-                        ex.sendResponseHeaders(200, STATUS_BODY.length);
+                        ex.sendResponseHeaders(200, body.length);
                         OutputStream out = ex.getResponseBody();
-                        out.write(STATUS_BODY);
+                        out.write(body);
                         out.close();
                     }
                 } else {

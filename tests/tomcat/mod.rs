@@ -1,7 +1,9 @@
 //! Real Apache Tomcat 10 (Debian's tomcat10 and tomcat10-user, installed by scripts/setup) as the gateway of
 //! the Tomcat tests: a private CATALINA_BASE per test made by `tomcat10-instance-create`, one HTTPS
 //! connector on 127.0.0.1 configured from an ICG's application-prod.yml the way Spring Boot maps
-//! `server.ssl.*` onto its embedded Tomcat, and a webapp `usg` whose static `check-status` answers 200.
+//! `server.ssl.*` onto its embedded Tomcat (optionally asking for or requiring a client certificate, as the
+//! ICG does once devices are enrolled), and a webapp `usg` whose servlet (tests/tomcat/CheckStatus.java)
+//! answers check-status with the verdict a test sets, after an `init` period it may set.
 //! Restarted by tests/tomcat/restart-tomcat.sh (catalina.sh stop/start), as icg-renew's --restart-command.
 #![allow(dead_code)]
 
@@ -122,6 +124,17 @@ impl Tomcat {
     /// A new instance serving HTTPS as `yml` configures the ICG, with its shutdown port `shutdown_port`,
     /// run as `run_as` (an account) or root. Not started.
     pub fn create(yml: &Path, shutdown_port: u16, run_as: Option<&str>) -> Tomcat {
+        Tomcat::create_with_client_auth(yml, shutdown_port, run_as, "none")
+    }
+
+    /// Like `create`, with the connector's `certificateVerification` (`none`, `optional`: asks devices for
+    /// a client certificate, `required`: refuses a client without one).
+    pub fn create_with_client_auth(
+        yml: &Path,
+        shutdown_port: u16,
+        run_as: Option<&str>,
+        verification: &str,
+    ) -> Tomcat {
         assert!(
             installed(),
             "Apache Tomcat 10 is missing: run scripts/setup (it installs tomcat10 and tomcat10-user)"
@@ -161,7 +174,7 @@ impl Tomcat {
   <Service name="Catalina">
     <Connector port="{port}" address="127.0.0.1" protocol="org.apache.coyote.http11.Http11NioProtocol"
                SSLEnabled="true" scheme="https" secure="true" maxThreads="20">
-      <SSLHostConfig protocols="TLSv1.2,TLSv1.3">
+      <SSLHostConfig protocols="TLSv1.2,TLSv1.3" certificateVerification="{verification}">
         {certificate}
       </SSLHostConfig>
     </Connector>
@@ -174,6 +187,7 @@ impl Tomcat {
                 yml = xml_escape(&yml.display().to_string()),
                 port = ssl.port,
                 certificate = ssl.certificate_element(),
+                verification = xml_escape(verification),
             ),
         )
         .unwrap();
@@ -182,10 +196,29 @@ impl Tomcat {
             std::fs::Permissions::from_mode(0o600),
         )
         .unwrap();
-        std::fs::create_dir_all(base.join("webapps/usg")).unwrap();
+        let webapp = base.join("webapps/usg/WEB-INF");
+        std::fs::create_dir_all(webapp.join("classes")).unwrap();
+        run(Command::new("javac")
+            .args(["-nowarn", "-cp"])
+            .arg(Path::new(CATALINA_HOME).join("lib/servlet-api.jar"))
+            .arg("-d")
+            .arg(webapp.join("classes"))
+            .arg(manifest_dir().join("tests/tomcat/CheckStatus.java")));
         std::fs::write(
-            base.join("webapps/usg/check-status"),
-            "{\"status\":\"ok\"}\n",
+            webapp.join("web.xml"),
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<web-app xmlns="https://jakarta.ee/xml/ns/jakartaee" version="5.0">
+  <servlet>
+    <servlet-name>check-status</servlet-name>
+    <servlet-class>CheckStatus</servlet-class>
+    <load-on-startup>1</load-on-startup>
+  </servlet>
+  <servlet-mapping>
+    <servlet-name>check-status</servlet-name>
+    <url-pattern>/check-status</url-pattern>
+  </servlet-mapping>
+</web-app>
+"#,
         )
         .unwrap();
         if let Some(account) = run_as {
@@ -241,6 +274,20 @@ impl Tomcat {
             .rev()
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Sets what check-status says (`init`, `ok`, `warn`, `err`, `404`), from the next request on.
+    pub fn set_status(&self, verdict: &str) {
+        std::fs::write(self.base.join("check-status"), verdict).unwrap();
+    }
+
+    /// Makes check-status say `init` for `init` after every start of the webapp.
+    pub fn set_init_period(&self, init: Duration) {
+        std::fs::write(
+            self.base.join("check-status-init-ms"),
+            init.as_millis().to_string(),
+        )
+        .unwrap();
     }
 
     /// Makes the next restart fail once.
