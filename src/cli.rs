@@ -124,6 +124,31 @@ pub enum Command {
     /// Renew with the newest material file dropped into DIR, then move it to DIR/done or DIR/failed with
     /// its JSON result (exit codes as for renew)
     Inbox(InboxArgs),
+    /// List renewals scheduled with `renew --at`; cancel one; or run those that are due (the timer does)
+    Scheduled(ScheduledArgs),
+}
+
+/// Where scheduled renewals are kept: `renew --at` and `scheduled` take it.
+#[derive(Debug, Args, Clone)]
+pub struct ScheduleDirArg {
+    /// Where scheduled renewals are kept (root's, 0700)
+    #[arg(long, value_name = "DIR", default_value = icg_renew::schedule::DEFAULT_DIR)]
+    pub schedule_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduledArgs {
+    /// Remove this scheduled renewal (its material overwritten first)
+    #[arg(long, value_name = "ID", conflicts_with = "run_due")]
+    pub cancel: Option<String>,
+    /// Apply the renewals that are due (what icg-renew-scheduled.timer runs every minute)
+    #[arg(long)]
+    pub run_due: bool,
+    /// Take this RFC 3339 time as now (tests)
+    #[arg(long, value_name = "TIME", hide = true, requires = "run_due")]
+    pub now: Option<String>,
+    #[command(flatten)]
+    pub spool: ScheduleDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +162,8 @@ pub struct StatusArgs {
     /// Also write the state as Prometheus metrics to FILE (node_exporter textfile format, replaced atomically)
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    #[command(flatten)]
+    pub spool: ScheduleDirArg,
     /// Do not ask the running gateway what it serves and says (the keystore alone is judged)
     #[arg(long)]
     pub no_probe: bool,
@@ -271,6 +298,12 @@ pub struct RenewArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub backups: BackupArgs,
+    /// Check now, renew at WHEN: HH:MM (the next such local time) or an RFC 3339 time; the material waits in
+    /// --schedule-dir
+    #[arg(long, value_name = "WHEN", conflicts_with = "dry_run")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub spool: ScheduleDirArg,
 }
 
 /// Where backups go and how many are kept: `renew`, `rollback` and `inbox` take the same pair.

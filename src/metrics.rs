@@ -31,6 +31,8 @@ pub struct Metrics {
     /// `status`'s exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     pub status: i32,
     pub last_renewal: Option<LastRenewal>,
+    /// When a renewal scheduled with `renew --at` will run (Unix seconds).
+    pub scheduled: Option<UnixTime>,
     /// What the running gateway served and said; `None` when it was not asked (`--no-probe`).
     pub gateway: Option<GatewayMetrics>,
 }
@@ -55,11 +57,17 @@ impl Metrics {
                 .map(|not_after| (not_after, report.certificate.days_left)),
             status,
             last_renewal,
+            scheduled: None,
             gateway: report.served.as_ref().map(|s| GatewayMetrics {
                 served_matches_keystore: s.same_as_keystore,
                 status: s.icg_status,
             }),
         }
+    }
+
+    /// The same, with the time of a scheduled renewal.
+    pub fn with_scheduled(self, scheduled: Option<UnixTime>) -> Metrics {
+        Metrics { scheduled, ..self }
     }
 
     /// The textfile: HELP and TYPE before each metric family, one sample per line, a final newline.
@@ -121,6 +129,13 @@ impl Metrics {
                 "icg_renew_last_result",
                 "Outcome of the last renewal: 1 for the result it had, 0 for the others.",
                 &samples,
+            );
+        }
+        if let Some(at) = self.scheduled {
+            family(
+                "icg_renew_scheduled_timestamp_seconds",
+                "When a renewal scheduled with renew --at will run (Unix time).",
+                &[(String::new(), at)],
             );
         }
         out

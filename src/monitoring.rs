@@ -128,6 +128,7 @@ mod tests {
             expiry_state: state,
             served: None,
             pending: None,
+            scheduled: None,
             warn_days: 30,
             crit_days: 7,
         }

@@ -34,6 +34,9 @@ pub struct StatusReport {
     /// Extension: a request made by `csr` that waits for its signed certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingInfo>,
+    /// Extension: a renewal scheduled with `renew --at` that waits for its time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Waiting>,
     /// Extension: the thresholds the state was judged by.
     pub warn_days: i64,
     pub crit_days: i64,
@@ -249,6 +252,59 @@ pub struct InboxReport {
     pub error: Option<String>,
 }
 
+/// `renew --at` and `scheduled`: what was scheduled, what waits, what was refused, moved, cancelled or run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ScheduledReport {
+    /// `scheduled` when this run scheduled a renewal (then `id` and `at` name it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Older schedulings of the same keystore that this one replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<String>,
+    /// What runs it: the timer enabled, or what to set up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_by: Option<String>,
+    pub spool: std::path::PathBuf,
+    pub waiting: Vec<Waiting>,
+    /// Missed by more than 12 hours: moved to the same time a later day.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Waiting>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<crate::schedule::Refused>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ran: Vec<Ran>,
+}
+
+/// One scheduled renewal, as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub id: String,
+    pub at: String,
+    pub keystore: std::path::PathBuf,
+    pub new_sha256: String,
+    pub new_not_after: String,
+    pub scheduled: String,
+    pub how: String,
+}
+
+/// A due renewal that was run: its result word and exit code, and its report or error.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ran {
+    pub id: String,
+    pub result: String,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew: Option<Box<RenewReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// Everything a command can answer.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -261,6 +317,7 @@ pub enum Output {
     Csr(CsrReport),
     Demo(Box<DemoReport>),
     Inbox(Box<InboxReport>),
+    Scheduled(Box<ScheduledReport>),
 }
 
 /// The plan's restart in the contract's JSON: the command, shell-quoted, or `none (…)`.

@@ -22,6 +22,9 @@ const TLS_ALPN_PORT: u16 = 18613;
 const DOMAIN: &str = "gw.icg-renew.test";
 const STORE_PASSWORD: &str = "acme-test-pass";
 
+/// pebble and certbot's standalone server listen on fixed ports: one certbot test at a time.
+static CERTBOT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_icg-renew")
 }
@@ -317,6 +320,7 @@ fn certbot_renews_the_keystore_through_its_deploy_hook_and_a_new_root_is_refused
         eprintln!("SKIPPED: pebble or certbot is missing (scripts/setup installs them)");
         return;
     }
+    let _one_at_a_time = CERTBOT.lock().unwrap_or_else(|e| e.into_inner());
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let mut pebble = Pebble::start(dir);
@@ -420,6 +424,71 @@ fn certbot_renews_the_keystore_through_its_deploy_hook_and_a_new_root_is_refused
         "the keystore is unchanged"
     );
     assert_eq!(backups_of(&keystore), backups, "no new backup");
+    drop(pebble);
+}
+
+/// `certbot renew --deploy-hook "icg-renew renew --yes --from-hook --at 02:30"` schedules instead of
+/// restarting: the keystore is unchanged, the lineage's full chain and key wait in the spool, and the due run
+/// renews with them. Fails on a main without `--at`.
+#[test]
+fn certbot_deploy_hook_with_at_schedules_and_the_due_run_renews() {
+    if !have("pebble") || !have("certbot") {
+        eprintln!("SKIPPED: pebble or certbot is missing (scripts/setup installs them)");
+        return;
+    }
+    let _one_at_a_time = CERTBOT.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let pebble = Pebble::start(dir);
+    let mut first = vec!["certonly", "-d", DOMAIN, "-d", "localhost"];
+    let standalone = standalone();
+    first.extend(standalone.iter().map(String::as_str));
+    assert_ok(&certbot(dir, &first), "certbot certonly");
+    let lineage = dir.join("certbot/config/live").join(DOMAIN);
+    let root = installation_from_lineage(dir, &lineage, &pebble.root().unwrap());
+    let keystore = root.join("usg/keys/keystore.jks");
+    let log = dir.join("audit.log");
+    let spool = dir.join("scheduled");
+    let hook = format!(
+        "icg-renew --icg-root {} --log-file {} renew --yes --from-hook --restart none --at 02:30 --schedule-dir {}",
+        sh_quote(&root.display().to_string()),
+        sh_quote(&log.display().to_string()),
+        sh_quote(&spool.display().to_string()),
+    );
+    let mut renew = vec![
+        "renew",
+        "--force-renewal",
+        "--no-random-sleep-on-renew",
+        "--deploy-hook",
+        &hook,
+    ];
+    renew.extend(standalone.iter().map(String::as_str));
+    let before = std::fs::read(&keystore).unwrap();
+    assert_ok(&certbot(dir, &renew), "certbot renew");
+    let renewed_fp = fingerprint(&lineage.join("cert.pem"));
+    assert_eq!(std::fs::read(&keystore).unwrap(), before, "nothing yet");
+    let icg = |args: &[&str]| {
+        Command::new(bin())
+            .args(["--json", "--icg-root"])
+            .arg(&root)
+            .arg("--log-file")
+            .arg(&log)
+            .args(args)
+            .arg("--schedule-dir")
+            .arg(&spool)
+            .output()
+            .unwrap()
+    };
+    let listed = json(&icg(&["scheduled"]));
+    let waiting = &listed["waiting"][0];
+    assert_eq!(waiting["new_sha256"], renewed_fp.as_str(), "{listed}");
+    assert_eq!(waiting["how"], "renew --from-hook --at");
+    // 02:30 in the host's time zone, as an RFC 3339 time in UTC.
+    let at = waiting["at"].as_str().unwrap();
+    let due = json(&icg(&["scheduled", "--run-due", "--now", at]));
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    let status = json(&icg(&["status"]));
+    assert_eq!(status["certificate"]["sha256"], renewed_fp.as_str());
     drop(pebble);
 }
 

@@ -39,6 +39,7 @@ pub(crate) fn status_report(
         expiry_state: state,
         served: None,
         pending: None,
+        scheduled: None,
         warn_days,
         crit_days,
     }
@@ -62,11 +63,18 @@ pub(crate) fn run(
                 report,
                 *exit_code,
                 icg_renew::metrics::last_renewal(&global.log_file, &report.keystore),
+            )
+            .with_scheduled(
+                report
+                    .scheduled
+                    .as_ref()
+                    .and_then(|w| icg_renew::metrics::parse_rfc3339(&w.at)),
             ),
             _ => icg_renew::metrics::Metrics {
                 certificate: None,
                 status: 3,
                 last_renewal: None,
+                scheduled: None,
                 gateway: None,
             },
         };
@@ -90,6 +98,10 @@ pub(crate) fn status_of_keystore(
     let installed = load_installed(&mut install, prompter, None)?;
     let mut report = status_report(&installed, args.warn_days, args.crit_days, clock);
     report.pending = pending_info(&install, &installed, prompter);
+    report.scheduled = icg_renew::schedule::Spool::find(&args.spool.schedule_dir)
+        .and_then(|spool| spool.list().ok())
+        .and_then(|(entries, _)| entries.into_iter().find(|e| e.keystore == report.keystore))
+        .map(|e| super::scheduled::waiting_of(&e));
     if !args.no_probe {
         let served = served_report(install.port, &report.certificate.sha256);
         report.state = icg_renew::monitoring::with_gateway(report.state, &served);

@@ -21,7 +21,69 @@ pub fn render(output: &Output) -> String {
         Output::Csr(r) => csr(r),
         Output::Demo(r) => demo(r),
         Output::Inbox(r) => inbox(r),
+        Output::Scheduled(r) => scheduled(r),
     }
+}
+
+/// `renew --at` and `scheduled`.
+fn scheduled(r: &icg_renew::report::ScheduledReport) -> String {
+    let mut out = String::new();
+    if let (Some(id), Some(at)) = (&r.id, &r.at) {
+        out.push_str(&format!("Scheduled: renewal {id} at {at}.\n"));
+        for old in &r.replaced {
+            out.push_str(&format!("It replaces the earlier scheduling {old}.\n"));
+        }
+        if let Some(how) = &r.runs_by {
+            out.push_str(&format!("{how}\n"));
+        }
+    }
+    if let Some(id) = &r.cancelled {
+        out.push_str(&format!(
+            "Cancelled {id}; its material was overwritten and removed.\n"
+        ));
+    }
+    for ran in &r.ran {
+        out.push_str(&format!(
+            "Ran {}: {} (exit {}){}\n",
+            ran.id,
+            ran.result,
+            ran.exit_code,
+            ran.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    for w in &r.moved {
+        out.push_str(&format!(
+            "Missed by more than 12 hours: {} moves to {}.\n",
+            w.id, w.at
+        ));
+    }
+    for refused in &r.refused {
+        out.push_str(&format!(
+            "Refused (not run): {} in {}: {}\n",
+            refused.name,
+            r.spool.shown(),
+            refused.why
+        ));
+    }
+    if r.waiting.is_empty() {
+        out.push_str("No renewal is waiting.\n");
+    }
+    for w in &r.waiting {
+        out.push_str(&format!(
+            "{}  {}  {}\n    new leaf SHA-256 {}, expires {}\n    scheduled {} by {}\n",
+            w.at,
+            w.id,
+            w.keystore.shown(),
+            w.new_sha256,
+            w.new_not_after,
+            w.scheduled,
+            w.how
+        ));
+    }
+    out
 }
 
 fn verify_body(r: &VerifyReport) -> String {
@@ -79,6 +141,16 @@ fn status(r: &StatusReport) -> String {
     out.push_str(&certificate(&r.certificate));
     let chain: Vec<&str> = r.chain.iter().map(|c| c.subject.as_str()).collect();
     row(&mut out, "Chain", &chain.join("  ->  "));
+    if let Some(w) = &r.scheduled {
+        row(
+            &mut out,
+            "Scheduled",
+            &format!(
+                "a renewal waits for {} (id {}, new leaf SHA-256 {}, expires {})",
+                w.at, w.id, w.new_sha256, w.new_not_after
+            ),
+        );
+    }
     row(&mut out, "Gateway", &served(r.served.as_ref()));
     if let Some(p) = &r.pending {
         let names: Vec<&str> = p

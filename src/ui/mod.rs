@@ -42,6 +42,7 @@ pub fn json(output: &Output) -> String {
         Output::Csr(r) => serde_json::to_value(r),
         Output::Demo(r) => serde_json::to_value(r),
         Output::Inbox(r) => serde_json::to_value(r),
+        Output::Scheduled(r) => serde_json::to_value(r),
     };
     let text = value
         .and_then(|v| serde_json::to_string_pretty(&v))
