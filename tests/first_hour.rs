@@ -144,6 +144,7 @@ fn every_try_line_and_the_undo_line_work_as_printed_without_the_binary_on_path()
     let lines = try_lines(&stdout);
     assert!(lines.len() >= 8, "{stdout}");
     let mut undo = None;
+    let mut undo_rollback = None;
     for line in &lines {
         if !line.starts_with("openssl") {
             assert!(
@@ -176,14 +177,28 @@ fn every_try_line_and_the_undo_line_work_as_printed_without_the_binary_on_path()
             "{line}\n{}",
             text(&output)
         );
-        if let Some(found) = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("To undo: "))
-        {
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if let Some(found) = printed.lines().find_map(|l| l.strip_prefix("To undo: ")) {
             undo = Some(found.to_string());
+        }
+        if let Some(found) = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("To undo this rollback: "))
+        {
+            undo_rollback = Some(found.to_string());
         }
     }
     let undo = undo.expect("a renewal printed the undo line");
+    // The Try lines' own rollback undid the renewal already: its printed undo puts the renewal back (and
+    // works as printed too), so that the renewal's undo line has something to undo again.
+    let undo_rollback = undo_rollback.expect("the rollback printed how to undo it");
+    let output = run_as_printed(&undo_rollback, dir.path());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{undo_rollback}\n{}",
+        text(&output)
+    );
     assert!(undo.contains("--restart none"), "{undo}");
     assert!(undo.contains("--log-file"), "{undo}");
     // The undo line names the backup it restores, last: the keystore holds that backup's bytes after it.
