@@ -11,17 +11,21 @@ use std::path::{Path, PathBuf};
 /// `--keep-backups` when none is given.
 pub const DEFAULT_KEEP: usize = 10;
 
-/// The backups (newest first in `backups`) beyond the newest `keep`, except those in `protect`; none when
-/// `keep` is 0 (keep all).
+/// The backups (newest first in `backups`) beyond the `keep` that stay: those in `protect` always count
+/// among them, the newest others fill the rest; none when `keep` is 0 (keep all). Counting the protected
+/// first matters when stamps tie: two backups made in the same second sort by name, and the one just made
+/// must not push out nothing but itself.
 pub fn beyond(backups: &[Backup], keep: usize, protect: &[&Path]) -> Vec<PathBuf> {
     if keep == 0 {
         return Vec::new();
     }
+    let is_protected = |b: &&Backup| protect.contains(&b.path.as_path());
+    let room = keep.saturating_sub(backups.iter().filter(is_protected).count());
     backups
         .iter()
-        .skip(keep)
+        .filter(|b| !is_protected(b))
+        .skip(room)
         .map(|b| b.path.clone())
-        .filter(|p| !protect.contains(&p.as_path()))
         .collect()
 }
 
@@ -91,7 +95,17 @@ mod tests {
         );
         assert_eq!(
             beyond(&backups, 3, &[Path::new("/b/4")]),
-            vec![PathBuf::from("/b/3")]
+            vec![PathBuf::from("/b/2"), "/b/3".into()]
+        );
+        // The protected one counts among the kept even when it sorts after others (a stamp tie).
+        assert_eq!(
+            beyond(&backups, 1, &[Path::new("/b/1")]),
+            vec![
+                PathBuf::from("/b/0"),
+                "/b/2".into(),
+                "/b/3".into(),
+                "/b/4".into()
+            ]
         );
         assert!(beyond(&backups, 0, &[]).is_empty());
         assert!(beyond(&backups, 5, &[]).is_empty());
