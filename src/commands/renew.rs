@@ -2,10 +2,10 @@
 
 use super::resolve::*;
 use super::verify::{check_material, material_path};
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{self, GlobalArgs};
+use crate::ui::prompts::Prompter;
 use icg_renew::audit::AuditLog;
-use icg_renew::cert::Clock;
 use icg_renew::checks;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
@@ -15,6 +15,7 @@ use icg_renew::renew::{Confirm, LockedKeystore, Renewal, Transaction};
 use icg_renew::report::*;
 use icg_renew::service::RestartPlan;
 use icg_renew::shown::Shown;
+use icg_renew::utc::Clock;
 use std::path::{Path, PathBuf};
 
 /// A renewal as asked for, its options resolved into values: what `renew`, `inbox` and `demo` run.

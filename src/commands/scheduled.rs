@@ -3,12 +3,13 @@
 //! removes, `--run-due` (every minute, from icg-renew-scheduled.timer) runs what is due as `renew --yes`
 //! would, checks included, against the certificate installed then.
 
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{Cli, GlobalArgs, RenewArgs, ScheduledArgs};
-use icg_renew::cert::{rfc3339, Clock};
+use crate::ui::prompts::Prompter;
 use icg_renew::error::{CommandError, Error, Result};
 use icg_renew::report::{Output, Ran, RenewResult, ScheduledReport, Waiting};
 use icg_renew::schedule::{self, Entry, Spool};
+use icg_renew::utc::{rfc3339, Clock};
 use std::path::Path;
 
 /// The most of one material file kept.
