@@ -316,7 +316,7 @@ fn library_errors_keep_their_real_source() {
     let der = <der::asn1::AnyRef<'_> as der::Decode<'_>>::from_der(&[0x30]).unwrap_err();
     let damaged = Error::Keystore(KeystoreError::DamagedPkcs12 {
         file: PathBuf::from("/k.p12"),
-        source: Box::new(crate::keystore::pfx::PfxError::from(der.clone())),
+        source: Box::new(crate::keystore::pfx::PfxError::from(der)),
     });
     assert_eq!(
         damaged.to_string(),
