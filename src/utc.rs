@@ -8,10 +8,13 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 /// Seconds since the Unix epoch, UTC.
 pub type UnixTime = i64;
 
-/// The current time, injectable for tests.
+/// The current time, injectable for tests: `now` is the time the command started (what it judges
+/// certificates by), and `current()` moves on from it with the monotonic clock, for what is stamped the
+/// moment it is made (a backup's name).
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub now: UnixTime,
+    since: std::time::Instant,
 }
 
 impl Clock {
@@ -20,11 +23,20 @@ impl Clock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        Clock { now }
+        Clock::at(now)
     }
 
     pub fn at(now: UnixTime) -> Self {
-        Clock { now }
+        Clock {
+            now,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// `now` plus the time passed since the clock was made.
+    pub fn current(&self) -> UnixTime {
+        self.now
+            .saturating_add(self.since.elapsed().as_secs().min(i64::MAX as u64) as i64)
     }
 }
 
@@ -71,6 +83,15 @@ fn format_utc(t: UnixTime, format: &[BorrowedFormatItem<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_current_time_moves_on_from_the_start() {
+        let clock = Clock::at(1_795_780_800);
+        assert_eq!(clock.current(), 1_795_780_800);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(clock.now, 1_795_780_800);
+        assert_eq!(clock.current(), 1_795_780_801);
+    }
 
     #[test]
     fn formats_and_parses_utc() {

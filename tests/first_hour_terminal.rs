@@ -285,3 +285,119 @@ fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
     assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
     assert!(std::fs::read(sandbox.keystore()).unwrap() == installed);
 }
+
+/// The path prompt reads a path the way icg-renew prints one and an operator types one: `~/…` in the
+/// operator's home, shell quotes around a name with a space (issue 22, point 5: before, both were taken as
+/// literal names and refused as missing).
+#[test]
+fn the_path_prompt_takes_the_home_directory_and_quoted_paths() {
+    let sandbox = Sandbox::new();
+    let empty = sandbox.dir().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    // `~` is the invoking operator's home, as /etc/passwd has it (where the candidate search looks too).
+    let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
+    let entry = Command::new("getent")
+        .args(["passwd", uid.trim()])
+        .output()
+        .unwrap();
+    let home = String::from_utf8(entry.stdout)
+        .unwrap()
+        .split(':')
+        .nth(5)
+        .unwrap()
+        .to_string();
+    let in_home = tempfile::Builder::new()
+        .prefix(".icg-renew-test-")
+        .tempdir_in(&home)
+        .unwrap();
+    let spaced = in_home.path().join("renewal files");
+    std::fs::create_dir(&spaced).unwrap();
+    // An ending no candidate search looks for: the path must be typed.
+    std::fs::copy(sandbox.material(), spaced.join("gateway.export")).unwrap();
+    let below_home = in_home
+        .path()
+        .strip_prefix(&home)
+        .unwrap()
+        .display()
+        .to_string();
+    let typed = [
+        format!("~/{below_home}/'renewal files'/gateway.export"),
+        format!("'{}'", spaced.join("gateway.export").display()),
+    ];
+    for path in typed {
+        let mut p = spawn(
+            &sandbox,
+            &empty,
+            &["renew", "--dry-run", "--restart", "none"],
+        );
+        // "Type a path…" is the last entry: up from the first reaches it.
+        p.exp_string("Type a path").unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        p.send("\x1b[A").unwrap();
+        p.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        p.send("\r").unwrap();
+        p.flush().unwrap();
+        answer(
+            &mut p,
+            "Path of the new certificate material",
+            &format!("{path}\r"),
+        );
+        let (code, seen) = exit_code(&mut p);
+        assert_eq!(code, 0, "{path}: {seen}");
+        assert!(
+            seen.contains("Dry run: every check passed"),
+            "{path}: {seen}"
+        );
+    }
+}
+
+/// With no way to restart the ICG found, `renew` says so before its first question, and `renew --dry-run`
+/// (which restarts nothing) prints its checks and plan, warns that a renewal would stop, and succeeds (issue
+/// 22, point 6: before, the material was chosen and checked first, and the dry run failed with exit 1 and,
+/// without a terminal, printed no checks).
+#[test]
+fn a_restart_method_that_cannot_be_found_stops_renew_before_any_question() {
+    let unit_known = Command::new("systemctl")
+        .args([
+            "show",
+            "--property=LoadState",
+            "--value",
+            "icg-server.service",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "loaded");
+    if unit_known || Path::new("/etc/init.d/tomcat").exists() {
+        eprintln!("SKIPPED: this host has a way to restart an ICG (icg-server.service or /etc/init.d/tomcat)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let mut p = spawn(&sandbox, &sandbox.root().join("new"), &["renew"]);
+    let (code, seen) = exit_code(&mut p);
+    assert_eq!(code, 1, "{seen}");
+    assert!(
+        seen.contains("cannot tell how to restart the ICG"),
+        "{seen}"
+    );
+    assert!(seen.contains("--restart none"), "{seen}");
+    assert!(!seen.contains("Which file holds"), "asked first: {seen}");
+    assert!(std::fs::read(sandbox.keystore()).unwrap() == before);
+
+    let dry = sandbox
+        .icg()
+        .args(["renew", "--dry-run"])
+        .arg(sandbox.material())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    let stderr = String::from_utf8_lossy(&dry.stderr);
+    assert_eq!(dry.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("PASS  same-root"), "{stdout}");
+    assert!(
+        stdout.contains("Restart") && stdout.contains("none found"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("a renewal would stop"), "{stderr}");
+    assert!(std::fs::read(sandbox.keystore()).unwrap() == before);
+}

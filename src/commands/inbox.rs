@@ -367,7 +367,7 @@ fn file_away(
     clock: Clock,
 ) -> Result<PathBuf> {
     let target_dir = results_dir(dir, group, outcome)?;
-    let stamp = compact_utc(clock.now);
+    let stamp = compact_utc(clock.current());
     for attempt in 0..100 {
         let target = match attempt {
             0 => file.name.clone(),

@@ -7,13 +7,12 @@ use crate::cli::{self, GlobalArgs};
 use crate::ui::prompts::Prompter;
 use icg_renew::audit::AuditLog;
 use icg_renew::checks;
-use icg_renew::error::CommandError;
-use icg_renew::error::{Error, ErrorKind, Result};
+use icg_renew::error::{CommandError, Error, ErrorKind, Result, TransactionError};
 use icg_renew::install::Install;
 use icg_renew::material::{KeySource, MaterialSource};
 use icg_renew::renew::{Confirm, LockedKeystore, Renewal, Transaction};
 use icg_renew::report::*;
-use icg_renew::service::RestartPlan;
+use icg_renew::service::{Restart, RestartPlan};
 use icg_renew::shown::Shown;
 use icg_renew::utc::Clock;
 use std::path::{Path, PathBuf};
@@ -84,12 +83,13 @@ pub(crate) fn renew_install(
     clock: Clock,
 ) -> Result<RenewReport> {
     let keystore = LockedKeystore::open(&install.keystore)?;
+    let restart = restart_before_questions(&args.restart, args.dry_run)?;
     let backups_in = backup_dir(args.backup_dir.as_deref(), keystore.file())?;
     backups_in.check_private("the backup directory")?;
     let installed = load_installed(install, prompter, Some(keystore.file()))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
-    let confirm = Confirm::from_plan(&args.restart, install.port, Some(&installed.root))?;
+    let confirm = Confirm::from_plan(&args.restart, restart, install.port, Some(&installed.root));
     let plan = Plan {
         keystore: installed.path.clone(),
         format: installed.store.format.name(),
@@ -127,6 +127,12 @@ pub(crate) fn renew_install(
         return Ok(report);
     };
     if args.dry_run {
+        if let Restart::Undetected { .. } = &report.plan.restart {
+            let stop = super::hint::message(&report.plan.restart.undetected_error());
+            prompter.warn(&format!(
+                "a renewal would stop before its first question: {stop}"
+            ));
+        }
         return Ok(report);
     }
     ask_before_changing(prompter, &report)?;
@@ -168,6 +174,18 @@ pub(crate) fn renew_install(
     report.error = outcome.error.map(|e| super::hint::message(&e));
     report.manual_steps = outcome.manual_steps;
     Ok(report)
+}
+
+/// How the ICG is restarted, decided before any question is asked: an operator must not answer them all to
+/// learn that it cannot be done. A dry run, which restarts nothing, keeps an undetected method for its plan
+/// (and a warning) instead of stopping.
+fn restart_before_questions(plan: &RestartPlan, dry_run: bool) -> Result<Restart> {
+    match plan.restart() {
+        Err(Error::Transaction(TransactionError::NoRestartMethod { unit, script })) if dry_run => {
+            Ok(Restart::Undetected { unit, script })
+        }
+        chosen => chosen,
+    }
 }
 
 /// The checks' verdict in the audit log, whatever follows.

@@ -26,6 +26,9 @@ pub(crate) fn run(
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "rollback", prompter);
     let keystore = LockedKeystore::open(&install.keystore)?;
+    // How to restart is known before any question: an operator must not answer them to learn it cannot be done.
+    let restart_plan = args.restart.plan();
+    let restart = restart_plan.restart()?;
     let file = keystore.file();
     let dir = backup_dir(args.backups.backup_dir.as_deref(), file)?;
     dir.check_private("the backup directory")?;
@@ -69,7 +72,7 @@ pub(crate) fn run(
     let tx = Transaction {
         keystore: &keystore,
         backup_dir: &dir,
-        confirm: Confirm::from_plan(&args.restart.plan(), install.port, None)?,
+        confirm: Confirm::from_plan(&restart_plan, restart, install.port, None),
         keep_backups: args.backups.keep_backups,
         direction: Restore {
             backup: &backup,
@@ -96,7 +99,7 @@ pub(crate) fn run(
             certificate: Some(comes_back),
             undo: undo_command(
                 &install,
-                &args.restart.plan(),
+                &restart_plan,
                 args.backups.backup_dir.as_deref(),
                 &global.log_file,
             ),

@@ -32,6 +32,9 @@ pub(crate) fn schedule(
 ) -> Result<Finished> {
     let at = schedule::parse_when(when, clock.now).map_err(|e| bad(format!("--at: {e}")))?;
     let mut check = super::renew::Request::from_args(args);
+    // The due run restarts unattended: a restart method that cannot be found stops the scheduling now,
+    // before the dry run that would only warn of it.
+    check.restart.restart()?;
     check.dry_run = true;
     let checked = super::renew::run(global, &check, prompter, clock)?;
     let report = match &checked.output {

@@ -118,7 +118,7 @@ impl Transaction<'_, Renewal<'_>> {
                 &installed.file.base_name(),
                 &installed.bytes,
                 &installed.read,
-                (clock.now, fsx::BackupKind::BeforeRenewal),
+                (clock.current(), fsx::BackupKind::BeforeRenewal),
             )?;
             Ok((b.path.clone(), Some(b.path.shown())))
         })?;

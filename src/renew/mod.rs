@@ -65,16 +65,22 @@ pub struct Confirm {
 }
 
 impl Confirm {
-    /// How the restart and the confirmation are planned from `plan` for the ICG on `port`.
-    pub fn from_plan(plan: &RestartPlan, port: u16, anchor: Option<&X509>) -> Result<Confirm> {
-        Ok(Confirm {
+    /// How the restart (`restart`, decided from `plan` before any question) and the confirmation are planned
+    /// for the ICG on `port`.
+    pub fn from_plan(
+        plan: &RestartPlan,
+        restart: Restart,
+        port: u16,
+        anchor: Option<&X509>,
+    ) -> Confirm {
+        Confirm {
             health_timeout: plan.health_check.then_some(plan.timeout),
             restart_timeout: plan.timeout,
-            restart: plan.restart()?,
+            restart,
             port,
             anchor: anchor.cloned(),
             allow_no_ums: plan.allow_no_ums,
-        })
+        }
     }
 
     /// What confirms the restart.

@@ -249,7 +249,7 @@ impl Transaction<'_, Restore<'_>> {
             &self.file().base_name(),
             &current,
             &current_meta,
-            (clock.now, fsx::BackupKind::BeforeRollback),
+            (clock.current(), fsx::BackupKind::BeforeRollback),
         )?;
         audit.record(
             "backup",

@@ -32,10 +32,20 @@ const SECRET_ENV: &[&str] = &["ICG_RENEW_STORE_PASSWORD", "ICG_RENEW_NEW_PASSWOR
 /// How the ICG is restarted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restart {
-    Systemd { unit: String },
-    Sysv { script: PathBuf },
+    Systemd {
+        unit: String,
+    },
+    Sysv {
+        script: PathBuf,
+    },
     Command(String),
     None,
+    /// `auto` found neither systemd's `unit` nor the SysV `script`. Only a dry run's plan holds it (a renewal
+    /// stops before its first question); running it is the error a renewal stops at.
+    Undetected {
+        unit: String,
+        script: PathBuf,
+    },
 }
 
 /// The contract's `--restart` choices (the command line parses into this enum directly).
@@ -151,10 +161,11 @@ impl Restart {
                         script: PathBuf::from(SYSV_SCRIPT),
                     })
                 } else {
-                    Err(Error::Transaction(TransactionError::NoRestartMethod {
+                    Err(Restart::Undetected {
                         unit: unit.to_string(),
                         script: PathBuf::from(SYSV_SCRIPT),
-                    }))
+                    }
+                    .undetected_error())
                 }
             }
         }
@@ -172,6 +183,24 @@ impl Restart {
             Restart::None => {
                 "none (the ICG keeps the old certificate until its next restart)".into()
             }
+            Restart::Undetected { unit, script } => format!(
+                "none found (systemd does not know {} and {} does not exist)",
+                crate::shown::short(unit, 64),
+                crate::shown::Shown::shown(script.as_path())
+            ),
+        }
+    }
+
+    /// For `Undetected`, the error a renewal stops at; for any other restart, an internal inconsistency.
+    pub fn undetected_error(&self) -> Error {
+        match self {
+            Restart::Undetected { unit, script } => {
+                Error::Transaction(TransactionError::NoRestartMethod {
+                    unit: unit.clone(),
+                    script: script.clone(),
+                })
+            }
+            _ => Error::Command(crate::error::CommandError::Internal),
         }
     }
 
@@ -192,7 +221,7 @@ impl Restart {
                 c.args(["-c", cmd]);
                 c
             }
-            Restart::None => return None,
+            Restart::None | Restart::Undetected { .. } => return None,
         };
         for name in SECRET_ENV {
             command.env_remove(name);
@@ -207,6 +236,9 @@ impl Restart {
     /// the background) may still hold that pipe: it is then handed to a detached `cat` that discards what
     /// the daemon writes, so the daemon neither dies of a closed pipe nor fills a file nobody can find.
     pub fn run(&self, timeout: Duration) -> Result<String> {
+        if let Restart::Undetected { .. } = self {
+            return Err(self.undetected_error());
+        }
         let Some(mut command) = self.command() else {
             return Ok(String::new());
         };

@@ -113,6 +113,57 @@ impl Observer for Progress {
     }
 }
 
+/// A path as the operator types it, also the way icg-renew prints one: `~` or `~/…` in the invoking
+/// operator's home, one shell-quoted word (`'/tmp/a b/x.p12'`, `"…"`, backslashes, `$'…'` with escapes)
+/// unquoted; anything else (a path with spaces typed as it is) taken literally, less the spaces around it.
+fn typed_path(input: &str) -> PathBuf {
+    let text = input.trim();
+    let word = ansi_c_quoted(text)
+        .or_else(|| {
+            shlex::split(text)
+                .filter(|words| words.len() == 1)
+                .map(|mut words| words.remove(0))
+        })
+        .unwrap_or_else(|| text.to_string());
+    let home = || icg_renew::fsx::invoking_user().map(|(_, home)| home);
+    // As in a shell, only a `~` typed unquoted means the home directory.
+    match word.strip_prefix('~').filter(|_| text.starts_with('~')) {
+        Some("") => home().unwrap_or_else(|| PathBuf::from(&word)),
+        Some(rest) if rest.starts_with('/') => home()
+            .map(|h| h.join(rest.trim_start_matches('/')))
+            .unwrap_or_else(|| PathBuf::from(&word)),
+        _ => PathBuf::from(word),
+    }
+}
+
+/// The word of Bash's `$'…'` quoting (what `shown::quote` writes for names with control characters), or
+/// `None` when `text` is not one such word.
+fn ansi_c_quoted(text: &str) -> Option<String> {
+    let body = text.strip_prefix("$'")?.strip_suffix('\'')?;
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let code = |chars: &mut std::str::Chars<'_>, digits: usize| {
+                    let hex: String = chars.take(digits).collect();
+                    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+                };
+                out.push(match chars.next()? {
+                    'x' => code(&mut chars, 2)?,
+                    'u' => code(&mut chars, 4)?,
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                });
+            }
+            '\'' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 fn human_size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
@@ -235,7 +286,8 @@ impl Prompter for Terminal {
         let typed = Input::<String>::with_theme(&theme())
             .with_prompt("Path of the new certificate material")
             .validate_with(|input: &String| -> Result<(), String> {
-                let path = Path::new(input.trim());
+                let path = typed_path(input);
+                let path = path.as_path();
                 // Looked at through the resolver, never opened: a FIFO must not hang the prompt.
                 match icg_renew::fsx::resolve_parent(path, icg_renew::fsx::Trust::operator()) {
                     Ok(at)
@@ -252,7 +304,7 @@ impl Prompter for Terminal {
             })
             .interact_text();
         let typed = answered(typed)?;
-        Some(PathBuf::from(typed.trim()))
+        Some(typed_path(&typed))
     }
 
     fn password(&mut self, prompt: &str) -> Option<Password> {
@@ -350,5 +402,41 @@ impl Prompter for Terminal {
             .default(false)
             .interact();
         answered(answer).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_paths_are_read_the_way_icg_renew_prints_them() {
+        let home = icg_renew::fsx::invoking_user().map(|(_, h)| h).unwrap();
+        assert_eq!(typed_path("  /tmp/x.p12 "), PathBuf::from("/tmp/x.p12"));
+        assert_eq!(typed_path("~/keystore.icg"), home.join("keystore.icg"));
+        assert_eq!(typed_path("~"), home);
+        assert_eq!(typed_path("'~/x'"), PathBuf::from("~/x"));
+        assert_eq!(typed_path("~other/x"), PathBuf::from("~other/x"));
+        assert_eq!(
+            typed_path("'/tmp/a b/x.p12'"),
+            PathBuf::from("/tmp/a b/x.p12")
+        );
+        assert_eq!(
+            typed_path("\"/tmp/a b/x.p12\""),
+            PathBuf::from("/tmp/a b/x.p12")
+        );
+        assert_eq!(
+            typed_path("/tmp/a\\ b/x.p12"),
+            PathBuf::from("/tmp/a b/x.p12")
+        );
+        // Typed as it is, with spaces and no quotes: taken literally.
+        assert_eq!(
+            typed_path("/tmp/a b/x.p12"),
+            PathBuf::from("/tmp/a b/x.p12")
+        );
+        let printed = icg_renew::shown::quote(std::ffi::OsStr::new("/tmp/a\u{1b}b'c.p12"));
+        assert_eq!(typed_path(&printed), PathBuf::from("/tmp/a\u{1b}b'c.p12"));
+        let spaced = icg_renew::shown::quote(std::ffi::OsStr::new("/tmp/it's here.p12"));
+        assert_eq!(typed_path(&spaced), PathBuf::from("/tmp/it's here.p12"));
     }
 }
