@@ -282,7 +282,11 @@ fn a_health_timeout_rolls_back() {
         &install,
         &["--restart-command", "true", "--health-timeout", "2"],
     );
-    assert_rolled_back(&output, "did not serve the new certificate within 2 s");
+    // Told as the old certificate, not as "another" (issue 22, point 10).
+    assert_rolled_back(
+        &output,
+        "did not serve the new certificate within 2 s: still serving the old certificate",
+    );
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
     assert_eq!(
         gateway.served_fingerprint().as_deref(),
@@ -314,9 +318,15 @@ fn a_rollback_that_fails_too_exits_5_with_the_manual_steps() {
         .collect();
     // The restore itself worked before the restart failed: what is left by hand is the restart, not the copy.
     assert!(!manual.iter().any(|s| s.starts_with("cp ")), "{manual:?}");
+    // Each step says what it is for (issue 22, point 10: before, a bare "/bin/sh -c …").
     assert_eq!(
-        manual[0], "/bin/sh -c 'echo cannot restart >&2; exit 1'",
+        manual[0], "restart the ICG: /bin/sh -c 'echo cannot restart >&2; exit 1'",
         "{manual:?}"
+    );
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.contains("failed (exit status 1); its last line: cannot restart"),
+        "{error}"
     );
     // ... and the keystore is the old one.
     assert_eq!(std::fs::read(install.keystore()).unwrap(), before);
@@ -334,6 +344,10 @@ fn no_rollback_leaves_the_new_keystore_and_exits_5() {
     assert!(
         error.ends_with("; the new keystore was left in place (--no-rollback)"),
         "{report}"
+    );
+    assert!(
+        error.contains("failed (exit status 1) and printed nothing"),
+        "{error}"
     );
     assert_ne!(std::fs::read(install.keystore()).unwrap(), before);
     // The new keystore stays, so the manual steps start with copying the backup back.

@@ -273,7 +273,7 @@ fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
             "none",
         ],
     );
-    let mut seen = answer(&mut p, "Go on despite newer?", "n");
+    let mut seen = answer(&mut p, "Accept the newer warning and go on?", "n");
     let (code, rest) = exit_code(&mut p);
     seen.push_str(&rest);
     assert_eq!(code, 1, "{seen}");

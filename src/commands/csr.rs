@@ -77,11 +77,42 @@ pub(crate) fn run(
     );
     let (dns_names, ip_addresses) =
         icg_renew::cert::subject_alt_names(&placeholder).unwrap_or_default();
+    // The renewal as it will run here: the installation and audit log this request was made with, and
+    // `--restart none` where this host has no way to restart an ICG that icg-renew can find (the renewal
+    // would stop at once without it).
+    let mut words = location_args(&install);
+    if global.log_file != std::path::Path::new(cli::DEFAULT_LOG_FILE) {
+        words.extend([
+            "--log-file".into(),
+            global.log_file.clone().into_os_string(),
+        ]);
+    }
+    words.extend([
+        "renew".into(),
+        "SIGNED.pem".into(),
+        "--chain".into(),
+        "CA-CHAIN.pem".into(),
+    ]);
+    use icg_renew::service::{Restart, RestartChoice, DEFAULT_UNIT};
+    let restart_found = Restart::choose(RestartChoice::Auto, DEFAULT_UNIT, None).is_ok();
+    if !restart_found {
+        words.extend(["--restart".into(), "none".into()]);
+    }
     let renew_line = format!(
         "{} {}",
         icg_renew::invocation::program(),
-        icg_renew::shown::command(location_args(&install))
+        icg_renew::shown::command(words)
     );
+    let mut next_steps = vec![
+        format!(
+            "have your CA sign {} with its Subject Alternative Names as requested",
+            icg_renew::shown::quote(args.out.as_os_str())
+        ),
+        format!("{renew_line}   (the key is found by itself)"),
+    ];
+    if !restart_found {
+        next_steps.push("restart the ICG yourself afterwards (no way to restart it was found on this host), or give --service UNIT or --restart-command CMD instead of --restart none".into());
+    }
     Ok(Finished {
         output: Output::Csr(CsrReport {
             csr: args.out.clone(),
@@ -92,10 +123,7 @@ pub(crate) fn run(
             ip_addresses,
             sha256,
             replaced_pending: existing.is_some(),
-            next_steps: vec![
-                format!("have your CA sign {} with its Subject Alternative Names as requested", icg_renew::shown::quote(args.out.as_os_str())),
-                format!("{renew_line} renew SIGNED.pem --chain CA-CHAIN.pem   (the key is found by itself)"),
-            ],
+            next_steps,
         }),
         exit_code: 0,
     })

@@ -86,8 +86,12 @@ pub enum TransactionError {
         #[source]
         source: std::io::Error,
     },
-    /// The restart `command` ended with `status`; `last_line` is the last line it printed.
-    #[error("the restart ({command}) failed with {status}: {last_line}")]
+    /// The restart `command` ended with `status`; `last_line` is the last line it printed (empty: nothing).
+    #[error(
+        "the restart ({command}) failed ({}){}",
+        ended(status),
+        said(last_line)
+    )]
     RestartFailed {
         command: String,
         status: std::process::ExitStatus,
@@ -129,5 +133,24 @@ impl TransactionError {
             Self::NoRestartMethod { .. } => ErrorKind::NotFound,
             Self::RestoreNotDone { failure, .. } => failure.kind(),
         }
+    }
+}
+
+/// How a process ended, in words: `exit status 1`, `killed by signal 9`.
+fn ended(status: &std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => status.to_string(),
+    }
+}
+
+/// What a restart printed last, after its failure: `; its last line: …`, or that it printed nothing.
+fn said(last_line: &str) -> String {
+    if last_line.is_empty() {
+        " and printed nothing".into()
+    } else {
+        format!("; its last line: {last_line}")
     }
 }

@@ -67,6 +67,9 @@ pub(super) struct Awaited<'a> {
     pub fingerprint: &'a str,
     pub what: &'a str,
     pub verdicts: Verdicts,
+    /// The certificate the awaited one replaces (its SHA-256 and its name in messages), when known: a
+    /// gateway still serving it is told as such, not as "another certificate".
+    pub replaced: Option<(&'a str, &'a str)>,
 }
 
 /// Restarts and, unless switched off, waits until the gateway serves the awaited certificate with an
@@ -84,6 +87,7 @@ pub(super) fn restart_and_confirm(
         fingerprint,
         what,
         verdicts,
+        replaced,
     } = awaited;
     if confirm.restart == Restart::None {
         steps.skip("restart", "--restart none");
@@ -162,7 +166,12 @@ pub(super) fn restart_and_confirm(
             Err(last) => Err(Error::Transaction(TransactionError::NotServedInTime {
                 what: what.to_string(),
                 timeout: health_timeout,
-                last: last.describe(),
+                last: match (&last, replaced) {
+                    (Observation::WrongCertificate(served), Some((old, name))) if served == old => {
+                        format!("still serving {name} (SHA-256 {served})")
+                    }
+                    _ => last.describe(),
+                },
             })),
         }
     });

@@ -76,6 +76,7 @@ impl Transaction<'_, Renewal<'_>> {
                 fingerprint: &fingerprints.new,
                 what: "the new certificate",
                 verdicts: heard.verdicts(&self.confirm),
+                replaced: Some((&fingerprints.old, "the old certificate")),
             },
             down_since,
             &mut steps,

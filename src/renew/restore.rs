@@ -86,6 +86,7 @@ impl<D> Transaction<'_, D> {
                 fingerprint,
                 what: "the restored certificate",
                 verdicts,
+                replaced: None,
             },
             down_since.unwrap_or_else(Instant::now),
             steps,
@@ -129,7 +130,7 @@ impl<D> Transaction<'_, D> {
         }
         match &self.confirm.restart {
             Restart::None => steps.push(RESTART_BY_HAND.into()),
-            other => steps.push(other.describe()),
+            other => steps.push(format!("restart the ICG: {}", other.describe())),
         }
         steps.push(format!(
             "{} {}",

@@ -301,7 +301,7 @@ fn last_line(output: &str) -> String {
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .unwrap_or("no output")
+        .unwrap_or_default()
         .trim()
         .to_string()
 }

@@ -347,7 +347,7 @@ fn renew_outcome(r: &RenewReport) -> String {
             if let (RenewResult::RolledBack, Some(ms)) = (r.result, r.downtime_ms) {
                 out.push_str(&paragraph(
                     &format!(
-                        "The gateway serves the old certificate again; it was unreachable or refused for {:.1} s.",
+                        "The gateway serves the old certificate again, {:.1} s after the first restart.",
                         ms as f64 / 1000.0
                     ),
                     0,

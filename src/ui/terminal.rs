@@ -344,7 +344,7 @@ impl Prompter for Terminal {
                 );
                 err_line(reason.trim_end());
                 let answer = Confirm::with_theme(&theme())
-                    .with_prompt(format!("Go on despite {}?", check.id))
+                    .with_prompt(format!("Accept the {} warning and go on?", check.id))
                     .default(false)
                     .interact();
                 answered(answer).unwrap_or(false)
