@@ -108,6 +108,15 @@ fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_fini
     assert!(std::fs::read(sandbox.keystore()).unwrap() != before);
 }
 
+/// The screen a terminal shows at the end of `raw` (rexpect's text): escape sequences applied, so that a
+/// spinner cleared is gone and an overwritten line shows its last text; tall enough that nothing scrolls.
+fn final_screen(raw: &str) -> String {
+    let bytes: Vec<u8> = raw.chars().map(|c| c as u32 as u8).collect();
+    let mut parser = vt100::Parser::new(2000, 80, 0);
+    parser.process(&bytes);
+    parser.screen().contents()
+}
+
 /// The text as a terminal shows it: escape sequences removed, carriage returns ending a line.
 fn screen_lines(raw: &str) -> Vec<String> {
     // rexpect hands over each byte as one char: decode the UTF-8 again.
@@ -400,4 +409,33 @@ fn a_restart_method_that_cannot_be_found_stops_renew_before_any_question() {
     );
     assert!(stderr.contains("a renewal would stop"), "{stderr}");
     assert!(std::fs::read(sandbox.keystore()).unwrap() == before);
+}
+
+/// `sandbox` and `demo` say what they are doing while they work (seconds of RSA keys, then the renewal),
+/// and the spinner is gone before the answer (issue 22, point 10: before, nothing showed until the end).
+#[test]
+fn sandbox_and_demo_show_what_they_are_doing_while_they_work() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir().join("another");
+    let mut p = spawn(&sandbox, sandbox.dir(), &["sandbox", dir.to_str().unwrap()]);
+    p.exp_string("Making the sandbox: keys, certificates and keystores")
+        .unwrap();
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 0, "{rest}");
+    assert!(rest.contains("Sandbox ICG installation created"), "{rest}");
+
+    let mut p = spawn(&sandbox, sandbox.dir(), &["demo"]);
+    let mut seen = p.exp_string("Making the sandbox").unwrap();
+    seen.push_str("Making the sandbox");
+    seen.push_str(&p.exp_string("Renewing in the sandbox").unwrap());
+    seen.push_str("Renewing in the sandbox");
+    let (code, rest) = exit_code(&mut p);
+    let rest = seen + &rest;
+    assert_eq!(code, 0, "{rest}");
+    let screen = final_screen(&rest);
+    assert!(
+        !screen.contains("Renewing in the sandbox") && !screen.contains("Making the sandbox"),
+        "the spinner stayed:\n{screen}"
+    );
+    assert!(screen.contains("A throwaway ICG installation"), "{screen}");
 }

@@ -6,7 +6,7 @@ use super::sandbox::sandbox_report;
 use super::status::status_report;
 use super::Finished;
 use crate::cli::GlobalArgs;
-use crate::ui::prompts::Defaults;
+use crate::ui::prompts::{Defaults, Prompter};
 use icg_renew::audit::AuditLog;
 use icg_renew::error::{Error, Result};
 use icg_renew::install::Locate;
@@ -21,7 +21,7 @@ use icg_renew::utc::Clock;
 use std::path::Path;
 
 /// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.
-pub(crate) fn run(keep: bool, clock: Clock) -> Result<Finished> {
+pub(crate) fn run(keep: bool, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finished> {
     use std::os::unix::fs::PermissionsExt;
     // A new directory, private to this user (tempfile's default mode follows the umask), removed when dropped
     // unless kept.
@@ -30,15 +30,26 @@ pub(crate) fn run(keep: bool, clock: Clock) -> Result<Finished> {
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| Error::io("create a directory in", &std::env::temp_dir(), &e))?;
-    let result = demo_in(dir.path(), keep, clock);
+    let result = demo_in(dir.path(), keep, prompter, clock);
+    prompter.busy(None);
     if keep {
         let _ = dir.keep();
     }
     result
 }
 
-pub(crate) fn demo_in(dir: &Path, keep: bool, clock: Clock) -> Result<Finished> {
+/// The demo in `dir`; `prompter` only shows what is being done (the renewal inside asks nothing).
+pub(crate) fn demo_in(
+    dir: &Path,
+    keep: bool,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    prompter.busy(Some(super::sandbox::MAKING));
     let made = sandbox::create(dir, false, icg_renew::install::DEFAULT_PORT, clock.now)?;
+    prompter.busy(Some(
+        "Renewing in the sandbox: checks, backup, new keystore, read back",
+    ));
     let located = Locate {
         icg_root: Some(made.root.clone()),
         ..locate(&GlobalArgs::default())

@@ -154,9 +154,11 @@ pub(crate) fn check_material(
     if material.key.is_none() {
         find_key_on_the_gateway(&mut material, install, installed)?;
     }
-    prompter.checks_running(true);
+    prompter.busy(Some(
+        "Checking the new certificate against the installed one",
+    ));
     let result = checks::run_all(&installed.chain, &installed.root, &material, clock);
-    prompter.checks_running(false);
+    prompter.busy(None);
     let shown_chain = result
         .verified_chain
         .clone()

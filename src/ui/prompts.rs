@@ -35,8 +35,9 @@ pub trait Prompter {
     fn password(&mut self, _prompt: &str) -> Option<Password> {
         None
     }
-    /// The checks start (`true`) or end (`false`): time for a spinner.
-    fn checks_running(&mut self, _running: bool) {}
+    /// Work that takes seconds without anything to show starts (`Some`: what it is) or ends (`None`): time
+    /// for a spinner.
+    fn busy(&mut self, _what: Option<&str>) {}
     /// The checks' outcome, before any question about it.
     fn show_checks(&mut self, _report: &VerifyReport) {}
     /// Accept the warnings of a compatible report.

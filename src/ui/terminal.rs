@@ -316,14 +316,11 @@ impl Prompter for Terminal {
         answered(typed).map(Password::new)
     }
 
-    fn checks_running(&mut self, running: bool) {
-        if running {
-            self.spinner = Some(spinner(
-                "Checking the new certificate against the installed one".into(),
-            ));
-        } else if let Some(bar) = self.spinner.take() {
+    fn busy(&mut self, what: Option<&str>) {
+        if let Some(bar) = self.spinner.take() {
             bar.finish_and_clear();
         }
+        self.spinner = what.map(|w| spinner(w.to_string()));
     }
 
     fn show_checks(&mut self, report: &VerifyReport) {
