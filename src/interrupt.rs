@@ -136,8 +136,21 @@ fn answer() {
     }
 }
 
-/// Writes one line on stderr, over a spinner's line on a terminal.
+/// How the watcher's answer reaches the screen when something else draws there (a spinner): set once by
+/// the terminal's user interface, which writes the text around what it draws.
+static ANNOUNCER: OnceLock<Box<dyn Fn(&str) + Send + Sync>> = OnceLock::new();
+
+/// Hands the watcher's answers to `announce` instead of writing them to stderr directly.
+pub fn announce_through(announce: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = ANNOUNCER.set(Box::new(announce));
+}
+
+/// Writes one line on stderr, over a spinner's line on a terminal (or through the announcer).
 fn say(text: &str) {
+    if let Some(announce) = ANNOUNCER.get() {
+        announce(text);
+        return;
+    }
     use std::io::Write;
     let prefix = if std::io::stderr().is_terminal() {
         "\r\x1b[2K"

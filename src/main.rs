@@ -31,6 +31,7 @@ fn main() {
         && std::io::stdout().is_terminal();
     set_up_the_terminal(json);
     let mut prompter: Box<dyn ui::prompts::Prompter> = if interactive {
+        ui::terminal::announce_interruptions_around_spinners();
         Box::new(ui::terminal::Terminal::default())
     } else {
         Box::new(ui::prompts::Plain(renew::Silent))

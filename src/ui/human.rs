@@ -432,15 +432,18 @@ fn backups(list: &[BackupEntry]) -> String {
         );
         match (&b.certificate, &b.error) {
             (Some(c), _) => {
-                let _ = writeln!(
-                    out,
-                    "  {}, until {} ({}), SHA-256 {}, SHA-1 {}",
-                    c.subject,
-                    c.not_after,
-                    days(c.days_left),
-                    c.sha256,
-                    c.sha1
-                );
+                out.push_str(&paragraph(
+                    &format!(
+                        "{}, until {} ({})",
+                        c.subject,
+                        c.not_after,
+                        days(c.days_left)
+                    ),
+                    2,
+                ));
+                // Each fingerprint on its own row, whole or in halves at a colon (never inside a byte).
+                fingerprint_row(&mut out, "  SHA-256  ", &c.sha256);
+                fingerprint_row(&mut out, "  SHA-1    ", &c.sha1);
             }
             (None, Some(e)) => {
                 let _ = writeln!(out, "  cannot be read: {e}");

@@ -29,9 +29,9 @@ pub fn columns() -> Option<usize> {
 }
 
 /// Splits `text` into lines of at most `width` characters (`first` for the first line, after a longer
-/// prefix), breaking after spaces, commas and slashes. A piece without such a break that is longer than
-/// the width stays whole on its own line: a fingerprint is never split. Without a width, the text stays
-/// one line.
+/// prefix), breaking after spaces, commas and slashes; a piece still longer than the width breaks after
+/// its colons (a fingerprint between two bytes, never inside one). A piece without any such break stays
+/// whole on its own line. Without a width, the text stays one line.
 pub(crate) fn wrap_after(text: &str, first: Option<usize>, width: Option<usize>) -> Vec<String> {
     let (Some(first), Some(width)) = (first, width) else {
         return vec![text.to_string()];
@@ -45,6 +45,16 @@ pub(crate) fn wrap_after(text: &str, first: Option<usize>, width: Option<usize>)
         }
     }
     pieces.push(piece);
+    let pieces: Vec<String> = pieces
+        .into_iter()
+        .flat_map(|piece| {
+            if piece.trim_end().chars().count() > width {
+                piece.split_inclusive(':').map(str::to_string).collect()
+            } else {
+                vec![piece]
+            }
+        })
+        .collect();
     let mut lines = vec![String::new()];
     for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
         let limit = if lines.len() == 1 { first } else { width };
@@ -119,22 +129,45 @@ pub(crate) fn row(out: &mut String, label: &str, value: &str) {
 }
 
 /// A fingerprint after `prefix` (label and title) when it fits there; else on the next line, indented,
-/// with its colons when they fit and without them when not. Never split.
+/// and where it does not fit there either, in two halves at the colon between them. Always with its
+/// colons, as the JSON and every other view write it; never split inside a byte.
 pub(crate) fn fingerprint_row(out: &mut String, prefix: &str, fingerprint: &str) {
     let width = console::measure_text_width(prefix) + fingerprint.len();
     match columns() {
         Some(columns) if width > columns => {
             let _ = writeln!(out, "{}", prefix.trim_end());
-            if 4 + fingerprint.len() <= columns {
-                let _ = writeln!(out, "    {fingerprint}");
-            } else {
-                let _ = writeln!(out, "    {}", fingerprint.replace(':', ""));
+            let half = fingerprint
+                .match_indices(':')
+                .map(|(i, _)| i + 1)
+                .nth(fingerprint.matches(':').count() / 2);
+            match half {
+                Some(at) if 4 + fingerprint.len() > columns => {
+                    let (first, second) = fingerprint.split_at(at);
+                    let _ = writeln!(out, "    {first}\n    {second}");
+                }
+                _ => {
+                    let _ = writeln!(out, "    {fingerprint}");
+                }
             }
         }
         _ => {
             let _ = writeln!(out, "{prefix}{fingerprint}");
         }
     }
+}
+
+/// `text` cut to `max` characters by an ellipsis, keeping a third of them from its start and two thirds
+/// from its end (a path's file name); unchanged when it fits.
+pub(crate) fn shorten_middle(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max || max < 5 {
+        return text.to_string();
+    }
+    let keep_end = (max - 1) * 2 / 3;
+    let keep_start = max - 1 - keep_end;
+    let start: String = text.chars().take(keep_start).collect();
+    let end: String = text.chars().skip(count - keep_end).collect();
+    format!("{start}…{end}")
 }
 
 /// Two fingerprints (`label`: which digest) under each other, titled and aligned, both on the title's line
@@ -207,9 +240,31 @@ mod tests {
             ),
             ["CN=icg.sandbox.test,", "O=icg-renew sandbox"]
         );
+        // A fingerprint longer than the line breaks between bytes; a piece without a break stays whole.
         let fingerprint = "AB:".repeat(31) + "AB";
-        assert_eq!(wrap_after(&fingerprint, Some(20), Some(20)), [fingerprint]);
+        let lines = wrap_after(&fingerprint, Some(20), Some(20));
+        assert_eq!(lines.concat(), fingerprint);
+        assert!(lines
+            .iter()
+            .all(|l| l.len() <= 20 && l.split(':').all(|b| b.len() <= 2)));
+        let hex = "AB".repeat(32);
+        assert_eq!(wrap_after(&hex, Some(20), Some(20)), [hex]);
         assert_eq!(wrap_after("one two", None, None), ["one two"]);
         assert_eq!(wrap_after("aa bb cc", Some(2), Some(5)), ["aa", "bb cc"]);
+    }
+
+    #[test]
+    fn a_long_name_keeps_its_start_and_end() {
+        assert_eq!(shorten_middle("/short", 10), "/short");
+        assert_eq!(
+            shorten_middle("/opt/a/very/long/name.p12", 15),
+            "/opt/a/…ame.p12"
+        );
+        assert_eq!(
+            shorten_middle("/opt/a/very/long/name.p12", 15)
+                .chars()
+                .count(),
+            15
+        );
     }
 }

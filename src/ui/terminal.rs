@@ -33,10 +33,30 @@ pub struct Terminal {
     installed: Option<String>,
 }
 
+/// The spinner shown last (finished or not), so that the interruption watcher's answer is written around
+/// it: a line written under a running spinner would be drawn over at its next tick.
+static SHOWN: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Makes the interruption watcher write its answers around the spinner (`ProgressBar::suspend`).
+pub fn announce_interruptions_around_spinners() {
+    interrupt::announce_through(|text| {
+        let shown = SHOWN.lock().ok().and_then(|s| s.clone());
+        match shown {
+            Some(bar) => bar.suspend(|| err_line(text)),
+            None => err_line(text),
+        }
+    });
+}
+
 fn spinner(message: String) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
+    if let Ok(mut shown) = SHOWN.lock() {
+        *shown = Some(bar.clone());
+    }
     bar.set_style(
-        ProgressStyle::with_template("{spinner:.cyan} {msg} ({elapsed})")
+        // One line, always: a message wider than the terminal is cut (`wide_msg`), for a spinner that wraps
+        // leaves its first line behind each time it is drawn again.
+        ProgressStyle::with_template("{spinner:.cyan} {wide_msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message(message);
@@ -102,14 +122,28 @@ impl Observer for Progress {
         err_line(line.trim_end());
     }
 
-    fn waiting(&mut self, what: &str, elapsed: Duration, seen: &Observation) {
+    /// The time waited is the spinner's own (`elapsed` in its template), shown once.
+    fn waiting(&mut self, what: &str, _elapsed: Duration, seen: &Observation) {
         if let Some(bar) = &self.bar {
             let last = match seen {
                 Observation::Good(_) => String::new(),
                 other => format!(" — {}", other.describe()),
             };
-            bar.set_message(format!("{what}… {} s{last}", elapsed.as_secs()));
+            bar.set_message(format!("{what}…{last}"));
         }
+    }
+}
+
+/// A path as a list entry, followed by `facts`: shortened in its middle where the entry would be wider than
+/// the terminal (the list's marker included), so that the entry stays one line and the facts (a time, a
+/// size) are never broken. The chosen path is then printed in full.
+fn picker_entry(path: &str, facts: &str) -> String {
+    match layout::columns() {
+        Some(columns) => {
+            let room = columns.saturating_sub(4 + console::measure_text_width(facts));
+            layout::shorten_middle(path, room.max(20))
+        }
+        None => path.to_string(),
     }
 }
 
@@ -202,7 +236,10 @@ impl Prompter for Terminal {
     }
 
     fn choose_installation(&mut self, found: &[PathBuf]) -> Option<PathBuf> {
-        let items: Vec<String> = found.iter().map(|p| p.shown().to_string()).collect();
+        let items: Vec<String> = found
+            .iter()
+            .map(|p| picker_entry(&p.shown().to_string(), ""))
+            .collect();
         let chosen = Select::with_theme(&theme())
             .with_prompt("Several ICG installations were found. Which one?")
             .items(&items)
@@ -250,11 +287,14 @@ impl Prompter for Terminal {
                     .as_deref()
                     .map(|n| format!("  <- {n}"))
                     .unwrap_or_default();
-                format!(
-                    "{}  ({}, {}){note}",
-                    c.path.shown(),
+                let facts = format!(
+                    "  ({}, {}){note}",
                     human_size(c.size),
                     icg_renew::utc::rfc3339(c.modified)
+                );
+                format!(
+                    "{}{facts}",
+                    picker_entry(&c.path.shown().to_string(), &facts)
                 )
             })
             .collect();
