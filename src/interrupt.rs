@@ -138,7 +138,10 @@ fn answer() {
 
 /// How the watcher's answer reaches the screen when something else draws there (a spinner): set once by
 /// the terminal's user interface, which writes the text around what it draws.
-static ANNOUNCER: OnceLock<Box<dyn Fn(&str) + Send + Sync>> = OnceLock::new();
+static ANNOUNCER: OnceLock<Announcer> = OnceLock::new();
+
+/// Writes one of the watcher's answers.
+type Announcer = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Hands the watcher's answers to `announce` instead of writing them to stderr directly.
 pub fn announce_through(announce: impl Fn(&str) + Send + Sync + 'static) {
