@@ -12,6 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TIMEOUT_MS: u64 = 60_000;
+/// The question after the checks (issue 24); Enter takes its default, now.
+const WHEN: &str = "Renew now, or at a time you choose?";
 /// How long an answer to Ctrl-C may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 
@@ -71,6 +73,7 @@ fn ctrl_c_at_the_final_prompt_says_nothing_was_changed_within_a_second() {
     let before = std::fs::read(sandbox.keystore()).unwrap();
     let material = sandbox.material();
     let mut p = spawn_renew(&sandbox, &material, &["--restart", "none"]);
+    answer(&mut p, WHEN, "\r");
     p.exp_string("Replace the keystore now?").unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let (took, _) = interrupt(&mut p, "Interrupted: nothing was changed.");
@@ -92,6 +95,7 @@ fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_fini
         &material,
         &["--restart-command", &restart, "--no-health-check"],
     );
+    answer(&mut p, WHEN, "\r");
     answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
     p.exp_string("Restarting the ICG").unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -142,6 +146,7 @@ fn interactive_renewal(sandbox: &Sandbox) -> String {
         &["renew", "--restart", "none"],
     );
     let mut seen = answer(&mut p, "Type a path", "\r");
+    seen.push_str(&answer(&mut p, WHEN, "\r"));
     seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
     seen.push_str(&p.exp_string("To undo:").unwrap());
     let (code, rest) = exit_code(&mut p);
@@ -284,4 +289,125 @@ fn a_warning_is_asked_about_in_a_short_question_that_fits_80_columns() {
         .collect();
     assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
     assert!(std::fs::read(sandbox.keystore()).unwrap() == installed);
+}
+
+/// `scheduled --json` on the spool `spool`.
+fn scheduled_json(sandbox: &Sandbox, spool: &Path, extra: &[&str]) -> serde_json::Value {
+    let output = sandbox
+        .icg_json()
+        .arg("scheduled")
+        .arg("--schedule-dir")
+        .arg(spool)
+        .args(extra)
+        .output()
+        .unwrap();
+    sandbox::json(&output)
+}
+
+/// The local time of day (`HH:MM`) of an RFC 3339 time, by `date` in the same time zone as the binary's.
+fn local_hh_mm(at: &str) -> String {
+    let out = Command::new("date")
+        .args(["-d", at, "+%H:%M"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Issue 24: after the checks, the terminal asks "Renew now, or at a time you choose?"; choosing a time and
+/// typing 02:30 keeps the renewal in the spool exactly as `renew --at 02:30` would, says how to list and
+/// cancel it, and changes nothing in the keystore; at 02:30 the due run renews with it. (Fails on a main
+/// without the question: the flow goes straight to "Replace the keystore now?".)
+#[test]
+fn choosing_a_time_at_the_question_schedules_the_renewal_and_changes_nothing_now() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let material = sandbox.material();
+    let spool_arg = spool.display().to_string();
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    let mut seen = answer(&mut p, WHEN, "\x1b[B");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    // A time that is no time is said and asked again.
+    seen.push_str(&answer(&mut p, "At what time?", "25:99\r"));
+    seen.push_str(&p.exp_string("is neither HH:MM nor").unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        p.send("\x7f").unwrap();
+    }
+    p.send("02:30\r").unwrap();
+    p.flush().unwrap();
+    seen.push_str(&p.exp_string("Scheduled: renewal").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains("Replace the keystore"), "{seen}");
+    for said in ["To list: ", "To cancel: ", "--cancel"] {
+        assert!(seen.contains(said), "{said}: {seen}");
+    }
+
+    // Nothing changed; the renewal waits, listed with its time and how it was scheduled.
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert_eq!(sandbox.backups().len(), 0);
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    let waiting = listed["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{listed}");
+    let at = waiting[0]["at"].as_str().unwrap().to_string();
+    assert_eq!(local_hh_mm(&at), "02:30", "{listed}");
+    assert_eq!(
+        waiting[0]["how"], "renew, at a time chosen on the terminal",
+        "{listed}"
+    );
+    let id = waiting[0]["id"].as_str().unwrap().to_string();
+    assert!(seen.contains(&id), "{seen}");
+    assert!(too_wide(&seen).is_empty(), "{}", too_wide(&seen).join("\n"));
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
+    assert!(log.contains(&format!("action=scheduled id={id}")), "{log}");
+
+    // At the hour the timer's run renews with the kept material.
+    let due = scheduled_json(&sandbox, &spool, &["--run-due", "--now", &at]);
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.keytool_list().status.success());
+}
+
+/// Issue 24: Enter at "Renew now, or at a time you choose?" takes the default, now: the plan and its
+/// question follow, the renewal happens, and nothing is kept for later.
+#[test]
+fn the_default_answer_renews_now_and_keeps_nothing_for_later() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let material = sandbox.material();
+    let spool_arg = spool.display().to_string();
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    let mut seen = answer(&mut p, WHEN, "\r");
+    seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
+    seen.push_str(&p.exp_string("Renewed:").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains("At what time?"), "{seen}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert_eq!(sandbox.backups().len(), 1);
+    assert!(sandbox.keytool_list().status.success());
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    assert_eq!(listed["waiting"].as_array().unwrap().len(), 0, "{listed}");
+}
+
+/// The lines of `seen` wider than the 80-column terminal.
+fn too_wide(seen: &str) -> Vec<String> {
+    screen_lines(seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect()
 }

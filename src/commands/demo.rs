@@ -66,6 +66,7 @@ pub(crate) fn demo_in(dir: &Path, keep: bool, clock: Clock) -> Result<Finished> 
         &mut Defaults(renew::Silent),
         &mut audit,
         clock,
+        None,
     )?;
     let after = status_report(
         &Installed::load(&install, None)?,

@@ -15,9 +15,10 @@
 
 use super::renew::{exit_code, renew_install, Request};
 use super::resolve::{open_audit, resolve};
+use super::scheduled::{check_and_keep, Keep};
 use super::{Finished, Prompter};
 use crate::cli::{GlobalArgs, InboxArgs};
-use icg_renew::cert::{compact_utc, Clock};
+use icg_renew::cert::{compact_utc, Clock, UnixTime};
 use icg_renew::error::CommandError;
 use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
 use icg_renew::fsx::{self, SafeDir};
@@ -52,6 +53,12 @@ pub fn run(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
+    // A bad time is a usage error before anything is taken.
+    let at = args
+        .at
+        .as_deref()
+        .map(|when| super::scheduled::parse_at(when, clock))
+        .transpose()?;
     let group = args.group.as_deref().map(group_id).transpose()?;
     let dir = open_inbox_dir(&args.dir, group)?;
     lock_dir(&dir)?;
@@ -63,6 +70,7 @@ pub fn run(
         superseded: Vec::new(),
         still_being_written: None,
         renew: None,
+        scheduled: None,
         error: None,
     };
     let waited_since = std::time::Instant::now();
@@ -108,7 +116,7 @@ pub fn run(
         Ok(password_file) => renew_waiting_for_the_lock(
             global,
             args,
-            (&newest.path, password_file.as_deref()),
+            (&newest.path, password_file.as_deref(), at),
             waited_since,
             prompter,
             clock,
@@ -116,11 +124,14 @@ pub fn run(
         Err(e) => Err(e),
     };
     let (outcome, exit_code) = match attempt {
-        Ok(renewed) => {
-            let code = exit_code(renewed.result);
-            let json = crate::ui::json(&Output::Renew(Box::new(renewed.clone())));
-            report.renew = Some(Box::new(renewed));
-            (json, code)
+        Ok(finished) => {
+            let json = crate::ui::json(&finished.output);
+            match finished.output {
+                Output::Renew(renewed) => report.renew = Some(renewed),
+                Output::Scheduled(scheduled) => report.scheduled = Some(scheduled),
+                _ => {}
+            }
+            (json, finished.exit_code)
         }
         Err(e) => {
             report.error = Some(super::hint::message(&e));
@@ -137,18 +148,19 @@ pub fn run(
     })
 }
 
-/// The renewal of one dropped file; another icg-renew holding the keystore is waited for (up to `--wait`,
-/// counted from `waited_since`), not a reason to file the material: `Err` then, and the file stays.
+/// The renewal of one dropped file (or, with `at`, its scheduling); another icg-renew holding the keystore
+/// is waited for (up to `--wait`, counted from `waited_since`), not a reason to file the material: `Err`
+/// then, and the file stays.
 fn renew_waiting_for_the_lock(
     global: &GlobalArgs,
     args: &InboxArgs,
-    (material, password_file): (&Path, Option<&Path>),
+    (material, password_file, at): (&Path, Option<&Path>, Option<UnixTime>),
     waited_since: std::time::Instant,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<Result<icg_renew::report::RenewReport>> {
+) -> Result<Result<Finished>> {
     let attempt = loop {
-        let attempt = renew_with(global, args, material, password_file, prompter, clock);
+        let attempt = renew_with(global, args, (material, password_file, at), prompter, clock);
         let locked = matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked);
         if !locked || waited_since.elapsed() >= Duration::from_secs(args.wait) {
             break attempt;
@@ -166,15 +178,15 @@ fn renew_waiting_for_the_lock(
     }
 }
 
-/// The renewal of one dropped file, exactly as `renew --yes NEW [--new-password-file NAME.password]`.
+/// The renewal of one dropped file, exactly as `renew --yes NEW [--new-password-file NAME.password]`
+/// (with `at`: `… --at WHEN`, checked now and kept in the spool).
 fn renew_with(
     global: &GlobalArgs,
     args: &InboxArgs,
-    material: &Path,
-    password_file: Option<&Path>,
+    (material, password_file, at): (&Path, Option<&Path>, Option<UnixTime>),
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<icg_renew::report::RenewReport> {
+) -> Result<Finished> {
     let request = Request {
         new: Some(material.to_path_buf()),
         material: MaterialSource {
@@ -187,9 +199,22 @@ fn renew_with(
         dry_run: false,
         keep_backups: args.backups.keep_backups,
     };
+    if let Some(at) = at {
+        let kept = Keep {
+            dir: &args.spool.schedule_dir,
+            how: "inbox --at",
+            command: "inbox",
+            at,
+        };
+        return check_and_keep(global, &request, &kept, prompter, clock);
+    }
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "inbox", prompter);
-    renew_install(&mut install, &request, prompter, &mut audit, clock)
+    let renewed = renew_install(&mut install, &request, prompter, &mut audit, clock, None)?;
+    Ok(Finished {
+        exit_code: exit_code(renewed.result),
+        output: Output::Renew(Box::new(renewed)),
+    })
 }
 
 /// DIR resolved once (every directory above it root's alone) and held open; refused when someone other

@@ -61,6 +61,11 @@ pub trait Prompter {
     fn confirm(&mut self, _question: &str) -> bool {
         false
     }
+    /// Once the checks pass: renew now, or at a time the operator chooses (`None`: neither, nothing
+    /// changes). The non-interactive answer is now.
+    fn renew_when(&mut self, _now: icg_renew::cert::UnixTime) -> Option<When> {
+        Some(When::Now)
+    }
     /// Confirm the plan before anything changes.
     fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
         true
@@ -74,6 +79,14 @@ pub trait Prompter {
     ) -> bool {
         true
     }
+}
+
+/// When a renewal runs, as the operator chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Now,
+    /// At this time (Unix seconds), kept in the spool until then.
+    At(icg_renew::cert::UnixTime),
 }
 
 /// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.
@@ -130,7 +143,7 @@ fn notify_unless_renewed(
         }) => match (&r.renew, &r.error) {
             (Some(renewed), _) => (word(renewed.result), renewed.keystore.clone(), None),
             (None, Some(_)) => ("error".to_string(), no_keystore, None),
-            // Nothing was ready: nothing happened that anyone needs to hear of.
+            // Nothing was ready, or it was scheduled: nothing anyone needs to hear of.
             (None, None) => return,
         },
         Ok(Finished {
@@ -211,7 +224,7 @@ fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finis
                 };
                 return scheduled::schedule(global, &args, how, &when, prompter, clock);
             }
-            renew::run(global, &renew::Request::from_args(&args), prompter, clock)
+            renew::run_or_schedule(global, &args, prompter, clock)
         }
         Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
         Command::Backups(args) => backups::run(

@@ -5,7 +5,7 @@ use super::verify::{check_material, material_path};
 use super::{Finished, Prompter};
 use crate::cli::{self, GlobalArgs};
 use icg_renew::audit::AuditLog;
-use icg_renew::cert::Clock;
+use icg_renew::cert::{Clock, UnixTime};
 use icg_renew::checks;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
@@ -13,6 +13,7 @@ use icg_renew::install::Install;
 use icg_renew::material::{KeySource, MaterialSource};
 use icg_renew::renew::{Confirm, LockedKeystore, Renewal, Transaction};
 use icg_renew::report::*;
+use icg_renew::secret::Password;
 use icg_renew::service::RestartPlan;
 use icg_renew::shown::Shown;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,57 @@ pub(crate) fn run(
 ) -> Result<Finished> {
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "renew", prompter);
-    let report = renew_install(&mut install, args, prompter, &mut audit, clock)?;
+    let report = renew_install(&mut install, args, prompter, &mut audit, clock, None)?;
+    Ok(Finished {
+        exit_code: exit_code(report.result),
+        output: Output::Renew(Box::new(report)),
+    })
+}
+
+/// A renewal the operator, asked after the checks, chose to run at a later time.
+pub(crate) struct Later {
+    pub(crate) at: UnixTime,
+    /// The new material's password, when it was typed (a scheduled run has no one to type it).
+    pub(crate) typed_password: Option<Password>,
+}
+
+/// `renew` without `--at`: on a terminal, once the checks pass, the operator may choose a time instead of
+/// now; that renewal is then kept exactly as `renew --at` keeps it.
+pub(crate) fn run_or_schedule(
+    global: &GlobalArgs,
+    args: &cli::RenewArgs,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let request = Request::from_args(args);
+    let mut install = resolve(global, prompter)?;
+    let mut audit = open_audit(global, "renew", prompter);
+    let mut later = None;
+    let report = renew_install(
+        &mut install,
+        &request,
+        prompter,
+        &mut audit,
+        clock,
+        Some(&mut later),
+    )?;
+    if let Some(later) = later {
+        let kept = super::scheduled::Keep {
+            dir: &args.spool.schedule_dir,
+            how: "renew, at a time chosen on the terminal",
+            command: "renew",
+            at: later.at,
+        };
+        return super::scheduled::keep(
+            global,
+            &request,
+            &kept,
+            &report,
+            later.typed_password.as_ref(),
+            prompter,
+            clock,
+        );
+    }
     Ok(Finished {
         exit_code: exit_code(report.result),
         output: Output::Renew(Box::new(report)),
@@ -74,20 +125,24 @@ pub(crate) fn exit_code(result: RenewResult) -> i32 {
     }
 }
 
-/// The whole renewal of one installation: lock, checks, plan, questions, transaction.
+/// The whole renewal of one installation: lock, checks, plan, questions, transaction. With `later`, a person
+/// is asked whether to renew now or at a time they choose; a chosen time is put there, and the report comes
+/// back as checked (a dry run's), nothing changed.
 pub(crate) fn renew_install(
     install: &mut Install,
     args: &Request,
     prompter: &mut dyn Prompter,
     audit: &mut AuditLog,
     clock: Clock,
+    later: Option<&mut Option<Later>>,
 ) -> Result<RenewReport> {
     let keystore = LockedKeystore::open(&install.keystore)?;
     let backups_in = backup_dir(args.backup_dir.as_deref(), keystore.file())?;
     backups_in.check_private("the backup directory")?;
     let installed = load_installed(install, prompter, Some(keystore.file()))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
-    let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
+    let mut verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
+    let typed_password = verified.typed_password.take();
     let confirm = Confirm::from_plan(&args.restart, install.port, Some(&installed.root))?;
     let plan = Plan {
         keystore: installed.path.clone(),
@@ -128,7 +183,25 @@ pub(crate) fn renew_install(
     if args.dry_run {
         return Ok(report);
     }
-    ask_before_changing(prompter, &report)?;
+    accept_warnings(prompter, &report)?;
+    // Only when a scheduled run could open the keystore as this one did: not with a typed password.
+    let typed_store_password = matches!(
+        install.store_password,
+        Some((_, icg_renew::install::PasswordSource::Prompt))
+    );
+    if let Some(later) = later.filter(|_| !typed_store_password) {
+        match prompter.renew_when(clock.now) {
+            None => return Err(Error::Command(CommandError::NotConfirmed)),
+            Some(super::When::At(at)) => {
+                *later = Some(Later { at, typed_password });
+                return Ok(report);
+            }
+            Some(super::When::Now) => {}
+        }
+    }
+    if !prompter.confirm_plan(&report.verify, &report.plan) {
+        return Err(Error::Command(CommandError::NotConfirmed));
+    }
     // The key password must open the installed key, or the rewritten entry would not open either.
     installed_key(install, &installed)?;
     let new_key = verified
@@ -189,8 +262,8 @@ fn audit_checks(audit: &mut AuditLog, keystore: &Path, new: &Path, verify: &Veri
     );
 }
 
-/// The operator accepts the warnings, if any, and confirms the plan; else nothing changes.
-fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Result<()> {
+/// The operator accepts the warnings, if any; else nothing changes.
+fn accept_warnings(prompter: &mut dyn Prompter, report: &RenewReport) -> Result<()> {
     if report
         .verify
         .checks
@@ -199,9 +272,6 @@ fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Res
         && !prompter.accept_warnings(&report.verify)
     {
         return Err(Error::Command(CommandError::StoppedAtWarnings));
-    }
-    if !prompter.confirm_plan(&report.verify, &report.plan) {
-        return Err(Error::Command(CommandError::NotConfirmed));
     }
     Ok(())
 }
