@@ -1,7 +1,8 @@
 //! `icg-renew inbox [DIR]`: the drop folder. Copying new material (a UMS export, say) into DIR renews the
 //! gateway with it, under `--yes`, with the same checks, backup, confirmation and rollback as `renew`; the
 //! file then moves to `DIR/done/` or `DIR/failed/` with the JSON result beside it as `<name>.json`. A password
-//! may lie beside the material as `<name>.password` (mode 0600).
+//! may lie beside the material as `<name>.password` (mode 0600). With `--at WHEN` the material is checked now
+//! and kept in the spool as `renew --at` keeps it, and filed in `done/` with the scheduling as its result.
 //!
 //! Safety: DIR must be a directory that only root (and a group named with `--group`) can write to, since
 //! whoever writes there decides the gateway's certificate, and every directory above it root's alone. DIR is
