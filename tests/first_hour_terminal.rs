@@ -411,3 +411,140 @@ fn too_wide(seen: &str) -> Vec<String> {
         .filter(|l| l.chars().count() > 80)
         .collect()
 }
+
+/// Issue 24: a password typed for the material is kept with the renewal for later (the timer's run has no one
+/// to type it), whether the time was chosen at the question or given with `--at` on the terminal; the due run
+/// renews with it.
+#[test]
+fn a_password_typed_for_the_material_is_kept_for_the_renewal_at_the_hour() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let spool_arg = spool.display().to_string();
+    // The sandbox's new key and chain as PKCS#12 that only opens with a password nobody configured.
+    let bundle = sandbox.root().join("new/new-bundle.pem");
+    let p12 = sandbox.dir().join("new.p12");
+    let made = Command::new("openssl")
+        .args(["pkcs12", "-export", "-in"])
+        .arg(&bundle)
+        .arg("-inkey")
+        .arg(&bundle)
+        .arg("-out")
+        .arg(&p12)
+        .args(["-passout", "pass:typed only"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+
+    // Chosen at the question.
+    let mut p = spawn_renew(
+        &sandbox,
+        &p12,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    answer(&mut p, "Password of", "typed only\r");
+    answer(&mut p, WHEN, "\x1b[B");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    answer(&mut p, "At what time?", "02:30\r");
+    p.exp_string("Scheduled: renewal").unwrap();
+    assert_eq!(exit_code(&mut p).0, 0);
+    let first = scheduled_json(&sandbox, &spool, &[])["waiting"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        std::fs::read(spool.join(format!("{first}.password"))).unwrap(),
+        b"typed only"
+    );
+
+    // Given with --at on the terminal: the same, and it replaces the first.
+    let mut p = spawn_renew(
+        &sandbox,
+        &p12,
+        &[
+            "--restart",
+            "none",
+            "--schedule-dir",
+            &spool_arg,
+            "--at",
+            "03:30",
+        ],
+    );
+    answer(&mut p, "Password of", "typed only\r");
+    p.exp_string("Scheduled: renewal").unwrap();
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 0, "{rest}");
+    assert!(
+        rest.contains(&format!("It replaces the earlier scheduling {first}")),
+        "{rest}"
+    );
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    let waiting = listed["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{listed}");
+    let id = waiting[0]["id"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(spool.join(format!("{id}.password"))).unwrap(),
+        b"typed only"
+    );
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+
+    let at = waiting[0]["at"].as_str().unwrap();
+    let due = scheduled_json(&sandbox, &spool, &["--run-due", "--now", at]);
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.keytool_list().status.success());
+}
+
+/// Issue 24: a keystore password that had to be typed is not kept, so the terminal does not offer a later
+/// time (it goes straight to the plan), and `--at` on the terminal refuses with what to do (exit 2, nothing
+/// kept, nothing changed).
+#[test]
+fn a_typed_keystore_password_is_not_offered_a_later_time() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let password = sandbox.password();
+    let config = sandbox.root().join("usg/conf/application-prod.yml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("key-store-password:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, yaml);
+    std::fs::write(&config, without).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let spool_arg = spool.display().to_string();
+    let material = sandbox.material();
+
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    answer(&mut p, "Password of the keystore", &format!("{password}\r"));
+    let seen = answer(&mut p, "Replace the keystore now?", "n");
+    assert!(!seen.contains(WHEN), "{seen}");
+    assert_eq!(exit_code(&mut p).0, 1);
+
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &[
+            "--restart",
+            "none",
+            "--schedule-dir",
+            &spool_arg,
+            "--at",
+            "02:30",
+        ],
+    );
+    answer(&mut p, "Password of the keystore", &format!("{password}\r"));
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 2, "{rest}");
+    assert!(rest.contains("--store-password-file"), "{rest}");
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    assert_eq!(listed["waiting"].as_array().unwrap().len(), 0, "{listed}");
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+}

@@ -224,7 +224,7 @@ fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finis
                 };
                 return scheduled::schedule(global, &args, how, &when, prompter, clock);
             }
-            renew::run_or_schedule(global, &args, prompter, clock)
+            renew::run(global, &args, prompter, clock)
         }
         Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
         Command::Backups(args) => backups::run(

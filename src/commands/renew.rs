@@ -50,31 +50,20 @@ impl Request {
     }
 }
 
-pub(crate) fn run(
-    global: &GlobalArgs,
-    args: &Request,
-    prompter: &mut dyn Prompter,
-    clock: Clock,
-) -> Result<Finished> {
-    let mut install = resolve(global, prompter)?;
-    let mut audit = open_audit(global, "renew", prompter);
-    let report = renew_install(&mut install, args, prompter, &mut audit, clock, None)?;
-    Ok(Finished {
-        exit_code: exit_code(report.result),
-        output: Output::Renew(Box::new(report)),
-    })
-}
-
-/// A renewal the operator, asked after the checks, chose to run at a later time.
-pub(crate) struct Later {
-    pub(crate) at: UnixTime,
+/// What a person typed and chose on the way through the checks, for a renewal kept for later.
+#[derive(Default)]
+pub(crate) struct Asked {
+    /// The time chosen at "Renew now, or at a time you choose?" (asked only when not a dry run).
+    pub(crate) later: Option<UnixTime>,
     /// The new material's password, when it was typed (a scheduled run has no one to type it).
     pub(crate) typed_password: Option<Password>,
+    /// The keystore password was typed: a scheduled run could not open the keystore.
+    pub(crate) typed_store_password: bool,
 }
 
 /// `renew` without `--at`: on a terminal, once the checks pass, the operator may choose a time instead of
 /// now; that renewal is then kept exactly as `renew --at` keeps it.
-pub(crate) fn run_or_schedule(
+pub(crate) fn run(
     global: &GlobalArgs,
     args: &cli::RenewArgs,
     prompter: &mut dyn Prompter,
@@ -83,28 +72,28 @@ pub(crate) fn run_or_schedule(
     let request = Request::from_args(args);
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "renew", prompter);
-    let mut later = None;
+    let mut asked = Asked::default();
     let report = renew_install(
         &mut install,
         &request,
         prompter,
         &mut audit,
         clock,
-        Some(&mut later),
+        Some(&mut asked),
     )?;
-    if let Some(later) = later {
+    if let Some(at) = asked.later {
         let kept = super::scheduled::Keep {
             dir: &args.spool.schedule_dir,
             how: "renew, at a time chosen on the terminal",
             command: "renew",
-            at: later.at,
+            at,
         };
         return super::scheduled::keep(
             global,
             &request,
             &kept,
             &report,
-            later.typed_password.as_ref(),
+            asked.typed_password.as_ref(),
             prompter,
             clock,
         );
@@ -125,16 +114,17 @@ pub(crate) fn exit_code(result: RenewResult) -> i32 {
     }
 }
 
-/// The whole renewal of one installation: lock, checks, plan, questions, transaction. With `later`, a person
-/// is asked whether to renew now or at a time they choose; a chosen time is put there, and the report comes
-/// back as checked (a dry run's), nothing changed.
+/// The whole renewal of one installation: lock, checks, plan, questions, transaction. With `asked`, the
+/// passwords typed on the way are noted there and (not in a dry run) a person is asked whether to renew now
+/// or at a time they choose; a chosen time is put there, and the report comes back as checked (a dry run's),
+/// nothing changed.
 pub(crate) fn renew_install(
     install: &mut Install,
     args: &Request,
     prompter: &mut dyn Prompter,
     audit: &mut AuditLog,
     clock: Clock,
-    later: Option<&mut Option<Later>>,
+    mut asked: Option<&mut Asked>,
 ) -> Result<RenewReport> {
     let keystore = LockedKeystore::open(&install.keystore)?;
     let backups_in = backup_dir(args.backup_dir.as_deref(), keystore.file())?;
@@ -142,7 +132,13 @@ pub(crate) fn renew_install(
     let installed = load_installed(install, prompter, Some(keystore.file()))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
     let mut verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
-    let typed_password = verified.typed_password.take();
+    if let Some(asked) = asked.as_mut() {
+        asked.typed_password = verified.typed_password.take();
+        asked.typed_store_password = matches!(
+            install.store_password,
+            Some((_, icg_renew::install::PasswordSource::Prompt))
+        );
+    }
     let confirm = Confirm::from_plan(&args.restart, install.port, Some(&installed.root))?;
     let plan = Plan {
         keystore: installed.path.clone(),
@@ -185,15 +181,11 @@ pub(crate) fn renew_install(
     }
     accept_warnings(prompter, &report)?;
     // Only when a scheduled run could open the keystore as this one did: not with a typed password.
-    let typed_store_password = matches!(
-        install.store_password,
-        Some((_, icg_renew::install::PasswordSource::Prompt))
-    );
-    if let Some(later) = later.filter(|_| !typed_store_password) {
+    if let Some(asked) = asked.filter(|a| !a.typed_store_password) {
         match prompter.renew_when(clock.now) {
             None => return Err(Error::Command(CommandError::NotConfirmed)),
             Some(super::When::At(at)) => {
-                *later = Some(Later { at, typed_password });
+                asked.later = Some(at);
                 return Ok(report);
             }
             Some(super::When::Now) => {}

@@ -62,7 +62,8 @@ pub(crate) struct Keep<'a> {
 }
 
 /// Checks `request` now, as `renew --dry-run` would (incompatible: that report, exit 3, nothing kept), then
-/// keeps it for `kept.at`.
+/// keeps it for `kept.at` (with the material's password when a person typed it; refused when the keystore's
+/// was typed, which nothing keeps).
 pub(crate) fn check_and_keep(
     global: &GlobalArgs,
     request: &Request,
@@ -72,13 +73,39 @@ pub(crate) fn check_and_keep(
 ) -> Result<Finished> {
     let mut check = request.clone();
     check.dry_run = true;
-    let checked = super::renew::run(global, &check, prompter, clock)?;
-    match &checked.output {
-        Output::Renew(r) if r.result == RenewResult::DryRun => {
-            keep(global, request, kept, r, None, prompter, clock)
-        }
-        _ => Ok(checked),
+    let mut install = super::resolve::resolve(global, prompter)?;
+    let mut audit = super::resolve::open_audit(global, kept.command, prompter);
+    let mut asked = super::renew::Asked::default();
+    let report = super::renew::renew_install(
+        &mut install,
+        &check,
+        prompter,
+        &mut audit,
+        clock,
+        Some(&mut asked),
+    )?;
+    if report.result != RenewResult::DryRun {
+        return Ok(Finished {
+            exit_code: super::renew::exit_code(report.result),
+            output: Output::Renew(Box::new(report)),
+        });
     }
+    if asked.typed_store_password {
+        return Err(bad(
+            "--at: the keystore password was typed, and a scheduled renewal runs with no one to type it; \
+             give it with --store-password-file or ICG_RENEW_STORE_PASSWORD (or in the configuration)"
+                .to_string(),
+        ));
+    }
+    keep(
+        global,
+        request,
+        kept,
+        &report,
+        asked.typed_password.as_ref(),
+        prompter,
+        clock,
+    )
 }
 
 /// Keeps a renewal whose checks passed (`report`) in the spool: the material as given (`typed_password`:
