@@ -2,7 +2,6 @@
 //! trusted entries), run all checks, and build and serialise the new keystore. Prints median, min and max
 //! of repeated runs. `cargo bench` runs it; scripts/bench has the whole-process figures.
 
-use icg_renew::cert::Clock;
 use icg_renew::checks;
 use icg_renew::install::{self, Locate};
 use icg_renew::installed::Installed;
@@ -10,6 +9,7 @@ use icg_renew::keystore::{jks::JksStore, Keystore, NewKeyEntry};
 use icg_renew::material::{self, MaterialOptions};
 use icg_renew::sandbox;
 use icg_renew::secret::Password;
+use icg_renew::utc::Clock;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -56,7 +56,7 @@ fn main() {
     };
     let dir = PathBuf::from(dir);
     let count: usize = count.parse().expect("COUNT is a number");
-    let now = icg_renew::cert::Clock::system().now;
+    let now = icg_renew::utc::Clock::system().now;
     let root = root_ca("Bench Root CA", now, 10).unwrap();
     let spec = |from: i64, until: i64| LeafSpec {
         common_name: DNS_NAMES[0],

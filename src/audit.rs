@@ -2,10 +2,10 @@
 //! timings), appended to `--log-file`. Lines are built from fields the caller chooses, and no field ever
 //! holds a password or key. A log that cannot be written is a warning, never a failure.
 
-use crate::cert::{rfc3339, Clock};
 use crate::error::Error;
 use crate::error::FileError;
 use crate::fsx;
+use crate::utc::{rfc3339, Clock};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};

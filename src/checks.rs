@@ -2,8 +2,9 @@
 //! verification uses OpenSSL's `X509Store` with the installed root as the only trust anchor and the new
 //! material's other certificates as untrusted intermediates. The time is passed in. Prints nothing.
 
-use crate::cert::{self, common_name, subject_alt_names, unix_time, Clock};
+use crate::cert::{self, common_name, subject_alt_names, unix_time};
 use crate::material::{issued_by, KeySource, Material};
+use crate::utc::{self, Clock};
 use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::stack::Stack;
@@ -317,7 +318,7 @@ pub fn validity(leaf: &X509Ref, clock: Clock) -> Check {
             Status::Fail,
             format!(
                 "not valid before {}: check the clock, or wait",
-                cert::rfc3339(from)
+                utc::rfc3339(from)
             ),
         )
     } else if clock.now > until {
@@ -326,7 +327,7 @@ pub fn validity(leaf: &X509Ref, clock: Clock) -> Check {
             Status::Fail,
             format!(
                 "expired on {}: create a new certificate",
-                cert::rfc3339(until)
+                utc::rfc3339(until)
             ),
         )
     } else {
@@ -335,8 +336,8 @@ pub fn validity(leaf: &X509Ref, clock: Clock) -> Check {
             Status::Pass,
             format!(
                 "valid from {} to {}",
-                cert::rfc3339(from),
-                cert::rfc3339(until)
+                utc::rfc3339(from),
+                utc::rfc3339(until)
             ),
         )
     }
@@ -352,8 +353,8 @@ pub fn newer(installed: &X509Ref, new: &X509Ref) -> Check {
             Status::Pass,
             format!(
                 "expires {} (installed: {})",
-                cert::rfc3339(new),
-                cert::rfc3339(old)
+                utc::rfc3339(new),
+                utc::rfc3339(old)
             ),
         )
     } else {
@@ -362,8 +363,8 @@ pub fn newer(installed: &X509Ref, new: &X509Ref) -> Check {
             Status::Warn,
             format!(
                 "expires {}, not after the installed certificate ({})",
-                cert::rfc3339(new),
-                cert::rfc3339(old)
+                utc::rfc3339(new),
+                utc::rfc3339(old)
             ),
         )
     }

@@ -33,3 +33,4 @@ pub mod schedule;
 pub mod secret;
 pub mod service;
 pub mod shown;
+pub mod utc;

@@ -12,7 +12,7 @@
 use crate::error::MaterialError;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::keystore::MAX_FILE_SIZE;
+use crate::fsx::MAX_FILE_SIZE;
 use std::path::{Path, PathBuf};
 
 /// Most entries looked at in a material directory.

@@ -6,10 +6,10 @@ mod ui;
 
 use clap::{CommandFactory, Parser};
 use cli::Cli;
-use icg_renew::cert::Clock;
 use icg_renew::error::CommandError;
 use icg_renew::error::Error;
 use icg_renew::renew;
+use icg_renew::utc::Clock;
 use std::ffi::OsString;
 
 /// `status` answers in the monitoring-plugin convention: anything that stops it is UNKNOWN.
@@ -30,10 +30,10 @@ fn main() {
         && std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal();
     set_up_the_terminal(json);
-    let mut prompter: Box<dyn commands::Prompter> = if interactive {
+    let mut prompter: Box<dyn ui::prompts::Prompter> = if interactive {
         Box::new(ui::terminal::Terminal::default())
     } else {
-        Box::new(ui::Plain(renew::Silent))
+        Box::new(ui::prompts::Plain(renew::Silent))
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         commands::run(cli, prompter.as_mut(), Clock::system())
@@ -96,9 +96,10 @@ fn refuse_arguments(e: &clap::Error, args: &[OsString]) -> i32 {
             .unwrap_or("usage error")
             .trim_start_matches("error: ")
             .to_string();
+        let error = Error::Command(CommandError::BadArguments { what });
         ui::out(&format!(
             "{}\n",
-            ui::json_error(&Error::Command(CommandError::BadArguments { what }))
+            ui::json_error(&commands::hint::message(&error), error.kind())
         ));
     } else {
         let _ = e.print();
@@ -175,7 +176,10 @@ fn options_taking_a_value() -> Vec<String> {
 fn report_error(error: &Error, json: bool, is_status: bool) -> i32 {
     let message = commands::hint::message(error);
     if json {
-        ui::out(&format!("{}\n", ui::json_error(error)));
+        ui::out(&format!(
+            "{}\n",
+            ui::json_error(&commands::hint::message(error), error.kind())
+        ));
     } else if is_status {
         // A monitoring system shows the first line of stdout as the service's status (on a terminal, the
         // message is shown only there).

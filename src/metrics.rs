@@ -2,10 +2,10 @@
 //! (Prometheus text exposition format 0.0.4), and the outcome of the last renewal, which it reads from the
 //! audit log (see docs/decisions.md: the audit log is the one record every renewal already writes).
 
-use crate::cert::{parse_compact_utc, UnixTime};
 use crate::report::StatusReport;
 use crate::service::IcgStatus;
 use crate::shown::Shown;
+use crate::utc::{parse_compact_utc, UnixTime};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -142,7 +142,7 @@ impl Metrics {
     }
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SSZ` (what `cert::rfc3339` writes).
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (what `utc::rfc3339` writes).
 pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     let b = text.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {

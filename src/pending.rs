@@ -5,12 +5,13 @@
 //! renewal with it has succeeded. Every access goes through the keystore's directory as resolved once
 //! ([`KeystoreFile`]), never through a path looked up again.
 
-use crate::cert::UnixTime;
 use crate::error::MaterialError;
 use crate::error::{AliasFrom, Error, Result};
+use crate::fsx::MAX_FILE_SIZE;
 use crate::fsx::{FileId, KeystoreFile};
-use crate::keystore::{Keystore, MAX_FILE_SIZE};
+use crate::keystore::Keystore;
 use crate::secret::Password;
+use crate::utc::UnixTime;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::ffi::OsString;

@@ -11,9 +11,9 @@
 //! mode, a link, a FIFO, a second hard link, a name it does not know — is refused and listed as such, and
 //! never run.
 
-use crate::cert::UnixTime;
 use crate::error::{Error, FileError, Result};
 use crate::fsx::{self, SafeDir, Trust};
+use crate::utc::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

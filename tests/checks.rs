@@ -4,9 +4,10 @@
 mod common;
 
 use common::{fixture, fixture_bytes, CHECK_IDS};
-use icg_renew::cert::{unix_time, Clock};
+use icg_renew::cert::unix_time;
 use icg_renew::checks::{self, Check, Status};
 use icg_renew::material::{self, KeySource, Material, MaterialOptions};
+use icg_renew::utc::Clock;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 

@@ -3,7 +3,8 @@
 //! the installed fixture chain, as the tool does. JKS inputs are also tried with their digest fixed up.
 #![no_main]
 
-use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::cert::CertSummary;
+use icg_renew::utc::Clock;
 use icg_renew::checks;
 use icg_renew::keystore::Keystore;
 use icg_renew::material::{self, MaterialOptions};

@@ -2,14 +2,17 @@
 //! next renewal's retention removes; and opening a backup for `rollback`.
 
 use super::resolve::*;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::GlobalArgs;
-use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use crate::ui::prompts::Prompter;
+use icg_renew::cert::CertSummary;
 use icg_renew::error::Result;
+use icg_renew::fsx::MAX_FILE_SIZE;
 use icg_renew::fsx::{self, KeystoreFile, SafeDir};
 use icg_renew::install::Install;
-use icg_renew::keystore::{Keystore, MAX_FILE_SIZE};
+use icg_renew::keystore::Keystore;
 use icg_renew::report::*;
+use icg_renew::utc::{rfc3339, Clock};
 use std::path::Path;
 
 /// Opens a backup with the installation's password; `Err` carries why it cannot be read.

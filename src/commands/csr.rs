@@ -1,9 +1,9 @@
 //! `csr`: a new key pair born here, kept as the pending key, and a request with the installed names.
 
 use super::resolve::*;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{self, GlobalArgs};
-use icg_renew::cert::{rfc3339, Clock};
+use crate::ui::prompts::Prompter;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, Result};
 use icg_renew::fsx::{self};
@@ -11,6 +11,7 @@ use icg_renew::pending;
 use icg_renew::renew::LockedKeystore;
 use icg_renew::report::*;
 use icg_renew::shown::Shown;
+use icg_renew::utc::{rfc3339, Clock};
 
 /// `csr`: a new key pair born here, kept as the pending key, and a request with the installed names.
 pub(crate) fn run(

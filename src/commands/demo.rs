@@ -4,10 +4,10 @@ use super::renew::{renew_install, Request};
 use super::resolve::*;
 use super::sandbox::sandbox_report;
 use super::status::status_report;
-use super::{Defaults, Finished};
+use super::Finished;
 use crate::cli::GlobalArgs;
+use crate::ui::prompts::Defaults;
 use icg_renew::audit::AuditLog;
-use icg_renew::cert::Clock;
 use icg_renew::error::{Error, Result};
 use icg_renew::install::Locate;
 use icg_renew::installed::Installed;
@@ -17,6 +17,7 @@ use icg_renew::renew;
 use icg_renew::report::*;
 use icg_renew::sandbox;
 use icg_renew::service::RestartPlan;
+use icg_renew::utc::Clock;
 use std::path::Path;
 
 /// `demo`: a sandbox in a temp dir and a complete renewal in it, restart and confirmation skipped.

@@ -3,8 +3,9 @@
 //! operator reads is the contract's.
 
 use icg_renew::error::{
-    foreign_link_text, hook_text, too_many_certificates_text, AliasFrom, CommandError, ConfigError,
-    DropFolderRisk, Error, FileError, KeystoreError, MaterialError, PasswordFor, TransactionError,
+    foreign_link_text, hook_text, installed_key_password_text, too_many_certificates_text,
+    AliasFrom, CommandError, ConfigError, DropFolderRisk, Error, FileError, KeystoreError,
+    MaterialError, PasswordFor, TransactionError,
 };
 use icg_renew::shown::Shown;
 
@@ -152,13 +153,9 @@ fn transaction(error: &TransactionError) -> String {
 
 fn command(error: &CommandError) -> String {
     match error {
-        CommandError::InstalledKeyPassword { config, inner } => format!(
-            "{}; set server.ssl.key-password in {}",
-            message(inner),
-            config
-                .as_deref()
-                .map_or("application-prod.yml".into(), |p| p.shown().to_string())
-        ),
+        CommandError::InstalledKeyPassword { config, inner } => {
+            installed_key_password_text(&message(inner), config.as_deref())
+        }
         CommandError::NoMaterialGiven => {
             format!("{error}: pass its path (NEW), for example ~/keystore.icg")
         }

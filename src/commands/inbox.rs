@@ -17,14 +17,15 @@
 use super::renew::{exit_code, renew_install, Request};
 use super::resolve::{open_audit, resolve};
 use super::scheduled::{check_and_keep, Keep};
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{GlobalArgs, InboxArgs};
-use icg_renew::cert::{compact_utc, Clock, UnixTime};
+use crate::ui::prompts::Prompter;
 use icg_renew::error::CommandError;
 use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
 use icg_renew::fsx::{self, SafeDir};
 use icg_renew::material::MaterialSource;
 use icg_renew::report::{InboxReport, Output};
+use icg_renew::utc::{compact_utc, Clock, UnixTime};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -136,7 +137,10 @@ pub fn run(
         }
         Err(e) => {
             report.error = Some(super::hint::message(&e));
-            (crate::ui::json_error(&e), e.kind().exit_code())
+            (
+                crate::ui::json_error(&super::hint::message(&e), e.kind()),
+                e.kind().exit_code(),
+            )
         }
     };
     let outcome_dir = if exit_code == 0 { "done" } else { "failed" };

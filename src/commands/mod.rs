@@ -16,87 +16,10 @@ pub(crate) mod status;
 pub(crate) mod verify;
 
 use crate::cli::{Cli, Command};
-use icg_renew::cert::{CertSummary, Clock};
+use crate::ui::prompts::Prompter;
 use icg_renew::error::Result;
-use icg_renew::material::Candidate;
-use icg_renew::renew::{Observer, Silent};
-use icg_renew::report::{Output, Plan, VerifyReport};
-use icg_renew::secret::Password;
-use std::path::{Path, PathBuf};
-
-/// What the operator is asked and shown, when there is someone to ask. The provided methods are the
-/// non-interactive answers: ask nothing, take the defaults, show nothing.
-pub trait Prompter {
-    /// The transaction's progress.
-    fn observer(&mut self) -> &mut dyn Observer;
-    /// Whether there is a person to ask.
-    fn interactive(&self) -> bool {
-        false
-    }
-    /// Something the operator should know that is not an error.
-    fn warn(&mut self, _message: &str) {}
-    /// Choose one of several installations.
-    fn choose_installation(&mut self, _found: &[PathBuf]) -> Option<PathBuf> {
-        None
-    }
-    /// The installed certificate, shown as soon as it is known.
-    fn show_installed(&mut self, _keystore: &Path, _certificate: &CertSummary) {}
-    /// Choose the new material among files found (or type a path).
-    fn choose_material(&mut self, _candidates: &[Candidate]) -> Option<PathBuf> {
-        None
-    }
-    /// A hidden password prompt.
-    fn password(&mut self, _prompt: &str) -> Option<Password> {
-        None
-    }
-    /// The checks start (`true`) or end (`false`): time for a spinner.
-    fn checks_running(&mut self, _running: bool) {}
-    /// The checks' outcome, before any question about it.
-    fn show_checks(&mut self, _report: &VerifyReport) {}
-    /// Accept the warnings of a compatible report.
-    fn accept_warnings(&mut self, _report: &VerifyReport) -> bool {
-        true
-    }
-    /// A yes/no question; the non-interactive answer is no.
-    fn confirm(&mut self, _question: &str) -> bool {
-        false
-    }
-    /// Once the checks pass: renew now, or at a time the operator chooses (`None`: neither, nothing
-    /// changes). The non-interactive answer is now.
-    fn renew_when(&mut self, _now: icg_renew::cert::UnixTime) -> Option<When> {
-        Some(When::Now)
-    }
-    /// Confirm the plan before anything changes.
-    fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {
-        true
-    }
-    /// Confirm a rollback: the certificate that `goes`, the one that `comes_back`, from `backup`.
-    fn confirm_rollback(
-        &mut self,
-        _goes: &CertSummary,
-        _comes_back: &CertSummary,
-        _backup: &Path,
-    ) -> bool {
-        true
-    }
-}
-
-/// When a renewal runs, as the operator chose it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    Now,
-    /// At this time (Unix seconds), kept in the spool until then.
-    At(icg_renew::cert::UnixTime),
-}
-
-/// Asks nothing, accepts defaults and keeps quiet: what `demo` uses for its inner renewal.
-pub struct Defaults(pub Silent);
-
-impl Prompter for Defaults {
-    fn observer(&mut self) -> &mut dyn Observer {
-        &mut self.0
-    }
-}
+use icg_renew::report::Output;
+use icg_renew::utc::Clock;
 
 /// A command's answer and its exit code.
 #[derive(Debug)]
@@ -168,7 +91,7 @@ fn notify_unless_renewed(
         Err(e) => (
             "error".to_string(),
             no_keystore,
-            Some(crate::ui::json_error(e)),
+            Some(crate::ui::json_error(&hint::message(e), e.kind())),
         ),
     };
     if result == "renewed" || result == "scheduled" {

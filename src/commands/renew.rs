@@ -2,10 +2,10 @@
 
 use super::resolve::*;
 use super::verify::{check_material, material_path};
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{self, GlobalArgs};
+use crate::ui::prompts::Prompter;
 use icg_renew::audit::AuditLog;
-use icg_renew::cert::{Clock, UnixTime};
 use icg_renew::checks;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
@@ -16,6 +16,7 @@ use icg_renew::report::*;
 use icg_renew::secret::Password;
 use icg_renew::service::RestartPlan;
 use icg_renew::shown::Shown;
+use icg_renew::utc::{Clock, UnixTime};
 use std::path::{Path, PathBuf};
 
 /// A renewal as asked for, its options resolved into values: what `renew`, `inbox` and `demo` run.
@@ -184,11 +185,11 @@ pub(crate) fn renew_install(
     if let Some(asked) = asked.filter(|a| !a.typed_store_password) {
         match prompter.renew_when(clock.now) {
             None => return Err(Error::Command(CommandError::NotConfirmed)),
-            Some(super::When::At(at)) => {
+            Some(crate::ui::prompts::When::At(at)) => {
                 asked.later = Some(at);
                 return Ok(report);
             }
-            Some(super::When::Now) => {}
+            Some(crate::ui::prompts::When::Now) => {}
         }
     }
     if !prompter.confirm_plan(&report.verify, &report.plan) {

@@ -2,10 +2,10 @@
 //! (asking when several are found or a password is wrong), the audit log, the backup directory, and the
 //! command that undoes a renewal.
 
-use super::Prompter;
 use crate::cli::{self, GlobalArgs};
+use crate::ui::prompts::Prompter;
 use icg_renew::audit::AuditLog;
-use icg_renew::cert::{CertSummary, Clock};
+use icg_renew::cert::CertSummary;
 use icg_renew::error::{CommandError, ConfigError};
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{self, KeystoreFile, SafeDir};
@@ -14,6 +14,7 @@ use icg_renew::installed::Installed;
 use icg_renew::secret::Password;
 use icg_renew::service::{self, RestartChoice, RestartPlan};
 use icg_renew::shown::Shown;
+use icg_renew::utc::Clock;
 use openssl::pkey::{PKey, Private};
 use std::path::Path;
 

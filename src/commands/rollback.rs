@@ -2,14 +2,16 @@
 
 use super::backups::{open_backup, open_listed_backup};
 use super::resolve::*;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{self, GlobalArgs};
-use icg_renew::cert::{CertSummary, Clock};
+use crate::ui::prompts::Prompter;
+use icg_renew::cert::CertSummary;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx::{self, BackupKind};
 use icg_renew::renew::{Confirm, LockedKeystore, Restore, Transaction};
 use icg_renew::report::*;
+use icg_renew::utc::Clock;
 
 /// `rollback [BACKUP]`: without BACKUP, the keystore as it was before the last renewal (the newest backup a
 /// renewal made; backups a rollback made of what it replaced are restored only by name, so that a second

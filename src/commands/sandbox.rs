@@ -2,10 +2,10 @@
 
 use super::Finished;
 use crate::cli::{self};
-use icg_renew::cert::Clock;
 use icg_renew::error::Result;
 use icg_renew::report::*;
 use icg_renew::sandbox;
+use icg_renew::utc::Clock;
 
 pub(crate) fn sandbox_report(made: &sandbox::Sandbox) -> SandboxReport {
     SandboxReport {

@@ -4,14 +4,15 @@
 //! would, checks included, against the certificate installed then.
 
 use super::renew::Request;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{Cli, GlobalArgs, RenewArgs, ScheduledArgs};
-use icg_renew::cert::{rfc3339, Clock};
+use crate::ui::prompts::Prompter;
 use icg_renew::error::{CommandError, Error, Result};
 use icg_renew::report::{Output, Ran, RenewReport, RenewResult, ScheduledReport, Waiting};
 use icg_renew::schedule::{self, Entry, Spool};
 use icg_renew::secret::Password;
 use icg_renew::shown::Shown;
+use icg_renew::utc::{rfc3339, Clock};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -45,7 +46,7 @@ pub(crate) fn schedule(
 }
 
 /// `--at WHEN` as a time, or the usage error that says why not.
-pub(crate) fn parse_at(when: &str, clock: Clock) -> Result<icg_renew::cert::UnixTime> {
+pub(crate) fn parse_at(when: &str, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
     schedule::parse_when(when, clock.now)
         .map_err(|e| bad(format!("--at: {}", icg_renew::shown::text(&e))))
 }
@@ -58,7 +59,7 @@ pub(crate) struct Keep<'a> {
     pub how: &'a str,
     /// The command named in the audit log.
     pub command: &'a str,
-    pub at: icg_renew::cert::UnixTime,
+    pub at: icg_renew::utc::UnixTime,
 }
 
 /// Checks `request` now, as `renew --dry-run` would (incompatible: that report, exit 3, nothing kept), then
@@ -408,7 +409,7 @@ pub(crate) fn run(
 
 /// The run's notion of now: the clock's, or (test builds only) the hidden `--now`.
 #[cfg(feature = "failpoints")]
-fn now_of(args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::cert::UnixTime> {
+fn now_of(args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
     match &args.now {
         Some(text) => Ok(chrono::DateTime::parse_from_rfc3339(text)
             .map_err(|_| {
@@ -424,7 +425,7 @@ fn now_of(args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::cert::UnixTim
 
 /// The run's notion of now: the clock's (a release has no `--now`).
 #[cfg(not(feature = "failpoints"))]
-fn now_of(_args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::cert::UnixTime> {
+fn now_of(_args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
     Ok(clock.now)
 }
 

@@ -2,14 +2,16 @@
 //! and says (one look of at most 3 s, unless `--no-probe`), and the pending request of `csr`.
 
 use super::resolve::*;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::{self, GlobalArgs};
-use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use crate::ui::prompts::Prompter;
+use icg_renew::cert::CertSummary;
 use icg_renew::error::Result;
 use icg_renew::install::Install;
 use icg_renew::installed::Installed;
 use icg_renew::pending;
 use icg_renew::report::*;
+use icg_renew::utc::{rfc3339, Clock};
 
 pub(crate) fn status_report(
     installed: &Installed,

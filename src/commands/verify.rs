@@ -1,20 +1,22 @@
 //! `verify`: new material found or chosen, opened (with password retries) and checked against the installation.
 
 use super::resolve::*;
-use super::{Finished, Prompter};
+use super::Finished;
 use crate::cli::GlobalArgs;
-use icg_renew::cert::{rfc3339, CertSummary, Clock};
+use crate::ui::prompts::Prompter;
+use icg_renew::cert::CertSummary;
 use icg_renew::checks;
 use icg_renew::error::CommandError;
 use icg_renew::error::{Error, ErrorKind, Result};
 use icg_renew::fsx;
+use icg_renew::fsx::MAX_FILE_SIZE;
 use icg_renew::install::{self, Install};
 use icg_renew::installed::Installed;
-use icg_renew::keystore::MAX_FILE_SIZE;
 use icg_renew::material::{self, KeySource, Material, MaterialOptions, MaterialSource};
 use icg_renew::pending;
 use icg_renew::report::*;
 use icg_renew::shown::Shown;
+use icg_renew::utc::{rfc3339, Clock};
 use openssl::pkey::{PKey, Private};
 use std::path::{Path, PathBuf};
 

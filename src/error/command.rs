@@ -13,7 +13,7 @@ pub enum CommandError {
     #[error("internal error; see the message above")]
     Internal,
     /// The key password (the store password, unless `config` sets another) does not open the installed key.
-    #[error("{inner}; set server.ssl.key-password in {}", key_password_place(config.as_deref()))]
+    #[error("{}", installed_key_password_text(&inner.to_string(), config.as_deref()))]
     InstalledKeyPassword {
         config: Option<PathBuf>,
         #[source]
@@ -51,9 +51,9 @@ pub enum CommandError {
     #[error("no backup of {} in {}: name one", keystore.shown(), dir.shown())]
     NoBackup { keystore: PathBuf, dir: PathBuf },
     /// A pending key made by `csr` on `created` already waits at `path`.
-    #[error("a pending key from {} already waits at {}: renew with its signed certificate first", crate::cert::rfc3339(*created), path.shown())]
+    #[error("a pending key from {} already waits at {}: renew with its signed certificate first", crate::utc::rfc3339(*created), path.shown())]
     PendingKeyWaits {
-        created: crate::cert::UnixTime,
+        created: crate::utc::UnixTime,
         path: PathBuf,
     },
     /// The request file `file` exists already.
@@ -179,7 +179,10 @@ impl DropFolderRisk {
     }
 }
 
-/// Where the key password is set: the configuration, or its usual name when none was read.
-fn key_password_place(config: Option<&Path>) -> String {
-    config.map_or("application-prod.yml".into(), |p| p.shown().to_string())
+/// The line for a key password that does not open the installed key: `inner` (the password error as the
+/// reader is to see it) and where the key password is set, the configuration or its usual name when none
+/// was read. `commands::hint` passes the inner error with its own fix.
+pub fn installed_key_password_text(inner: &str, config: Option<&Path>) -> String {
+    let place = config.map_or("application-prod.yml".into(), |p| p.shown().to_string());
+    format!("{inner}; set server.ssl.key-password in {place}")
 }

@@ -18,7 +18,7 @@ pub enum KeystoreError {
     DamagedPkcs12 {
         file: PathBuf,
         #[source]
-        source: crate::keystore::pfx::PfxError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The PKCS#12 file `file` asks for more work than is accepted before its password is tried (`why`).
     #[error("{}: refusing a PKCS#12 file whose {why}", file.shown())]
@@ -93,7 +93,7 @@ pub enum KeystoreError {
         file: PathBuf,
         alias: String,
         #[source]
-        source: crate::keystore::pfx::PfxError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A certificate stored in the keystore `file` is not valid X.509.
     #[error("{} holds a certificate that is not valid X.509", file.shown())]
@@ -114,7 +114,7 @@ pub enum KeystoreError {
     UnfaithfulRewrite {
         file: PathBuf,
         #[source]
-        source: crate::keystore::pfx::PfxError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

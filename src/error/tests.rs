@@ -212,7 +212,7 @@ fn library_errors_read_as_before_and_name_no_option() {
             Error::Keystore(KeystoreError::UndecryptableEntryKey {
                 file: PathBuf::from("/k.p12"),
                 alias: "icg".into(),
-                source: crate::keystore::pfx::PfxError::Corrupt("key bag truncated"),
+                source: Box::new(crate::keystore::pfx::PfxError::Corrupt("key bag truncated")),
             }),
             "/k.p12: the key of entry 'icg' cannot be read (key bag truncated)",
             ErrorKind::Corrupt,
@@ -230,7 +230,7 @@ fn library_errors_read_as_before_and_name_no_option() {
         (
             Error::Keystore(KeystoreError::UnfaithfulRewrite {
                 file: PathBuf::from("/k.p12"),
-                source: crate::keystore::pfx::PfxError::Unsupported("encryption algorithm 1.2.3".into()),
+                source: Box::new(crate::keystore::pfx::PfxError::Unsupported("encryption algorithm 1.2.3".into())),
             }),
             "/k.p12: cannot write it back faithfully (encryption algorithm 1.2.3); convert it with keytool -importkeystore -deststoretype PKCS12 first",
             ErrorKind::Unsupported,
@@ -316,7 +316,7 @@ fn library_errors_keep_their_real_source() {
     let der = <der::asn1::AnyRef<'_> as der::Decode<'_>>::from_der(&[0x30]).unwrap_err();
     let damaged = Error::Keystore(KeystoreError::DamagedPkcs12 {
         file: PathBuf::from("/k.p12"),
-        source: der.into(),
+        source: Box::new(crate::keystore::pfx::PfxError::from(der)),
     });
     assert_eq!(
         damaged.to_string(),

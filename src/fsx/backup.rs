@@ -2,9 +2,9 @@
 //! listed newest first.
 
 use super::{FileMeta, SafeDir};
-use crate::cert::{compact_utc, parse_compact_utc, UnixTime};
 use crate::error::FileError;
 use crate::error::{Error, Result};
+use crate::utc::{compact_utc, parse_compact_utc, UnixTime};
 use std::ffi::OsString;
 use std::path::PathBuf;
 

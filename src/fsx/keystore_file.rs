@@ -55,11 +55,8 @@ impl KeystoreFile {
 
     /// Reads the keystore through the directory, with its identity, owner and mode.
     pub fn read(&self) -> Result<(Vec<u8>, FileMeta)> {
-        self.dir.read(
-            &self.name,
-            crate::keystore::MAX_FILE_SIZE,
-            "read the keystore",
-        )
+        self.dir
+            .read(&self.name, super::MAX_FILE_SIZE, "read the keystore")
     }
 
     /// Before anything is written: refuses, when running as root, a layout in which another account could
@@ -185,7 +182,7 @@ impl KeystoreFile {
                 file.seek(std::io::SeekFrom::Start(0))
                     .and_then(|_| {
                         Read::by_ref(&mut file)
-                            .take(crate::keystore::MAX_FILE_SIZE)
+                            .take(super::MAX_FILE_SIZE)
                             .read_to_end(&mut back)
                     })
                     .map_err(|e| Error::io("read back", &temp_path, &e))?;

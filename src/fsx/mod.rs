@@ -18,6 +18,9 @@ pub use dir::SafeDir;
 pub use keystore_file::{KeystoreFile, KeystoreLock};
 pub use resolve::{resolve, resolve_dir, resolve_parent, Resolved, Trust};
 
+/// Largest keystore, backup or material file read: a trust store of 10,000 certificates is about 10 MB.
+pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
 use crate::error::FileError;
 use crate::error::{Error, FoundFile, Result};
 use std::fs::OpenOptions;

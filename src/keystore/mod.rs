@@ -19,9 +19,6 @@ use std::path::Path;
 
 pub use kind::{describe_bytes, OtherJavaType};
 
-/// Largest keystore or material file read: a trust store of 10,000 certificates is about 10 MB.
-pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Jks,
@@ -105,7 +102,7 @@ pub struct Keystore {
 fn hidden_key_entry(alias: &str, path: &Path) -> Error {
     Error::Keystore(KeystoreError::DamagedPkcs12 {
         file: path.to_path_buf(),
-        source: PfxError::HiddenKey(alias.to_string()),
+        source: Box::new(PfxError::HiddenKey(alias.to_string())),
     })
 }
 
@@ -228,7 +225,7 @@ impl Keystore {
             e @ PfxError::JavaRefuses(_) => java_refuses(e, path),
             source => Error::Keystore(KeystoreError::DamagedPkcs12 {
                 file: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             }),
         })?;
         if java_passwords && parsed.password_protected() && !pfx::java_pbe_accepts(password) {
@@ -421,7 +418,7 @@ impl Keystore {
                     source => Error::Keystore(KeystoreError::UndecryptableEntryKey {
                         file: path.to_path_buf(),
                         alias: alias.to_string(),
-                        source,
+                        source: Box::new(source),
                     }),
                 })?;
                 PKey::private_key_from_pkcs8(&pkcs8).map_err(bad_key)
@@ -498,7 +495,7 @@ impl Keystore {
                     source @ PfxError::Unsupported(_) => {
                         Error::Keystore(KeystoreError::UnfaithfulRewrite {
                             file: path.to_path_buf(),
-                            source,
+                            source: Box::new(source),
                         })
                     }
                     source => failed(Box::new(source)),

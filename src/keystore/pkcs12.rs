@@ -355,7 +355,7 @@ pub fn build(
         .iter()
         .map(cert)
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let local_key_id = format!("Time {}", crate::cert::Clock::system().now * 1000);
+    let local_key_id = format!("Time {}", crate::utc::Clock::system().now * 1000);
     store.add_entry(
         alias,
         KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(

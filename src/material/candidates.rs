@@ -3,7 +3,7 @@
 //! another account's files); and whether a file holds the certificate for a given key.
 
 use crate::fsx;
-use crate::keystore::MAX_FILE_SIZE;
+use crate::fsx::MAX_FILE_SIZE;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::os::unix::fs::MetadataExt;

@@ -15,7 +15,8 @@ pub use candidates::{
 use crate::error::MaterialError;
 use crate::error::{AliasFrom, Error, ErrorKind, PasswordFor, Result};
 use crate::fsx;
-use crate::keystore::{self, Keystore, MAX_FILE_SIZE};
+use crate::fsx::MAX_FILE_SIZE;
+use crate::keystore::{self, Keystore};
 use crate::secret::Password;
 use crate::shown::Shown;
 use openssl::pkey::{PKey, Private};

@@ -6,7 +6,7 @@
 use super::confirm::{restart_and_confirm, Awaited, Heard};
 use super::{result_name, stop_if_interrupted, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
-use crate::cert::{sha256_fingerprint, Clock};
+use crate::cert::sha256_fingerprint;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::failpoint;
@@ -16,6 +16,7 @@ use crate::keystore::{EntryKind, Keystore, NewKeyEntry};
 use crate::report::{IcgStatusPair, RenewResult};
 use crate::secret::Password;
 use crate::shown::Shown;
+use crate::utc::Clock;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::{Path, PathBuf};

@@ -4,13 +4,13 @@
 use super::confirm::{restart_and_confirm, Awaited, Heard};
 use super::{Confirm, Observer, Outcome, Steps, Transaction};
 use crate::audit::AuditLog;
-use crate::cert::Clock;
 use crate::error::TransactionError;
 use crate::error::{Error, Result};
 use crate::fsx::{self, FileId, FileMeta};
 use crate::report::{IcgStatusPair, RollbackResult};
 use crate::service::Restart;
 use crate::shown::{self, Shown};
+use crate::utc::Clock;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -102,8 +102,7 @@ impl<D> Transaction<'_, D> {
     pub(super) fn manual_restore_steps(&self, backup: &Path, original: &FileMeta) -> Vec<String> {
         let file = self.file();
         let target = file.path();
-        let backup_bytes =
-            fsx::read_input(backup, crate::keystore::MAX_FILE_SIZE, "read the backup").ok();
+        let backup_bytes = fsx::read_input(backup, fsx::MAX_FILE_SIZE, "read the backup").ok();
         let restored = backup_bytes.is_some_and(|b| file.read().is_ok_and(|(now, _)| now == b));
         let mut steps = Vec::new();
         if !restored {

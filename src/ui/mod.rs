@@ -4,11 +4,10 @@
 pub mod compare;
 pub mod human;
 pub mod layout;
+pub mod prompts;
 pub mod terminal;
 
-use crate::commands::Prompter;
-use icg_renew::error::Error;
-use icg_renew::renew::{self, Observer};
+use icg_renew::error::ErrorKind;
 use icg_renew::report::Output;
 
 /// Writes to stdout. A terminal that went away (an SSH drop) or a closed pipe must not kill the process:
@@ -52,23 +51,10 @@ pub fn json(output: &Output) -> String {
     icg_renew::shown::json(&text)
 }
 
-/// The JSON error document of the contract.
-pub fn json_error(error: &Error) -> String {
+/// The JSON error document of the contract: the error's line as the operator reads it (`message`, with the
+/// command-line fix the command layer added) and its kind.
+pub fn json_error(message: &str, kind: ErrorKind) -> String {
     icg_renew::shown::json(
-        &serde_json::json!({ "error": crate::commands::hint::message(error), "kind": error.kind().name() }).to_string(),
+        &serde_json::json!({ "error": message, "kind": kind.name() }).to_string(),
     )
-}
-
-/// The prompter for `--yes`, `--json` and scripts: asks nothing, takes defaults, warns on stderr.
-pub struct Plain(pub renew::Silent);
-
-impl Prompter for Plain {
-    fn observer(&mut self) -> &mut dyn Observer {
-        &mut self.0
-    }
-    fn warn(&mut self, message: &str) {
-        // Wrapped only when a terminal shows it (`--yes` at a console); one line in a log or pipe.
-        let line = layout::fit(&format!("icg-renew: warning: {message}\n"));
-        err_line(line.trim_end());
-    }
 }

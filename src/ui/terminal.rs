@@ -2,7 +2,7 @@
 //! confirmation, which defaults to No) and indicatif progress, one line per step with its time, and a live
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
-use crate::commands::{Prompter, When};
+use crate::ui::prompts::{Prompter, When};
 use crate::ui::{compare, err_line, human, layout};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
@@ -203,7 +203,7 @@ impl Prompter for Terminal {
                     "{}  ({}, {}){note}",
                     c.path.shown(),
                     human_size(c.size),
-                    icg_renew::cert::rfc3339(c.modified)
+                    icg_renew::utc::rfc3339(c.modified)
                 )
             })
             .collect();
@@ -327,7 +327,7 @@ impl Prompter for Terminal {
         self.confirm("Restore this backup and restart the ICG?")
     }
 
-    fn renew_when(&mut self, now: icg_renew::cert::UnixTime) -> Option<When> {
+    fn renew_when(&mut self, now: icg_renew::utc::UnixTime) -> Option<When> {
         let chosen = Select::with_theme(&theme())
             .with_prompt("Renew now, or at a time you choose?")
             .items(["Now", "At a time I choose"])
