@@ -144,7 +144,8 @@ pub struct ScheduledArgs {
     /// Apply the renewals that are due (what icg-renew-scheduled.timer runs every minute)
     #[arg(long)]
     pub run_due: bool,
-    /// Take this RFC 3339 time as now (tests)
+    /// Take this RFC 3339 time as now (tests only: builds with the `failpoints` feature, never a release)
+    #[cfg(feature = "failpoints")]
     #[arg(long, value_name = "TIME", hide = true, requires = "run_due")]
     pub now: Option<String>,
     #[command(flatten)]
@@ -395,4 +396,10 @@ pub struct InboxArgs {
     pub restart: RestartArgs,
     #[command(flatten)]
     pub backups: BackupArgs,
+    /// Check the material now, renew at WHEN (as `renew --at`): HH:MM (the next such local time) or an RFC
+    /// 3339 time; the material waits in --schedule-dir and is filed in done/ as scheduled
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub spool: ScheduleDirArg,
 }

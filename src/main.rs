@@ -257,6 +257,25 @@ mod tests {
         }
     }
 
+    /// `scheduled --run-due --now TIME` exists only in test builds (the `failpoints` feature); a release
+    /// binary refuses `--now` as a usage error (scripts/install-test runs the packaged binary with it).
+    #[test]
+    fn now_of_run_due_exists_only_in_test_builds() {
+        let line = args(&[
+            "icg-renew",
+            "scheduled",
+            "--run-due",
+            "--now",
+            "2026-12-07T02:30:00Z",
+        ]);
+        let parsed = Cli::try_parse_from(&line);
+        assert_eq!(parsed.is_ok(), cfg!(feature = "failpoints"));
+        if let Err(e) = parsed {
+            assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+            assert_eq!(refuse_arguments(&e, &line), 2);
+        }
+    }
+
     #[test]
     fn the_command_word_skips_values_that_look_like_commands() {
         let line = args(&[

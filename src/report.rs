@@ -248,6 +248,9 @@ pub struct InboxReport {
     /// The newest file, left in place because it was still changing when the wait ran out.
     pub still_being_written: Option<PathBuf>,
     pub renew: Option<Box<RenewReport>>,
+    /// With `--at`: the renewal checked and kept for later (as `renew --at` answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Box<ScheduledReport>>,
     /// What stopped the renewal before it produced a report.
     pub error: Option<String>,
 }

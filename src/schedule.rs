@@ -2,6 +2,9 @@
 //! and the times they run at. One renewal is a handful of files `<id>.<part>`, all root's, mode 0600, one
 //! link: `new` (the material as it was given), `key`, `chain` and `password` when it had them, and `json`
 //! (written last: when and how it was scheduled, the new leaf, and the renew options to run it with).
+//! The `json` names its [`FORMAT`]; paths and options in it are the bytes of the operating system's
+//! strings, in hex, so that any path (not only UTF-8) comes back byte for byte. An entry of another format
+//! is refused (and can be cancelled), never guessed at.
 //!
 //! Safety: the spool is resolved once under [`Trust::ROOT`] and held; every read, write and removal goes
 //! through its descriptor, never through a link. An entry the tool did not write — another owner, another
@@ -25,22 +28,29 @@ const DAY: i64 = 24 * 3600;
 pub const PARTS: [&str; 5] = ["json", "new", "key", "chain", "password"];
 /// The most a spooled file may hold.
 const MAX_PART: u64 = 16 << 20;
+/// The version of the `json` part this icg-renew writes and reads. 1 (no `format` field) kept paths and
+/// options as UTF-8 text, which altered any other path.
+pub const FORMAT: u32 = 2;
 
 /// What is kept of one scheduled renewal (its `json` part).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Entry {
+    /// Always [`FORMAT`].
+    pub format: u32,
     pub id: String,
     /// When it runs (Unix seconds).
     pub at: UnixTime,
     /// When, and by which command, it was scheduled.
     pub scheduled: UnixTime,
     pub how: String,
+    #[serde(with = "hex_path")]
     pub keystore: PathBuf,
     /// The new leaf.
     pub new_sha256: String,
     pub new_not_after: String,
     /// The `renew` options it runs with (global options, `renew`, its options; no material, no password).
-    pub args: Vec<String>,
+    #[serde(with = "hex_args")]
+    pub args: Vec<OsString>,
     /// Which parts besides `json` and `new` it has (`key`, `chain`, `password`).
     pub parts: Vec<String>,
 }
@@ -50,6 +60,70 @@ pub struct Entry {
 pub struct Refused {
     pub name: String,
     pub why: String,
+    /// The id of a whole entry whose files the tool wrote but cannot run (incomplete, another format):
+    /// `scheduled --cancel` may remove it.
+    #[serde(skip)]
+    pub id: Option<String>,
+}
+
+/// Bytes as lower-case hex.
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lower-case hex back to bytes.
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// A path as the hex of its bytes.
+mod hex_path {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::PathBuf;
+
+    pub fn serialize<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::to_hex(path.as_os_str().as_bytes()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = super::from_hex(&text).ok_or_else(|| D::Error::custom("not hex"))?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
+}
+
+/// Arguments as the hex of their bytes.
+mod hex_args {
+    use serde::{de::Error, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+    pub fn serialize<S: Serializer>(args: &[OsString], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(args.len()))?;
+        for arg in args {
+            seq.serialize_element(&super::to_hex(arg.as_bytes()))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<OsString>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|text| {
+                super::from_hex(text)
+                    .map(OsString::from_vec)
+                    .ok_or_else(|| D::Error::custom("not hex"))
+            })
+            .collect()
+    }
 }
 
 /// Parses `--at`: `HH:MM` is the next such local time after `now` (today or tomorrow); anything else must
@@ -187,30 +261,52 @@ impl Spool {
             let shown = crate::shown::text(&name.to_string_lossy());
             match self.judge(&name) {
                 Ok((id, part)) => by_id.entry(id).or_default().push(part),
-                Err(why) => refused.push(Refused { name: shown, why }),
+                Err(why) => refused.push(Refused {
+                    name: shown,
+                    why,
+                    id: None,
+                }),
             }
         }
         let mut entries = Vec::new();
         for (id, parts) in by_id {
-            let entry = if parts.iter().any(|p| p == "json") {
-                self.read(&id, "json").ok().and_then(|data| {
-                    serde_json::from_slice::<Entry>(&data)
-                        .ok()
-                        .filter(|e| e.id == id)
-                })
+            let entry = if parts.iter().any(|p| p == "new") {
+                self.entry(&id, parts.iter().any(|p| p == "json"))
             } else {
-                None
+                Err("an incomplete entry (no material)".to_string())
             };
             match entry {
-                Some(entry) if parts.iter().any(|p| p == "new") => entries.push(entry),
-                _ => refused.push(Refused {
+                Ok(entry) => entries.push(entry),
+                Err(why) => refused.push(Refused {
                     name: format!("{id}.*"),
-                    why: "an incomplete entry (no readable json or no material)".to_string(),
+                    why: format!("{why}; `icg-renew scheduled --cancel {id}` removes it"),
+                    id: Some(id),
                 }),
             }
         }
         entries.sort_by_key(|e| e.at);
         Ok((entries, refused))
+    }
+
+    /// The `json` part of entry `id` (`has_json`: the file is there), or why it cannot be run.
+    fn entry(&self, id: &str, has_json: bool) -> std::result::Result<Entry, String> {
+        let unreadable = || "an incomplete entry (no readable json)".to_string();
+        if !has_json {
+            return Err(unreadable());
+        }
+        let data = self.read(id, "json").map_err(|_| unreadable())?;
+        let value: serde_json::Value = serde_json::from_slice(&data).map_err(|_| unreadable())?;
+        let format = value.get("format").and_then(serde_json::Value::as_u64);
+        if format != Some(u64::from(FORMAT)) {
+            return Err(format!(
+                "written by another icg-renew (spool format {}; this one reads {FORMAT}): schedule it again",
+                format.unwrap_or(1)
+            ));
+        }
+        serde_json::from_value::<Entry>(value)
+            .ok()
+            .filter(|e| e.id == id)
+            .ok_or_else(unreadable)
     }
 
     /// `(id, part)` of a file the tool writes, or why `name` is not one.
@@ -292,6 +388,31 @@ mod tests {
             when_due(at, at + 3 * DAY + MISSED_AFTER + 1),
             (at + 4 * DAY, true)
         );
+    }
+
+    #[test]
+    fn an_entry_keeps_any_path_and_option_byte_for_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = |bytes: &[u8]| OsStr::from_bytes(bytes).to_os_string();
+        let entry = Entry {
+            format: FORMAT,
+            id: "0123456789abcdef".into(),
+            at: 1_800_000_000,
+            scheduled: 1_799_990_000,
+            how: "renew --at".into(),
+            keystore: PathBuf::from(odd(b"/srv/keys-\xff\xfe/keystore.jks")),
+            new_sha256: "AB:CD".into(),
+            new_not_after: "2027-12-07T02:16:35Z".into(),
+            args: vec![odd(b"--log-file"), odd(b"/var/log/\x80.log"), odd(b"")],
+            parts: vec!["key".into()],
+        };
+        let json = serde_json::to_vec(&entry).unwrap();
+        assert!(std::str::from_utf8(&json).is_ok());
+        assert_eq!(serde_json::from_slice::<Entry>(&json).unwrap(), entry);
+        assert_eq!(from_hex("2d2dff"), Some(vec![0x2d, 0x2d, 0xff]));
+        assert_eq!(from_hex("2d2"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("+1"), None);
     }
 
     #[test]

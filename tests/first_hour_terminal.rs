@@ -12,6 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TIMEOUT_MS: u64 = 60_000;
+/// The question after the checks (issue 24); Enter takes its default, now.
+const WHEN: &str = "Renew now, or at a time you choose?";
 /// How long an answer to Ctrl-C may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 
@@ -71,6 +73,7 @@ fn ctrl_c_at_the_final_prompt_says_nothing_was_changed_within_a_second() {
     let before = std::fs::read(sandbox.keystore()).unwrap();
     let material = sandbox.material();
     let mut p = spawn_renew(&sandbox, &material, &["--restart", "none"]);
+    answer(&mut p, WHEN, "\r");
     p.exp_string("Replace the keystore now?").unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let (took, _) = interrupt(&mut p, "Interrupted: nothing was changed.");
@@ -92,6 +95,7 @@ fn ctrl_c_during_a_slow_restart_is_answered_within_a_second_and_the_renewal_fini
         &material,
         &["--restart-command", &restart, "--no-health-check"],
     );
+    answer(&mut p, WHEN, "\r");
     answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
     p.exp_string("Restarting the ICG").unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -151,6 +155,7 @@ fn interactive_renewal(sandbox: &Sandbox) -> String {
         &["renew", "--restart", "none"],
     );
     let mut seen = answer(&mut p, "Type a path", "\r");
+    seen.push_str(&answer(&mut p, WHEN, "\r"));
     seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
     seen.push_str(&p.exp_string("To undo:").unwrap());
     let (code, rest) = exit_code(&mut p);
@@ -498,6 +503,7 @@ fn long_names_keep_the_picker_and_backups_within_80_columns() {
         assert!(entry.chars().count() <= 80, "too wide: {entry}");
         assert!(has_whole_time(entry), "time broken: {entry}");
     }
+    answer(&mut p, WHEN, "\r");
     answer(&mut p, "Replace the keystore now?", "y");
     let (code, rest) = exit_code(&mut p);
     assert_eq!(code, 0, "{rest}");
@@ -534,7 +540,12 @@ fn ctrl_c_in_the_wait_leaves_no_stale_spinner_lines() {
         &material,
         &["--restart-command", "true", "--health-timeout", "6"],
     );
-    let mut seen = answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
+    let mut seen = answer(&mut p, WHEN, "\r");
+    seen.push_str(&answer(
+        &mut p,
+        "Replace the keystore and restart the ICG now?",
+        "y",
+    ));
     // rexpect hands over the text before what it waited for: both go back together.
     seen.push_str(&p.exp_string("Confirming the gateway").unwrap());
     seen.push_str("Confirming the gateway");
@@ -556,4 +567,262 @@ fn ctrl_c_in_the_wait_leaves_no_stale_spinner_lines() {
         "{screen}"
     );
     assert!(!seen.contains(" s — "), "the time shown twice: {seen}");
+}
+
+/// `scheduled --json` on the spool `spool`.
+fn scheduled_json(sandbox: &Sandbox, spool: &Path, extra: &[&str]) -> serde_json::Value {
+    let output = sandbox
+        .icg_json()
+        .arg("scheduled")
+        .arg("--schedule-dir")
+        .arg(spool)
+        .args(extra)
+        .output()
+        .unwrap();
+    sandbox::json(&output)
+}
+
+/// The local time of day (`HH:MM`) of an RFC 3339 time, by `date` in the same time zone as the binary's.
+fn local_hh_mm(at: &str) -> String {
+    let out = Command::new("date")
+        .args(["-d", at, "+%H:%M"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Issue 24: after the checks, the terminal asks "Renew now, or at a time you choose?"; choosing a time and
+/// typing 02:30 keeps the renewal in the spool exactly as `renew --at 02:30` would, says how to list and
+/// cancel it, and changes nothing in the keystore; at 02:30 the due run renews with it. (Fails on a main
+/// without the question: the flow goes straight to "Replace the keystore now?".)
+#[test]
+fn choosing_a_time_at_the_question_schedules_the_renewal_and_changes_nothing_now() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let material = sandbox.material();
+    let spool_arg = spool.display().to_string();
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    let mut seen = answer(&mut p, WHEN, "\x1b[B");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    // A time that is no time is said and asked again.
+    seen.push_str(&answer(&mut p, "At what time?", "25:99\r"));
+    seen.push_str(&p.exp_string("is neither HH:MM nor").unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        p.send("\x7f").unwrap();
+    }
+    p.send("02:30\r").unwrap();
+    p.flush().unwrap();
+    seen.push_str(&p.exp_string("Scheduled: renewal").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains("Replace the keystore"), "{seen}");
+    for said in ["To list: ", "To cancel: ", "--cancel"] {
+        assert!(seen.contains(said), "{said}: {seen}");
+    }
+
+    // Nothing changed; the renewal waits, listed with its time and how it was scheduled.
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert_eq!(sandbox.backups().len(), 0);
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    let waiting = listed["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{listed}");
+    let at = waiting[0]["at"].as_str().unwrap().to_string();
+    assert_eq!(local_hh_mm(&at), "02:30", "{listed}");
+    assert_eq!(
+        waiting[0]["how"], "renew, at a time chosen on the terminal",
+        "{listed}"
+    );
+    let id = waiting[0]["id"].as_str().unwrap().to_string();
+    assert!(seen.contains(&id), "{seen}");
+    assert!(too_wide(&seen).is_empty(), "{}", too_wide(&seen).join("\n"));
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
+    assert!(log.contains(&format!("action=scheduled id={id}")), "{log}");
+
+    // At the hour the timer's run renews with the kept material.
+    let due = scheduled_json(&sandbox, &spool, &["--run-due", "--now", &at]);
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.keytool_list().status.success());
+}
+
+/// Issue 24: Enter at "Renew now, or at a time you choose?" takes the default, now: the plan and its
+/// question follow, the renewal happens, and nothing is kept for later.
+#[test]
+fn the_default_answer_renews_now_and_keeps_nothing_for_later() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let material = sandbox.material();
+    let spool_arg = spool.display().to_string();
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    let mut seen = answer(&mut p, WHEN, "\r");
+    seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
+    seen.push_str(&p.exp_string("Renewed:").unwrap());
+    let (code, rest) = exit_code(&mut p);
+    seen.push_str(&rest);
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains("At what time?"), "{seen}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert_eq!(sandbox.backups().len(), 1);
+    assert!(sandbox.keytool_list().status.success());
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    assert_eq!(listed["waiting"].as_array().unwrap().len(), 0, "{listed}");
+}
+
+/// The lines of `seen` wider than the 80-column terminal.
+fn too_wide(seen: &str) -> Vec<String> {
+    screen_lines(seen)
+        .into_iter()
+        .filter(|l| l.chars().count() > 80)
+        .collect()
+}
+
+/// Issue 24: a password typed for the material is kept with the renewal for later (the timer's run has no one
+/// to type it), whether the time was chosen at the question or given with `--at` on the terminal; the due run
+/// renews with it.
+#[test]
+fn a_password_typed_for_the_material_is_kept_for_the_renewal_at_the_hour() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let spool_arg = spool.display().to_string();
+    // The sandbox's new key and chain as PKCS#12 that only opens with a password nobody configured.
+    let bundle = sandbox.root().join("new/new-bundle.pem");
+    let p12 = sandbox.dir().join("new.p12");
+    let made = Command::new("openssl")
+        .args(["pkcs12", "-export", "-in"])
+        .arg(&bundle)
+        .arg("-inkey")
+        .arg(&bundle)
+        .arg("-out")
+        .arg(&p12)
+        .args(["-passout", "pass:typed only"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+
+    // Chosen at the question.
+    let mut p = spawn_renew(
+        &sandbox,
+        &p12,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    answer(&mut p, "Password of", "typed only\r");
+    answer(&mut p, WHEN, "\x1b[B");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    answer(&mut p, "At what time?", "02:30\r");
+    p.exp_string("Scheduled: renewal").unwrap();
+    assert_eq!(exit_code(&mut p).0, 0);
+    let first = scheduled_json(&sandbox, &spool, &[])["waiting"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        std::fs::read(spool.join(format!("{first}.password"))).unwrap(),
+        b"typed only"
+    );
+
+    // Given with --at on the terminal: the same, and it replaces the first.
+    let mut p = spawn_renew(
+        &sandbox,
+        &p12,
+        &[
+            "--restart",
+            "none",
+            "--schedule-dir",
+            &spool_arg,
+            "--at",
+            "03:30",
+        ],
+    );
+    answer(&mut p, "Password of", "typed only\r");
+    p.exp_string("Scheduled: renewal").unwrap();
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 0, "{rest}");
+    assert!(
+        rest.contains(&format!("It replaces the earlier scheduling {first}")),
+        "{rest}"
+    );
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    let waiting = listed["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{listed}");
+    let id = waiting[0]["id"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(spool.join(format!("{id}.password"))).unwrap(),
+        b"typed only"
+    );
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+
+    let at = waiting[0]["at"].as_str().unwrap();
+    let due = scheduled_json(&sandbox, &spool, &["--run-due", "--now", at]);
+    assert_eq!(due["ran"][0]["result"], "renewed", "{due}");
+    assert_ne!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.keytool_list().status.success());
+}
+
+/// Issue 24: a keystore password that had to be typed is not kept, so the terminal does not offer a later
+/// time (it goes straight to the plan), and `--at` on the terminal refuses with what to do (exit 2, nothing
+/// kept, nothing changed).
+#[test]
+fn a_typed_keystore_password_is_not_offered_a_later_time() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let password = sandbox.password();
+    let config = sandbox.root().join("usg/conf/application-prod.yml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("key-store-password:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, yaml);
+    std::fs::write(&config, without).unwrap();
+    let spool = sandbox.dir().join("scheduled");
+    let spool_arg = spool.display().to_string();
+    let material = sandbox.material();
+
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    answer(&mut p, "Password of the keystore", &format!("{password}\r"));
+    let seen = answer(&mut p, "Replace the keystore now?", "n");
+    assert!(!seen.contains(WHEN), "{seen}");
+    assert_eq!(exit_code(&mut p).0, 1);
+
+    let mut p = spawn_renew(
+        &sandbox,
+        &material,
+        &[
+            "--restart",
+            "none",
+            "--schedule-dir",
+            &spool_arg,
+            "--at",
+            "02:30",
+        ],
+    );
+    answer(&mut p, "Password of the keystore", &format!("{password}\r"));
+    let (code, rest) = exit_code(&mut p);
+    assert_eq!(code, 2, "{rest}");
+    assert!(rest.contains("--store-password-file"), "{rest}");
+    let listed = scheduled_json(&sandbox, &spool, &[]);
+    assert_eq!(listed["waiting"].as_array().unwrap().len(), 0, "{listed}");
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
 }

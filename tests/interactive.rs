@@ -13,6 +13,8 @@ use std::path::Path;
 use std::process::Command;
 
 const TIMEOUT_MS: u64 = 60_000;
+/// The question after the checks (issue 24); Enter takes its default, now.
+const WHEN: &str = "Renew now, or at a time you choose?";
 
 /// icg-renew on a terminal, started in `cwd`, with the sandbox as the installation.
 fn spawn(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> PtySession {
@@ -59,6 +61,7 @@ fn the_happy_path_chooses_the_material_from_the_list_and_renews() {
     p.exp_string("keystore.icg").unwrap();
     answer(&mut p, "Type a path", "\r"); // the first, newest candidate
     p.exp_string("Compatible: every check passed.").unwrap();
+    answer(&mut p, WHEN, "\r");
     p.exp_string("Backup to").unwrap();
     answer(&mut p, "Replace the keystore now?", "y");
     p.exp_string("backup").unwrap();
@@ -105,6 +108,7 @@ fn declining_the_final_confirmation_changes_nothing() {
             "true",
         ],
     );
+    answer(&mut p, WHEN, "\r");
     p.exp_string("Expected interruption: the ICG takes 10-15 s to start")
         .unwrap();
     answer(&mut p, "Replace the keystore and restart the ICG now?", "n");
@@ -150,6 +154,7 @@ fn a_renewal_on_a_running_gateway_shows_the_wait_and_the_summary() {
             &gateway.restart_command(),
         ],
     );
+    answer(&mut p, WHEN, "\r");
     answer(&mut p, "Replace the keystore and restart the ICG now?", "y");
     p.exp_string("restart").unwrap();
     p.exp_string("confirm").unwrap();
@@ -205,6 +210,7 @@ fn the_list_offers_the_certificate_signed_for_the_pending_request_first() {
     p.send("\r").unwrap();
     p.flush().unwrap();
     p.exp_string("the pending key from icg-renew csr").unwrap();
+    answer(&mut p, WHEN, "\r");
     answer(&mut p, "Replace the keystore now?", "y");
     p.exp_string("Renewed:").unwrap();
     assert_eq!(exit_code(&mut p), 0);

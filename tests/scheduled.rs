@@ -2,15 +2,21 @@
 //! `scheduled --run-due` (time given with the test-only `--now`, never by sleeping) renews at the hour and not
 //! a minute before; incompatible material is refused at scheduling time; the due run checks again against
 //! what is installed then; a missed time moves to the next day; cancel removes; a newer scheduling replaces
-//! the older; a spool entry the tool did not write is refused. All of it fails on a main without `--at`.
+//! the older; a spool entry the tool did not write (another account's, made with `useradd`; a link; a FIFO)
+//! is refused; `inbox --at` schedules the dropped material; paths that are not UTF-8 come back byte for
+//! byte; an entry of an older spool format is refused. All of it fails on a main without `--at`.
 
+mod gateway;
 mod sandbox;
 
+use gateway::{free_port, Gateway};
 use sandbox::{assert_exit, json, Sandbox};
 use serde_json::Value;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 fn spool(sandbox: &Sandbox) -> PathBuf {
     sandbox.dir().join("scheduled")
@@ -238,38 +244,101 @@ fn cancel_removes_and_a_newer_scheduling_replaces_the_older() {
     assert_exit(&icg(&sandbox, &["scheduled", "--cancel", second]), 2);
 }
 
+/// Another account, made with `useradd` (its own group), removed when dropped.
+struct Account {
+    name: &'static str,
+    uid: u32,
+}
+
+impl Account {
+    fn create(name: &'static str) -> Account {
+        let _ = Command::new("userdel").arg(name).output();
+        let _ = Command::new("groupdel").arg(name).output();
+        let made = Command::new("useradd")
+            .args([
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "useradd {name}: {made:?}");
+        let id = Command::new("id").args(["-u", name]).output().unwrap();
+        let uid = String::from_utf8(id.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        Account { name, uid }
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(self.name).output();
+        let _ = Command::new("groupdel").arg(self.name).output();
+    }
+}
+
+/// Issue 24: a spool entry planted by another account — made with `useradd` — is refused, as are a link, a
+/// FIFO and a name icg-renew does not write (those two also the account's); none of it is run, and the
+/// planted files are left as they are. (On the old main, the account was a bare uid 65534.)
 #[test]
 fn spool_entries_icg_renew_did_not_write_are_refused_not_run() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED spool_entries_icg_renew_did_not_write_are_refused_not_run: needs root (useradd, chown); CI runs as root"
+        );
+        return;
+    }
+    let account = Account::create("icgsched24");
+    let owned_by_account = |path: &Path| {
+        std::os::unix::fs::lchown(path, Some(account.uid), Some(account.uid)).unwrap();
+    };
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
     let report = json(&schedule(&sandbox, &sandbox.material(), "02:30"));
     let id = report["id"].as_str().unwrap().to_string();
     let day = date_of(&report["at"]);
     let dir = spool(&sandbox);
-    // A copy of the real entry under another id, owned by another account.
+    // A whole entry (its json and material, valid in every other way) as the account would leave it.
     let planted = "00000000000000aa";
     for part in ["json", "new"] {
         let to = dir.join(format!("{planted}.{part}"));
-        let text = std::fs::read_to_string(dir.join(format!("{id}.{part}")))
-            .unwrap_or_default()
-            .replace(&id, planted);
-        std::fs::write(&to, text).unwrap();
+        let data = std::fs::read(dir.join(format!("{id}.{part}"))).unwrap();
+        let data = if part == "json" {
+            String::from_utf8(data)
+                .unwrap()
+                .replace(&id, planted)
+                .into_bytes()
+        } else {
+            data
+        };
+        std::fs::write(&to, data).unwrap();
         std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::os::unix::fs::chown(&to, Some(65534), Some(65534)).unwrap();
+        owned_by_account(&to);
     }
-    // The real entry's material replaced by a link, a FIFO beside it, a name icg-renew never writes.
+    // The real entry's material replaced by the account's link, the account's FIFO beside it, a name
+    // icg-renew never writes.
     std::fs::remove_file(dir.join(format!("{id}.new"))).unwrap();
-    std::os::unix::fs::symlink(sandbox.material(), dir.join(format!("{id}.new"))).unwrap();
+    let link = dir.join(format!("{id}.new"));
+    std::os::unix::fs::symlink(sandbox.material(), &link).unwrap();
+    owned_by_account(&link);
     let fifo = dir.join("00000000000000bb.new");
-    assert!(std::process::Command::new("mkfifo")
+    assert!(Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .unwrap()
         .success());
+    owned_by_account(&fifo);
     std::fs::write(dir.join("notes.txt"), b"x").unwrap();
 
     let due = run_due(&sandbox, &format!("{day}T02:30:00Z"));
     assert!(due["ran"].is_null(), "{due}");
+    assert!(due["waiting"].as_array().unwrap().is_empty(), "{due}");
     let refused: Vec<String> = due["refused"]
         .as_array()
         .unwrap()
@@ -288,15 +357,268 @@ fn spool_entries_icg_renew_did_not_write_are_refused_not_run() {
         has("00000000000000bb.new: not a regular file"),
         "{refused:?}"
     );
-    assert!(
-        has("00000000000000aa.json: owned by uid 65534"),
-        "{refused:?}"
-    );
+    for part in ["json", "new"] {
+        assert!(
+            has(&format!(
+                "{planted}.{part}: owned by uid {}, not by uid 0",
+                account.uid
+            )),
+            "{refused:?}"
+        );
+    }
     assert!(
         has("notes.txt: a name icg-renew does not write"),
         "{refused:?}"
     );
+    // Not run, not touched: the keystore as it was, no backup, the planted files still there.
     assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.backups().is_empty());
+    for name in [format!("{planted}.json"), format!("{planted}.new")] {
+        assert_eq!(
+            std::fs::symlink_metadata(dir.join(&name)).unwrap().uid(),
+            account.uid
+        );
+    }
+    // Nor can it be cancelled in the tool's name.
+    assert_exit(&icg(&sandbox, &["scheduled", "--cancel", planted]), 2);
+    assert!(dir.join(format!("{planted}.new")).exists());
+    drop(account);
+    assert!(!Command::new("id")
+        .arg("icgsched24")
+        .output()
+        .unwrap()
+        .status
+        .success());
+}
+
+/// Issue 24: `inbox --at 02:30` checks the dropped material now, keeps it in the spool like `renew --at`,
+/// and files it in `done/` with a result that says `scheduled`; the gateway keeps serving the old certificate
+/// until the due run at 02:30 renews, restarts the stand-in gateway and confirms it serves the new one.
+/// (Fails on a main without `inbox --at`.)
+#[test]
+fn inbox_at_schedules_the_dropped_material_and_the_due_run_renews_the_gateway() {
+    let port = free_port();
+    let sandbox = Sandbox::with_port(port);
+    let gateway = Gateway::start(&sandbox.keystore(), &sandbox.password_file(), port);
+    let old = gateway.served_fingerprint().unwrap();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let inbox = sandbox.dir().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::copy(sandbox.material(), inbox.join("keystore.icg")).unwrap();
+    let inbox_arg = inbox.display().to_string();
+    let restart = gateway.restart_command();
+    let output = icg(
+        &sandbox,
+        &[
+            "inbox",
+            &inbox_arg,
+            "--settle",
+            "0",
+            "--wait",
+            "30",
+            "--restart-command",
+            &restart,
+            "--at",
+            "02:30",
+        ],
+    );
+    assert_exit(&output, 0);
+    let report = json(&output);
+    assert!(report["renew"].is_null(), "{report}");
+    let scheduled = &report["scheduled"];
+    assert_eq!(scheduled["result"], "scheduled", "{report}");
+    let id = scheduled["id"].as_str().unwrap().to_string();
+    assert!(
+        scheduled["at"].as_str().unwrap().ends_with("T02:30:00Z"),
+        "{report}"
+    );
+    // Filed in done/, its result document the scheduling.
+    let filed: Value =
+        serde_json::from_slice(&std::fs::read(inbox.join("done/keystore.icg.json")).unwrap())
+            .unwrap();
+    assert_eq!(filed["result"], "scheduled", "{filed}");
+    assert_eq!(filed["id"], id.as_str());
+    assert_eq!(filed["at"], scheduled["at"]);
+    assert!(inbox.join("done/keystore.icg").exists());
+    // Nothing changed yet; the material waits in the spool as `renew --at` keeps it.
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    assert!(sandbox.backups().is_empty());
+    assert_eq!(gateway.served_fingerprint().as_deref(), Some(old.as_str()));
+    assert_eq!(
+        spool_names(&sandbox),
+        [format!("{id}.json"), format!("{id}.new")]
+    );
+    assert_eq!(scheduled["waiting"][0]["how"], "inbox --at", "{report}");
+    let log = std::fs::read_to_string(sandbox.log()).unwrap();
+    assert!(
+        log.contains(&format!("command=inbox action=scheduled id={id}")),
+        "{log}"
+    );
+
+    let day = date_of(&scheduled["at"]);
+    let early = run_due(&sandbox, &format!("{day}T02:29:00Z"));
+    assert!(early["ran"].is_null(), "{early}");
+    assert_eq!(gateway.served_fingerprint().as_deref(), Some(old.as_str()));
+    let due = run_due(&sandbox, &format!("{day}T02:30:00Z"));
+    let ran = &due["ran"][0];
+    assert_eq!(ran["result"], "renewed", "{due}");
+    let new = ran["renew"]["new"]["sha256"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(gateway.served_fingerprint().as_deref(), Some(new));
+    assert!(
+        ran["renew"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "confirm"),
+        "{due}"
+    );
+    assert_eq!(sandbox.backups().len(), 1);
+    assert!(sandbox.keytool_list().status.success());
+    assert!(spool_names(&sandbox).is_empty());
+}
+
+/// Issue 24: the options a renewal runs with later are kept byte for byte. A keystore, a backup directory
+/// and an audit log whose directory names are not UTF-8 are scheduled, and the due run renews exactly that
+/// keystore, backs it up into exactly that directory and logs to exactly that file. (On the old main the
+/// kept options were text: the names came back altered and the due run failed.) Plain output: the JSON
+/// documents cannot carry such a path yet.
+#[test]
+fn paths_that_are_not_utf8_come_back_byte_for_byte_in_the_due_run() {
+    let sandbox = Sandbox::new();
+    let odd = |name: &[u8]| sandbox.dir().join(OsStr::from_bytes(name));
+    let keys = odd(b"keys-\xff\xfe");
+    let backups = odd(b"backups-\xe9t\xe9");
+    let logs = odd(b"logs-\x80");
+    for dir in [&keys, &backups, &logs] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let keystore = keys.join("keystore.jks");
+    std::fs::copy(sandbox.keystore(), &keystore).unwrap();
+    std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let log = logs.join("audit.log");
+    let before = std::fs::read(&keystore).unwrap();
+    let icg_odd = |args: &[&OsStr]| {
+        Command::new(assert_cmd::cargo::cargo_bin("icg-renew"))
+            .arg("--yes")
+            .arg("--icg-root")
+            .arg(sandbox.root())
+            .arg("--keystore")
+            .arg(&keystore)
+            .arg("--log-file")
+            .arg(&log)
+            .args(args)
+            .arg("--schedule-dir")
+            .arg(spool(&sandbox))
+            .env("TZ", "UTC")
+            .env("ICG_RENEW_NOTIFY", sandbox.dir().join("no-notify"))
+            .output()
+            .unwrap()
+    };
+    let material = sandbox.material();
+    let output = icg_odd(&[
+        OsStr::new("renew"),
+        material.as_os_str(),
+        OsStr::new("--restart"),
+        OsStr::new("none"),
+        OsStr::new("--backup-dir"),
+        backups.as_os_str(),
+        OsStr::new("--at"),
+        OsStr::new("02:30"),
+    ]);
+    assert_exit(&output, 0);
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    // "Scheduled: renewal ID at YYYY-MM-DDT02:30:00Z."
+    let (id, at) = said
+        .lines()
+        .find_map(|l| l.strip_prefix("Scheduled: renewal "))
+        .and_then(|rest| rest.trim_end_matches('.').split_once(" at "))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(at.ends_with("T02:30:00Z"), "{said}");
+    assert_eq!(std::fs::read(&keystore).unwrap(), before);
+    let kept: Value =
+        serde_json::from_slice(&std::fs::read(spool(&sandbox).join(format!("{id}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(kept["format"], 2, "{kept}");
+
+    let now = format!("{}T02:30:00Z", &at[..10]);
+    let due = icg_odd(&[
+        OsStr::new("scheduled"),
+        OsStr::new("--run-due"),
+        OsStr::new("--now"),
+        OsStr::new(&now),
+    ]);
+    let ran = String::from_utf8_lossy(&due.stdout).into_owned();
+    assert!(
+        ran.contains(&format!("Ran {id}: renewed (exit 0)")),
+        "{ran}{}",
+        String::from_utf8_lossy(&due.stderr)
+    );
+    assert_exit(&due, 0);
+    // That keystore renewed (read back by keytool from a plain name), the installation's own untouched.
+    assert_ne!(std::fs::read(&keystore).unwrap(), before);
+    let copy = sandbox.dir().join("renewed.jks");
+    std::fs::copy(&keystore, &copy).unwrap();
+    let listed = Command::new("keytool")
+        .args(["-list", "-keystore"])
+        .arg(&copy)
+        .args(["-storepass", &sandbox.password()])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    // Its backup in exactly that directory, and the due run's lines in exactly that log.
+    let backed_up: Vec<_> = std::fs::read_dir(&backups).unwrap().collect();
+    assert_eq!(backed_up.len(), 1, "{backed_up:?}");
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert!(lines.contains("command=renew action=renewed"), "{lines}");
+    assert!(spool_names(&sandbox).is_empty());
+}
+
+/// Issue 24: an entry of the older spool format (options kept as text, no `format`) is refused with one
+/// clear line that says why and how to remove it, never run; `--cancel` removes it.
+#[test]
+fn an_entry_of_an_older_spool_format_is_refused_and_can_be_cancelled() {
+    let sandbox = Sandbox::new();
+    let before = std::fs::read(sandbox.keystore()).unwrap();
+    let report = json(&schedule(&sandbox, &sandbox.material(), "02:30"));
+    let id = report["id"].as_str().unwrap().to_string();
+    let day = date_of(&report["at"]);
+    // The same entry as the older icg-renew wrote it: no format, paths and options as text.
+    let kept = spool(&sandbox).join(format!("{id}.json"));
+    let mut old: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    let object = old.as_object_mut().unwrap();
+    object.remove("format");
+    object.insert(
+        "keystore".into(),
+        Value::String(sandbox.keystore().display().to_string()),
+    );
+    object.insert(
+        "args".into(),
+        serde_json::json!(["renew", "--restart", "none"]),
+    );
+    std::fs::write(&kept, serde_json::to_vec(&old).unwrap()).unwrap();
+
+    let due = run_due(&sandbox, &format!("{day}T02:30:00Z"));
+    assert!(due["ran"].is_null(), "{due}");
+    let refused = &due["refused"][0];
+    assert_eq!(refused["name"], format!("{id}.*"), "{due}");
+    let why = refused["why"].as_str().unwrap();
+    assert!(
+        why.contains("spool format 1") && why.contains(&format!("--cancel {id}")),
+        "{why}"
+    );
+    assert_eq!(std::fs::read(sandbox.keystore()).unwrap(), before);
+    // Said on stderr too, one line.
+    let output = icg(&sandbox, &["scheduled"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("spool format 1"), "{stderr}");
+
+    let cancelled = icg(&sandbox, &["scheduled", "--cancel", &id]);
+    assert_exit(&cancelled, 0);
+    assert!(spool_names(&sandbox).is_empty());
 }
 
 /// An acme.sh `--reloadcmd` with `--at`: the key and the full chain are kept, and renew at the hour.

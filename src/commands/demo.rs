@@ -78,6 +78,7 @@ pub(crate) fn demo_in(
         &mut Defaults(renew::Silent),
         &mut audit,
         clock,
+        None,
     )?;
     let after = status_report(
         &Installed::load(&install, None)?,

@@ -1,7 +1,8 @@
 //! `icg-renew inbox [DIR]`: the drop folder. Copying new material (a UMS export, say) into DIR renews the
 //! gateway with it, under `--yes`, with the same checks, backup, confirmation and rollback as `renew`; the
 //! file then moves to `DIR/done/` or `DIR/failed/` with the JSON result beside it as `<name>.json`. A password
-//! may lie beside the material as `<name>.password` (mode 0600).
+//! may lie beside the material as `<name>.password` (mode 0600). With `--at WHEN` the material is checked now
+//! and kept in the spool as `renew --at` keeps it, and filed in `done/` with the scheduling as its result.
 //!
 //! Safety: DIR must be a directory that only root (and a group named with `--group`) can write to, since
 //! whoever writes there decides the gateway's certificate, and every directory above it root's alone. DIR is
@@ -15,6 +16,7 @@
 
 use super::renew::{exit_code, renew_install, Request};
 use super::resolve::{open_audit, resolve};
+use super::scheduled::{check_and_keep, Keep};
 use super::Finished;
 use crate::cli::{GlobalArgs, InboxArgs};
 use crate::ui::prompts::Prompter;
@@ -23,7 +25,7 @@ use icg_renew::error::{DropFolderRisk, Error, ErrorKind, Result};
 use icg_renew::fsx::{self, SafeDir};
 use icg_renew::material::MaterialSource;
 use icg_renew::report::{InboxReport, Output};
-use icg_renew::utc::{compact_utc, Clock};
+use icg_renew::utc::{compact_utc, Clock, UnixTime};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,6 +55,12 @@ pub fn run(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
+    // A bad time is a usage error before anything is taken.
+    let at = args
+        .at
+        .as_deref()
+        .map(|when| super::scheduled::parse_at(when, clock))
+        .transpose()?;
     let group = args.group.as_deref().map(group_id).transpose()?;
     let dir = open_inbox_dir(&args.dir, group)?;
     lock_dir(&dir)?;
@@ -64,6 +72,7 @@ pub fn run(
         superseded: Vec::new(),
         still_being_written: None,
         renew: None,
+        scheduled: None,
         error: None,
     };
     let waited_since = std::time::Instant::now();
@@ -109,7 +118,7 @@ pub fn run(
         Ok(password_file) => renew_waiting_for_the_lock(
             global,
             args,
-            (&newest.path, password_file.as_deref()),
+            (&newest.path, password_file.as_deref(), at),
             waited_since,
             prompter,
             clock,
@@ -117,11 +126,14 @@ pub fn run(
         Err(e) => Err(e),
     };
     let (outcome, exit_code) = match attempt {
-        Ok(renewed) => {
-            let code = exit_code(renewed.result);
-            let json = crate::ui::json(&Output::Renew(Box::new(renewed.clone())));
-            report.renew = Some(Box::new(renewed));
-            (json, code)
+        Ok(finished) => {
+            let json = crate::ui::json(&finished.output);
+            match finished.output {
+                Output::Renew(renewed) => report.renew = Some(renewed),
+                Output::Scheduled(scheduled) => report.scheduled = Some(scheduled),
+                _ => {}
+            }
+            (json, finished.exit_code)
         }
         Err(e) => {
             report.error = Some(super::hint::message(&e));
@@ -141,18 +153,19 @@ pub fn run(
     })
 }
 
-/// The renewal of one dropped file; another icg-renew holding the keystore is waited for (up to `--wait`,
-/// counted from `waited_since`), not a reason to file the material: `Err` then, and the file stays.
+/// The renewal of one dropped file (or, with `at`, its scheduling); another icg-renew holding the keystore
+/// is waited for (up to `--wait`, counted from `waited_since`), not a reason to file the material: `Err`
+/// then, and the file stays.
 fn renew_waiting_for_the_lock(
     global: &GlobalArgs,
     args: &InboxArgs,
-    (material, password_file): (&Path, Option<&Path>),
+    (material, password_file, at): (&Path, Option<&Path>, Option<UnixTime>),
     waited_since: std::time::Instant,
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<Result<icg_renew::report::RenewReport>> {
+) -> Result<Result<Finished>> {
     let attempt = loop {
-        let attempt = renew_with(global, args, material, password_file, prompter, clock);
+        let attempt = renew_with(global, args, (material, password_file, at), prompter, clock);
         let locked = matches!(&attempt, Err(e) if e.kind() == ErrorKind::Locked);
         if !locked || waited_since.elapsed() >= Duration::from_secs(args.wait) {
             break attempt;
@@ -170,15 +183,15 @@ fn renew_waiting_for_the_lock(
     }
 }
 
-/// The renewal of one dropped file, exactly as `renew --yes NEW [--new-password-file NAME.password]`.
+/// The renewal of one dropped file, exactly as `renew --yes NEW [--new-password-file NAME.password]`
+/// (with `at`: `… --at WHEN`, checked now and kept in the spool).
 fn renew_with(
     global: &GlobalArgs,
     args: &InboxArgs,
-    material: &Path,
-    password_file: Option<&Path>,
+    (material, password_file, at): (&Path, Option<&Path>, Option<UnixTime>),
     prompter: &mut dyn Prompter,
     clock: Clock,
-) -> Result<icg_renew::report::RenewReport> {
+) -> Result<Finished> {
     let request = Request {
         new: Some(material.to_path_buf()),
         material: MaterialSource {
@@ -191,9 +204,22 @@ fn renew_with(
         dry_run: false,
         keep_backups: args.backups.keep_backups,
     };
+    if let Some(at) = at {
+        let kept = Keep {
+            dir: &args.spool.schedule_dir,
+            how: "inbox --at",
+            command: "inbox",
+            at,
+        };
+        return check_and_keep(global, &request, &kept, prompter, clock);
+    }
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "inbox", prompter);
-    renew_install(&mut install, &request, prompter, &mut audit, clock)
+    let renewed = renew_install(&mut install, &request, prompter, &mut audit, clock, None)?;
+    Ok(Finished {
+        exit_code: exit_code(renewed.result),
+        output: Output::Renew(Box::new(renewed)),
+    })
 }
 
 /// DIR resolved once (every directory above it root's alone) and held open; refused when someone other

@@ -66,7 +66,7 @@ fn notify_unless_renewed(
         }) => match (&r.renew, &r.error) {
             (Some(renewed), _) => (word(renewed.result), renewed.keystore.clone(), None),
             (None, Some(_)) => ("error".to_string(), no_keystore, None),
-            // Nothing was ready: nothing happened that anyone needs to hear of.
+            // Nothing was ready, or it was scheduled: nothing anyone needs to hear of.
             (None, None) => return,
         },
         Ok(Finished {
@@ -147,7 +147,7 @@ fn dispatch(cli: Cli, prompter: &mut dyn Prompter, clock: Clock) -> Result<Finis
                 };
                 return scheduled::schedule(global, &args, how, &when, prompter, clock);
             }
-            renew::run(global, &renew::Request::from_args(&args), prompter, clock)
+            renew::run(global, &args, prompter, clock)
         }
         Command::Rollback(args) => rollback::run(global, &args, prompter, clock),
         Command::Backups(args) => backups::run(

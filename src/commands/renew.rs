@@ -12,9 +12,10 @@ use icg_renew::install::Install;
 use icg_renew::material::{KeySource, MaterialSource};
 use icg_renew::renew::{Confirm, LockedKeystore, Renewal, Transaction};
 use icg_renew::report::*;
+use icg_renew::secret::Password;
 use icg_renew::service::{Restart, RestartPlan};
 use icg_renew::shown::Shown;
-use icg_renew::utc::Clock;
+use icg_renew::utc::{Clock, UnixTime};
 use std::path::{Path, PathBuf};
 
 /// A renewal as asked for, its options resolved into values: what `renew`, `inbox` and `demo` run.
@@ -49,15 +50,54 @@ impl Request {
     }
 }
 
+/// What a person typed and chose on the way through the checks, for a renewal kept for later.
+#[derive(Default)]
+pub(crate) struct Asked {
+    /// The time chosen at "Renew now, or at a time you choose?" (asked only when not a dry run).
+    pub(crate) later: Option<UnixTime>,
+    /// The new material's password, when it was typed (a scheduled run has no one to type it).
+    pub(crate) typed_password: Option<Password>,
+    /// The keystore password was typed: a scheduled run could not open the keystore.
+    pub(crate) typed_store_password: bool,
+}
+
+/// `renew` without `--at`: on a terminal, once the checks pass, the operator may choose a time instead of
+/// now; that renewal is then kept exactly as `renew --at` keeps it.
 pub(crate) fn run(
     global: &GlobalArgs,
-    args: &Request,
+    args: &cli::RenewArgs,
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
+    let request = Request::from_args(args);
     let mut install = resolve(global, prompter)?;
     let mut audit = open_audit(global, "renew", prompter);
-    let report = renew_install(&mut install, args, prompter, &mut audit, clock)?;
+    let mut asked = Asked::default();
+    let report = renew_install(
+        &mut install,
+        &request,
+        prompter,
+        &mut audit,
+        clock,
+        Some(&mut asked),
+    )?;
+    if let Some(at) = asked.later {
+        let kept = super::scheduled::Keep {
+            dir: &args.spool.schedule_dir,
+            how: "renew, at a time chosen on the terminal",
+            command: "renew",
+            at,
+        };
+        return super::scheduled::keep(
+            global,
+            &request,
+            &kept,
+            &report,
+            asked.typed_password.as_ref(),
+            prompter,
+            clock,
+        );
+    }
     Ok(Finished {
         exit_code: exit_code(report.result),
         output: Output::Renew(Box::new(report)),
@@ -74,13 +114,17 @@ pub(crate) fn exit_code(result: RenewResult) -> i32 {
     }
 }
 
-/// The whole renewal of one installation: lock, checks, plan, questions, transaction.
+/// The whole renewal of one installation: lock, checks, plan, questions, transaction. With `asked`, the
+/// passwords typed on the way are noted there and (not in a dry run) a person is asked whether to renew now
+/// or at a time they choose; a chosen time is put there, and the report comes back as checked (a dry run's),
+/// nothing changed.
 pub(crate) fn renew_install(
     install: &mut Install,
     args: &Request,
     prompter: &mut dyn Prompter,
     audit: &mut AuditLog,
     clock: Clock,
+    mut asked: Option<&mut Asked>,
 ) -> Result<RenewReport> {
     let keystore = LockedKeystore::open(&install.keystore)?;
     let restart = restart_before_questions(&args.restart, args.dry_run)?;
@@ -88,7 +132,14 @@ pub(crate) fn renew_install(
     backups_in.check_private("the backup directory")?;
     let installed = load_installed(install, prompter, Some(keystore.file()))?;
     let new = material_path(args.new.as_deref(), prompter, install, &installed)?;
-    let verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
+    let mut verified = check_material(install, &installed, &new, &args.material, prompter, clock)?;
+    if let Some(asked) = asked.as_mut() {
+        asked.typed_password = verified.typed_password.take();
+        asked.typed_store_password = matches!(
+            install.store_password,
+            Some((_, icg_renew::install::PasswordSource::Prompt))
+        );
+    }
     let confirm = Confirm::from_plan(&args.restart, restart, install.port, Some(&installed.root));
     let plan = Plan {
         keystore: installed.path.clone(),
@@ -135,7 +186,21 @@ pub(crate) fn renew_install(
         }
         return Ok(report);
     }
-    ask_before_changing(prompter, &report)?;
+    accept_warnings(prompter, &report)?;
+    // Only when a scheduled run could open the keystore as this one did: not with a typed password.
+    if let Some(asked) = asked.filter(|a| !a.typed_store_password) {
+        match prompter.renew_when(clock.now) {
+            None => return Err(Error::Command(CommandError::NotConfirmed)),
+            Some(crate::ui::prompts::When::At(at)) => {
+                asked.later = Some(at);
+                return Ok(report);
+            }
+            Some(crate::ui::prompts::When::Now) => {}
+        }
+    }
+    if !prompter.confirm_plan(&report.verify, &report.plan) {
+        return Err(Error::Command(CommandError::NotConfirmed));
+    }
     // The key password must open the installed key, or the rewritten entry would not open either.
     installed_key(install, &installed)?;
     let new_key = verified
@@ -208,8 +273,8 @@ fn audit_checks(audit: &mut AuditLog, keystore: &Path, new: &Path, verify: &Veri
     );
 }
 
-/// The operator accepts the warnings, if any, and confirms the plan; else nothing changes.
-fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Result<()> {
+/// The operator accepts the warnings, if any; else nothing changes.
+fn accept_warnings(prompter: &mut dyn Prompter, report: &RenewReport) -> Result<()> {
     if report
         .verify
         .checks
@@ -218,9 +283,6 @@ fn ask_before_changing(prompter: &mut dyn Prompter, report: &RenewReport) -> Res
         && !prompter.accept_warnings(&report.verify)
     {
         return Err(Error::Command(CommandError::StoppedAtWarnings));
-    }
-    if !prompter.confirm_plan(&report.verify, &report.plan) {
-        return Err(Error::Command(CommandError::NotConfirmed));
     }
     Ok(())
 }

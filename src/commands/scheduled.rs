@@ -3,13 +3,17 @@
 //! removes, `--run-due` (every minute, from icg-renew-scheduled.timer) runs what is due as `renew --yes`
 //! would, checks included, against the certificate installed then.
 
+use super::renew::Request;
 use super::Finished;
 use crate::cli::{Cli, GlobalArgs, RenewArgs, ScheduledArgs};
 use crate::ui::prompts::Prompter;
 use icg_renew::error::{CommandError, Error, Result};
-use icg_renew::report::{Output, Ran, RenewResult, ScheduledReport, Waiting};
+use icg_renew::report::{Output, Ran, RenewReport, RenewResult, ScheduledReport, Waiting};
 use icg_renew::schedule::{self, Entry, Spool};
+use icg_renew::secret::Password;
+use icg_renew::shown::Shown;
 use icg_renew::utc::{rfc3339, Clock};
+use std::ffi::OsString;
 use std::path::Path;
 
 /// The most of one material file kept.
@@ -30,22 +34,105 @@ pub(crate) fn schedule(
     prompter: &mut dyn Prompter,
     clock: Clock,
 ) -> Result<Finished> {
-    let at = schedule::parse_when(when, clock.now).map_err(|e| bad(format!("--at: {e}")))?;
-    let mut check = super::renew::Request::from_args(args);
+    let at = parse_at(when, clock)?;
+    let request = super::renew::Request::from_args(args);
+    let kept = Keep {
+        dir: &args.spool.schedule_dir,
+        how,
+        command: "renew",
+        at,
+    };
+    check_and_keep(global, &request, &kept, prompter, clock)
+}
+
+/// `--at WHEN` as a time, or the usage error that says why not.
+pub(crate) fn parse_at(when: &str, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
+    schedule::parse_when(when, clock.now)
+        .map_err(|e| bad(format!("--at: {}", icg_renew::shown::text(&e))))
+}
+
+/// Where, when and by which command a checked renewal is kept.
+pub(crate) struct Keep<'a> {
+    /// The spool (`--schedule-dir`).
+    pub dir: &'a Path,
+    /// How it was scheduled, as `scheduled` lists it (`renew --at`, `inbox --at`).
+    pub how: &'a str,
+    /// The command named in the audit log.
+    pub command: &'a str,
+    pub at: icg_renew::utc::UnixTime,
+}
+
+/// Checks `request` now, as `renew --dry-run` would (incompatible: that report, exit 3, nothing kept), then
+/// keeps it for `kept.at` (with the material's password when a person typed it; refused when the keystore's
+/// was typed, which nothing keeps).
+pub(crate) fn check_and_keep(
+    global: &GlobalArgs,
+    request: &Request,
+    kept: &Keep,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let mut check = request.clone();
     // The due run restarts unattended: a restart method that cannot be found stops the scheduling now,
     // before the dry run that would only warn of it.
     check.restart.restart()?;
     check.dry_run = true;
-    let checked = super::renew::run(global, &check, prompter, clock)?;
-    let report = match &checked.output {
-        Output::Renew(r) if r.result == RenewResult::DryRun => r.clone(),
-        _ => return Ok(checked),
-    };
+    let mut install = super::resolve::resolve(global, prompter)?;
+    let mut audit = super::resolve::open_audit(global, kept.command, prompter);
+    let mut asked = super::renew::Asked::default();
+    let report = super::renew::renew_install(
+        &mut install,
+        &check,
+        prompter,
+        &mut audit,
+        clock,
+        Some(&mut asked),
+    )?;
+    if report.result != RenewResult::DryRun {
+        return Ok(Finished {
+            exit_code: super::renew::exit_code(report.result),
+            output: Output::Renew(Box::new(report)),
+        });
+    }
+    if asked.typed_store_password {
+        return Err(bad(
+            "--at: the keystore password was typed, and a scheduled renewal runs with no one to type it; \
+             give it with --store-password-file or ICG_RENEW_STORE_PASSWORD (or in the configuration)"
+                .to_string(),
+        ));
+    }
+    keep(
+        global,
+        request,
+        kept,
+        &report,
+        asked.typed_password.as_ref(),
+        prompter,
+        clock,
+    )
+}
+
+/// Keeps a renewal whose checks passed (`report`) in the spool: the material as given (`typed_password`:
+/// the new material's password when it was typed rather than given by file or environment), then replaces
+/// older schedulings of the same keystore and makes sure something runs it.
+pub(crate) fn keep(
+    global: &GlobalArgs,
+    request: &Request,
+    kept: &Keep,
+    report: &RenewReport,
+    typed_password: Option<&Password>,
+    prompter: &mut dyn Prompter,
+    clock: Clock,
+) -> Result<Finished> {
+    let at = kept.at;
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
     let read = |path: &Path, what: &str| {
         icg_renew::fsx::read_input(path, MAX_MATERIAL, &format!("keep {what} for later"))
     };
-    let new = args.new.as_deref().unwrap_or(&report.verify.material.path);
+    let new = request
+        .new
+        .as_deref()
+        .unwrap_or(&report.verify.material.path);
     if icg_renew::fsx::resolve(new, icg_renew::fsx::Trust::operator())
         .is_ok_and(|at| at.dir.is_directory(&at.name))
     {
@@ -70,36 +157,38 @@ pub(crate) fn schedule(
         .skip(1)
         .map(|(part, _)| part.to_string())
         .collect();
-    if let Some(key) = &args.material.key {
+    if let Some(key) = &request.material.key {
         files.push(("key", read(key, "the new key")?));
         parts.push("key".to_string());
     }
-    if let Some(chain) = &args.material.chain {
+    if let Some(chain) = &request.material.chain {
         files.push(("chain", read(chain, "the chain")?));
         parts.push("chain".to_string());
     }
-    let password = match &args.material.new_password_file {
+    let password = match &request.material.password_file {
         Some(file) => Some(read(file, "the new material's password")?),
         None => std::env::var_os("ICG_RENEW_NEW_PASSWORD")
             .filter(|v| !v.is_empty())
-            .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec()),
+            .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec())
+            .or_else(|| typed_password.map(|p| p.expose().as_bytes().to_vec())),
     };
     if let Some(password) = password {
         files.push(("password", password));
         parts.push("password".to_string());
     }
 
-    let spool = Spool::open(&args.spool.schedule_dir)?;
+    let spool = Spool::open(kept.dir)?;
     let (existing, _) = spool.list()?;
     let entry = Entry {
+        format: schedule::FORMAT,
         id: schedule::new_id(clock.now),
         at,
         scheduled: clock.now,
-        how: how.to_string(),
+        how: kept.how.to_string(),
         keystore: report.keystore.clone(),
         new_sha256: report.verify.new.sha256.clone(),
         new_not_after: report.verify.new.not_after.clone(),
-        args: options_for_later(global, args),
+        args: options_for_later(global, request),
         parts,
     };
     let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (*p, d.as_slice())).collect();
@@ -109,18 +198,18 @@ pub(crate) fn schedule(
         spool.remove(&old.id)?;
         replaced.push(old.id.clone());
     }
-    let mut audit = super::resolve::open_audit(global, "renew", prompter);
+    let mut audit = super::resolve::open_audit(global, kept.command, prompter);
     audit.record(
         "scheduled",
         &[
             ("id", &entry.id),
             ("at", &rfc3339(at)),
-            ("keystore", &entry.keystore.to_string_lossy()),
+            ("keystore", &entry.keystore.shown().to_string()),
             ("new_sha256", &entry.new_sha256),
             ("replaces", &replaced.join(",")),
         ],
     );
-    let runs_by = runs_by(&args.spool.schedule_dir, prompter);
+    let runs_by = runs_by(kept.dir, prompter);
     let (waiting, refused) = spool.list()?;
     Ok(Finished {
         output: Output::Scheduled(Box::new(ScheduledReport {
@@ -170,15 +259,15 @@ fn runs_by(dir: &Path, prompter: &mut dyn Prompter) -> String {
     }
 }
 
-/// The options the renewal runs with later, as arguments: the installation, the log, the restart, the
-/// rollback and the backups; no material and no password (those are in the spool).
-fn options_for_later(global: &GlobalArgs, args: &RenewArgs) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The options the renewal runs with later, as arguments (kept byte for byte): the installation, the log,
+/// the restart, the rollback and the backups; no material and no password (those are in the spool).
+fn options_for_later(global: &GlobalArgs, request: &Request) -> Vec<OsString> {
+    let mut out: Vec<OsString> = Vec::new();
     // Absolute: the timer runs in another directory than the operator's shell.
     let mut push = |option: &str, value: &Path| {
         let value = std::path::absolute(value).unwrap_or_else(|_| value.to_path_buf());
-        out.push(option.to_string());
-        out.push(value.to_string_lossy().into_owned());
+        out.push(option.into());
+        out.push(value.into_os_string());
     };
     if let Some(v) = &global.icg_root {
         push("--icg-root", v);
@@ -193,40 +282,50 @@ fn options_for_later(global: &GlobalArgs, args: &RenewArgs) -> Vec<String> {
         push("--store-password-file", v);
     }
     push("--log-file", &global.log_file);
-    if let Some(v) = &args.backups.backup_dir {
-        push("--backup-dir", v);
+    push_renew(&mut out, request);
+    // `--backup-dir` is an option of `renew`, after the command word.
+    if let Some(v) = &request.backup_dir {
+        let v = std::path::absolute(v).unwrap_or_else(|_| v.to_path_buf());
+        out.extend(["--backup-dir".into(), v.into_os_string()]);
     }
+    out
+}
+
+/// The `renew` command word and its restart, backup and rollback options, as words.
+fn push_renew(out: &mut Vec<OsString>, request: &Request) {
     use clap::ValueEnum;
-    let restart = args
-        .restart
-        .restart
+    let plan = &request.restart;
+    let restart = crate::cli::RestartArg(plan.choice)
         .to_possible_value()
         .map(|v| v.get_name().to_string())
         .unwrap_or_else(|| "auto".to_string());
-    out.extend([
+    let mut words: Vec<String> = vec![
         "renew".to_string(),
         "--restart".to_string(),
         restart,
         "--service".to_string(),
-        args.restart.service.clone(),
+        plan.unit.clone(),
         "--health-timeout".to_string(),
-        args.restart.health_timeout.to_string(),
+        plan.timeout.as_secs().to_string(),
         "--keep-backups".to_string(),
-        args.backups.keep_backups.to_string(),
-    ]);
-    if let Some(cmd) = &args.restart.restart_command {
-        out.extend(["--restart-command".to_string(), cmd.clone()]);
+        request.keep_backups.to_string(),
+    ];
+    if let Some(cmd) = &plan.command {
+        words.extend(["--restart-command".to_string(), cmd.clone()]);
     }
-    if let Some(alias) = &args.material.alias {
-        out.extend(["--alias".to_string(), alias.clone()]);
+    if let Some(alias) = &request.material.alias {
+        words.extend(["--alias".to_string(), alias.clone()]);
     }
-    if args.restart.no_health_check {
-        out.push("--no-health-check".to_string());
+    if !plan.health_check {
+        words.push("--no-health-check".to_string());
     }
-    if args.no_rollback {
-        out.push("--no-rollback".to_string());
+    if plan.allow_no_ums {
+        words.push("--allow-no-ums".to_string());
     }
-    out
+    if !request.rollback {
+        words.push("--no-rollback".to_string());
+    }
+    out.extend(words.into_iter().map(OsString::from));
 }
 
 pub(crate) fn waiting_of(e: &Entry) -> Waiting {
@@ -265,7 +364,8 @@ pub(crate) fn run(
     }
     let mut exit_code = 0;
     if let Some(id) = &args.cancel {
-        if !entries.iter().any(|e| &e.id == id) {
+        let refused_entry = report.refused.iter().any(|r| r.id.as_ref() == Some(id));
+        if !entries.iter().any(|e| &e.id == id) && !refused_entry {
             return Err(bad(format!(
                 "--cancel: no scheduled renewal {}; `icg-renew scheduled` lists them",
                 icg_renew::shown::text(id)
@@ -276,17 +376,7 @@ pub(crate) fn run(
             .record("cancelled", &[("id", id)]);
         report.cancelled = Some(id.clone());
     } else if args.run_due {
-        let now = match &args.now {
-            Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-                .map_err(|_| {
-                    bad(format!(
-                        "--now: {} is no RFC 3339 time",
-                        icg_renew::shown::text(text)
-                    ))
-                })?
-                .timestamp(),
-            None => clock.now,
-        };
+        let now = now_of(args, clock)?;
         for mut entry in entries.clone() {
             let (at, moved) = schedule::when_due(entry.at, now);
             if moved {
@@ -320,11 +410,33 @@ pub(crate) fn run(
     })
 }
 
+/// The run's notion of now: the clock's, or (test builds only) the hidden `--now`.
+#[cfg(feature = "failpoints")]
+fn now_of(args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
+    match &args.now {
+        Some(text) => Ok(chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| {
+                bad(format!(
+                    "--now: {} is no RFC 3339 time",
+                    icg_renew::shown::text(text)
+                ))
+            })?
+            .timestamp()),
+        None => Ok(clock.now),
+    }
+}
+
+/// The run's notion of now: the clock's (a release has no `--now`).
+#[cfg(not(feature = "failpoints"))]
+fn now_of(_args: &ScheduledArgs, clock: Clock) -> Result<icg_renew::utc::UnixTime> {
+    Ok(clock.now)
+}
+
 /// Runs one due renewal as `renew --yes` with its kept options and material, then removes it (unless
 /// another icg-renew held the keystore: then it stays for the next minute).
 fn run_one(spool: &Spool, entry: &Entry, prompter: &mut dyn Prompter, clock: Clock) -> Ran {
     let mut argv: Vec<std::ffi::OsString> = vec!["icg-renew".into(), "--yes".into()];
-    argv.extend(entry.args.iter().map(Into::into));
+    argv.extend(entry.args.iter().cloned());
     argv.push(spool.path(&entry.id, "new").into());
     for (part, option) in [
         ("key", "--key"),

@@ -124,6 +124,8 @@ pub(crate) struct Verified {
     pub(crate) report: VerifyReport,
     pub(crate) material: Material,
     pub(crate) verified_chain: Option<Vec<openssl::x509::X509>>,
+    /// The password that opened the material, when a person typed it.
+    pub(crate) typed_password: Option<icg_renew::secret::Password>,
 }
 
 pub(crate) fn check_material(
@@ -144,9 +146,11 @@ pub(crate) fn check_material(
         options.password = install.store_password().ok().cloned();
     }
     let prompt = format!("Password of {}", new.shown());
+    let mut was_typed = false;
     let mut material = with_password_retries(prompter, &prompt, |typed| {
         if typed.is_some() {
             options.password = typed;
+            was_typed = true;
         }
         material::load(new, &options)
     })
@@ -179,6 +183,7 @@ pub(crate) fn check_material(
         report,
         material,
         verified_chain: result.verified_chain,
+        typed_password: options.password.filter(|_| was_typed),
     })
 }
 

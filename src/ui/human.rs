@@ -36,6 +36,7 @@ fn scheduled(r: &icg_renew::report::ScheduledReport) -> String {
         if let Some(how) = &r.runs_by {
             out.push_str(&format!("{how}\n"));
         }
+        out.push_str(&list_and_cancel(id, &r.spool));
     }
     if let Some(id) = &r.cancelled {
         out.push_str(&format!(
@@ -72,18 +73,31 @@ fn scheduled(r: &icg_renew::report::ScheduledReport) -> String {
         out.push_str("No renewal is waiting.\n");
     }
     for w in &r.waiting {
+        out.push_str(&format!("{}  {}  {}\n", w.at, w.id, w.keystore.shown()));
+        // The fingerprint whole on one line, whatever the terminal's width.
+        fingerprint_row(&mut out, "    new leaf SHA-256 ", &w.new_sha256);
         out.push_str(&format!(
-            "{}  {}  {}\n    new leaf SHA-256 {}, expires {}\n    scheduled {} by {}\n",
-            w.at,
-            w.id,
-            w.keystore.shown(),
-            w.new_sha256,
-            w.new_not_after,
-            w.scheduled,
-            w.how
+            "    expires {}; scheduled {} by {}\n",
+            w.new_not_after, w.scheduled, w.how
         ));
     }
     out
+}
+
+/// How to list the scheduled renewals and cancel the one just scheduled.
+fn list_and_cancel(id: &str, spool: &std::path::Path) -> String {
+    let mut list: Vec<std::ffi::OsString> = vec!["scheduled".into()];
+    if spool != std::path::Path::new(icg_renew::schedule::DEFAULT_DIR) {
+        list.extend(["--schedule-dir".into(), spool.as_os_str().to_os_string()]);
+    }
+    let mut cancel = list.clone();
+    cancel.extend(["--cancel".into(), id.into()]);
+    let icg = icg_renew::invocation::program();
+    format!(
+        "To list: {icg} {}\nTo cancel: {icg} {}\n",
+        icg_renew::shown::command(&list),
+        icg_renew::shown::command(&cancel)
+    )
 }
 
 fn verify_body(r: &VerifyReport) -> String {
@@ -553,6 +567,10 @@ fn inbox(r: &InboxReport) -> String {
         (Some(taken), Some(renew_report), _) => {
             let _ = writeln!(out, "Material {}", taken.shown());
             out.push_str(&renew(renew_report));
+        }
+        (Some(taken), None, None) if r.scheduled.is_some() => {
+            let _ = writeln!(out, "Material {}", taken.shown());
+            out.push_str(&r.scheduled.as_deref().map(scheduled).unwrap_or_default());
         }
         (Some(taken), None, Some(error)) => {
             let _ = writeln!(out, "Material {}: {error}", taken.shown());

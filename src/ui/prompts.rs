@@ -10,6 +10,14 @@ use icg_renew::report::{Plan, VerifyReport};
 use icg_renew::secret::Password;
 use std::path::{Path, PathBuf};
 
+/// When a renewal runs, as the operator chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Now,
+    /// At this time (Unix seconds), kept in the spool until then.
+    At(icg_renew::utc::UnixTime),
+}
+
 /// What the operator is asked and shown, when there is someone to ask. The provided methods are the
 /// non-interactive answers: ask nothing, take the defaults, show nothing.
 pub trait Prompter {
@@ -47,6 +55,11 @@ pub trait Prompter {
     /// A yes/no question; the non-interactive answer is no.
     fn confirm(&mut self, _question: &str) -> bool {
         false
+    }
+    /// Once the checks pass: renew now, or at a time the operator chooses (`None`: neither, nothing
+    /// changes). The non-interactive answer is now.
+    fn renew_when(&mut self, _now: icg_renew::utc::UnixTime) -> Option<When> {
+        Some(When::Now)
     }
     /// Confirm the plan before anything changes.
     fn confirm_plan(&mut self, _report: &VerifyReport, _plan: &Plan) -> bool {

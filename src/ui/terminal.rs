@@ -2,7 +2,7 @@
 //! confirmation, which defaults to No) and indicatif progress, one line per step with its time, and a live
 //! wait while the gateway starts. Chatter goes to stderr; the final summary is printed by `main` on stdout.
 
-use crate::ui::prompts::Prompter;
+use crate::ui::prompts::{Prompter, When};
 use crate::ui::{compare, err_line, human, layout};
 use console::style;
 use dialoguer::theme::ColorfulTheme;
@@ -414,6 +414,27 @@ impl Prompter for Terminal {
             2,
         ));
         self.confirm("Restore this backup and restart the ICG?")
+    }
+
+    fn renew_when(&mut self, now: icg_renew::utc::UnixTime) -> Option<When> {
+        let chosen = Select::with_theme(&theme())
+            .with_prompt("Renew now, or at a time you choose?")
+            .items(["Now", "At a time I choose"])
+            .default(0)
+            .interact_opt();
+        if answered(chosen)?? == 0 {
+            return Some(When::Now);
+        }
+        let parse = |input: &str| icg_renew::schedule::parse_when(input.trim(), now);
+        let typed = Input::<String>::with_theme(&theme())
+            .with_prompt("At what time? (HH:MM, the next such local time)")
+            .validate_with(|input: &String| -> Result<(), String> {
+                parse(input)
+                    .map(|_| ())
+                    .map_err(|e| icg_renew::shown::text(&e))
+            })
+            .interact_text();
+        parse(&answered(typed)?).ok().map(When::At)
     }
 
     fn confirm_plan(&mut self, _report: &VerifyReport, plan: &Plan) -> bool {
