@@ -295,18 +295,7 @@ impl Spool {
             return Err(unreadable());
         }
         let data = self.read(id, "json").map_err(|_| unreadable())?;
-        let value: serde_json::Value = serde_json::from_slice(&data).map_err(|_| unreadable())?;
-        let format = value.get("format").and_then(serde_json::Value::as_u64);
-        if format != Some(u64::from(FORMAT)) {
-            return Err(format!(
-                "written by another icg-renew (spool format {}; this one reads {FORMAT}): schedule it again",
-                format.unwrap_or(1)
-            ));
-        }
-        serde_json::from_value::<Entry>(value)
-            .ok()
-            .filter(|e| e.id == id)
-            .ok_or_else(unreadable)
+        parse_entry(&data, id)
     }
 
     /// `(id, part)` of a file the tool writes, or why `name` is not one.
@@ -370,6 +359,24 @@ impl Spool {
         }
         self.dir.sync()
     }
+}
+
+/// The `json` part of spool entry `id` as read from its file (`data`), or why it cannot be run: not JSON of
+/// this spool format, or an entry of another id.
+pub fn parse_entry(data: &[u8], id: &str) -> std::result::Result<Entry, String> {
+    let unreadable = || "an incomplete entry (no readable json)".to_string();
+    let value: serde_json::Value = serde_json::from_slice(data).map_err(|_| unreadable())?;
+    let format = value.get("format").and_then(serde_json::Value::as_u64);
+    if format != Some(u64::from(FORMAT)) {
+        return Err(format!(
+            "written by another icg-renew (spool format {}; this one reads {FORMAT}): schedule it again",
+            format.unwrap_or(1)
+        ));
+    }
+    serde_json::from_value::<Entry>(value)
+        .ok()
+        .filter(|e| e.id == id)
+        .ok_or_else(unreadable)
 }
 
 #[cfg(test)]
