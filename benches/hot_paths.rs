@@ -44,8 +44,14 @@ fn with_trusted(installed: &Installed, password: &Password, extra: usize, pkcs12
     let mut trusted: Vec<(&str, &openssl::x509::X509)> = vec![("root", &installed.root)];
     trusted.extend(aliases.iter().map(|a| (a.as_str(), &installed.root)));
     if pkcs12 {
-        Keystore::build_pkcs12(password, &installed.alias, &key, &installed.chain, &trusted)
-            .unwrap()
+        icg_renew::keystore::pkcs12::build(
+            password,
+            &installed.alias,
+            &key,
+            &installed.chain,
+            &trusted,
+        )
+        .unwrap()
     } else {
         let pkcs8 = key.private_key_to_pkcs8().unwrap();
         JksStore::build(

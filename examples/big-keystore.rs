@@ -3,7 +3,7 @@
 //!
 //! Usage: cargo run --release --example big-keystore -- DIR jks|pkcs12 COUNT
 
-use icg_renew::keystore::{jks::JksStore, Keystore};
+use icg_renew::keystore::jks::JksStore;
 use icg_renew::sandbox::{leaf, root_ca, LeafSpec, DNS_NAMES, IP_ADDRESSES, SERVER_ALIAS};
 use icg_renew::secret::Password;
 use openssl::asn1::Asn1Time;
@@ -85,7 +85,7 @@ fn main() {
             )
             .unwrap()
         }
-        "pkcs12" => Keystore::build_pkcs12(
+        "pkcs12" => icg_renew::keystore::pkcs12::build(
             &password,
             SERVER_ALIAS,
             &installed.key,

@@ -85,7 +85,7 @@ pub fn save(
 ) -> Result<PathBuf> {
     let name = name_for(keystore);
     let path = keystore.dir.join(&name);
-    let bytes = Keystore::build_pkcs12(
+    let bytes = crate::keystore::pkcs12::build(
         store_password,
         ALIAS,
         key,

@@ -4,7 +4,7 @@
 
 use crate::error::CommandError;
 use crate::error::{Error, Result};
-use crate::keystore::{jks::JksStore, Keystore};
+use crate::keystore::jks::JksStore;
 use crate::secret::Password;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
@@ -308,7 +308,7 @@ fn write_keystore(
 ) -> Result<PathBuf> {
     let chain = [installed.cert.clone(), root.cert.clone()];
     let keystore_bytes = if pkcs12 {
-        Keystore::build_pkcs12(
+        crate::keystore::pkcs12::build(
             store_password,
             SERVER_ALIAS,
             &installed.key,
@@ -361,7 +361,7 @@ fn write_new_material(
     files: &mut Vec<PathBuf>,
 ) -> Result<PathBuf> {
     // The UMS export: a PKCS#12 keystore without a password.
-    let icg = Keystore::build_pkcs12(
+    let icg = crate::keystore::pkcs12::build(
         &Password::empty(),
         SERVER_ALIAS,
         &renewed.key,

@@ -503,17 +503,6 @@ impl Keystore {
             }
         }
     }
-
-    /// A new PKCS#12 keystore with one key entry and trusted entries, as Java 17's keytool writes it.
-    pub fn build_pkcs12(
-        password: &Password,
-        alias: &str,
-        key: &PKey<Private>,
-        chain: &[X509],
-        trusted: &[(&str, &X509)],
-    ) -> std::result::Result<Vec<u8>, String> {
-        pkcs12::build(password, alias, key, chain, trusted)
-    }
 }
 
 fn to_x509(der: &[u8], path: &Path) -> Result<X509> {
