@@ -89,16 +89,7 @@ fn a_key_born_on_the_gateway_is_installed_with_its_signed_certificate() {
         line.contains(&format!("--log-file {}", quoted(&sandbox.log()))),
         "{line}"
     );
-    let restart_found = Process::new("systemctl")
-        .args([
-            "show",
-            "--property=LoadState",
-            "--value",
-            "icg-server.service",
-        ])
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "loaded")
-        || Path::new("/etc/init.d/tomcat").exists();
+    let restart_found = sandbox::host_can_restart_an_icg();
     let line = if restart_found {
         format!("{line} --restart none")
     } else {

@@ -319,3 +319,18 @@ pub fn assert_exit(output: &Output, code: i32) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Whether icg-renew's `--restart auto` finds a way to restart an ICG on this host (systemd knows
+/// `icg-server.service`, or `/etc/init.d/tomcat` exists): the tests of what happens without one skip then.
+pub fn host_can_restart_an_icg() -> bool {
+    let unit_known = Process::new("systemctl")
+        .args([
+            "show",
+            "--property=LoadState",
+            "--value",
+            "icg-server.service",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "loaded");
+    unit_known || Path::new("/etc/init.d/tomcat").exists()
+}
