@@ -140,6 +140,13 @@ fn scheduled_for_0230_it_waits_at_0229_and_renews_at_0230() {
     let log = std::fs::read_to_string(sandbox.log()).unwrap();
     assert!(log.contains(&format!("action=scheduled id={id}")), "{log}");
     assert!(log.contains("command=renew action=renewed"), "{log}");
+    // The due run says which entry it was, after the renewal's own lines.
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.contains(&format!("command=scheduled action=ran-scheduled id={id}"))
+            && last.contains("result=renewed exit=0"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -448,8 +448,12 @@ fn run_one(spool: &Spool, entry: &Entry, prompter: &mut dyn Prompter, clock: Clo
             argv.push(spool.path(&entry.id, part).into());
         }
     }
+    let mut log_file = None;
     let outcome = match <Cli as clap::Parser>::try_parse_from(&argv) {
-        Ok(cli) => super::dispatch(cli, prompter, clock),
+        Ok(cli) => {
+            log_file = Some(cli.global.log_file.clone());
+            super::dispatch(cli, prompter, clock)
+        }
         Err(e) => Err(bad(format!(
             "the kept options no longer parse: {}",
             e.kind()
@@ -494,6 +498,18 @@ fn run_one(spool: &Spool, entry: &Entry, prompter: &mut dyn Prompter, clock: Clo
     };
     if let Err(e) = spool.remove(&entry.id) {
         prompter.warn(&super::hint::message(&e));
+    }
+    // The renewal's own lines say what it did; this one says it was the scheduled entry's run.
+    if let Some(log_file) = log_file {
+        icg_renew::audit::AuditLog::open(&log_file, "scheduled").record(
+            "ran-scheduled",
+            &[
+                ("id", &entry.id),
+                ("at", &rfc3339(entry.at)),
+                ("result", &ran.result),
+                ("exit", &ran.exit_code.to_string()),
+            ],
+        );
     }
     ran
 }
