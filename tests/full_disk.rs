@@ -209,6 +209,8 @@ fn a_full_disk_leaves_no_backup_and_still_answers_with_checks_and_plan() {
         let (code, report, stderr) = disk.renew_json();
         assert_eq!(code, Some(1), "attempt {attempt}: {report}\n{stderr}");
         assert_failed_document(&report, &disk.keystore());
+        // Diagnostics go to stderr: the error once, as one line.
+        common::assert_one_line_error(stderr.as_bytes(), "No space left on device");
         let steps: Vec<&str> = report["steps"]
             .as_array()
             .unwrap()
