@@ -42,6 +42,7 @@ fn main() {
     let code = match outcome {
         Ok(Ok(finished)) => {
             print_answer(&finished.output, json, interactive);
+            say_why_nothing_was_replaced(&finished.output, json, interactive);
             finished.exit_code
         }
         Ok(Err(error)) => report_error(&error, json, is_status),
@@ -139,6 +140,22 @@ fn print_answer(output: &icg_renew::report::Output, json: bool, interactive: boo
             ui::human::render(output)
         };
         ui::out(&ui::layout::fit(&text));
+    }
+}
+
+/// A renewal that failed before the rename answers with its report (result `failed`), and its error goes to
+/// stderr as any error's does, for scripts and logs that read it there, except where it was shown already:
+/// in the steps on a terminal (live, or in the report on stdout).
+fn say_why_nothing_was_replaced(output: &icg_renew::report::Output, json: bool, interactive: bool) {
+    use icg_renew::report::{Output, RenewResult};
+    use std::io::IsTerminal;
+    let Output::Renew(report) = output else {
+        return;
+    };
+    let shown = interactive || (!json && std::io::stdout().is_terminal());
+    if let (RenewResult::Failed, Some(error), false) = (report.result, &report.error, shown) {
+        let line = ui::layout::fit(&format!("icg-renew: {error}\n"));
+        ui::err_line(line.trim_end());
     }
 }
 

@@ -200,6 +200,8 @@ pub fn last_renewal_in(text: &str, keystore: &Path) -> Option<LastRenewal> {
             return None;
         }
         let result = match (field("action")?, field("compatible")) {
+            // A renewal that failed before the rename changed nothing: the last result stands.
+            ("failed", _) if field("replaced") == Some("no") => return None,
             ("renewed", _) => RESULTS[0],
             ("rolled-back", _) => RESULTS[1],
             // `failed` stands last only when nothing was restored (--no-rollback).
@@ -267,6 +269,20 @@ mod tests {
             last_renewal_in(log, Path::new("/k s")).unwrap().result,
             "rolled-back"
         );
+    }
+
+    /// A renewal stopped before the rename (a full disk) changed nothing: the renewal before it is still
+    /// the last result, not `rollback-failed`.
+    #[test]
+    fn a_failure_before_the_rename_leaves_the_last_result() {
+        let log = format!(
+            "{LOG}2026-11-05T10:00:00Z uid=0 pid=11 command=renew action=backup keystore=/ks backup=/ks.bak\n\
+             2026-11-05T10:00:01Z uid=0 pid=11 command=renew action=failed keystore=/ks replaced=no \
+             backup_removed=/ks.bak error=\"cannot write\"\n"
+        );
+        let last = last_renewal_in(&log, Path::new("/ks")).unwrap();
+        assert_eq!(last.result, "renewed");
+        assert_eq!(Some(last.at), parse_rfc3339("2026-11-02T10:00:01Z"));
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub enum RenewResult {
     RolledBack,
     RollbackFailed,
     DryRun,
+    /// An error stopped the renewal before the new keystore replaced the old one: the installed keystore is
+    /// untouched, and what the run made (its backup, the temporary file) is removed.
+    Failed,
 }
 
 /// What the ICG's `/usg/check-status` said before the change and after the last restart (`None`: not
@@ -129,6 +132,9 @@ pub struct Step {
     /// Extension: what the step did or why it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The step failed (its `detail` is the error), for the human outcome not to repeat it.
+    #[serde(skip)]
+    pub failed: bool,
 }
 
 /// `renew`: everything `verify` has, plus the transaction's outcome.
@@ -145,6 +151,9 @@ pub struct RenewReport {
     /// Extension: what went wrong, and what to do by hand when the rollback failed too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Extension: the error's kind, as an error document has it (with `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manual_steps: Vec<String>,
     /// Extension: the plan, for `--dry-run` and the human summary.

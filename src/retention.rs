@@ -82,6 +82,10 @@ mod tests {
                 name: format!("{i}").into(),
                 created: 1000 - i as i64,
                 kind: crate::fsx::BackupKind::BeforeRenewal,
+                id: crate::fsx::FileId {
+                    dev: 0,
+                    ino: i as u64,
+                },
             })
             .collect()
     }

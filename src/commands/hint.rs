@@ -137,6 +137,11 @@ fn transaction(error: &TransactionError) -> String {
             message(failure),
             message(rollback)
         ),
+        TransactionError::NotReplaced { failure, keystore } => format!(
+            "{}; icg-renew left the installed keystore {} untouched",
+            message(failure),
+            keystore.shown()
+        ),
         TransactionError::RestoreNotDone { failure } => {
             format!("{}; the keystore was not changed", message(failure))
         }

@@ -111,6 +111,8 @@ pub(crate) fn exit_code(result: RenewResult) -> i32 {
         RenewResult::Incompatible => ErrorKind::Incompatible.exit_code(),
         RenewResult::RolledBack => ErrorKind::RolledBack.exit_code(),
         RenewResult::RollbackFailed => ErrorKind::RollbackFailed.exit_code(),
+        // An error before the rename: nothing changed, whatever its kind (io, aborted, ...).
+        RenewResult::Failed => ErrorKind::Io.exit_code(),
     }
 }
 
@@ -166,6 +168,7 @@ pub(crate) fn renew_install(
         downtime_ms: None,
         icg_status: IcgStatusPair::default(),
         error: None,
+        kind: None,
         manual_steps: Vec::new(),
         plan,
     };
@@ -227,7 +230,7 @@ pub(crate) fn renew_install(
         },
     };
     icg_renew::interrupt::set_phase(icg_renew::interrupt::Phase::Renewing);
-    let outcome = tx.run(prompter.observer(), audit, clock)?;
+    let outcome = tx.run(prompter.observer(), audit, clock);
     for warning in &outcome.warnings {
         prompter.warn(warning);
     }
@@ -236,6 +239,7 @@ pub(crate) fn renew_install(
     report.steps = outcome.steps;
     report.downtime_ms = outcome.downtime_ms;
     report.icg_status = outcome.icg_status;
+    report.kind = outcome.error.as_ref().map(|e| e.kind().name());
     report.error = outcome.error.map(|e| super::hint::message(&e));
     report.manual_steps = outcome.manual_steps;
     Ok(report)

@@ -58,6 +58,14 @@ pub enum TransactionError {
         failure: Box<Error>,
         rollback: Box<Error>,
     },
+    /// The renewal failed before the new keystore replaced `keystore` (`failure`, whose kind it keeps): the
+    /// installed keystore is as it was, and what the run made is removed.
+    #[error("{failure}; icg-renew left the installed keystore {} untouched", keystore.shown())]
+    NotReplaced {
+        #[source]
+        failure: Box<Error>,
+        keystore: PathBuf,
+    },
     /// Restoring a backup failed before its rename (`failure`, whose kind it keeps): nothing changed.
     #[error("{failure}; the keystore was not changed")]
     RestoreNotDone {
@@ -131,7 +139,9 @@ impl TransactionError {
             | Self::RollbackFailedToo { .. }
             | Self::RestoreUnconfirmed { .. } => ErrorKind::RollbackFailed,
             Self::NoRestartMethod { .. } => ErrorKind::NotFound,
-            Self::RestoreNotDone { failure, .. } => failure.kind(),
+            Self::RestoreNotDone { failure, .. } | Self::NotReplaced { failure, .. } => {
+                failure.kind()
+            }
         }
     }
 }

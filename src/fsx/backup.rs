@@ -1,7 +1,7 @@
 //! Timestamped backups of the keystore: written exclusively beside it or in the backup directory, and
 //! listed newest first.
 
-use super::{FileMeta, SafeDir};
+use super::{FileId, FileMeta, SafeDir};
 use crate::error::FileError;
 use crate::error::{Error, Result};
 use crate::utc::{compact_utc, parse_compact_utc, UnixTime};
@@ -15,6 +15,8 @@ pub struct Backup {
     pub name: OsString,
     pub created: UnixTime,
     pub kind: BackupKind,
+    /// The file as it was made or listed: it is removed only while its name still holds this file.
+    pub id: FileId,
 }
 
 /// What a backup holds: the keystore as it was before a renewal, or as it was before a rollback replaced it.
@@ -81,12 +83,17 @@ pub fn make_backup(
             dir.remove_if(&name, id);
             return Err(Error::io("set the owner of the backup", &path, &e.into()));
         }
-        dir.sync()?;
+        // A backup that may not survive a crash is not one to name: it goes, and the run stops.
+        if let Err(e) = dir.sync() {
+            dir.remove_if(&name, id);
+            return Err(e);
+        }
         return Ok(Backup {
             path,
             name,
             created: now,
             kind,
+            id,
         });
     }
     Err(Error::File(FileError::NoFreeBackupName {
@@ -117,13 +124,15 @@ pub fn list_backups(dir: &SafeDir, keystore_name: &str) -> Result<Vec<Backup>> {
                 None => (stem, 0),
             };
             let created = parse_compact_utc(stamp)?;
-            matches!(dir.meta_of(&name), Some((_, true))).then(|| {
+            let (meta, regular) = dir.meta_of(&name)?;
+            regular.then(|| {
                 (
                     Backup {
                         path: dir.join(&name),
                         name,
                         created,
                         kind,
+                        id: meta.id,
                     },
                     n,
                 )

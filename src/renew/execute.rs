@@ -45,29 +45,68 @@ struct Fingerprints {
 }
 
 impl Transaction<'_, Renewal<'_>> {
-    /// Runs the renewal. `Err` means nothing was changed (a backup may have been written); every outcome
-    /// after the rename is an `Ok(Outcome)` whose result says whether the renewal held, was rolled back,
-    /// or needs a hand.
+    /// Runs the renewal. Every way it ends is an [`Outcome`]: a failure before the rename is
+    /// [`RenewResult::Failed`] (the installed keystore untouched, the run's backup and temporary file
+    /// removed); after the rename the result says whether the renewal held, was rolled back, or needs a hand.
     pub fn run(
         &self,
         observer: &mut dyn Observer,
         audit: &mut AuditLog,
         clock: Clock,
-    ) -> Result<Outcome<RenewResult>> {
+    ) -> Outcome<RenewResult> {
         let renewal = &self.direction;
         let fingerprints = Fingerprints {
             old: sha256_fingerprint(renewal.installed.leaf()),
             new: sha256_fingerprint(&renewal.new_chain[0]),
         };
         let mut steps = Steps::new(observer);
-        stop_if_interrupted()?;
         // What the gateway says now decides what its answer after the restart must be.
         let mut heard = Heard::before_change(&self.confirm);
-        self.clean_up_stale_temps(audit);
-        let backup = self.back_up(&fingerprints, clock, &mut steps, audit)?;
-        let new_bytes = self.build(clock, &mut steps)?;
-        let written = self.write(&new_bytes, &fingerprints, &backup, &mut steps, audit)?;
+        let mut made = None;
+        let replaced = self.replace(&fingerprints, clock, &mut made, &mut steps, audit);
+        let mut outcome = match replaced {
+            Ok(written) => {
+                let backup = made.map(|b: fsx::Backup| b.path).unwrap_or_default();
+                self.after_the_rename(&fingerprints, backup, written, steps, audit, &mut heard)
+            }
+            Err(failure) => self.not_replaced(failure, made, steps, audit),
+        };
+        outcome.warnings.extend(heard.notes);
+        outcome.icg_status = IcgStatusPair {
+            before: heard.before.and_then(|b| b.status()),
+            after: heard.after,
+        };
+        outcome
+    }
 
+    /// Everything up to and including the rename: the stale-temp clean-up, the backup (kept in `made` as
+    /// soon as it exists), the new keystore built, written, read back and renamed over the original.
+    fn replace(
+        &self,
+        fingerprints: &Fingerprints,
+        clock: Clock,
+        made: &mut Option<fsx::Backup>,
+        steps: &mut Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Result<FileId> {
+        stop_if_interrupted()?;
+        self.clean_up_stale_temps(audit);
+        let backup = made.insert(self.back_up(fingerprints, clock, steps, audit)?);
+        let backup = backup.path.clone();
+        let new_bytes = self.build(clock, steps)?;
+        self.write(&new_bytes, fingerprints, &backup, steps, audit)
+    }
+
+    /// From the rename on: restart and confirm; then the renewal holds, or falls back to the backup.
+    fn after_the_rename(
+        &self,
+        fingerprints: &Fingerprints,
+        backup: PathBuf,
+        written: FileId,
+        mut steps: Steps<'_>,
+        audit: &mut AuditLog,
+        heard: &mut Heard,
+    ) -> Outcome<RenewResult> {
         // The gateway is down from the first restart until it serves the certificate that stays.
         let down_since = Instant::now();
         let confirmed = restart_and_confirm(
@@ -81,27 +120,83 @@ impl Transaction<'_, Renewal<'_>> {
             down_since,
             &mut steps,
             audit,
-            &mut heard,
+            heard,
         );
-        let mut outcome = match confirmed {
-            Ok(downtime_ms) => self.renewed(&fingerprints, backup, downtime_ms, steps, audit),
+        match confirmed {
+            Ok(downtime_ms) => self.renewed(fingerprints, backup, downtime_ms, steps, audit),
             Err(failure) => self.fall_back(
-                &fingerprints,
+                fingerprints,
                 backup,
                 written,
                 down_since,
                 failure,
                 steps,
                 audit,
-                &mut heard,
+                heard,
             ),
-        };
-        outcome.warnings.extend(heard.notes);
-        outcome.icg_status = IcgStatusPair {
-            before: heard.before.and_then(|b| b.status()),
-            after: heard.after,
-        };
-        Ok(outcome)
+        }
+    }
+
+    /// A failure before the rename: the keystore was never replaced. What this run made goes (its backup —
+    /// a copy of the keystore that is still installed — and any temporary file left beside the keystore),
+    /// and the audit log ends with the failure.
+    fn not_replaced(
+        &self,
+        failure: Error,
+        made: Option<fsx::Backup>,
+        mut steps: Steps<'_>,
+        audit: &mut AuditLog,
+    ) -> Outcome<RenewResult> {
+        let installed = self.direction.installed;
+        let started = Instant::now();
+        let mut warnings = Vec::new();
+        let mut left = None;
+        let mut removed = String::new();
+        if let Some(backup) = made {
+            if self.backup_dir.remove_if(&backup.name, backup.id) {
+                removed = backup.path.shown().to_string();
+            } else {
+                warnings.push(format!(
+                    "the backup {} made for this run could not be removed: remove it by hand",
+                    backup.path.shown()
+                ));
+                left = Some(backup.path);
+            }
+            let _ = self.backup_dir.sync();
+        }
+        // `replace` removes its temporary file itself; one that could not be removed goes now.
+        self.clean_up_stale_temps(audit);
+        steps.after(
+            "clean-up",
+            started,
+            if removed.is_empty() {
+                "nothing was replaced".to_string()
+            } else {
+                format!("nothing was replaced; removed the backup made for this run, {removed}")
+            },
+        );
+        audit.record(
+            "failed",
+            &[
+                ("keystore", &installed.path.shown().to_string()),
+                ("replaced", "no"),
+                ("backup_removed", &removed),
+                ("error", &failure.to_string()),
+            ],
+        );
+        Outcome {
+            result: RenewResult::Failed,
+            backup: left,
+            steps: steps.done,
+            downtime_ms: None,
+            error: Some(Error::Transaction(TransactionError::NotReplaced {
+                failure: Box::new(failure),
+                keystore: installed.path.clone(),
+            })),
+            manual_steps: Vec::new(),
+            warnings,
+            icg_status: IcgStatusPair::default(),
+        }
     }
 
     /// The backup of the keystore as it was read, in the backup directory.
@@ -111,7 +206,7 @@ impl Transaction<'_, Renewal<'_>> {
         clock: Clock,
         steps: &mut Steps<'_>,
         audit: &mut AuditLog,
-    ) -> Result<PathBuf> {
+    ) -> Result<fsx::Backup> {
         let installed = self.direction.installed;
         let backup = steps.run("backup", |_| {
             let b = fsx::make_backup(
@@ -121,13 +216,14 @@ impl Transaction<'_, Renewal<'_>> {
                 &installed.read,
                 (clock.current(), fsx::BackupKind::BeforeRenewal),
             )?;
-            Ok((b.path.clone(), Some(b.path.shown())))
+            let shown = b.path.shown();
+            Ok((b, Some(shown)))
         })?;
         audit.record(
             "backup",
             &[
                 ("keystore", &installed.path.shown().to_string()),
-                ("backup", &backup.shown().to_string()),
+                ("backup", &backup.path.shown().to_string()),
                 ("sha256", &fingerprints.old),
             ],
         );

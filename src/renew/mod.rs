@@ -163,6 +163,7 @@ impl Steps<'_> {
             name: name.to_string(),
             ms,
             detail,
+            failed: !ok,
         };
         self.observer.step_finished(&step, ok);
         self.done.push(step);
@@ -175,6 +176,7 @@ impl Steps<'_> {
             name: name.to_string(),
             ms: started.elapsed().as_millis() as u64,
             detail: Some(detail),
+            failed: false,
         });
     }
 
@@ -183,6 +185,7 @@ impl Steps<'_> {
             name: name.to_string(),
             ms: 0,
             detail: Some(format!("skipped: {why}")),
+            failed: false,
         };
         self.observer.step_finished(&step, true);
         self.done.push(step);

@@ -369,8 +369,28 @@ fn renew_outcome(r: &RenewReport) -> String {
             }
             out.push_str(&manual(&r.manual_steps));
         }
+        RenewResult::Failed => out.push_str(&paragraph(&not_replaced(r), 0)),
     }
     out
+}
+
+/// A renewal that failed before the rename, in one line. The failing step already shows the error (live
+/// on a terminal, or in the steps above), so the line names the step instead of repeating it.
+fn not_replaced(r: &RenewReport) -> String {
+    let Some(failed) = r.steps.iter().find(|s| s.failed) else {
+        return format!("FAILED: {}", r.error.as_deref().unwrap_or(""));
+    };
+    let backup_made = r.steps.iter().any(|s| s.name == "backup" && !s.failed);
+    format!(
+        "FAILED at the {} step: nothing was replaced; the installed keystore {} is untouched{}.",
+        failed.name,
+        r.keystore.shown(),
+        if backup_made && r.backup.is_none() {
+            ", and the backup made for this run was removed"
+        } else {
+            ""
+        }
+    )
 }
 
 fn manual(steps: &[String]) -> String {
