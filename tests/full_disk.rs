@@ -289,7 +289,12 @@ fn a_terminal_shows_the_full_disk_once_and_says_the_keystore_is_untouched() {
         .env_remove("ICG_RENEW_NEW_PASSWORD")
         .env("TERM", "xterm");
     let mut p = spawn_command(cmd, Some(60_000)).unwrap();
-    let mut seen = p.exp_string("Replace the keystore now?").unwrap();
+    // Now, not at a later time (the default).
+    let mut seen = p.exp_string("Renew now, or at a time you choose?").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    seen.push_str(&p.exp_string("Replace the keystore now?").unwrap());
     std::thread::sleep(std::time::Duration::from_millis(400));
     p.send("y").unwrap();
     p.flush().unwrap();
@@ -343,4 +348,52 @@ fn plain(raw: &str) -> String {
         }
     }
     out
+}
+
+/// A rollback on a full disk: its save of the installed keystore fits, the restored copy does not. The
+/// rollback stops before its rename and removes the save it made (before, the `.before-rollback.bak` stayed),
+/// the keystore stays the renewed one, and the audit log ends with `rollback-failed replaced=no`.
+#[test]
+fn a_rollback_on_a_full_disk_removes_the_save_it_made() {
+    let Some(disk) = FullDisk::mount("a_rollback_on_a_full_disk_removes_the_save_it_made") else {
+        return;
+    };
+    let (code, report, stderr) = disk.renew_json();
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    let renewed = std::fs::read(disk.keystore()).unwrap();
+    let backups_before = disk.litter();
+    assert_eq!(backups_before.len(), 1, "{backups_before:?}");
+    // Room for the save of the installed keystore and one block more: not for the restored copy too.
+    disk.leave_free(disk.pages(renewed.len() as u64) + 1);
+    let text = |p: &Path| p.display().to_string();
+    let out = common::icg()
+        .args([
+            "--json",
+            "--yes",
+            "--keystore",
+            &text(&disk.keystore()),
+            "--store-password-file",
+            &text(&disk.outside.path().join("store.pass")),
+            "--log-file",
+            &text(&disk.log()),
+            "rollback",
+            "--restart",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(std::fs::read(disk.keystore()).unwrap(), renewed);
+    assert_eq!(disk.litter(), backups_before, "the rollback left its save");
+    let last = disk.last_audit_line();
+    assert!(
+        last.contains("action=rollback-failed") && last.contains("replaced=no"),
+        "{last}"
+    );
+    assert!(
+        last.contains("backup_removed=") && last.contains("before-rollback"),
+        "{last}"
+    );
 }

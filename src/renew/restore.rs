@@ -11,7 +11,7 @@ use crate::report::{IcgStatusPair, RollbackResult};
 use crate::service::Restart;
 use crate::shown::{self, Shown};
 use crate::utc::Clock;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// The restore direction of a [`Transaction`]: a backup already opened and checked by the caller goes
@@ -182,15 +182,26 @@ impl Transaction<'_, Restore<'_>> {
         let (result, downtime_ms, error, manual_steps) = match restored {
             Ok(downtime_ms) => {
                 let mut protect = vec![restore.backup];
-                protect.extend(saved_current.as_deref());
+                protect.extend(saved_current.as_ref().map(|b| b.path.as_path()));
                 self.retain_backups(&protect, &mut steps, audit, &mut warnings);
                 (RollbackResult::Restored, downtime_ms, None, Vec::new())
             }
             // The restore itself failed: it renames only as its last act, so the keystore is as it was.
+            // What this run made goes: its save of the keystore, which is still the installed one.
             Err(e) if steps.done.last().is_some_and(|s| s.name == "restore") => {
+                let removed = saved_current
+                    .as_ref()
+                    .filter(|b| self.backup_dir.remove_if(&b.name, b.id))
+                    .map(|b| b.path.shown().to_string())
+                    .unwrap_or_default();
                 audit.record(
                     "rollback-failed",
-                    &[("keystore", &keystore), ("error", &e.to_string())],
+                    &[
+                        ("keystore", &keystore),
+                        ("replaced", "no"),
+                        ("backup_removed", &removed),
+                        ("error", &e.to_string()),
+                    ],
                 );
                 return Err(Error::Transaction(TransactionError::RestoreNotDone {
                     failure: Box::new(e),
@@ -221,7 +232,7 @@ impl Transaction<'_, Restore<'_>> {
         );
         Ok(Outcome {
             result,
-            backup: saved_current,
+            backup: saved_current.map(|b| b.path),
             steps: steps.done,
             downtime_ms,
             error,
@@ -240,7 +251,7 @@ impl Transaction<'_, Restore<'_>> {
         &self,
         audit: &mut AuditLog,
         clock: Clock,
-    ) -> Result<(Option<PathBuf>, FileMeta)> {
+    ) -> Result<(Option<fsx::Backup>, FileMeta)> {
         let (current, current_meta) = self.file().read()?;
         if current == self.direction.backup_bytes {
             return Ok((None, current_meta));
@@ -259,6 +270,6 @@ impl Transaction<'_, Restore<'_>> {
                 ("backup", &saved.path.shown()),
             ],
         );
-        Ok((Some(saved.path), current_meta))
+        Ok((Some(saved), current_meta))
     }
 }
