@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(shorten_middle("/short", 10), "/short");
         assert_eq!(
             shorten_middle("/opt/a/very/long/name.p12", 15),
-            "/opt/a/…ame.p12"
+            "/opt/…/name.p12"
         );
         assert_eq!(
             shorten_middle("/opt/a/very/long/name.p12", 15)
