@@ -7,7 +7,7 @@ mod sandbox;
 use rexpect::process::WaitStatus;
 use rexpect::session::{spawn_command, PtySession};
 use sandbox::Sandbox;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -560,6 +560,18 @@ fn ctrl_c_in_the_wait_leaves_no_stale_spinner_lines() {
     assert!(!seen.contains(" s — "), "the time shown twice: {seen}");
 }
 
+/// `renew` of the sandbox's material on the terminal, restarting nothing, with its own spool (returned).
+fn spawn_renew_with_spool(sandbox: &Sandbox) -> (PathBuf, PtySession) {
+    let spool = sandbox.dir().join("scheduled");
+    let spool_arg = spool.display().to_string();
+    let p = spawn_renew(
+        sandbox,
+        &sandbox.material(),
+        &["--restart", "none", "--schedule-dir", &spool_arg],
+    );
+    (spool, p)
+}
+
 /// `scheduled --json` on the spool `spool`.
 fn scheduled_json(sandbox: &Sandbox, spool: &Path, extra: &[&str]) -> serde_json::Value {
     let output = sandbox
@@ -590,14 +602,7 @@ fn local_hh_mm(at: &str) -> String {
 fn choosing_a_time_at_the_question_schedules_the_renewal_and_changes_nothing_now() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let spool = sandbox.dir().join("scheduled");
-    let material = sandbox.material();
-    let spool_arg = spool.display().to_string();
-    let mut p = spawn_renew(
-        &sandbox,
-        &material,
-        &["--restart", "none", "--schedule-dir", &spool_arg],
-    );
+    let (spool, mut p) = spawn_renew_with_spool(&sandbox);
     let mut seen = answer(&mut p, WHEN, "\x1b[B");
     std::thread::sleep(Duration::from_millis(200));
     p.send("\r").unwrap();
@@ -651,14 +656,7 @@ fn choosing_a_time_at_the_question_schedules_the_renewal_and_changes_nothing_now
 fn the_default_answer_renews_now_and_keeps_nothing_for_later() {
     let sandbox = Sandbox::new();
     let before = std::fs::read(sandbox.keystore()).unwrap();
-    let spool = sandbox.dir().join("scheduled");
-    let material = sandbox.material();
-    let spool_arg = spool.display().to_string();
-    let mut p = spawn_renew(
-        &sandbox,
-        &material,
-        &["--restart", "none", "--schedule-dir", &spool_arg],
-    );
+    let (spool, mut p) = spawn_renew_with_spool(&sandbox);
     let mut seen = answer(&mut p, WHEN, "\r");
     seen.push_str(&answer(&mut p, "Replace the keystore now?", "y"));
     seen.push_str(&p.exp_string("Renewed:").unwrap());

@@ -8,6 +8,9 @@
 //! (read back by keytool). Tests that need root skip with a visible message otherwise; they run one at a
 //! time (one account name, and the machine's two cores).
 
+mod account;
+
+use account::Account;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -106,44 +109,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The service account: made with `useradd` (with its own group), removed when dropped.
-struct Account {
-    uid: u32,
-    gid: u32,
-}
-
-impl Account {
-    fn create() -> Account {
-        let _ = Command::new("userdel").arg(ACCOUNT).output();
-        run(Command::new("useradd")
-            .args([
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-            ])
-            .arg(ACCOUNT));
-        let id = |flag: &str| -> u32 {
-            text(&run(Command::new("id").args([flag, ACCOUNT])).stdout)
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        Account {
-            uid: id("-u"),
-            gid: id("-g"),
-        }
-    }
-}
-
-impl Drop for Account {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(ACCOUNT).output();
-        let _ = Command::new("groupdel").arg(ACCOUNT).output();
-    }
-}
-
 /// A root-owned file in a root-only directory that the attacker wants root to overwrite.
 struct Decoy {
     dir: PathBuf,
@@ -204,7 +169,7 @@ impl Gateway {
     fn new() -> Gateway {
         let base = tempfile::tempdir().unwrap();
         std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let account = Account::create();
+        let account = Account::create(ACCOUNT);
         let root = base.path().join("icg");
         sandbox_on_the_dead_port(&root);
         let conf = root.join("usg/conf");

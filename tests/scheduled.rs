@@ -6,9 +6,11 @@
 //! is refused; `inbox --at` schedules the dropped material; paths that are not UTF-8 come back byte for
 //! byte; an entry of an older spool format is refused. All of it fails on a main without `--at`.
 
+mod account;
 mod gateway;
 mod sandbox;
 
+use account::Account;
 use gateway::{free_port, Gateway};
 use sandbox::{assert_exit, json, Sandbox};
 use serde_json::Value;
@@ -249,45 +251,6 @@ fn cancel_removes_and_a_newer_scheduling_replaces_the_older() {
     assert_eq!(json(&cancelled)["cancelled"], second);
     assert!(spool_names(&sandbox).is_empty());
     assert_exit(&icg(&sandbox, &["scheduled", "--cancel", second]), 2);
-}
-
-/// Another account, made with `useradd` (its own group), removed when dropped.
-struct Account {
-    name: &'static str,
-    uid: u32,
-}
-
-impl Account {
-    fn create(name: &'static str) -> Account {
-        let _ = Command::new("userdel").arg(name).output();
-        let _ = Command::new("groupdel").arg(name).output();
-        let made = Command::new("useradd")
-            .args([
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-            ])
-            .arg(name)
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "useradd {name}: {made:?}");
-        let id = Command::new("id").args(["-u", name]).output().unwrap();
-        let uid = String::from_utf8(id.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        Account { name, uid }
-    }
-}
-
-impl Drop for Account {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(self.name).output();
-        let _ = Command::new("groupdel").arg(self.name).output();
-    }
 }
 
 /// Issue 24: a spool entry planted by another account — made with `useradd` — is refused, as are a link, a

@@ -5,11 +5,13 @@
 //! run one at a time (two JVMs at once would only slow each other) and print one summary line each.
 //! Needs root (keystores and a service account as on a gateway). Ports 18420-18479.
 
+mod account;
 #[path = "sandbox/mod.rs"]
 mod sandbox;
 #[path = "tomcat/mod.rs"]
 mod tomcat_instance;
 
+use account::Account;
 use sandbox::{failed_checks, json, succeed, Options, Sandbox};
 use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -445,29 +447,6 @@ fn a_restart_that_fails_once_rolls_back_with_exit_4() {
     assert_audited_with_downtime(&install, "rolled-back", downtime);
 }
 
-/// Creates the service account for the test and removes it afterwards.
-struct Account(&'static str);
-
-impl Account {
-    fn create(name: &'static str) -> Account {
-        let _ = Process::new("userdel").arg(name).status();
-        succeed(Process::new("useradd").args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ]));
-        Account(name)
-    }
-}
-
-impl Drop for Account {
-    fn drop(&mut self) {
-        let _ = Process::new("userdel").arg(self.0).status();
-    }
-}
-
 #[test]
 fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
     let _serial = root_case_turn!();
@@ -486,12 +465,12 @@ fn a_keystore_owned_by_the_service_account_that_runs_tomcat() {
     let keystore = install.keystore();
     succeed(
         Process::new("chown")
-            .arg(format!("{}:{}", account.0, account.0))
+            .arg(format!("{}:{}", account.name, account.name))
             .arg(&keystore),
     );
     std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o640)).unwrap();
     let owner = std::fs::metadata(&keystore).unwrap().uid();
-    let tomcat = started_tomcat(&install, shutdown, Some(account.0));
+    let tomcat = started_tomcat(&install, shutdown, Some(account.name));
     let tomcat_uid = std::fs::metadata(format!("/proc/{}", tomcat.pid().unwrap()))
         .unwrap()
         .uid();
